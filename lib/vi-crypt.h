@@ -1,0 +1,55 @@
+/* vi-crypt.h: password hashing (libxcrypt) and clear-text password sources.
+ *
+ * Clear text lives only in memory here, is wiped after use, and never goes
+ * to argv, logs, or XML: callers get a crypt(3) string.
+ */
+#pragma once
+
+#include <glib.h>
+#include "vi-guest.h"
+
+G_BEGIN_DECLS
+
+const char *vi_hash_method_to_string (ViHashMethod m);   /* "yescrypt", "sha512" */
+int vi_hash_method_from_string (const char *s);          /* -1 when unknown */
+
+/**
+ * vi_crypt_hash:
+ * Hashes @clear with a fresh salt from crypt_gensalt_rn() (yescrypt, or
+ * SHA-512 with rounds=100000... per libxcrypt's default cost).
+ * Returns: (transfer full): the crypt string, or %NULL with VI_ERROR_FAILED.
+ */
+char *vi_crypt_hash (const char *clear, ViHashMethod method, GError **error);
+
+/** vi_crypt_verify: whether @clear matches @hash (crypt_r). */
+gboolean vi_crypt_verify (const char *clear, const char *hash);
+
+/**
+ * vi_password_read_file:
+ * The clear-text password in @path: its first line without the newline.
+ * Empty, or with a NUL, ':' is allowed in clear text (it is hashed), but an
+ * empty password is VI_ERROR_INVALID.
+ * Returns: (transfer full): the password, or %NULL with @error.
+ */
+char *vi_password_read_file (const char *path, GError **error);
+
+/**
+ * vi_secret_read:
+ * Reads @secrets_dir/@name (name already checked: no '/'), which must be a
+ * regular file owned by root and not readable by group/others
+ * (VI_ERROR_INVALID otherwise), and returns its first line.
+ */
+char *vi_secret_read (const char *secrets_dir, const char *name, GError **error);
+
+/**
+ * vi_password_random:
+ * Returns: (transfer full): a random password of @len characters from an
+ * unambiguous alphabet (GLib's CSPRNG-backed g_random is not enough: uses
+ * getrandom(2)).
+ */
+char *vi_password_random (guint len, GError **error);
+
+/** vi_password_wipe: zero and free a clear-text password. */
+void vi_password_wipe (char *clear);
+
+G_END_DECLS

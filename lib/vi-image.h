@@ -1,0 +1,43 @@
+/* vi-image.h: disk-image injection, host side.
+ *
+ * The appliance never touches the image directly: a temporary qcow2 overlay
+ * is created on top of it, the helper program virt-inject-guestfs (the only
+ * program that links libguestfs; see modules/guestfs/) injects into the
+ * overlay inside the appliance, in a child process of its own process group
+ * that dies with its parent (PR_SET_PDEATHSIG).  The deadline is enforced
+ * here by killing that group.  Only after a clean guestfs_shutdown is the
+ * overlay committed into the image, so a failed, timed-out or killed
+ * injection leaves the image byte-identical.  Appliances are capped
+ * host-wide by vi_slot_acquire().
+ */
+#pragma once
+
+#include <glib.h>
+#include "vi-config.h"
+#include "vi-domain.h"
+#include "vi-spec.h"
+
+G_BEGIN_DECLS
+
+/**
+ * vi_image_helper_path:
+ * Returns: (transfer none): $VIRT_INJECT_GUESTFS_HELPER, else the installed
+ * LIBEXECDIR/virt-inject-guestfs.
+ */
+const char *vi_image_helper_path (void);
+
+/**
+ * vi_image_inject:
+ * @cfg: deadline, memsize, smp, force_tcg, max_parallel, limits, paths
+ * @target: a VI_TARGET_IMAGE target
+ * @spec: the request
+ * @dry_run: plan only (no overlay commit, nothing written)
+ * @out_summary: (out) (optional): the plan / what was done, one step a line
+ *
+ * Returns: %TRUE, or %FALSE with @error (VI_ERROR_TIMEOUT naming the stage:
+ * waiting for a slot, launch, mount, write, commit).
+ */
+gboolean vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
+                          gboolean dry_run, char **out_summary, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,64 @@
+/* vi-inject.h: the operations, planned then applied.
+ *
+ * vi_plan_build() reads everything it needs from the guest (passwd, group,
+ * shadow, authorized_keys, hosts, os-release...) and computes every byte it
+ * will write, so that a request the guest cannot satisfy (a user missing
+ * from passwd or shadow, an unknown group, a file with several links) fails
+ * before the first write.  vi_plan_apply() then only creates directories and
+ * writes the planned files through the VFS, skipping those whose content,
+ * mode and owner are already right (a second run changes no byte and no
+ * mtime), commits, and relabels for SELinux.
+ */
+#pragma once
+
+#include <glib.h>
+#include "vi-spec.h"
+#include "vi-vfs.h"
+#include "vi-guest.h"
+
+G_BEGIN_DECLS
+
+typedef struct _ViPlan ViPlan;
+
+typedef struct {
+    const char *secrets_dir;    /* for <password secret=NAME> */
+    ViHashMethod *force_hash;   /* (nullable): override the guest's method */
+    gsize read_max;             /* cap for guest files read (default 8 MiB when 0) */
+} ViInjectOptions;
+
+/**
+ * vi_plan_build:
+ * Returns: (transfer full): the plan, or %NULL with @error (VI_ERROR_GUEST
+ * for what the guest does not allow, naming the user/path/reason).
+ */
+ViPlan *vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GError **error);
+
+void vi_plan_free (ViPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ViPlan, vi_plan_free)
+
+/**
+ * vi_plan_describe:
+ * Returns: (transfer full): one line per step ("mkdir /root/.ssh 0700 0:0",
+ * "write /etc/shadow 0640 0:42 (password for root)", "unchanged /etc/motd"),
+ * never a secret; what --dry-run prints and the hook logs.
+ */
+char *vi_plan_describe (const ViPlan *plan);
+
+/** vi_plan_n_changes: steps that will change the guest (0: nothing to do). */
+guint vi_plan_n_changes (const ViPlan *plan);
+
+/**
+ * vi_plan_apply:
+ * Applies @plan; the error names the step and the guest path.
+ */
+gboolean vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error);
+
+/**
+ * vi_inject:
+ * vi_plan_build() + vi_plan_apply(); @out_summary (nullable) gets
+ * vi_plan_describe().
+ */
+gboolean vi_inject (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts,
+                    gboolean dry_run, char **out_summary, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,56 @@
+/* vi-run.c: dispatch (target, request) to the backend its kind calls for. */
+#include "vi-run.h"
+
+#include "vi-error.h"
+#include "vi-image.h"
+#include "vi-inject.h"
+#include "vi-mount.h"
+#include "vi-vfs.h"
+
+typedef struct {
+    const ViConfig *cfg;
+    const ViTarget *target;
+    const ViSpec *spec;
+    gboolean dry_run;
+    char *summary;
+} RootfsJob;
+
+static gboolean
+inject_rootfs (const char *root_dir, gpointer user_data, GError **error)
+{
+    RootfsJob *job = user_data;
+    ViInjectOptions opts = { .secrets_dir = job->cfg->secrets_dir };
+    g_autoptr(ViVfs) vfs = NULL;
+
+    vfs = vi_vfs_rootfs_open (root_dir, job->target->idmap, error);
+    if (vfs == NULL)
+        return FALSE;
+    return vi_inject (job->spec, vfs, &opts, job->dry_run, &job->summary, error);
+}
+
+gboolean
+vi_run_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
+               gboolean dry_run, char **out_summary, GError **error)
+{
+    RootfsJob job = { cfg, target, spec, dry_run, NULL };
+    gboolean ok = FALSE;
+
+    switch (target->kind) {
+    case VI_TARGET_ROOTFS_DIR:
+        ok = inject_rootfs (target->path, &job, error);
+        break;
+    case VI_TARGET_ROOTFS_IMAGE:
+        ok = vi_mount_run (target, inject_rootfs, &job, error);
+        break;
+    case VI_TARGET_IMAGE:
+        return vi_image_inject (cfg, target, spec, dry_run, out_summary, error);
+    case VI_TARGET_LAST:
+    default:
+        g_assert_not_reached ();
+    }
+
+    if (ok && out_summary != NULL)
+        *out_summary = g_steal_pointer (&job.summary);
+    g_free (job.summary);
+    return ok;
+}

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Install every Debian 12 package virt-inject needs to build, run and test.
+# Idempotent: packages already present are left alone; safe to run repeatedly.
+#
+#   scripts/install-deps.sh          build + run + every test suite
+set -eu
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps.sh: must run as root (apt-get)" >&2
+    exit 1
+fi
+
+PKGS="
+  meson ninja-build pkg-config gcc clang libclang-rt-14-dev
+  libglib2.0-dev libglib2.0-bin libxml2-dev libxml2-utils
+  libcrypt-dev libjson-glib-dev libguestfs-dev libvirt-dev
+  libguestfs-tools guestfs-tools linux-image-amd64
+  qemu-system-x86 qemu-utils qemu-system-common qemu-block-extra
+  libvirt-daemon-system libvirt-daemon-driver-lxc libvirt-clients
+  e2fsprogs fdisk parted lvm2 util-linux fuse3 dosfstools
+  debootstrap valgrind openssh-client whois
+"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -n "$missing" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    # shellcheck disable=SC2086
+    apt-get install -y --no-install-recommends $missing
+fi

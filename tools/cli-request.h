@@ -1,0 +1,41 @@
+/* cli-request.h: the request options shared by `inject` and `metadata set`.
+ *
+ * --spec FILE, --ssh-key USER:FILE, --password USER:file:PATH|random|locked|secret:NAME,
+ * --file GUESTPATH:HOSTFILE[:MODE], --hostname NAME, --password-crypto yescrypt|sha512.
+ * Clear-text passwords are hashed here, before anything else sees them;
+ * `random` prints the generated password once on stdout.
+ */
+#pragma once
+
+#include <glib.h>
+#include "vi-config.h"
+#include "vi-spec.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+    char *spec_file;
+    char **ssh_keys;            /* USER:FILE */
+    char **passwords;           /* USER:file:PATH | USER:random | USER:locked | USER:secret:NAME */
+    char **files;               /* GUESTPATH:HOSTFILE[:MODE] */
+    char *hostname;
+    char *password_crypto;      /* "yescrypt" (default) or "sha512" */
+} CliRequestOptions;
+
+/** cli_request_add_entries: add the options above to @group (pointing into @opts). */
+void cli_request_add_entries (GOptionGroup *group, CliRequestOptions *opts);
+
+/** cli_request_options_clear: free what option parsing allocated. */
+void cli_request_options_clear (CliRequestOptions *opts);
+
+/** cli_request_given: whether any request option was given. */
+gboolean cli_request_given (const CliRequestOptions *opts);
+
+/**
+ * cli_request_build:
+ * Builds the request: the --spec file (if any) merged with the quick options
+ * (vi_spec_merge), then validated.  VI_ERROR_INVALID names the option.
+ */
+ViSpec *cli_request_build (const CliRequestOptions *opts, const ViConfig *cfg, GError **error);
+
+G_END_DECLS
