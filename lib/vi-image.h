@@ -10,6 +10,21 @@
  * injection leaves the image byte-identical.  Appliances are capped
  * host-wide by vi_slot_acquire().
  */
+/*
+ * The helper's command line (the contract between vi-image.c and
+ * modules/guestfs/virt-inject-guestfs.c):
+ *
+ *   virt-inject-guestfs --add PATH --format FMT [--root DEVICE]
+ *       [--memsize MIB] [--smp N] [--force-tcg] [--secrets-dir DIR]
+ *       [--request-max B] [--file-max B] [--items-max N]
+ *       [--dry-run] --spec FILE
+ *
+ * FILE holds the canonical request (vi_spec_format).  PATH is the overlay
+ * (format qcow2) whose backing file is the real image.  On success the
+ * helper prints vi_plan_describe() on stdout and exits 0 after a clean
+ * guestfs_shutdown; on failure it prints one line on stderr and exits with
+ * vi_error_exit_code().  It never touches any file but PATH.
+ */
 #pragma once
 
 #include <glib.h>
