@@ -24,6 +24,7 @@ else
     meson setup "$build"
 fi
 ninja -C "$build"
+rm -f "$build"/meson-logs/testlog-*.json "$top"/build-asan/meson-logs/testlog-*.json
 
 results=""
 status=0
