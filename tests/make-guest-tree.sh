@@ -1,0 +1,118 @@
+#!/bin/sh
+# make-guest-tree.sh DISTRO DIR: generate a small guest root tree with the
+# files virt-inject reads (os-release, passwd, group, shadow, hosts) and the
+# traces of the network stack DISTRO really uses (binaries and systemd
+# enablement links, not just directories).  Used by the demo, the benchmarks
+# and the appliance/libvirt suites.  DISTRO: debian12 ubuntu2204 fedora39 alpine319.
+set -eu
+
+distro=$1
+root=$2
+mkdir -p "$root"
+cd "$root"
+
+mkdir -p etc root home/alice srv tmp usr/bin usr/sbin sbin bin var/log \
+         etc/ssh etc/systemd/system/multi-user.target.wants etc/systemd/network
+chmod 0700 root
+chmod 1777 tmp
+
+cat > etc/passwd <<'P'
+root:x:0:0:root:/root:/bin/bash
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+sshd:x:105:65534::/run/sshd:/usr/sbin/nologin
+alice:x:1000:1000:Alice:/home/alice:/bin/bash
+P
+cat > etc/group <<'G'
+root:x:0:
+daemon:x:1:
+shadow:x:42:
+wheel:x:10:alice
+alice:x:1000:
+G
+cat > etc/shadow <<'S'
+root:*:19700:0:99999:7:::
+daemon:*:19700:0:99999:7:::
+sshd:!:19700::::::
+alice:!:19700:0:99999:7:::
+S
+chmod 0640 etc/shadow
+chown 0:42 etc/shadow 2>/dev/null || true
+chown 1000:1000 home/alice 2>/dev/null || true
+printf 'localhost\n' > etc/hostname
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > etc/hosts
+touch bin/bash
+chmod 0755 bin/bash
+
+want=etc/systemd/system/multi-user.target.wants
+case "$distro" in
+debian12)
+    cat > etc/os-release <<'O'
+PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+VERSION="12 (bookworm)"
+ID=debian
+O
+    # ifupdown installed and used; systemd-networkd present but not enabled.
+    mkdir -p etc/network/interfaces.d
+    printf 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n' > etc/network/interfaces
+    mkdir -p usr/lib/systemd
+    touch sbin/ifup usr/lib/systemd/systemd-networkd
+    chmod 0755 sbin/ifup
+    ln -sf /lib/systemd/system/networking.service "$want/networking.service"
+    ;;
+ubuntu2204)
+    cat > etc/os-release <<'O'
+PRETTY_NAME="Ubuntu 22.04.3 LTS"
+NAME="Ubuntu"
+VERSION_ID="22.04"
+ID=ubuntu
+ID_LIKE=debian
+O
+    mkdir -p etc/netplan usr/lib/systemd
+    printf 'network:\n  version: 2\n  ethernets: {}\n' > etc/netplan/50-cloud-init.yaml
+    chmod 0600 etc/netplan/50-cloud-init.yaml
+    touch usr/sbin/netplan usr/lib/systemd/systemd-networkd
+    chmod 0755 usr/sbin/netplan
+    ln -sf /lib/systemd/system/systemd-networkd.service "$want/systemd-networkd.service"
+    ;;
+fedora39)
+    cat > etc/os-release <<'O'
+NAME="Fedora Linux"
+VERSION="39 (Server Edition)"
+ID=fedora
+VERSION_ID=39
+PRETTY_NAME="Fedora Linux 39 (Server Edition)"
+O
+    mkdir -p etc/NetworkManager/system-connections etc/selinux/targeted/contexts/files
+    touch usr/sbin/NetworkManager
+    chmod 0755 usr/sbin/NetworkManager
+    ln -sf /usr/lib/systemd/system/NetworkManager.service "$want/NetworkManager.service"
+    printf 'SELINUX=enforcing\nSELINUXTYPE=targeted\n' > etc/selinux/config
+    printf '/.*\tsystem_u:object_r:default_t:s0\n' > etc/selinux/targeted/contexts/files/file_contexts
+    # Fedora: shadow is 0000 root:root
+    chmod 0000 etc/shadow
+    chown 0:0 etc/shadow 2>/dev/null || true
+    ;;
+alpine319)
+    cat > etc/os-release <<'O'
+NAME="Alpine Linux"
+ID=alpine
+VERSION_ID=3.19.1
+PRETTY_NAME="Alpine Linux v3.19"
+O
+    # busybox ifupdown under OpenRC; no systemd at all.
+    rm -rf etc/systemd
+    mkdir -p etc/network etc/runlevels/boot
+    printf 'auto lo\niface lo inet loopback\n' > etc/network/interfaces
+    touch bin/busybox
+    chmod 0755 bin/busybox
+    ln -sf /bin/busybox sbin/ifup
+    ln -sf /etc/init.d/networking etc/runlevels/boot/networking
+    sed -i 's#/bin/bash#/bin/ash#' etc/passwd
+    ;;
+*)
+    echo "make-guest-tree.sh: unknown distro '$distro'" >&2
+    exit 2
+    ;;
+esac
