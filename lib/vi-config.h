@@ -53,4 +53,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ViConfig, vi_config_free)
  */
 ViConfig *vi_config_load (const char *path, GError **error);
 
+/**
+ * vi_config_known_keys:
+ * Returns: (transfer full): every "group.key" the parser knows (for the test
+ * that data/virt-inject.conf documents them all).
+ */
+GStrv vi_config_known_keys (void);
+
 G_END_DECLS

@@ -1,0 +1,1181 @@
+/* vi-spec.c: parse, validate and format the injection request.
+ *
+ * The request comes from users (spec files) and from domain XML that any
+ * libvirt client with write access may have edited, so it is hostile input.
+ * Order of checks: the hardened parser (vi-xml.c: no DTD, no entities, size
+ * cap); a structural walk that refuses any unknown element or attribute and
+ * names it; the RelaxNG schema (xml/virt-inject.rng, compiled into the
+ * library); then the semantic rules of DESIGN.md, in vi_spec_validate().
+ * Nothing of the request is used before all of it has passed.
+ */
+#include "vi-spec.h"
+
+#include <string.h>
+#include <libxml/relaxng.h>
+#include <libxml/xmlsave.h>
+
+#include "vi-error.h"
+#include "vi-xml.h"
+
+/* ------------------------------------------------------------------ */
+/* The checks shared with the CLI                                      */
+
+gboolean
+vi_check_guest_path (const char *path, GError **error)
+{
+    g_auto(GStrv) parts = NULL;
+
+    if (path == NULL || *path == '\0')
+        return vi_throw (error, VI_ERROR_INVALID, "empty path");
+    if (path[0] != '/')
+        return vi_throw (error, VI_ERROR_INVALID, "'%s' is not an absolute path", path);
+    if (strlen (path) > 4096)
+        return vi_throw (error, VI_ERROR_INVALID, "path is longer than 4096 bytes");
+    if (!g_utf8_validate (path, -1, NULL))
+        return vi_throw (error, VI_ERROR_INVALID, "path is not valid UTF-8");
+    for (const char *p = path; *p; p++)
+        if ((guchar) *p < 0x20 || *p == 0x7f)
+            return vi_throw (error, VI_ERROR_INVALID, "path contains a control character");
+    if (g_str_equal (path, "/"))
+        return vi_throw (error, VI_ERROR_INVALID, "path '/' names the root itself");
+    if (g_str_has_suffix (path, "/"))
+        return vi_throw (error, VI_ERROR_INVALID, "'%s' ends with '/'", path);
+    if (strstr (path, "//") != NULL)
+        return vi_throw (error, VI_ERROR_INVALID, "'%s' is not normalized ('//')", path);
+    parts = g_strsplit (path + 1, "/", -1);
+    for (guint i = 0; parts[i] != NULL; i++) {
+        if (g_str_equal (parts[i], ".") || g_str_equal (parts[i], ".."))
+            return vi_throw (error, VI_ERROR_INVALID, "'%s': '%s' component not allowed",
+                             path, parts[i]);
+        if (strlen (parts[i]) > 255)
+            return vi_throw (error, VI_ERROR_INVALID, "'%s': a component is longer than 255 bytes",
+                             path);
+    }
+    return TRUE;
+}
+
+typedef struct {
+    const char *type;
+    gboolean refused;
+} SshKeyType;
+
+static const SshKeyType ssh_key_types[] = {
+    { "ssh-ed25519", FALSE },
+    { "ssh-rsa", FALSE },
+    { "ecdsa-sha2-nistp256", FALSE },
+    { "ecdsa-sha2-nistp384", FALSE },
+    { "ecdsa-sha2-nistp521", FALSE },
+    { "sk-ssh-ed25519@openssh.com", FALSE },
+    { "sk-ecdsa-sha2-nistp256@openssh.com", FALSE },
+    /* DSA is disabled by default since OpenSSH 7.0 and removed in 9.8:
+     * injecting one gives a guest no way in, so say so now. */
+    { "ssh-dss", TRUE },
+};
+
+static const SshKeyType *
+find_key_type (const char *word)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS (ssh_key_types); i++)
+        if (g_str_equal (ssh_key_types[i].type, word))
+            return &ssh_key_types[i];
+    return NULL;
+}
+
+gboolean
+vi_check_ssh_key (const char *line, gboolean allow_options, GError **error)
+{
+    g_autofree char *copy = NULL;
+    g_auto(GStrv) words = NULL;
+    const SshKeyType *kt = NULL;
+    guint i, n = 0;
+    g_autofree guchar *blob = NULL;
+    gsize blob_len = 0;
+    guint32 tlen;
+
+    if (strchr (line, '\n') || strchr (line, '\r'))
+        return vi_throw (error, VI_ERROR_INVALID, "an SSH key must be one line (newline found)");
+    for (const char *p = line; *p; p++)
+        if ((guchar) *p < 0x20 && *p != '\t')
+            return vi_throw (error, VI_ERROR_INVALID, "SSH key contains a control character");
+    if (strlen (line) > 16384)
+        return vi_throw (error, VI_ERROR_INVALID, "SSH key is longer than 16384 bytes");
+
+    copy = g_strstrip (g_strdup (line));
+    words = g_strsplit_set (copy, " \t", -1);
+    for (i = 0; words[i] != NULL; i++) {
+        if (*words[i] == '\0')
+            continue;
+        kt = find_key_type (words[i]);
+        if (kt != NULL)
+            break;
+        n++;
+    }
+    if (kt == NULL)
+        return vi_throw (error, VI_ERROR_INVALID, "unknown SSH key type in '%.40s%s'", copy,
+                         strlen (copy) > 40 ? "..." : "");
+    if (n > 0 && !allow_options)
+        return vi_throw (error, VI_ERROR_INVALID,
+                         "SSH key options before the key type are not allowed "
+                         "(set allow-options=\"yes\" to allow them)");
+    if (n > 1)
+        return vi_throw (error, VI_ERROR_INVALID, "SSH key options must be one word (no spaces)");
+    if (kt->refused)
+        return vi_throw (error, VI_ERROR_INVALID,
+                         "SSH key type %s is refused: OpenSSH no longer accepts DSA keys", kt->type);
+
+    for (i = i + 1; words[i] != NULL && *words[i] == '\0'; i++)
+        ;
+    if (words[i] == NULL)
+        return vi_throw (error, VI_ERROR_INVALID, "SSH key of type %s has no key data", kt->type);
+    for (const char *p = words[i]; *p; p++)
+        if (!g_ascii_isalnum (*p) && *p != '+' && *p != '/' && *p != '=')
+            return vi_throw (error, VI_ERROR_INVALID, "SSH key data is not valid base64");
+    if (strlen (words[i]) % 4 != 0)
+        return vi_throw (error, VI_ERROR_INVALID, "SSH key data is not valid base64");
+    blob = g_base64_decode (words[i], &blob_len);
+    if (blob_len < 4)
+        return vi_throw (error, VI_ERROR_INVALID, "SSH key data is too short");
+    tlen = ((guint32) blob[0] << 24) | ((guint32) blob[1] << 16) | ((guint32) blob[2] << 8) | blob[3];
+    if (tlen != strlen (kt->type) || blob_len < 4 + (gsize) tlen ||
+        memcmp (blob + 4, kt->type, tlen) != 0)
+        return vi_throw (error, VI_ERROR_INVALID,
+                         "SSH key data does not match its type %s", kt->type);
+    return TRUE;
+}
+
+gboolean
+vi_check_password_hash (const char *hash, GError **error)
+{
+    static const char crypt_chars[] =
+        "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz$=,";
+
+    if (hash == NULL || *hash == '\0')
+        return vi_throw (error, VI_ERROR_INVALID, "empty password hash");
+    if (strchr (hash, ':') || strchr (hash, '\n') || strchr (hash, '\r'))
+        return vi_throw (error, VI_ERROR_INVALID,
+                         "password hash must not contain ':' or a newline");
+    if (g_str_has_prefix (hash, "$1$"))
+        return vi_throw (error, VI_ERROR_INVALID, "MD5 password hashes ($1$) are refused");
+    if (hash[0] != '$')
+        return vi_throw (error, VI_ERROR_INVALID,
+                         "not a crypt(3) hash: DES hashes and clear-text passwords are "
+                         "refused; use $y$, $6$ or $5$");
+    if (!g_str_has_prefix (hash, "$y$") && !g_str_has_prefix (hash, "$6$") &&
+        !g_str_has_prefix (hash, "$5$"))
+        return vi_throw (error, VI_ERROR_INVALID,
+                         "unsupported password hash method: use $y$ (yescrypt), $6$ (SHA-512) or $5$ (SHA-256)");
+    for (const char *p = hash; *p; p++)
+        if (!strchr (crypt_chars, *p))
+            return vi_throw (error, VI_ERROR_INVALID, "password hash contains a character "
+                             "crypt(3) never produces");
+    if (strlen (hash) < 20)
+        return vi_throw (error, VI_ERROR_INVALID, "password hash is too short to be a crypt(3) hash");
+    return TRUE;
+}
+
+gboolean
+vi_check_secret_name (const char *name, GError **error)
+{
+    if (name == NULL || *name == '\0')
+        return vi_throw (error, VI_ERROR_INVALID, "empty secret name");
+    if (strchr (name, '/'))
+        return vi_throw (error, VI_ERROR_INVALID, "secret name '%s' must not contain '/'", name);
+    if (g_str_equal (name, ".") || g_str_equal (name, ".."))
+        return vi_throw (error, VI_ERROR_INVALID, "secret name '%s' is not allowed", name);
+    if (strlen (name) > 128)
+        return vi_throw (error, VI_ERROR_INVALID, "secret name is longer than 128 bytes");
+    for (const char *p = name; *p; p++)
+        if (!g_ascii_isalnum (*p) && *p != '.' && *p != '_' && *p != '-')
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "secret name '%s' may only hold letters, digits, '.', '_' and '-'", name);
+    return TRUE;
+}
+
+gboolean
+vi_check_account_name (const char *name, GError **error)
+{
+    if (name == NULL || *name == '\0')
+        return vi_throw (error, VI_ERROR_INVALID, "empty user or group name");
+    if (strlen (name) > 256)
+        return vi_throw (error, VI_ERROR_INVALID, "user or group name is longer than 256 bytes");
+    if (name[0] == '-')
+        return vi_throw (error, VI_ERROR_INVALID, "user or group name '%s' starts with '-'", name);
+    for (const char *p = name; *p; p++) {
+        if (*p == ':')
+            return vi_throw (error, VI_ERROR_INVALID, "user or group name must not contain ':'");
+        if ((guchar) *p <= 0x20 || *p == 0x7f)
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "user or group name must not contain spaces or control characters");
+        if (*p == '/' || *p == ',')
+            return vi_throw (error, VI_ERROR_INVALID, "user or group name must not contain '%c'", *p);
+    }
+    return TRUE;
+}
+
+gboolean
+vi_check_hostname (const char *name, GError **error)
+{
+    g_auto(GStrv) labels = NULL;
+    gsize len;
+
+    if (name == NULL || *name == '\0')
+        return vi_throw (error, VI_ERROR_INVALID, "empty hostname");
+    len = strlen (name);
+    if (len > 253)
+        return vi_throw (error, VI_ERROR_INVALID, "hostname is longer than 253 characters");
+    labels = g_strsplit (name, ".", -1);
+    for (guint i = 0; labels[i] != NULL; i++) {
+        const char *l = labels[i];
+        gsize ll = strlen (l);
+
+        if (ll == 0 || ll > 63)
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "hostname '%s': each label must be 1 to 63 characters (RFC 1123)",
+                             g_strescape (name, NULL));
+        for (const char *p = l; *p; p++)
+            if (!g_ascii_isalnum (*p) && *p != '-')
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "hostname may hold only letters, digits, '-' and '.' (RFC 1123)");
+        if (l[0] == '-' || l[ll - 1] == '-')
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "hostname label '%s' starts or ends with '-' (RFC 1123)", l);
+    }
+    return TRUE;
+}
+
+gboolean
+vi_check_mac (const char *mac, GError **error)
+{
+    if (mac == NULL || strlen (mac) != 17)
+        return vi_throw (error, VI_ERROR_INVALID, "'%s' is not a MAC address (xx:xx:xx:xx:xx:xx)",
+                         mac ? mac : "");
+    for (int i = 0; i < 17; i++) {
+        if (i % 3 == 2 ? mac[i] != ':' : !g_ascii_isxdigit (mac[i]))
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "'%s' is not a MAC address (xx:xx:xx:xx:xx:xx)", mac);
+    }
+    return TRUE;
+}
+
+gboolean
+vi_parse_mode (const char *s, guint *out_mode, GError **error)
+{
+    gsize len = s ? strlen (s) : 0;
+    guint64 v;
+
+    if (len < 3 || len > 4)
+        return vi_throw (error, VI_ERROR_INVALID,
+                         "mode '%s' must be 3 or 4 octal digits (0000-7777)", s ? s : "");
+    for (gsize i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '7')
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "mode '%s' must be 3 or 4 octal digits (0000-7777)", s);
+    v = g_ascii_strtoull (s, NULL, 8);
+    *out_mode = (guint) v;
+    return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* The structural walk                                                 */
+
+typedef struct {
+    const char *element;
+    const char *const *attributes;      /* NULL-terminated */
+    const char *const *children;        /* NULL-terminated; NULL: text only */
+} ElementRule;
+
+static const char *const inject_attrs[] = { "policy", "on-error", NULL };
+static const char *const inject_children[] = {
+    "target", "user", "hostname", "directory", "file", "network", "meta", "selinux", NULL
+};
+static const char *const target_attrs[] = { "disk", "root", NULL };
+static const char *const user_attrs[] = { "name", NULL };
+static const char *const user_children[] = { "ssh-key", "password", NULL };
+static const char *const sshkey_attrs[] = { "allow-options", NULL };
+static const char *const password_attrs[] = { "hash", "secret", "locked", NULL };
+static const char *const dir_attrs[] = { "path", "mode", "owner", "group", NULL };
+static const char *const file_attrs[] = { "path", "mode", "owner", "group", "encoding", NULL };
+static const char *const network_attrs[] = { "renderer", NULL };
+static const char *const network_children[] = { "interface", NULL };
+static const char *const iface_attrs[] = { "name", "mac", NULL };
+static const char *const iface_children[] = { "dhcp", "address", "gateway", "nameserver", NULL };
+static const char *const meta_attrs[] = { "key", NULL };
+static const char *const selinux_attrs[] = { "relabel", NULL };
+static const char *const none[] = { NULL };
+
+static const ElementRule element_rules[] = {
+    { "inject", inject_attrs, inject_children },
+    { "target", target_attrs, none },
+    { "user", user_attrs, user_children },
+    { "ssh-key", sshkey_attrs, NULL },
+    { "password", password_attrs, none },
+    { "hostname", none, NULL },
+    { "directory", dir_attrs, none },
+    { "file", file_attrs, NULL },
+    { "network", network_attrs, network_children },
+    { "interface", iface_attrs, iface_children },
+    { "dhcp", none, none },
+    { "address", none, NULL },
+    { "gateway", none, NULL },
+    { "nameserver", none, NULL },
+    { "meta", meta_attrs, NULL },
+    { "selinux", selinux_attrs, none },
+};
+
+static const ElementRule *
+find_rule (const char *name)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS (element_rules); i++)
+        if (g_str_equal (element_rules[i].element, name))
+            return &element_rules[i];
+    return NULL;
+}
+
+static gboolean
+strv_has (const char *const *v, const char *s)
+{
+    for (; v && *v; v++)
+        if (g_str_equal (*v, s))
+            return TRUE;
+    return FALSE;
+}
+
+static gboolean
+walk_structure (xmlNode *node, guint *items, const ViLimits *limits, GError **error)
+{
+    const ElementRule *rule = find_rule ((const char *) node->name);
+
+    if (++*items > limits->items_max)
+        return vi_throw (error, VI_ERROR_INVALID,
+                         "request has more than %u elements ([limits] items_max)", limits->items_max);
+    if (rule == NULL)
+        return vi_throw (error, VI_ERROR_INVALID, "<%s>: unknown element", node->name);
+
+    for (xmlAttr *a = node->properties; a != NULL; a = a->next) {
+        if (a->ns != NULL && !xmlStrEqual (a->ns->href, (const xmlChar *) VI_SPEC_NS))
+            return vi_throw (error, VI_ERROR_INVALID, "<%s>: attribute '%s' of a foreign namespace",
+                             node->name, a->name);
+        if (!strv_has (rule->attributes, (const char *) a->name)) {
+            if (g_str_equal (node->name, "password"))
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<password>: attribute '%s' not allowed: clear-text passwords are "
+                                 "not allowed in the request; use hash=, secret= or locked=",
+                                 a->name);
+            return vi_throw (error, VI_ERROR_INVALID, "<%s>: unknown attribute '%s'",
+                             node->name, a->name);
+        }
+    }
+
+    for (xmlNode *c = node->children; c != NULL; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE) {
+            if (c->ns == NULL || !xmlStrEqual (c->ns->href, (const xmlChar *) VI_SPEC_NS))
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<%s>: child <%s> is not in the virt-inject namespace %s",
+                                 node->name, c->name, VI_SPEC_NS);
+            if (rule->children == NULL || !strv_has (rule->children, (const char *) c->name))
+                return vi_throw (error, VI_ERROR_INVALID, "<%s>: unknown child element <%s>",
+                                 node->name, c->name);
+            if (!walk_structure (c, items, limits, error))
+                return FALSE;
+        } else if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+            if (rule->children != NULL) {
+                g_autofree char *t = vi_xml_content (c);
+                if (*g_strstrip (t) != '\0') {
+                    if (g_str_equal (node->name, "password"))
+                        return vi_throw (error, VI_ERROR_INVALID,
+                                         "<password>: text content not allowed: clear-text passwords "
+                                         "are not allowed in the request; use hash=, secret= or locked=");
+                    return vi_throw (error, VI_ERROR_INVALID, "<%s>: text content not allowed",
+                                     node->name);
+                }
+            }
+        } else if (c->type == XML_ENTITY_REF_NODE || c->type == XML_ENTITY_NODE) {
+            return vi_throw (error, VI_ERROR_INVALID, "<%s>: entity references are not allowed",
+                             node->name);
+        }
+    }
+    return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* The schema, compiled into the library                               */
+
+extern const char vi_schema_rng[];
+extern const gsize vi_schema_rng_len;
+
+static xmlRelaxNGPtr
+schema_get (void)
+{
+    static xmlRelaxNGPtr schema = NULL;
+
+    if (g_once_init_enter (&schema)) {
+        xmlRelaxNGParserCtxtPtr pctxt = xmlRelaxNGNewMemParserCtxt (vi_schema_rng,
+                                                                    (int) vi_schema_rng_len);
+        xmlRelaxNGPtr s = xmlRelaxNGParse (pctxt);
+
+        xmlRelaxNGFreeParserCtxt (pctxt);
+        g_assert (s != NULL);   /* the schema is part of the program */
+        g_once_init_leave (&schema, s);
+    }
+    return schema;
+}
+
+static void
+on_schema_error (void *user_data, xmlErrorPtr err)
+{
+    GString *msg = user_data;
+
+    if (msg->len == 0 && err != NULL && err->message != NULL) {
+        g_string_append_printf (msg, "line %d: %s", err->line, err->message);
+        g_strchomp (msg->str);
+        msg->len = strlen (msg->str);
+    }
+}
+
+static gboolean
+validate_schema (xmlNode *inject, GError **error)
+{
+    g_autoptr(xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
+    xmlNode *copy = xmlDocCopyNode (inject, doc, 1);
+    xmlRelaxNGValidCtxtPtr vctxt;
+    g_autoptr(GString) msg = g_string_new (NULL);
+    int rc;
+
+    xmlDocSetRootElement (doc, copy);
+    xmlReconciliateNs (doc, copy);
+    vctxt = xmlRelaxNGNewValidCtxt (schema_get ());
+    xmlRelaxNGSetValidStructuredErrors (vctxt, on_schema_error, msg);
+    rc = xmlRelaxNGValidateDoc (vctxt, doc);
+    xmlRelaxNGFreeValidCtxt (vctxt);
+    if (rc != 0)
+        return vi_throw (error, VI_ERROR_INVALID, "request does not match the schema: %s",
+                         msg->len ? msg->str : "invalid");
+    return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Conversion to the model                                             */
+
+static gboolean
+prop_check (xmlNode *node, const char *attr, char **out, gboolean required, GError **error)
+{
+    g_autofree char *v = vi_xml_prop (node, attr);
+
+    if (v == NULL) {
+        if (required)
+            return vi_throw (error, VI_ERROR_INVALID, "<%s>: attribute '%s' is required",
+                             node->name, attr);
+        *out = NULL;
+        return TRUE;
+    }
+    *out = g_steal_pointer (&v);
+    return TRUE;
+}
+
+/* Prefix an error from a vi_check_* helper with "<element attr='...'>". */
+static gboolean
+fail_attr (GError **error, GError *cause, const char *element, const char *attr)
+{
+    g_set_error (error, VI_ERROR, VI_ERROR_INVALID, "<%s>: attribute '%s': %s", element, attr,
+                 cause->message);
+    g_error_free (cause);
+    return FALSE;
+}
+
+static gboolean
+fail_elem (GError **error, GError *cause, const char *element)
+{
+    g_set_error (error, VI_ERROR, VI_ERROR_INVALID, "<%s>: %s", element, cause->message);
+    g_error_free (cause);
+    return FALSE;
+}
+
+static gboolean
+parse_owner_attrs (xmlNode *node, guint *mode, char **owner, char **group, GError **error)
+{
+    g_autofree char *m = vi_xml_prop (node, "mode");
+    GError *e = NULL;
+
+    if (m != NULL && !vi_parse_mode (m, mode, &e))
+        return fail_attr (error, e, (const char *) node->name, "mode");
+    *owner = vi_xml_prop (node, "owner");
+    *group = vi_xml_prop (node, "group");
+    if (*owner && !vi_check_account_name (*owner, &e))
+        return fail_attr (error, e, (const char *) node->name, "owner");
+    if (*group && !vi_check_account_name (*group, &e))
+        return fail_attr (error, e, (const char *) node->name, "group");
+    return TRUE;
+}
+
+static gboolean
+parse_user (ViSpec *spec, xmlNode *node, GError **error)
+{
+    g_autofree char *name = NULL;
+    ViUser *u;
+
+    if (!prop_check (node, "name", &name, TRUE, error))
+        return FALSE;
+    if (vi_spec_find_user (spec, name))
+        return vi_throw (error, VI_ERROR_INVALID, "<user name='%s'>: user given twice", name);
+    u = vi_user_new (name);
+    g_ptr_array_add (spec->users, u);
+
+    for (xmlNode *c = node->children; c != NULL; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (vi_xml_is (c, VI_SPEC_NS, "ssh-key")) {
+            g_autofree char *allow = vi_xml_prop (c, "allow-options");
+            g_autofree char *key = vi_xml_content (c);
+            GError *e = NULL;
+
+            /* Surrounding whitespace is layout; a newline inside the key is not. */
+            g_strstrip (key);
+            if (!vi_check_ssh_key (key, allow && g_str_equal (allow, "yes"), &e))
+                return fail_elem (error, e, "ssh-key");
+            g_ptr_array_add (u->ssh_keys, g_steal_pointer (&key));
+        } else if (vi_xml_is (c, VI_SPEC_NS, "password")) {
+            g_autofree char *hash = vi_xml_prop (c, "hash");
+            g_autofree char *secret = vi_xml_prop (c, "secret");
+            g_autofree char *locked = vi_xml_prop (c, "locked");
+            GError *e = NULL;
+
+            if (u->password_kind != VI_PASSWORD_NONE)
+                return vi_throw (error, VI_ERROR_INVALID, "<user name='%s'>: <password> given twice",
+                                 name);
+            if ((hash != NULL) + (secret != NULL) + (locked != NULL) != 1)
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<password>: exactly one of 'hash', 'secret' or 'locked' is required");
+            if (hash) {
+                if (!vi_check_password_hash (hash, &e))
+                    return fail_attr (error, e, "password", "hash");
+                u->password_kind = VI_PASSWORD_HASH;
+                u->password = g_steal_pointer (&hash);
+            } else if (secret) {
+                if (!vi_check_secret_name (secret, &e))
+                    return fail_attr (error, e, "password", "secret");
+                u->password_kind = VI_PASSWORD_SECRET;
+                u->password = g_steal_pointer (&secret);
+            } else {
+                if (!g_str_equal (locked, "yes"))
+                    return vi_throw (error, VI_ERROR_INVALID,
+                                     "<password>: attribute 'locked': only \"yes\" is allowed");
+                u->password_kind = VI_PASSWORD_LOCKED;
+            }
+        }
+    }
+    return TRUE;
+}
+
+static gboolean
+parse_file (ViSpec *spec, xmlNode *node, const ViLimits *limits, GError **error)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *encoding = vi_xml_prop (node, "encoding");
+    g_autofree char *text = vi_xml_content (node);
+    ViFile *f;
+    GError *e = NULL;
+
+    if (!prop_check (node, "path", &path, TRUE, error))
+        return FALSE;
+    if (!vi_check_guest_path (path, &e))
+        return fail_attr (error, e, "file", "path");
+
+    if (encoding && g_str_equal (encoding, "base64")) {
+        g_autofree char *clean = g_strdup (text);
+        gsize j = 0, len = 0;
+        guchar *data;
+
+        for (gsize i = 0; clean[i]; i++) {
+            char ch = clean[i];
+            if (g_ascii_isspace (ch))
+                continue;
+            if (!g_ascii_isalnum (ch) && ch != '+' && ch != '/' && ch != '=')
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<file path='%s'>: content is not valid base64", path);
+            clean[j++] = ch;
+        }
+        clean[j] = '\0';
+        if (j % 4 != 0)
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<file path='%s'>: content is not valid base64 (length)", path);
+        if (j / 4 * 3 > limits->file_max + 3)
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<file path='%s'>: content exceeds the limit of %" G_GSIZE_FORMAT
+                             " bytes ([limits] file_max)", path, limits->file_max);
+        data = g_base64_decode (clean, &len);
+        f = vi_file_new (path, NULL);
+        g_bytes_unref (f->content);
+        f->content = g_bytes_new_take (data, len);
+        f->base64 = TRUE;
+    } else {
+        g_autoptr(GBytes) b = g_bytes_new (text, strlen (text));
+        f = vi_file_new (path, b);
+    }
+    g_ptr_array_add (spec->files, f);
+    if (g_bytes_get_size (f->content) > limits->file_max)
+        return vi_throw (error, VI_ERROR_INVALID,
+                         "<file path='%s'>: content exceeds the limit of %" G_GSIZE_FORMAT
+                         " bytes ([limits] file_max)", path, limits->file_max);
+    return parse_owner_attrs (node, &f->mode, &f->owner, &f->group, error);
+}
+
+static gboolean
+parse_directory (ViSpec *spec, xmlNode *node, GError **error)
+{
+    g_autofree char *path = NULL;
+    ViDirectory *d;
+    GError *e = NULL;
+
+    if (!prop_check (node, "path", &path, TRUE, error))
+        return FALSE;
+    if (!vi_check_guest_path (path, &e))
+        return fail_attr (error, e, "directory", "path");
+    d = vi_directory_new (path);
+    g_ptr_array_add (spec->directories, d);
+    return parse_owner_attrs (node, &d->mode, &d->owner, &d->group, error);
+}
+
+static gboolean
+parse_address_text (xmlNode *node, const char *iface, char **out, GError **error)
+{
+    g_autofree char *t = vi_xml_content (node);
+
+    g_strstrip (t);
+    if (*t == '\0')
+        return vi_throw (error, VI_ERROR_INVALID, "<interface name='%s'>: empty <%s>", iface,
+                         node->name);
+    *out = g_steal_pointer (&t);
+    return TRUE;
+}
+
+static gboolean
+parse_interface (ViSpec *spec, xmlNode *node, GError **error)
+{
+    g_autofree char *name = NULL;
+    g_autofree char *mac = vi_xml_prop (node, "mac");
+    ViInterface *iface;
+
+    if (!prop_check (node, "name", &name, TRUE, error))
+        return FALSE;
+    if (*name == '\0' || strlen (name) > 15 || strchr (name, '/') || strchr (name, ':') ||
+        g_str_equal (name, ".") || g_str_equal (name, ".."))
+        return vi_throw (error, VI_ERROR_INVALID,
+                         "<interface>: attribute 'name': '%s' is not a valid interface name "
+                         "(1-15 characters, no '/' or ':')", name);
+    for (const char *p = name; *p; p++)
+        if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<interface>: attribute 'name': '%s' is not a valid interface name",
+                             name);
+    for (guint i = 0; i < spec->interfaces->len; i++)
+        if (g_str_equal (((ViInterface *) spec->interfaces->pdata[i])->name, name))
+            return vi_throw (error, VI_ERROR_INVALID, "<interface name='%s'>: interface given twice",
+                             name);
+
+    iface = vi_interface_new (name);
+    g_ptr_array_add (spec->interfaces, iface);
+    if (mac) {
+        GError *e = NULL;
+        if (!vi_check_mac (mac, &e))
+            return fail_attr (error, e, "interface", "mac");
+        iface->mac = g_ascii_strdown (mac, -1);
+    }
+
+    for (xmlNode *c = node->children; c != NULL; c = c->next) {
+        g_autofree char *t = NULL;
+
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (vi_xml_is (c, VI_SPEC_NS, "dhcp")) {
+            iface->dhcp = TRUE;
+            continue;
+        }
+        if (!parse_address_text (c, name, &t, error))
+            return FALSE;
+        if (vi_xml_is (c, VI_SPEC_NS, "address")) {
+            g_autoptr(GError) e = NULL;
+            GInetAddressMask *m;
+
+            if (strchr (t, '/') == NULL)
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<interface name='%s'>: <address> '%s' needs a prefix length "
+                                 "(e.g. 192.0.2.10/24)", name, t);
+            m = g_inet_address_mask_new_from_string (t, &e);
+            if (m == NULL)
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<interface name='%s'>: <address> '%s' is not an IPv4/IPv6 "
+                                 "address with prefix", name, t);
+            if (g_inet_address_mask_get_length (m) == 0) {
+                g_object_unref (m);
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<interface name='%s'>: <address> '%s': prefix length 0", name, t);
+            }
+            g_ptr_array_add (iface->addresses, m);
+        } else {
+            GInetAddress *a = g_inet_address_new_from_string (t);
+            gboolean is_gw = vi_xml_is (c, VI_SPEC_NS, "gateway");
+
+            if (a == NULL)
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<interface name='%s'>: <%s> '%s' is not an IPv4/IPv6 address",
+                                 name, c->name, t);
+            if (is_gw) {
+                for (guint k = 0; k < iface->gateways->len; k++)
+                    if (g_inet_address_get_family (iface->gateways->pdata[k]) ==
+                        g_inet_address_get_family (a)) {
+                        g_object_unref (a);
+                        return vi_throw (error, VI_ERROR_INVALID,
+                                         "<interface name='%s'>: more than one <gateway> of the "
+                                         "same address family", name);
+                    }
+                g_ptr_array_add (iface->gateways, a);
+            } else {
+                g_ptr_array_add (iface->nameservers, a);
+            }
+        }
+    }
+    return TRUE;
+}
+
+static gboolean
+spec_from_node (ViSpec *spec, xmlNode *inject, const ViLimits *limits, GError **error)
+{
+    g_autofree char *policy = vi_xml_prop (inject, "policy");
+    g_autofree char *on_error = vi_xml_prop (inject, "on-error");
+
+    if (policy) {
+        int v = vi_policy_from_string (policy);
+        if (v < 0)
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<inject>: attribute 'policy': unknown value '%s' (once, always)", policy);
+        spec->policy = v;
+        spec->has_policy = TRUE;
+    }
+    if (on_error) {
+        int v = vi_on_error_from_string (on_error);
+        if (v < 0)
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<inject>: attribute 'on-error': unknown value '%s' (fail, warn)",
+                             on_error);
+        spec->on_error = v;
+    }
+
+    for (xmlNode *c = inject->children; c != NULL; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (vi_xml_is (c, VI_SPEC_NS, "target")) {
+            if (spec->target_disk || spec->target_root)
+                return vi_throw (error, VI_ERROR_INVALID, "<target>: given twice");
+            spec->target_disk = vi_xml_prop (c, "disk");
+            spec->target_root = vi_xml_prop (c, "root");
+            if (spec->target_disk && (*spec->target_disk == '\0' || strchr (spec->target_disk, '/')))
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<target>: attribute 'disk': '%s' is not a disk target name (e.g. vda)",
+                                 spec->target_disk);
+            if (spec->target_root && !g_str_has_prefix (spec->target_root, "/dev/"))
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<target>: attribute 'root': '%s' is not a device (/dev/...)",
+                                 spec->target_root);
+        } else if (vi_xml_is (c, VI_SPEC_NS, "user")) {
+            if (!parse_user (spec, c, error))
+                return FALSE;
+        } else if (vi_xml_is (c, VI_SPEC_NS, "hostname")) {
+            g_autofree char *h = vi_xml_content (c);
+            GError *e = NULL;
+
+            if (spec->hostname)
+                return vi_throw (error, VI_ERROR_INVALID, "<hostname>: given twice");
+            g_strstrip (h);
+            if (!vi_check_hostname (h, &e))
+                return fail_elem (error, e, "hostname");
+            spec->hostname = g_steal_pointer (&h);
+        } else if (vi_xml_is (c, VI_SPEC_NS, "directory")) {
+            if (!parse_directory (spec, c, error))
+                return FALSE;
+        } else if (vi_xml_is (c, VI_SPEC_NS, "file")) {
+            if (!parse_file (spec, c, limits, error))
+                return FALSE;
+        } else if (vi_xml_is (c, VI_SPEC_NS, "network")) {
+            g_autofree char *r = vi_xml_prop (c, "renderer");
+
+            if (spec->has_network)
+                return vi_throw (error, VI_ERROR_INVALID, "<network>: given twice");
+            spec->has_network = TRUE;
+            if (r) {
+                int v = vi_net_renderer_from_string (r);
+                if (v < 0)
+                    return vi_throw (error, VI_ERROR_INVALID,
+                                     "<network>: attribute 'renderer': unknown value '%s'", r);
+                spec->net_renderer = v;
+            }
+            for (xmlNode *i = c->children; i != NULL; i = i->next)
+                if (vi_xml_is (i, VI_SPEC_NS, "interface") && !parse_interface (spec, i, error))
+                    return FALSE;
+        } else if (vi_xml_is (c, VI_SPEC_NS, "meta")) {
+            ViMeta *m = g_new0 (ViMeta, 1);
+
+            m->key = vi_xml_prop (c, "key");
+            m->value = vi_xml_content (c);
+            g_ptr_array_add (spec->meta, m);
+        } else if (vi_xml_is (c, VI_SPEC_NS, "selinux")) {
+            g_autofree char *r = vi_xml_prop (c, "relabel");
+
+            spec->has_selinux = TRUE;
+            if (r) {
+                int v = vi_selinux_relabel_from_string (r);
+                if (v < 0)
+                    return vi_throw (error, VI_ERROR_INVALID,
+                                     "<selinux>: attribute 'relabel': unknown value '%s'", r);
+                spec->selinux = v;
+            }
+        }
+    }
+    return vi_spec_validate (spec, limits, error);
+}
+
+ViSpec *
+vi_spec_from_node (xmlNode *node, const ViLimits *limits, GError **error)
+{
+    ViLimits defaults;
+    g_autoptr(ViSpec) spec = vi_spec_new ();
+    guint items = 0;
+
+    if (limits == NULL) {
+        vi_limits_init_default (&defaults);
+        limits = &defaults;
+    }
+    if (!vi_xml_is (node, VI_SPEC_NS, VI_SPEC_ELEMENT)) {
+        vi_throw (error, VI_ERROR_INVALID, "<%s>: not an <inject> element of namespace %s",
+                  node ? (const char *) node->name : "", VI_SPEC_NS);
+        return NULL;
+    }
+    if (!walk_structure (node, &items, limits, error))
+        return NULL;
+    if (!validate_schema (node, error))
+        return NULL;
+    if (!spec_from_node (spec, node, limits, error))
+        return NULL;
+    return g_steal_pointer (&spec);
+}
+
+ViSpec *
+vi_spec_parse (const char *data, gsize len, const ViLimits *limits, GError **error)
+{
+    ViLimits defaults;
+    g_autoptr(xmlDoc) doc = NULL;
+    xmlNode *root;
+
+    if (limits == NULL) {
+        vi_limits_init_default (&defaults);
+        limits = &defaults;
+    }
+    doc = vi_xml_parse (data, len, limits->request_max, "request", error);
+    if (doc == NULL)
+        return NULL;
+    root = xmlDocGetRootElement (doc);
+    if (!vi_xml_is (root, VI_SPEC_NS, VI_SPEC_ELEMENT)) {
+        vi_throw (error, VI_ERROR_INVALID,
+                  "<%s>: the request must be an <inject> element of namespace %s",
+                  root->name, VI_SPEC_NS);
+        return NULL;
+    }
+    return vi_spec_from_node (root, limits, error);
+}
+
+ViSpec *
+vi_spec_parse_file (const char *path, const ViLimits *limits, GError **error)
+{
+    ViLimits defaults;
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_autoptr(GError) e = NULL;
+    g_autoptr(GMappedFile) mf = NULL;
+    ViSpec *spec;
+
+    if (limits == NULL) {
+        vi_limits_init_default (&defaults);
+        limits = &defaults;
+    }
+    mf = g_mapped_file_new (path, FALSE, &e);
+    if (mf == NULL) {
+        vi_throw (error, VI_ERROR_INVALID, "%s: %s", path, e->message);
+        return NULL;
+    }
+    len = g_mapped_file_get_length (mf);
+    if (len > limits->request_max) {
+        vi_throw (error, VI_ERROR_INVALID, "%s: %" G_GSIZE_FORMAT " bytes exceeds the limit of %"
+                  G_GSIZE_FORMAT " bytes ([limits] request_max)", path, len, limits->request_max);
+        return NULL;
+    }
+    spec = vi_spec_parse (g_mapped_file_get_contents (mf), len, limits, &e);
+    if (spec == NULL) {
+        vi_throw (error, e->code, "%s: %s", path, e->message);
+        return NULL;
+    }
+    return spec;
+}
+
+xmlNode *
+vi_spec_find_in_domain (xmlNode *domain_root)
+{
+    for (xmlNode *md = domain_root ? domain_root->children : NULL; md; md = md->next) {
+        if (!vi_xml_is (md, NULL, "metadata"))
+            continue;
+        for (xmlNode *c = md->children; c; c = c->next)
+            if (vi_xml_is (c, VI_SPEC_NS, VI_SPEC_ELEMENT))
+                return c;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Semantic rules over the whole model                                 */
+
+gboolean
+vi_spec_validate (const ViSpec *spec, const ViLimits *limits, GError **error)
+{
+    ViLimits defaults;
+    g_autoptr(GHashTable) paths = g_hash_table_new (g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) keys = g_hash_table_new (g_str_hash, g_str_equal);
+    guint items;
+    GError *e = NULL;
+
+    if (limits == NULL) {
+        vi_limits_init_default (&defaults);
+        limits = &defaults;
+    }
+    items = spec->users->len + spec->files->len + spec->directories->len +
+            spec->interfaces->len + spec->meta->len;
+    if (items > limits->items_max)
+        return vi_throw (error, VI_ERROR_INVALID,
+                         "request has more than %u items ([limits] items_max)", limits->items_max);
+
+    for (guint i = 0; i < spec->users->len; i++) {
+        const ViUser *u = spec->users->pdata[i];
+
+        if (!vi_check_account_name (u->name, &e))
+            return fail_attr (error, e, "user", "name");
+        for (guint k = 0; k < u->ssh_keys->len; k++)
+            if (!vi_check_ssh_key (u->ssh_keys->pdata[k], TRUE, &e))
+                return fail_elem (error, e, "ssh-key");
+        if (u->password_kind == VI_PASSWORD_HASH && !vi_check_password_hash (u->password, &e))
+            return fail_attr (error, e, "password", "hash");
+        if (u->password_kind == VI_PASSWORD_SECRET && !vi_check_secret_name (u->password, &e))
+            return fail_attr (error, e, "password", "secret");
+    }
+    if (spec->hostname && !vi_check_hostname (spec->hostname, &e))
+        return fail_elem (error, e, "hostname");
+
+    for (guint i = 0; i < spec->directories->len; i++) {
+        const ViDirectory *d = spec->directories->pdata[i];
+
+        if (!vi_check_guest_path (d->path, &e))
+            return fail_attr (error, e, "directory", "path");
+        if (d->mode != VI_MODE_UNSET && d->mode > 07777)
+            return vi_throw (error, VI_ERROR_INVALID, "<directory path='%s'>: mode out of range",
+                             d->path);
+        if (!g_hash_table_add (paths, d->path))
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<directory path='%s'>: the same guest path is given twice", d->path);
+    }
+    for (guint i = 0; i < spec->files->len; i++) {
+        const ViFile *f = spec->files->pdata[i];
+
+        if (!vi_check_guest_path (f->path, &e))
+            return fail_attr (error, e, "file", "path");
+        if (f->mode != VI_MODE_UNSET && f->mode > 07777)
+            return vi_throw (error, VI_ERROR_INVALID, "<file path='%s'>: mode out of range", f->path);
+        if (g_bytes_get_size (f->content) > limits->file_max)
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<file path='%s'>: content exceeds the limit of %" G_GSIZE_FORMAT
+                             " bytes ([limits] file_max)", f->path, limits->file_max);
+        if (!g_hash_table_add (paths, f->path))
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<file path='%s'>: the same guest path is given twice", f->path);
+        if (!f->base64 && !g_utf8_validate (g_bytes_get_data (f->content, NULL),
+                                            g_bytes_get_size (f->content), NULL))
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<file path='%s'>: text content is not UTF-8 (use encoding=\"base64\")",
+                             f->path);
+    }
+    for (guint i = 0; i < spec->meta->len; i++) {
+        const ViMeta *m = spec->meta->pdata[i];
+
+        if (m->key == NULL || *m->key == '\0' || strlen (m->key) > 255)
+            return vi_throw (error, VI_ERROR_INVALID, "<meta>: attribute 'key' must be 1-255 bytes");
+        for (const char *p = m->key; *p; p++)
+            if ((guchar) *p < 0x20)
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<meta>: attribute 'key' contains a control character");
+        if (!g_hash_table_add (keys, m->key))
+            return vi_throw (error, VI_ERROR_INVALID, "<meta key='%s'>: key given twice", m->key);
+    }
+    for (guint i = 0; i < spec->interfaces->len; i++) {
+        const ViInterface *iface = spec->interfaces->pdata[i];
+
+        if (iface->mac && !vi_check_mac (iface->mac, &e))
+            return fail_attr (error, e, "interface", "mac");
+        if (!iface->dhcp && iface->addresses->len == 0)
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<interface name='%s'>: needs <dhcp/> or at least one <address>",
+                             iface->name);
+    }
+    if (spec->has_network && spec->interfaces->len == 0)
+        return vi_throw (error, VI_ERROR_INVALID, "<network>: needs at least one <interface>");
+    return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Canonical form                                                      */
+
+static xmlNode *
+add_child (xmlNode *parent, xmlNs *ns, const char *name, const char *text)
+{
+    return xmlNewTextChild (parent, ns, (const xmlChar *) name, (const xmlChar *) text);
+}
+
+static void
+set_prop (xmlNode *node, const char *name, const char *value)
+{
+    if (value != NULL)
+        xmlNewProp (node, (const xmlChar *) name, (const xmlChar *) value);
+}
+
+static gboolean
+ssh_key_has_options (const char *key)
+{
+    g_autofree char *first = g_strndup (key, strcspn (key, " \t"));
+
+    return find_key_type (first) == NULL;
+}
+
+static void
+set_owner_props (xmlNode *node, guint mode, const char *owner, const char *group)
+{
+    if (mode != VI_MODE_UNSET) {
+        g_autofree char *m = g_strdup_printf ("%04o", mode);
+        set_prop (node, "mode", m);
+    }
+    set_prop (node, "owner", owner);
+    set_prop (node, "group", group);
+}
+
+char *
+vi_spec_format (const ViSpec *spec)
+{
+    g_autoptr(xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
+    xmlNode *root = xmlNewNode (NULL, (const xmlChar *) VI_SPEC_ELEMENT);
+    xmlNs *ns = xmlNewNs (root, (const xmlChar *) VI_SPEC_NS, (const xmlChar *) VI_SPEC_PREFIX);
+    xmlBuffer *buf;
+    xmlSaveCtxtPtr save;
+    g_autofree char *out = NULL;
+
+    xmlSetNs (root, ns);
+    xmlDocSetRootElement (doc, root);
+    if (spec->has_policy)
+        set_prop (root, "policy", vi_policy_to_string (spec->policy));
+    set_prop (root, "on-error", vi_on_error_to_string (spec->on_error));
+
+    if (spec->target_disk || spec->target_root) {
+        xmlNode *t = add_child (root, ns, "target", NULL);
+        set_prop (t, "disk", spec->target_disk);
+        set_prop (t, "root", spec->target_root);
+    }
+    for (guint i = 0; i < spec->users->len; i++) {
+        const ViUser *u = spec->users->pdata[i];
+        xmlNode *un = add_child (root, ns, "user", NULL);
+
+        set_prop (un, "name", u->name);
+        for (guint k = 0; k < u->ssh_keys->len; k++) {
+            const char *key = u->ssh_keys->pdata[k];
+            xmlNode *kn = add_child (un, ns, "ssh-key", key);
+            if (ssh_key_has_options (key))
+                set_prop (kn, "allow-options", "yes");
+        }
+        if (u->password_kind != VI_PASSWORD_NONE) {
+            xmlNode *p = add_child (un, ns, "password", NULL);
+            switch (u->password_kind) {
+            case VI_PASSWORD_HASH: set_prop (p, "hash", u->password); break;
+            case VI_PASSWORD_SECRET: set_prop (p, "secret", u->password); break;
+            case VI_PASSWORD_LOCKED: set_prop (p, "locked", "yes"); break;
+            case VI_PASSWORD_NONE:
+            case VI_PASSWORD_LAST:
+            default: g_assert_not_reached ();
+            }
+        }
+    }
+    if (spec->hostname)
+        add_child (root, ns, "hostname", spec->hostname);
+    for (guint i = 0; i < spec->directories->len; i++) {
+        const ViDirectory *d = spec->directories->pdata[i];
+        xmlNode *n = add_child (root, ns, "directory", NULL);
+
+        set_prop (n, "path", d->path);
+        set_owner_props (n, d->mode, d->owner, d->group);
+    }
+    for (guint i = 0; i < spec->files->len; i++) {
+        const ViFile *f = spec->files->pdata[i];
+        gsize len;
+        const guchar *data = g_bytes_get_data (f->content, &len);
+        g_autofree char *text = f->base64 ? g_base64_encode (data, len) : g_strndup ((const char *) data, len);
+        xmlNode *n = add_child (root, ns, "file", text);
+
+        set_prop (n, "path", f->path);
+        set_owner_props (n, f->mode, f->owner, f->group);
+        if (f->base64)
+            set_prop (n, "encoding", "base64");
+    }
+    if (spec->has_network) {
+        xmlNode *net = add_child (root, ns, "network", NULL);
+
+        if (spec->net_renderer != VI_RENDERER_AUTO)
+            set_prop (net, "renderer", vi_net_renderer_to_string (spec->net_renderer));
+        for (guint i = 0; i < spec->interfaces->len; i++) {
+            const ViInterface *iface = spec->interfaces->pdata[i];
+            xmlNode *in = add_child (net, ns, "interface", NULL);
+
+            set_prop (in, "name", iface->name);
+            set_prop (in, "mac", iface->mac);
+            if (iface->dhcp)
+                add_child (in, ns, "dhcp", NULL);
+            for (guint k = 0; k < iface->addresses->len; k++) {
+                g_autofree char *s = g_inet_address_mask_to_string (iface->addresses->pdata[k]);
+                add_child (in, ns, "address", s);
+            }
+            for (guint k = 0; k < iface->gateways->len; k++) {
+                g_autofree char *s = g_inet_address_to_string (iface->gateways->pdata[k]);
+                add_child (in, ns, "gateway", s);
+            }
+            for (guint k = 0; k < iface->nameservers->len; k++) {
+                g_autofree char *s = g_inet_address_to_string (iface->nameservers->pdata[k]);
+                add_child (in, ns, "nameserver", s);
+            }
+        }
+    }
+    for (guint i = 0; i < spec->meta->len; i++) {
+        const ViMeta *m = spec->meta->pdata[i];
+        xmlNode *n = add_child (root, ns, "meta", m->value);
+        set_prop (n, "key", m->key);
+    }
+    if (spec->has_selinux) {
+        xmlNode *n = add_child (root, ns, "selinux", NULL);
+        set_prop (n, "relabel", vi_selinux_relabel_to_string (spec->selinux));
+    }
+
+    buf = xmlBufferCreate ();
+    save = xmlSaveToBuffer (buf, "UTF-8", XML_SAVE_FORMAT | XML_SAVE_NO_DECL);
+    xmlSaveTree (save, root);
+    xmlSaveClose (save);
+    out = g_strdup ((const char *) xmlBufferContent (buf));
+    xmlBufferFree (buf);
+    g_strchomp (out);
+    return g_strconcat (out, "\n", NULL);
+}
+
+char *
+vi_spec_digest (const ViSpec *spec)
+{
+    g_autofree char *canon = vi_spec_format (spec);
+
+    return g_compute_checksum_for_string (G_CHECKSUM_SHA256, canon, -1);
+}
