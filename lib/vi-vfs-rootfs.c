@@ -1,0 +1,563 @@
+/* vi-vfs-rootfs.c: the VFS contract on a container's root directory.
+ *
+ * The threat.  The tree belongs to a guest, and the guest may be hostile:
+ * any component of any path we touch may be a symlink (absolute, relative,
+ * "../../.."), a magic link (/proc/self/root, /proc/self/fd/N), a hard link
+ * to a host file, a FIFO that blocks a reader forever, a device node, or a
+ * bind mount leading out of the tree; and while we work, something may
+ * swap a directory for a symlink.  The design this replaces resolved such
+ * paths as plain host strings as root and so wrote wherever the guest
+ * pointed (CVE-2012-3360/3361).
+ *
+ * The defence.  The root is opened once.  Every lookup below it is one
+ * openat2(2) call relative to that fd with RESOLVE_IN_ROOT (the kernel
+ * treats the fd as "/" for absolute symlinks and "..": nothing resolves
+ * outside it, atomically, however the tree changes during the walk),
+ * RESOLVE_NO_MAGICLINKS (no /proc escape hatches) and RESOLVE_NO_XDEV (no
+ * crossing into another mount, such as a bind mount of a host directory).
+ * The last component is never followed: files are opened with O_NOFOLLOW,
+ * inspected with fstat, and only regular files are read, non-blocking and
+ * with a size cap.  Files are never written in place: the new content goes
+ * to a fresh temporary file (O_CREAT|O_EXCL|O_NOFOLLOW) in the same
+ * directory, gets owner then mode (chown clears setuid bits), and is renamed
+ * over the old name relative to the directory fd already resolved, so a
+ * hard link to a host file keeps the host's content.  A file we read in
+ * order to edit it (shadow, authorized_keys, hosts) is refused when it has
+ * more than one link, so host data (a host /etc/shadow hard-linked into the
+ * tree) is never copied into the guest.  openat2 may fail with EAGAIN when
+ * a rename races the walk: we retry a bounded number of times.  Kernels
+ * without openat2 (< 5.6) get a clear error: there is no fallback to
+ * unconfined lookups.
+ *
+ * Durability is batched: write_file stages temporary files; commit() runs
+ * one syncfs, all the renames, then one syncfs.
+ */
+#include "vi-vfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <glib-unix.h>
+
+#include "vi-error.h"
+
+#define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
+#define OPENAT2_RETRIES 32
+#define SELINUX_XATTR "security.selinux"
+
+typedef struct {
+    char *path;                 /* guest path */
+    int dir_fd;                 /* the parent directory, resolved when staged */
+    char *tmp_name;             /* temporary file in dir_fd */
+    char *leaf;
+    GBytes *content;
+} Staged;
+
+typedef struct {
+    ViVfs parent;
+    int root_fd;                /* O_PATH: the guest's "/" */
+    int sync_fd;                /* a readable fd on the same filesystem, for syncfs */
+    const ViIdMap *idmap;
+    GPtrArray *staged;          /* (element-type Staged) */
+} RootfsVfs;
+
+static void
+staged_free (Staged *s)
+{
+    if (s->tmp_name != NULL && s->dir_fd >= 0)
+        (void) unlinkat (s->dir_fd, s->tmp_name, 0);
+    if (s->dir_fd >= 0)
+        close (s->dir_fd);
+    g_free (s->path);
+    g_free (s->tmp_name);
+    g_free (s->leaf);
+    g_bytes_unref (s->content);
+    g_free (s);
+}
+
+/* openat2 relative to the guest root with the confinement flags, retrying
+ * on EAGAIN.  @rel is relative ("etc/shadow"; "." for the root).  Returns
+ * the fd or -1 with errno set. */
+static int
+confined_open (RootfsVfs *self, const char *rel, guint64 flags, guint64 mode)
+{
+    struct open_how how = {
+        .flags = flags | O_CLOEXEC,
+        .mode = mode,
+        .resolve = RESOLVE_FLAGS,
+    };
+
+    for (int i = 0; i < OPENAT2_RETRIES; i++) {
+        int fd = (int) syscall (SYS_openat2, self->root_fd, rel, &how, sizeof how);
+        if (fd >= 0 || errno != EAGAIN)
+            return fd;
+    }
+    errno = EAGAIN;
+    return -1;
+}
+
+/* Turn an errno of a confined lookup into a GError naming the guest path. */
+static gboolean
+throw_lookup (GError **error, int errsv, const char *path)
+{
+    switch (errsv) {
+    case ENOSYS:
+        return vi_throw (error, VI_ERROR_UNSUPPORTED,
+                         "%s: this kernel has no openat2(2); virt-inject will not resolve guest "
+                         "paths without it", path);
+    case ELOOP:
+        return vi_throw (error, VI_ERROR_GUEST,
+                         "%s: is a symbolic link, or a link loop or /proc magic link in its path",
+                         path);
+    case EXDEV:
+        return vi_throw (error, VI_ERROR_GUEST,
+                         "%s: crosses a mount point inside the guest tree (refused)", path);
+    case EAGAIN:
+        return vi_throw (error, VI_ERROR_GUEST,
+                         "%s: the guest tree keeps changing during the lookup (refused)", path);
+    case ENOTDIR:
+        return vi_throw (error, VI_ERROR_GUEST, "%s: a component of the path is not a directory",
+                         path);
+    default:
+        return vi_throw_errno (error, errsv, "%s", path);
+    }
+}
+
+/* Split "/a/b/c" into the parent's relative path "a/b" ("." at the top)
+ * and the leaf "c". */
+static void
+split_path (const char *path, char **out_dir, char **out_leaf)
+{
+    const char *slash = strrchr (path, '/');
+
+    *out_leaf = g_strdup (slash + 1);
+    *out_dir = slash == path ? g_strdup (".") : g_strndup (path + 1, slash - path - 1);
+}
+
+static int
+open_parent (RootfsVfs *self, const char *path, char **out_leaf, GError **error)
+{
+    g_autofree char *dir = NULL;
+    int fd;
+
+    split_path (path, &dir, out_leaf);
+    fd = confined_open (self, dir, O_PATH | O_DIRECTORY, 0);
+    if (fd < 0) {
+        int errsv = errno;
+        g_clear_pointer (out_leaf, g_free);
+        throw_lookup (error, errsv, path);
+    }
+    return fd;
+}
+
+static Staged *
+find_staged (RootfsVfs *self, const char *path)
+{
+    for (guint i = self->staged->len; i > 0; i--) {
+        Staged *s = self->staged->pdata[i - 1];
+        if (g_str_equal (s->path, path))
+            return s;
+    }
+    return NULL;
+}
+
+static gboolean
+to_host_ids (RootfsVfs *self, guint32 uid, guint32 gid, uid_t *out_uid, gid_t *out_gid,
+             const char *path, GError **error)
+{
+    guint32 hu, hg;
+    g_autoptr(GError) e = NULL;
+
+    if (!vi_idmap_to_host (self->idmap, FALSE, uid, &hu, &e) ||
+        !vi_idmap_to_host (self->idmap, TRUE, gid, &hg, &e))
+        return vi_throw (error, VI_ERROR_GUEST, "%s: %s", path, e->message);
+    *out_uid = hu;
+    *out_gid = hg;
+    return TRUE;
+}
+
+static gboolean
+rootfs_read_file (ViVfs *vfs, const char *path, gsize max, GBytes **out, GError **error)
+{
+    RootfsVfs *self = (RootfsVfs *) vfs;
+    Staged *staged = find_staged (self, path);
+    g_autofd int fd = -1;
+    struct stat st;
+    g_autofree char *buf = NULL;
+    gsize len = 0;
+
+    if (staged != NULL) {
+        *out = g_bytes_ref (staged->content);
+        return TRUE;
+    }
+
+    fd = confined_open (self, path + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0);
+    if (fd < 0)
+        return throw_lookup (error, errno, path);
+    if (fstat (fd, &st) < 0)
+        return vi_throw_errno (error, errno, "%s", path);
+    if (!S_ISREG (st.st_mode))
+        return vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file (refused)", path);
+    if (st.st_nlink > 1)
+        return vi_throw (error, VI_ERROR_GUEST,
+                         "%s: has %ju hard links; virt-inject never reads a file it may share "
+                         "with something outside the guest", path, (uintmax_t) st.st_nlink);
+    if ((guint64) st.st_size > max)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: larger than the %" G_GSIZE_FORMAT
+                         "-byte limit for files read from the guest", path, max);
+
+    buf = g_malloc (max + 1);
+    for (;;) {
+        ssize_t n = read (fd, buf + len, max + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return vi_throw_errno (error, errno, "reading %s", path);
+        if (n == 0)
+            break;
+        len += n;
+        if (len > max)
+            return vi_throw (error, VI_ERROR_GUEST, "%s: larger than the %" G_GSIZE_FORMAT
+                             "-byte limit for files read from the guest", path, max);
+    }
+    *out = g_bytes_new_take (g_realloc (g_steal_pointer (&buf), len ? len : 1), len);
+    return TRUE;
+}
+
+static gboolean
+write_all (int fd, GBytes *content)
+{
+    gsize len;
+    const guint8 *p = g_bytes_get_data (content, &len);
+
+    while (len > 0) {
+        ssize_t n = write (fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return FALSE;
+        p += n;
+        len -= n;
+    }
+    return TRUE;
+}
+
+/* Keep the SELinux label of the file being replaced. */
+static void
+copy_label (int dir_fd, const char *leaf, int new_fd)
+{
+    g_autofd int old = openat (dir_fd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+                               O_CLOEXEC);
+    char label[1024];
+    ssize_t n;
+
+    if (old < 0)
+        return;
+    n = fgetxattr (old, SELINUX_XATTR, label, sizeof label);
+    if (n > 0)
+        (void) fsetxattr (new_fd, SELINUX_XATTR, label, n, 0);
+}
+
+static gboolean
+rootfs_write_file (ViVfs *vfs, const char *path, GBytes *content, guint mode, guint32 uid,
+                   guint32 gid, GError **error)
+{
+    RootfsVfs *self = (RootfsVfs *) vfs;
+    g_autofree char *leaf = NULL;
+    g_autofd int dir_fd = -1;
+    g_autofd int fd = -1;
+    g_autofree char *tmp = NULL;
+    struct stat st;
+    uid_t huid;
+    gid_t hgid;
+    Staged *s;
+
+    if (!to_host_ids (self, uid, gid, &huid, &hgid, path, error))
+        return FALSE;
+    dir_fd = open_parent (self, path, &leaf, error);
+    if (dir_fd < 0)
+        return FALSE;
+    if (fstatat (dir_fd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        !S_ISREG (st.st_mode) && !S_ISLNK (st.st_mode))
+        return vi_throw (error, VI_ERROR_GUEST,
+                         "%s: exists and is not a regular file (refused)", path);
+
+    for (int i = 0; i < 16 && fd < 0; i++) {
+        g_free (tmp);
+        tmp = g_strdup_printf (".%s.vi-%08x", leaf, g_random_int ());
+        if (strlen (tmp) > 255) {
+            g_free (tmp);
+            tmp = g_strdup_printf (".vi-%08x", g_random_int ());
+        }
+        fd = openat (dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            return vi_throw_errno (error, errno, "%s: creating a temporary file", path);
+    }
+    if (fd < 0)
+        return vi_throw (error, VI_ERROR_FAILED, "%s: no free temporary file name", path);
+
+    if (!write_all (fd, content) || fchown (fd, huid, hgid) < 0 || fchmod (fd, mode) < 0) {
+        int errsv = errno;
+        (void) unlinkat (dir_fd, tmp, 0);
+        return vi_throw_errno (error, errsv, "%s: writing the new content", path);
+    }
+    copy_label (dir_fd, leaf, fd);
+
+    s = g_new0 (Staged, 1);
+    s->path = g_strdup (path);
+    s->dir_fd = g_steal_fd (&dir_fd);
+    s->tmp_name = g_steal_pointer (&tmp);
+    s->leaf = g_steal_pointer (&leaf);
+    s->content = g_bytes_ref (content);
+    g_ptr_array_add (self->staged, s);
+    return TRUE;
+}
+
+static gboolean
+rootfs_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, GError **error)
+{
+    RootfsVfs *self = (RootfsVfs *) vfs;
+    g_auto(GStrv) parts = g_strsplit (path + 1, "/", -1);
+    g_autoptr(GString) sofar = g_string_new (NULL);
+    g_autofd int cur = -1;
+    uid_t huid;
+    gid_t hgid;
+
+    if (!to_host_ids (self, uid, gid, &huid, &hgid, path, error))
+        return FALSE;
+
+    cur = confined_open (self, ".", O_PATH | O_DIRECTORY, 0);
+    if (cur < 0)
+        return throw_lookup (error, errno, path);
+
+    for (guint i = 0; parts[i] != NULL; i++) {
+        g_autofd int next = -1;
+
+        if (sofar->len)
+            g_string_append_c (sofar, '/');
+        g_string_append (sofar, parts[i]);
+
+        next = confined_open (self, sofar->str, O_PATH | O_DIRECTORY, 0);
+        if (next < 0 && errno == ENOENT) {
+            if (mkdirat (cur, parts[i], 0700) < 0 && errno != EEXIST)
+                return vi_throw_errno (error, errno, "/%s: creating the directory", sofar->str);
+            next = openat (cur, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (next < 0)
+                return throw_lookup (error, errno, path);
+            if (fchown (next, huid, hgid) < 0 || fchmod (next, mode) < 0)
+                return vi_throw_errno (error, errno, "/%s: setting owner and mode", sofar->str);
+        } else if (next < 0) {
+            g_autofree char *p = g_strconcat ("/", sofar->str, NULL);
+            return throw_lookup (error, errno, p);
+        }
+        g_clear_fd (&cur, NULL);
+        cur = g_steal_fd (&next);
+    }
+    return TRUE;
+}
+
+/* Open an existing file or directory for fchmod/fchown, never following a
+ * symlink and never opening a device or FIFO. */
+static int
+open_for_attr (RootfsVfs *self, const char *path, GError **error)
+{
+    g_autofd int pfd = confined_open (self, path + 1, O_PATH | O_NOFOLLOW, 0);
+    struct stat st;
+    int fd;
+
+    if (pfd < 0) {
+        throw_lookup (error, errno, path);
+        return -1;
+    }
+    if (fstat (pfd, &st) < 0) {
+        vi_throw_errno (error, errno, "%s", path);
+        return -1;
+    }
+    if (!S_ISREG (st.st_mode) && !S_ISDIR (st.st_mode)) {
+        vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file or directory (refused)", path);
+        return -1;
+    }
+    fd = confined_open (self, path + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0);
+    if (fd < 0) {
+        throw_lookup (error, errno, path);
+        return -1;
+    }
+    /* The same inode we inspected, not one swapped in since. */
+    {
+        struct stat st2;
+        if (fstat (fd, &st2) < 0 || st2.st_ino != st.st_ino || st2.st_dev != st.st_dev) {
+            close (fd);
+            vi_throw (error, VI_ERROR_GUEST, "%s: changed while being opened (refused)", path);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+static gboolean
+rootfs_chmod (ViVfs *vfs, const char *path, guint mode, GError **error)
+{
+    g_autofd int fd = open_for_attr ((RootfsVfs *) vfs, path, error);
+
+    if (fd < 0)
+        return FALSE;
+    if (fchmod (fd, mode) < 0)
+        return vi_throw_errno (error, errno, "%s: chmod", path);
+    return TRUE;
+}
+
+static gboolean
+rootfs_chown (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **error)
+{
+    RootfsVfs *self = (RootfsVfs *) vfs;
+    g_autofd int fd = -1;
+    struct stat st;
+    uid_t huid;
+    gid_t hgid;
+
+    if (!to_host_ids (self, uid, gid, &huid, &hgid, path, error))
+        return FALSE;
+    fd = open_for_attr (self, path, error);
+    if (fd < 0)
+        return FALSE;
+    /* chown clears set-id bits: put the mode back afterwards. */
+    if (fstat (fd, &st) < 0 || fchown (fd, huid, hgid) < 0 || fchmod (fd, st.st_mode & 07777) < 0)
+        return vi_throw_errno (error, errno, "%s: chown", path);
+    return TRUE;
+}
+
+static gboolean
+rootfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error)
+{
+    RootfsVfs *self = (RootfsVfs *) vfs;
+    g_autofd int fd = confined_open (self, path + 1, O_PATH | O_NOFOLLOW, 0);
+    struct stat st;
+
+    if (fd < 0)
+        return throw_lookup (error, errno, path);
+    if (fstat (fd, &st) < 0)
+        return vi_throw_errno (error, errno, "%s", path);
+    out->type = S_ISREG (st.st_mode) ? VI_FILE_TYPE_REGULAR
+              : S_ISDIR (st.st_mode) ? VI_FILE_TYPE_DIRECTORY
+              : S_ISLNK (st.st_mode) ? VI_FILE_TYPE_SYMLINK
+              : VI_FILE_TYPE_OTHER;
+    out->mode = st.st_mode & 07777;
+    out->uid = vi_idmap_to_guest (self->idmap, FALSE, st.st_uid);
+    out->gid = vi_idmap_to_guest (self->idmap, TRUE, st.st_gid);
+    out->size = st.st_size;
+    out->nlink = st.st_nlink;
+    return TRUE;
+}
+
+static gboolean
+rootfs_remove (ViVfs *vfs, const char *path, GError **error)
+{
+    RootfsVfs *self = (RootfsVfs *) vfs;
+    g_autofree char *leaf = NULL;
+    g_autofd int dir_fd = open_parent (self, path, &leaf, NULL);
+
+    if (dir_fd < 0)
+        return TRUE;    /* the parent does not exist: neither does the file */
+    if (unlinkat (dir_fd, leaf, 0) == 0 || errno == ENOENT)
+        return TRUE;
+    if (errno == EISDIR && (unlinkat (dir_fd, leaf, AT_REMOVEDIR) == 0 || errno == ENOENT))
+        return TRUE;
+    return vi_throw_errno (error, errno, "%s: removing", path);
+}
+
+static gboolean
+rootfs_commit (ViVfs *vfs, GError **error)
+{
+    RootfsVfs *self = (RootfsVfs *) vfs;
+
+    if (self->staged->len == 0)
+        return TRUE;
+    if (syncfs (self->sync_fd) < 0)
+        return vi_throw_errno (error, errno, "syncing the guest filesystem");
+    for (guint i = 0; i < self->staged->len; i++) {
+        Staged *s = self->staged->pdata[i];
+
+        if (renameat (s->dir_fd, s->tmp_name, s->dir_fd, s->leaf) < 0)
+            return vi_throw_errno (error, errno, "%s: replacing the file", s->path);
+        g_clear_pointer (&s->tmp_name, g_free);
+    }
+    g_ptr_array_set_size (self->staged, 0);
+    if (syncfs (self->sync_fd) < 0)
+        return vi_throw_errno (error, errno, "syncing the guest filesystem");
+    return TRUE;
+}
+
+static void
+rootfs_free (ViVfs *vfs)
+{
+    RootfsVfs *self = (RootfsVfs *) vfs;
+
+    g_ptr_array_unref (self->staged);     /* unlinks uncommitted temporary files */
+    if (self->sync_fd >= 0)
+        close (self->sync_fd);
+    if (self->root_fd >= 0)
+        close (self->root_fd);
+    g_free (self);
+}
+
+static const ViVfsOps rootfs_ops = {
+    .name = "rootfs",
+    .read_file = rootfs_read_file,
+    .write_file = rootfs_write_file,
+    .mkdir_p = rootfs_mkdir_p,
+    .chmod = rootfs_chmod,
+    .chown = rootfs_chown,
+    .stat = rootfs_stat,
+    .remove = rootfs_remove,
+    .commit = rootfs_commit,
+    .relabel = NULL,            /* containers are labelled by the host at start */
+    .free = rootfs_free,
+};
+
+ViVfs *
+vi_vfs_rootfs_open (const char *root_dir, const ViIdMap *idmap, GError **error)
+{
+    g_autofd int root_fd = open (root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    RootfsVfs *self;
+    struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_FLAGS };
+    int probe;
+
+    if (root_fd < 0) {
+        vi_throw_errno (error, errno, "root directory %s", root_dir);
+        return NULL;
+    }
+    /* Refuse up front on kernels without openat2: no unconfined fallback. */
+    probe = (int) syscall (SYS_openat2, root_fd, ".", &how, sizeof how);
+    if (probe < 0) {
+        int errsv = errno;
+        if (errsv == ENOSYS || errsv == EINVAL || errsv == E2BIG)
+            vi_throw (error, VI_ERROR_UNSUPPORTED,
+                      "root directory %s: this kernel has no usable openat2(2) "
+                      "(RESOLVE_IN_ROOT); virt-inject will not resolve guest paths without it",
+                      root_dir);
+        else
+            vi_throw_errno (error, errsv, "root directory %s", root_dir);
+        return NULL;
+    }
+    close (probe);
+
+    self = g_new0 (RootfsVfs, 1);
+    self->parent.ops = &rootfs_ops;
+    self->sync_fd = openat (root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (self->sync_fd < 0) {
+        vi_throw_errno (error, errno, "root directory %s", root_dir);
+        g_free (self);
+        return NULL;
+    }
+    self->root_fd = g_steal_fd (&root_fd);
+    self->idmap = idmap;
+    self->staged = g_ptr_array_new_with_free_func ((GDestroyNotify) staged_free);
+    return &self->parent;
+}

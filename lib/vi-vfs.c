@@ -1,0 +1,125 @@
+/* vi-vfs.c: the dispatchers of the VFS contract.
+ *
+ * Every guest path is checked here (absolute, normalized, no '.'/'..', no
+ * control characters) before any backend sees it, and every backend error
+ * is made to name the guest path.
+ */
+#include "vi-vfs.h"
+
+#include "vi-error.h"
+#include "vi-spec.h"
+
+static gboolean
+check_path (const char *path, GError **error)
+{
+    g_autoptr(GError) e = NULL;
+
+    if (!vi_check_guest_path (path, &e))
+        return vi_throw (error, VI_ERROR_INVALID, "guest path: %s", e->message);
+    return TRUE;
+}
+
+gboolean
+vi_vfs_read_file (ViVfs *vfs, const char *path, gsize max, GBytes **out, GError **error)
+{
+    return check_path (path, error) && vfs->ops->read_file (vfs, path, max, out, error);
+}
+
+gboolean
+vi_vfs_write_file (ViVfs *vfs, const char *path, GBytes *content, guint mode, guint32 uid,
+                   guint32 gid, GError **error)
+{
+    return check_path (path, error) &&
+           vfs->ops->write_file (vfs, path, content, mode & 07777, uid, gid, error);
+}
+
+gboolean
+vi_vfs_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, GError **error)
+{
+    return check_path (path, error) && vfs->ops->mkdir_p (vfs, path, mode & 07777, uid, gid, error);
+}
+
+gboolean
+vi_vfs_chmod (ViVfs *vfs, const char *path, guint mode, GError **error)
+{
+    return check_path (path, error) && vfs->ops->chmod (vfs, path, mode & 07777, error);
+}
+
+gboolean
+vi_vfs_chown (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **error)
+{
+    return check_path (path, error) && vfs->ops->chown (vfs, path, uid, gid, error);
+}
+
+gboolean
+vi_vfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error)
+{
+    return check_path (path, error) && vfs->ops->stat (vfs, path, out, error);
+}
+
+gboolean
+vi_vfs_remove (ViVfs *vfs, const char *path, GError **error)
+{
+    return check_path (path, error) && vfs->ops->remove (vfs, path, error);
+}
+
+gboolean
+vi_vfs_commit (ViVfs *vfs, GError **error)
+{
+    return vfs->ops->commit (vfs, error);
+}
+
+gboolean
+vi_vfs_can_relabel (ViVfs *vfs)
+{
+    return vfs->ops->relabel != NULL;
+}
+
+gboolean
+vi_vfs_relabel (ViVfs *vfs, const char *const *paths, GError **error)
+{
+    if (vfs->ops->relabel == NULL)
+        return vi_throw (error, VI_ERROR_UNSUPPORTED, "the %s backend cannot relabel files",
+                         vfs->ops->name);
+    return vfs->ops->relabel (vfs, paths, error);
+}
+
+void
+vi_vfs_free (ViVfs *vfs)
+{
+    if (vfs != NULL)
+        vfs->ops->free (vfs);
+}
+
+gboolean
+vi_vfs_exists (ViVfs *vfs, const char *path, gboolean *out_exists, GError **error)
+{
+    ViStat st;
+    g_autoptr(GError) e = NULL;
+
+    if (vi_vfs_stat (vfs, path, &st, &e)) {
+        *out_exists = TRUE;
+        return TRUE;
+    }
+    if (g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+        *out_exists = FALSE;
+        return TRUE;
+    }
+    g_propagate_error (error, g_steal_pointer (&e));
+    return FALSE;
+}
+
+gboolean
+vi_vfs_read_file_opt (ViVfs *vfs, const char *path, gsize max, GBytes **out, GError **error)
+{
+    g_autoptr(GError) e = NULL;
+
+    if (vi_vfs_read_file (vfs, path, max, out, &e))
+        return TRUE;
+    if (g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+        *out = NULL;
+        return TRUE;
+    }
+    g_propagate_error (error, g_steal_pointer (&e));
+    return FALSE;
+}
