@@ -1,0 +1,193 @@
+/* vi-crypt.c: password hashing with libxcrypt, and where clear text comes from.
+ *
+ * Clear-text passwords are held only in memory, wiped with explicit_bzero
+ * after use, and leave this module only as crypt(3) strings.
+ */
+#include "vi-crypt.h"
+
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "vi-error.h"
+
+static const char *const hash_method_names[] = { "yescrypt", "sha512" };
+G_STATIC_ASSERT (G_N_ELEMENTS (hash_method_names) == VI_HASH_LAST);
+
+const char *
+vi_hash_method_to_string (ViHashMethod m)
+{
+    return hash_method_names[m];
+}
+
+int
+vi_hash_method_from_string (const char *s)
+{
+    for (gsize i = 0; s && i < G_N_ELEMENTS (hash_method_names); i++)
+        if (g_str_equal (hash_method_names[i], s))
+            return (int) i;
+    return -1;
+}
+
+char *
+vi_crypt_hash (const char *clear, ViHashMethod method, GError **error)
+{
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    struct crypt_data *data = g_new0 (struct crypt_data, 1);
+    const char *prefix = method == VI_HASH_YESCRYPT ? "$y$" : "$6$";
+    /* 0 = libxcrypt's default cost; for SHA-512 that is rounds=5000, which
+     * is weak: ask for the cost Debian's login tools use. */
+    unsigned long count = method == VI_HASH_YESCRYPT ? 0 : 100000;
+    char *hash;
+    char *ret = NULL;
+
+    if (crypt_gensalt_rn (prefix, count, NULL, 0, salt, sizeof salt) == NULL) {
+        vi_throw (error, VI_ERROR_FAILED, "cannot make a %s salt: %s",
+                  vi_hash_method_to_string (method), g_strerror (errno));
+        g_free (data);
+        return NULL;
+    }
+    hash = crypt_r (clear, salt, data);
+    if (hash == NULL || hash[0] == '*')
+        vi_throw (error, VI_ERROR_FAILED, "%s hashing failed", vi_hash_method_to_string (method));
+    else
+        ret = g_strdup (hash);
+    explicit_bzero (data, sizeof *data);
+    g_free (data);
+    return ret;
+}
+
+gboolean
+vi_crypt_verify (const char *clear, const char *hash)
+{
+    struct crypt_data *data = g_new0 (struct crypt_data, 1);
+    const char *out = crypt_r (clear, hash, data);
+    gboolean ok = out != NULL && out[0] != '*' && g_str_equal (out, hash);
+
+    explicit_bzero (data, sizeof *data);
+    g_free (data);
+    return ok;
+}
+
+void
+vi_password_wipe (char *clear)
+{
+    if (clear == NULL)
+        return;
+    explicit_bzero (clear, strlen (clear));
+    g_free (clear);
+}
+
+/* The first line of @fd's content, without its newline. */
+static char *
+read_first_line (int fd, const char *what, GError **error)
+{
+    char buf[4096];
+    gsize len = 0;
+    char *nl;
+    char *ret;
+
+    for (;;) {
+        ssize_t n = read (fd, buf + len, sizeof buf - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            vi_throw_errno (error, errno, "%s", what);
+            explicit_bzero (buf, sizeof buf);
+            return NULL;
+        }
+        if (n == 0 || (len += n) == sizeof buf - 1)
+            break;
+    }
+    buf[len] = '\0';
+    nl = strchr (buf, '\n');
+    if (nl)
+        *nl = '\0';
+    if (buf[0] == '\0') {
+        explicit_bzero (buf, sizeof buf);
+        vi_throw (error, VI_ERROR_INVALID, "%s: the password (first line) is empty", what);
+        return NULL;
+    }
+    if (strlen (buf) != (nl ? (gsize) (nl - buf) : len)) {
+        explicit_bzero (buf, sizeof buf);
+        vi_throw (error, VI_ERROR_INVALID, "%s: the password contains a NUL byte", what);
+        return NULL;
+    }
+    ret = g_strdup (buf);
+    explicit_bzero (buf, sizeof buf);
+    return ret;
+}
+
+char *
+vi_password_read_file (const char *path, GError **error)
+{
+    g_autofd int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0) {
+        vi_throw (error, VI_ERROR_INVALID, "password file %s: %s", path, g_strerror (errno));
+        return NULL;
+    }
+    return read_first_line (fd, path, error);
+}
+
+char *
+vi_secret_read (const char *secrets_dir, const char *name, GError **error)
+{
+    g_autofree char *path = g_build_filename (secrets_dir, name, NULL);
+    g_autofd int fd = -1;
+    struct stat st;
+
+    if (!vi_check_secret_name (name, error))
+        return NULL;
+    fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        vi_throw (error, VI_ERROR_INVALID, "secret '%s' (%s): %s", name, path, g_strerror (errno));
+        return NULL;
+    }
+    if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode)) {
+        vi_throw (error, VI_ERROR_INVALID, "secret '%s' (%s): not a regular file", name, path);
+        return NULL;
+    }
+    if (st.st_uid != geteuid () || (st.st_mode & 077) != 0) {
+        vi_throw (error, VI_ERROR_INVALID,
+                  "secret '%s' (%s): must be owned by uid %u and not accessible to group or "
+                  "others (chmod 0600)", name, path, (guint) geteuid ());
+        return NULL;
+    }
+    return read_first_line (fd, path, error);
+}
+
+char *
+vi_password_random (guint len, GError **error)
+{
+    /* No 0/O, 1/l/I: the password is read off a terminal and typed. */
+    static const char alphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    const guint n = sizeof alphabet - 1;
+    char *out = g_malloc (len + 1);
+    guint i = 0;
+
+    while (i < len) {
+        guint8 rnd[64];
+        ssize_t got = getrandom (rnd, sizeof rnd, 0);
+
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            vi_throw_errno (error, errno, "getrandom");
+            vi_password_wipe (out);
+            return NULL;
+        }
+        for (ssize_t k = 0; k < got && i < len; k++)
+            if (rnd[k] < 256 - (256 % n))   /* no modulo bias */
+                out[i++] = alphabet[rnd[k] % n];
+        explicit_bzero (rnd, sizeof rnd);
+    }
+    out[len] = '\0';
+    return out;
+}
