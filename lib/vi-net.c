@@ -1,0 +1,336 @@
+/* vi-net.c: network configuration for the stack the guest really uses.
+ *
+ * Detection looks at what is installed *and* enabled (binaries, systemd
+ * enablement links, OpenRC runlevels), never at which directories exist: a
+ * Debian tree running ifupdown also ships /etc/systemd/network/.  The
+ * renderers are pure functions from the request's interfaces to files.
+ */
+#include "vi-net.h"
+
+#include <string.h>
+
+#include "vi-error.h"
+#include "vi-guest.h"
+
+void
+vi_net_file_free (ViNetFile *f)
+{
+    if (f == NULL)
+        return;
+    g_free (f->path);
+    g_free (f->content);
+    g_free (f);
+}
+
+static gboolean
+any_exists (ViVfs *vfs, const char *const *paths)
+{
+    for (; *paths; paths++) {
+        gboolean exists = FALSE;
+        g_autoptr(GError) e = NULL;
+
+        if (vi_vfs_exists (vfs, *paths, &exists, &e) && exists)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+#define WANTS "/etc/systemd/system/multi-user.target.wants/"
+
+ViNetRenderer
+vi_guest_detect_renderer (ViVfs *vfs)
+{
+    static const char *const netplan_bin[] = { "/usr/sbin/netplan", "/sbin/netplan", NULL };
+    static const char *const netplan_dir[] = { "/etc/netplan", NULL };
+    static const char *const nm_bin[] = { "/usr/sbin/NetworkManager", "/sbin/NetworkManager", NULL };
+    static const char *const nm_enabled[] = {
+        WANTS "NetworkManager.service",
+        "/etc/systemd/system/dbus-org.freedesktop.NetworkManager.service",
+        "/etc/runlevels/default/networkmanager",
+        NULL
+    };
+    static const char *const networkd_enabled[] = {
+        WANTS "systemd-networkd.service",
+        "/etc/systemd/system/dbus-org.freedesktop.network1.service",
+        NULL
+    };
+    static const char *const ifup_bin[] = { "/sbin/ifup", "/usr/sbin/ifup", NULL };
+    static const char *const ifupdown_conf[] = { "/etc/network/interfaces", NULL };
+
+    if (any_exists (vfs, netplan_bin) && any_exists (vfs, netplan_dir))
+        return VI_RENDERER_NETPLAN;
+    if (any_exists (vfs, nm_bin) && any_exists (vfs, nm_enabled))
+        return VI_RENDERER_NETWORKMANAGER;
+    if (any_exists (vfs, networkd_enabled))
+        return VI_RENDERER_NETWORKD;
+    if (any_exists (vfs, ifup_bin) && any_exists (vfs, ifupdown_conf))
+        return VI_RENDERER_IFUPDOWN;
+    return VI_RENDERER_AUTO;
+}
+
+static char *
+addr_str (gpointer obj)
+{
+    return G_IS_INET_ADDRESS_MASK (obj) ? g_inet_address_mask_to_string (obj)
+                                        : g_inet_address_to_string (obj);
+}
+
+static GInetAddress *
+mask_address (gpointer obj)
+{
+    return G_IS_INET_ADDRESS_MASK (obj) ? g_inet_address_mask_get_address (obj) : obj;
+}
+
+static gboolean
+is_v6 (gpointer obj)
+{
+    return g_inet_address_get_family (mask_address (obj)) == G_SOCKET_FAMILY_IPV6;
+}
+
+/* Items of @arr of one family, as strings. */
+static GPtrArray *
+of_family (GPtrArray *arr, gboolean v6)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+    for (guint i = 0; i < arr->len; i++)
+        if (is_v6 (arr->pdata[i]) == v6)
+            g_ptr_array_add (out, addr_str (arr->pdata[i]));
+    return out;
+}
+
+static char *
+join (GPtrArray *strs, const char *sep)
+{
+    g_ptr_array_add (strs, NULL);
+    g_ptr_array_set_size (strs, strs->len - 1);
+    return g_strjoinv (sep, (char **) strs->pdata);
+}
+
+static ViNetFile *
+net_file (char *path, GString *content, guint mode)
+{
+    ViNetFile *f = g_new0 (ViNetFile, 1);
+
+    f->path = path;
+    f->content = g_string_free (content, FALSE);
+    f->mode = mode;
+    return f;
+}
+
+#define HEADER "# Written by virt-inject before the first boot.\n"
+
+static ViNetFile *
+render_ifupdown (const ViInterface *i)
+{
+    GString *s = g_string_new (HEADER);
+    g_autoptr(GPtrArray) a4 = of_family (i->addresses, FALSE);
+    g_autoptr(GPtrArray) a6 = of_family (i->addresses, TRUE);
+    g_autoptr(GPtrArray) g4 = of_family (i->gateways, FALSE);
+    g_autoptr(GPtrArray) g6 = of_family (i->gateways, TRUE);
+    g_autoptr(GPtrArray) dns = of_family (i->nameservers, FALSE);
+    g_autoptr(GPtrArray) dns6 = of_family (i->nameservers, TRUE);
+
+    for (guint k = 0; k < dns6->len; k++)
+        g_ptr_array_add (dns, g_strdup (dns6->pdata[k]));
+
+    g_string_append_printf (s, "auto %s\n", i->name);
+    if (i->mac)
+        g_string_append_printf (s, "# expected MAC address: %s\n", i->mac);
+    if (i->dhcp) {
+        g_string_append_printf (s, "iface %s inet dhcp\n", i->name);
+    } else if (a4->len > 0) {
+        g_string_append_printf (s, "iface %s inet static\n", i->name);
+        for (guint k = 0; k < a4->len; k++)
+            g_string_append_printf (s, "    address %s\n", (char *) a4->pdata[k]);
+        if (g4->len)
+            g_string_append_printf (s, "    gateway %s\n", (char *) g4->pdata[0]);
+    }
+    if (a4->len == 0 && !i->dhcp && a6->len == 0)
+        g_string_append_printf (s, "iface %s inet manual\n", i->name);
+    if (dns->len > 0 && (i->dhcp || a4->len > 0)) {
+        g_autofree char *d = join (dns, " ");
+        g_string_append_printf (s, "    dns-nameservers %s\n", d);
+    }
+    if (a6->len > 0) {
+        g_string_append_printf (s, "iface %s inet6 static\n", i->name);
+        for (guint k = 0; k < a6->len; k++)
+            g_string_append_printf (s, "    address %s\n", (char *) a6->pdata[k]);
+        if (g6->len)
+            g_string_append_printf (s, "    gateway %s\n", (char *) g6->pdata[0]);
+        if (dns->len > 0 && !i->dhcp && a4->len == 0) {
+            g_autofree char *d = join (dns, " ");
+            g_string_append_printf (s, "    dns-nameservers %s\n", d);
+        }
+    }
+    return net_file (g_strdup_printf ("/etc/network/interfaces.d/virt-inject-%s", i->name), s, 0644);
+}
+
+/* A name-based (SHA-1, version 5 layout) UUID, stable across runs so that a
+ * re-injection rewrites the same NetworkManager connection. */
+static char *
+stable_uuid (const char *name)
+{
+    g_autoptr(GChecksum) c = g_checksum_new (G_CHECKSUM_SHA1);
+    guint8 d[20];
+    gsize len = sizeof d;
+
+    g_checksum_update (c, (const guchar *) "virt-inject:", -1);
+    g_checksum_update (c, (const guchar *) name, -1);
+    g_checksum_get_digest (c, d, &len);
+    d[6] = (d[6] & 0x0f) | 0x50;
+    d[8] = (d[8] & 0x3f) | 0x80;
+    return g_strdup_printf ("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                            d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10],
+                            d[11], d[12], d[13], d[14], d[15]);
+}
+
+static void
+nm_family (GString *s, const ViInterface *i, gboolean v6)
+{
+    g_autoptr(GPtrArray) a = of_family (i->addresses, v6);
+    g_autoptr(GPtrArray) g = of_family (i->gateways, v6);
+    g_autoptr(GPtrArray) dns = of_family (i->nameservers, v6);
+
+    g_string_append_printf (s, "\n[%s]\n", v6 ? "ipv6" : "ipv4");
+    if (a->len > 0)
+        g_string_append (s, "method=manual\n");
+    else if (i->dhcp)
+        g_string_append (s, "method=auto\n");
+    else
+        g_string_append (s, v6 ? "method=ignore\n" : "method=disabled\n");
+    for (guint k = 0; k < a->len; k++)
+        g_string_append_printf (s, "address%u=%s\n", k + 1, (char *) a->pdata[k]);
+    if (g->len)
+        g_string_append_printf (s, "gateway=%s\n", (char *) g->pdata[0]);
+    if (dns->len) {
+        g_autofree char *d = join (dns, ";");
+        g_string_append_printf (s, "dns=%s;\n", d);
+    }
+}
+
+static ViNetFile *
+render_nm (const ViInterface *i)
+{
+    GString *s = g_string_new (HEADER);
+    g_autofree char *id = g_strdup_printf ("virt-inject-%s", i->name);
+    g_autofree char *uuid = stable_uuid (id);
+
+    g_string_append_printf (s, "[connection]\nid=%s\nuuid=%s\ntype=ethernet\n", id, uuid);
+    if (i->mac == NULL)
+        g_string_append_printf (s, "interface-name=%s\n", i->name);
+    g_string_append (s, "autoconnect=true\n");
+    g_string_append (s, "\n[ethernet]\n");
+    if (i->mac)
+        g_string_append_printf (s, "mac-address=%s\n", i->mac);
+    nm_family (s, i, FALSE);
+    nm_family (s, i, TRUE);
+    return net_file (g_strdup_printf ("/etc/NetworkManager/system-connections/%s.nmconnection", id),
+                     s, 0600);
+}
+
+static void
+yaml_list (GString *s, const char *indent, const char *key, GPtrArray *items)
+{
+    if (items->len == 0)
+        return;
+    g_string_append_printf (s, "%s%s:\n", indent, key);
+    for (guint k = 0; k < items->len; k++)
+        g_string_append_printf (s, "%s  - \"%s\"\n", indent, (char *) items->pdata[k]);
+}
+
+static ViNetFile *
+render_netplan (GPtrArray *interfaces)
+{
+    GString *s = g_string_new (HEADER "network:\n  version: 2\n  ethernets:\n");
+
+    for (guint n = 0; n < interfaces->len; n++) {
+        const ViInterface *i = interfaces->pdata[n];
+        g_autoptr(GPtrArray) addrs = of_family (i->addresses, FALSE);
+        g_autoptr(GPtrArray) a6 = of_family (i->addresses, TRUE);
+        g_autoptr(GPtrArray) dns = of_family (i->nameservers, FALSE);
+        g_autoptr(GPtrArray) dns6 = of_family (i->nameservers, TRUE);
+
+        for (guint k = 0; k < a6->len; k++)
+            g_ptr_array_add (addrs, g_strdup (a6->pdata[k]));
+        for (guint k = 0; k < dns6->len; k++)
+            g_ptr_array_add (dns, g_strdup (dns6->pdata[k]));
+
+        g_string_append_printf (s, "    %s:\n", i->name);
+        if (i->mac)
+            g_string_append_printf (s, "      match:\n        macaddress: \"%s\"\n"
+                                       "      set-name: %s\n", i->mac, i->name);
+        g_string_append_printf (s, "      dhcp4: %s\n", i->dhcp ? "true" : "false");
+        yaml_list (s, "      ", "addresses", addrs);
+        if (i->gateways->len) {
+            g_string_append (s, "      routes:\n");
+            for (guint k = 0; k < i->gateways->len; k++) {
+                g_autofree char *gw = addr_str (i->gateways->pdata[k]);
+                g_string_append_printf (s, "        - to: default\n          via: \"%s\"\n", gw);
+            }
+        }
+        if (dns->len) {
+            g_string_append (s, "      nameservers:\n");
+            yaml_list (s, "        ", "addresses", dns);
+        }
+    }
+    return net_file (g_strdup ("/etc/netplan/90-virt-inject.yaml"), s, 0600);
+}
+
+static ViNetFile *
+render_networkd (const ViInterface *i)
+{
+    GString *s = g_string_new (HEADER "[Match]\n");
+
+    if (i->mac)
+        g_string_append_printf (s, "MACAddress=%s\n", i->mac);
+    else
+        g_string_append_printf (s, "Name=%s\n", i->name);
+    g_string_append (s, "\n[Network]\n");
+    g_string_append_printf (s, "DHCP=%s\n", i->dhcp ? "ipv4" : "no");
+    for (guint k = 0; k < i->addresses->len; k++) {
+        g_autofree char *a = addr_str (i->addresses->pdata[k]);
+        g_string_append_printf (s, "Address=%s\n", a);
+    }
+    for (guint k = 0; k < i->gateways->len; k++) {
+        g_autofree char *a = addr_str (i->gateways->pdata[k]);
+        g_string_append_printf (s, "Gateway=%s\n", a);
+    }
+    for (guint k = 0; k < i->nameservers->len; k++) {
+        g_autofree char *a = addr_str (i->nameservers->pdata[k]);
+        g_string_append_printf (s, "DNS=%s\n", a);
+    }
+    return net_file (g_strdup_printf ("/etc/systemd/network/10-virt-inject-%s.network", i->name),
+                     s, 0644);
+}
+
+GPtrArray *
+vi_net_render (ViNetRenderer renderer, GPtrArray *interfaces, GError **error)
+{
+    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) vi_net_file_free);
+
+    switch (renderer) {
+    case VI_RENDERER_NETPLAN:
+        g_ptr_array_add (files, render_netplan (interfaces));
+        break;
+    case VI_RENDERER_IFUPDOWN:
+    case VI_RENDERER_NETWORKMANAGER:
+    case VI_RENDERER_NETWORKD:
+        for (guint n = 0; n < interfaces->len; n++) {
+            const ViInterface *i = interfaces->pdata[n];
+            g_ptr_array_add (files, renderer == VI_RENDERER_IFUPDOWN ? render_ifupdown (i)
+                                  : renderer == VI_RENDERER_NETWORKMANAGER ? render_nm (i)
+                                  : render_networkd (i));
+        }
+        break;
+    case VI_RENDERER_AUTO:
+    case VI_RENDERER_LAST:
+    default:
+        vi_throw (error, VI_ERROR_GUEST,
+                  "no network stack found in the guest (netplan, NetworkManager, "
+                  "systemd-networkd or ifupdown installed and enabled); name one with "
+                  "<network renderer=...>");
+        return NULL;
+    }
+    return g_steal_pointer (&files);
+}
