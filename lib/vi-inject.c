@@ -1,0 +1,793 @@
+/* vi-inject.c: plan every change against the guest, then apply it.
+ *
+ * vi_plan_build() reads what it needs through the VFS and computes every
+ * byte it will write, so a request the guest cannot satisfy fails before
+ * anything is written.  A step whose result is already in the guest (same
+ * content, mode and owner) is recorded as "unchanged" and not applied, which
+ * makes every injection idempotent.  vi_plan_apply() creates directories,
+ * fixes attributes, writes files, commits the VFS batch, and relabels.
+ */
+#include "vi-inject.h"
+
+#include <string.h>
+#include <json-glib/json-glib.h>
+
+#include "vi-crypt.h"
+#include "vi-error.h"
+#include "vi-net.h"
+
+#define DEFAULT_READ_MAX (8u * 1024 * 1024)
+
+typedef enum {
+    STEP_MKDIR,             /* create (mkdir -p) with mode/uid/gid */
+    STEP_ATTR,              /* fix mode and owner of an existing path */
+    STEP_WRITE,             /* atomically replace a file */
+    STEP_UNCHANGED,         /* already as requested */
+} StepKind;
+
+typedef struct {
+    StepKind kind;
+    char *path;
+    GBytes *content;        /* STEP_WRITE */
+    guint mode;
+    guint32 uid;
+    guint32 gid;
+    char *why;              /* what the step is for, e.g. "password for root" */
+} Step;
+
+struct _ViPlan {
+    GPtrArray *steps;               /* (element-type Step) */
+    GHashTable *writes;             /* guest path -> Step* (planned writes) */
+    GHashTable *dirs;               /* guest paths known to exist or planned */
+    ViGuestFacts *facts;
+    gboolean relabel;               /* relabel written paths */
+    gboolean autorelabel;           /* backend cannot: create /.autorelabel */
+    gsize read_max;
+};
+
+static void
+step_free (Step *s)
+{
+    g_free (s->path);
+    if (s->content)
+        g_bytes_unref (s->content);
+    g_free (s->why);
+    g_free (s);
+}
+
+void
+vi_plan_free (ViPlan *plan)
+{
+    if (plan == NULL)
+        return;
+    g_ptr_array_unref (plan->steps);
+    g_hash_table_unref (plan->writes);
+    g_hash_table_unref (plan->dirs);
+    vi_guest_facts_free (plan->facts);
+    g_free (plan);
+}
+
+static Step *
+add_step (ViPlan *plan, StepKind kind, const char *path, guint mode, guint32 uid, guint32 gid,
+          const char *why)
+{
+    Step *s = g_new0 (Step, 1);
+
+    s->kind = kind;
+    s->path = g_strdup (path);
+    s->mode = mode;
+    s->uid = uid;
+    s->gid = gid;
+    s->why = g_strdup (why);
+    g_ptr_array_add (plan->steps, s);
+    return s;
+}
+
+/* Make sure directory @path exists by the time later steps run: nothing if
+ * it exists (or is planned), a mkdir step otherwise.  @path must not be an
+ * existing non-directory. */
+static gboolean
+plan_dir (ViPlan *plan, ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid,
+          const char *why, GError **error)
+{
+    ViStat st;
+    g_autoptr(GError) e = NULL;
+    g_autofree char *parent = NULL;
+
+    if (g_str_equal (path, "/") || g_hash_table_contains (plan->dirs, path))
+        return TRUE;
+    if (vi_vfs_stat (vfs, path, &st, &e)) {
+        /* A symlink to a directory is resolved inside the guest root by the
+         * backend, so it serves as a directory. */
+        if (st.type != VI_FILE_TYPE_DIRECTORY && st.type != VI_FILE_TYPE_SYMLINK)
+            return vi_throw (error, VI_ERROR_GUEST, "%s: exists and is not a directory (%s)",
+                             path, why);
+        g_hash_table_add (plan->dirs, g_strdup (path));
+        return TRUE;
+    }
+    if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+        g_propagate_error (error, g_steal_pointer (&e));
+        return FALSE;
+    }
+    /* Missing parents: 0755 root:root. */
+    parent = g_path_get_dirname (path);
+    if (!plan_dir (plan, vfs, parent, 0755, 0, 0, why, error))
+        return FALSE;
+    add_step (plan, STEP_MKDIR, path, mode, uid, gid, why);
+    g_hash_table_add (plan->dirs, g_strdup (path));
+    return TRUE;
+}
+
+/* Plan writing @content to @path, or "unchanged" when the guest already
+ * has it.  @exclusive: the path comes from a user <file> and may not be
+ * written by anything else of the request. */
+static gboolean
+plan_write (ViPlan *plan, ViVfs *vfs, const char *path, GBytes *content, guint mode, guint32 uid,
+            guint32 gid, const char *why, GError **error)
+{
+    ViStat st;
+    g_autoptr(GError) e = NULL;
+    g_autofree char *parent = g_path_get_dirname (path);
+    gboolean same = FALSE;
+    Step *prev = g_hash_table_lookup (plan->writes, path);
+
+    if (prev != NULL)
+        return vi_throw (error, VI_ERROR_INVALID, "%s: written twice by the request (%s; %s)",
+                         path, prev->why, why);
+    if (g_hash_table_contains (plan->dirs, path))
+        return vi_throw (error, VI_ERROR_INVALID, "%s: is both a directory and a file of the request",
+                         path);
+    if (!plan_dir (plan, vfs, parent, 0755, 0, 0, why, error))
+        return FALSE;
+
+    if (vi_vfs_stat (vfs, path, &st, &e)) {
+        if (st.type == VI_FILE_TYPE_DIRECTORY || st.type == VI_FILE_TYPE_OTHER)
+            return vi_throw (error, VI_ERROR_GUEST, "%s: exists and is not a regular file (%s)",
+                             path, why);
+        if (st.type == VI_FILE_TYPE_REGULAR && st.nlink == 1 && st.mode == mode &&
+            st.uid == uid && st.gid == gid && st.size == g_bytes_get_size (content)) {
+            g_autoptr(GBytes) old = NULL;
+            g_autoptr(GError) re = NULL;
+
+            if (vi_vfs_read_file (vfs, path, plan->read_max, &old, &re))
+                same = g_bytes_equal (old, content);
+        }
+    } else if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+        g_propagate_error (error, g_steal_pointer (&e));
+        return FALSE;
+    }
+
+    prev = add_step (plan, same ? STEP_UNCHANGED : STEP_WRITE, path, mode, uid, gid, why);
+    prev->content = g_bytes_ref (content);
+    g_hash_table_insert (plan->writes, g_strdup (path), prev);
+    return TRUE;
+}
+
+/* Read a file that will be edited, with its mode and owner. */
+static gboolean
+read_for_edit (ViPlan *plan, ViVfs *vfs, const char *path, char **out_text, ViStat *out_st,
+               GError **error)
+{
+    g_autoptr(GBytes) b = NULL;
+    gsize len;
+    const char *data;
+
+    if (!vi_vfs_stat (vfs, path, out_st, error))
+        return FALSE;
+    if (!vi_vfs_read_file (vfs, path, plan->read_max, &b, error))
+        return FALSE;
+    data = g_bytes_get_data (b, &len);
+    if (memchr (data, '\0', len) != NULL)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: contains a NUL byte (not a text file)", path);
+    *out_text = g_strndup (data, len);
+    return TRUE;
+}
+
+static GBytes *
+bytes_take_string (char *s)
+{
+    gsize len = strlen (s);
+    return g_bytes_new_take (s, len);
+}
+
+static gboolean
+resolve_owner (ViVfs *vfs, const char *owner, const char *group, guint32 *uid, guint32 *gid,
+               GError **error)
+{
+    *uid = 0;
+    *gid = 0;
+    if (owner) {
+        g_autoptr(ViPasswdEntry) pw = vi_guest_lookup_user (vfs, owner, error);
+        if (pw == NULL)
+            return FALSE;
+        *uid = pw->uid;
+        *gid = pw->gid;
+    }
+    if (group && !vi_guest_lookup_group (vfs, group, gid, error))
+        return FALSE;
+    return TRUE;
+}
+
+/* ---- directories and files ------------------------------------------- */
+
+static gboolean
+plan_directories (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
+{
+    for (guint i = 0; i < spec->directories->len; i++) {
+        const ViDirectory *d = spec->directories->pdata[i];
+        guint mode = d->mode == VI_MODE_UNSET ? 0755 : d->mode;
+        g_autofree char *why = g_strdup_printf ("directory %s", d->path);
+        guint32 uid, gid;
+        ViStat st;
+        g_autoptr(GError) e = NULL;
+
+        if (!resolve_owner (vfs, d->owner, d->group, &uid, &gid, error))
+            return FALSE;
+        if (vi_vfs_stat (vfs, d->path, &st, &e)) {
+            if (st.type != VI_FILE_TYPE_DIRECTORY)
+                return vi_throw (error, VI_ERROR_GUEST, "%s: exists and is not a directory", d->path);
+            add_step (plan, st.mode == mode && st.uid == uid && st.gid == gid ? STEP_UNCHANGED
+                      : STEP_ATTR, d->path, mode, uid, gid, why);
+            g_hash_table_add (plan->dirs, g_strdup (d->path));
+        } else if (g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+            if (!plan_dir (plan, vfs, d->path, mode, uid, gid, why, error))
+                return FALSE;
+        } else {
+            g_propagate_error (error, g_steal_pointer (&e));
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+static gboolean
+plan_files (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
+{
+    for (guint i = 0; i < spec->files->len; i++) {
+        const ViFile *f = spec->files->pdata[i];
+        guint mode = f->mode == VI_MODE_UNSET ? 0644 : f->mode;
+        g_autofree char *why = g_strdup_printf ("file %s", f->path);
+        guint32 uid, gid;
+
+        if (!resolve_owner (vfs, f->owner, f->group, &uid, &gid, error) ||
+            !plan_write (plan, vfs, f->path, f->content, mode, uid, gid, why, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* ---- SSH keys ---------------------------------------------------------- */
+
+/* "type blob" of an authorized_keys line, or NULL for a line that is no key. */
+static char *
+key_identity (const char *line)
+{
+    g_auto(GStrv) w = g_strsplit_set (line, " \t", -1);
+
+    for (guint i = 0; w[i]; i++)
+        if (g_str_has_prefix (w[i], "ssh-") || g_str_has_prefix (w[i], "ecdsa-") ||
+            g_str_has_prefix (w[i], "sk-")) {
+            for (guint j = i + 1; w[j]; j++)
+                if (*w[j])
+                    return g_strconcat (w[i], " ", w[j], NULL);
+            return NULL;
+        }
+    return NULL;
+}
+
+static gboolean
+plan_ssh_keys (ViPlan *plan, const ViUser *u, ViVfs *vfs, GError **error)
+{
+    g_autoptr(ViPasswdEntry) pw = NULL;
+    g_autofree char *ssh_dir = NULL, *ak = NULL, *why = NULL;
+    g_autoptr(GBytes) old = NULL;
+    g_autoptr(GHashTable) have = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    GString *content;
+    ViStat st;
+    g_autoptr(GError) e = NULL;
+
+    if (u->ssh_keys->len == 0)
+        return TRUE;
+    pw = vi_guest_lookup_user (vfs, u->name, error);
+    if (pw == NULL)
+        return FALSE;
+    why = g_strdup_printf ("SSH keys for %s", u->name);
+    ssh_dir = g_build_filename (pw->home, ".ssh", NULL);
+    ak = g_build_filename (ssh_dir, "authorized_keys", NULL);
+
+    if (vi_vfs_stat (vfs, ssh_dir, &st, &e)) {
+        if (st.type != VI_FILE_TYPE_DIRECTORY)
+            return vi_throw (error, VI_ERROR_GUEST, "%s: exists and is not a directory (%s)",
+                             ssh_dir, why);
+        if (st.mode != 0700 || st.uid != pw->uid || st.gid != pw->gid)
+            add_step (plan, STEP_ATTR, ssh_dir, 0700, pw->uid, pw->gid, why);
+        g_hash_table_add (plan->dirs, g_strdup (ssh_dir));
+    } else if (g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+        /* The home directory itself, when missing, belongs to the user. */
+        if (!plan_dir (plan, vfs, pw->home, 0700, pw->uid, pw->gid, why, error) ||
+            !plan_dir (plan, vfs, ssh_dir, 0700, pw->uid, pw->gid, why, error))
+            return FALSE;
+    } else {
+        g_propagate_error (error, g_steal_pointer (&e));
+        return FALSE;
+    }
+
+    if (!vi_vfs_read_file_opt (vfs, ak, plan->read_max, &old, error))
+        return FALSE;
+    content = g_string_new (NULL);
+    if (old != NULL) {
+        gsize len;
+        const char *data = g_bytes_get_data (old, &len);
+        g_autofree char *text = g_strndup (data, len);
+        g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+
+        g_string_append_len (content, data, len);
+        if (len > 0 && data[len - 1] != '\n')
+            g_string_append_c (content, '\n');
+        for (guint i = 0; lines[i]; i++) {
+            char *id = key_identity (lines[i]);
+            if (id)
+                g_hash_table_add (have, id);
+        }
+    }
+    for (guint k = 0; k < u->ssh_keys->len; k++) {
+        const char *key = u->ssh_keys->pdata[k];
+        char *id = key_identity (key);
+
+        if (id == NULL || g_hash_table_contains (have, id)) {
+            g_free (id);
+            continue;
+        }
+        g_hash_table_add (have, id);
+        g_string_append_printf (content, "%s\n", key);
+    }
+    return plan_write (plan, vfs, ak, bytes_take_string (g_string_free (content, FALSE)), 0600,
+                       pw->uid, pw->gid, why, error);
+}
+
+/* ---- passwords --------------------------------------------------------- */
+
+static gboolean
+new_password_field (ViPlan *plan, const ViUser *u, const char *old_field,
+                    const ViInjectOptions *opts, char **out, GError **error)
+{
+    ViHashMethod method = opts->force_hash ? *opts->force_hash : plan->facts->hash_method;
+
+    switch (u->password_kind) {
+    case VI_PASSWORD_HASH:
+        if (g_str_has_prefix (u->password, "$y$") && method != VI_HASH_YESCRYPT)
+            return vi_throw (error, VI_ERROR_GUEST,
+                             "password for %s: the guest (%s %s) cannot verify yescrypt ($y$) "
+                             "hashes; give a $6$ (SHA-512) hash", u->name,
+                             plan->facts->os_id ? plan->facts->os_id : "unknown OS",
+                             plan->facts->version_id ? plan->facts->version_id : "");
+        *out = g_strdup (u->password);
+        return TRUE;
+    case VI_PASSWORD_SECRET: {
+        char *clear = vi_secret_read (opts->secrets_dir, u->password, error);
+        gboolean keep;
+
+        if (clear == NULL)
+            return FALSE;
+        /* Keep the current hash when it already is this password: a new
+         * salt on every run would make the injection non-idempotent. */
+        keep = old_field[0] == '$' && vi_crypt_verify (clear, old_field);
+        *out = keep ? g_strdup (old_field) : vi_crypt_hash (clear, method, error);
+        vi_password_wipe (clear);
+        return *out != NULL;
+    }
+    case VI_PASSWORD_LOCKED:
+        *out = old_field[0] == '!' ? g_strdup (old_field) : g_strconcat ("!", old_field, NULL);
+        return TRUE;
+    case VI_PASSWORD_NONE:
+    case VI_PASSWORD_LAST:
+    default:
+        g_assert_not_reached ();
+    }
+}
+
+static gboolean
+plan_passwords (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts,
+                GError **error)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    ViStat st;
+    gboolean any = FALSE;
+    GString *out;
+    g_autofree char *why = NULL;
+    g_autoptr(GString) names = g_string_new (NULL);
+    char today[32];
+
+    for (guint i = 0; i < spec->users->len; i++)
+        any |= ((ViUser *) spec->users->pdata[i])->password_kind != VI_PASSWORD_NONE;
+    if (!any)
+        return TRUE;
+
+    if (!read_for_edit (plan, vfs, "/etc/shadow", &text, &st, error))
+        return FALSE;
+    g_snprintf (today, sizeof today, "%" G_GINT64_FORMAT, g_get_real_time () / G_USEC_PER_SEC / 86400);
+    lines = g_strsplit (text, "\n", -1);
+
+    for (guint i = 0; i < spec->users->len; i++) {
+        const ViUser *u = spec->users->pdata[i];
+        gboolean found = FALSE;
+
+        if (u->password_kind == VI_PASSWORD_NONE)
+            continue;
+        g_string_append_printf (names, "%s%s", names->len ? ", " : "", u->name);
+        for (guint l = 0; lines[l] && !found; l++) {
+            g_auto(GStrv) f = g_strsplit (lines[l], ":", -1);
+            g_autofree char *field = NULL;
+
+            if (g_strv_length (f) < 3 || !g_str_equal (f[0], u->name))
+                continue;
+            found = TRUE;
+            if (!new_password_field (plan, u, f[1], opts, &field, error))
+                return FALSE;
+            if (!g_str_equal (field, f[1])) {
+                g_free (f[1]);
+                f[1] = g_steal_pointer (&field);
+                g_free (f[2]);
+                f[2] = g_strdup (today);
+                g_free (lines[l]);
+                lines[l] = g_strjoinv (":", f);
+            }
+        }
+        if (!found)
+            return vi_throw (error, VI_ERROR_GUEST, "user '%s' has no entry in the guest's /etc/shadow",
+                             u->name);
+    }
+    out = g_string_new (NULL);
+    for (guint l = 0; lines[l]; l++) {
+        g_string_append (out, lines[l]);
+        if (lines[l + 1])
+            g_string_append_c (out, '\n');
+    }
+    why = g_strdup_printf ("password for %s", names->str);
+    return plan_write (plan, vfs, "/etc/shadow", bytes_take_string (g_string_free (out, FALSE)),
+                       st.mode, st.uid, st.gid, why, error);
+}
+
+/* ---- hostname ---------------------------------------------------------- */
+
+static gboolean
+plan_hostname (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
+{
+    g_autofree char *hosts = NULL;
+    g_autofree char *short_name = NULL;
+    g_autofree char *entry = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autoptr(GBytes) old = NULL;
+    GString *out;
+    gboolean placed = FALSE;
+    guint last_localhost = 0;
+    gboolean have_localhost = FALSE;
+    guint mode = 0644;
+    guint32 uid = 0, gid = 0;
+    ViStat st;
+    g_autoptr(GError) e = NULL;
+
+    if (spec->hostname == NULL)
+        return TRUE;
+    if (!plan_write (plan, vfs, "/etc/hostname",
+                     bytes_take_string (g_strdup_printf ("%s\n", spec->hostname)), 0644, 0, 0,
+                     "hostname", error))
+        return FALSE;
+
+    short_name = g_strndup (spec->hostname, strcspn (spec->hostname, "."));
+    entry = g_str_equal (short_name, spec->hostname)
+            ? g_strdup_printf ("127.0.1.1\t%s", spec->hostname)
+            : g_strdup_printf ("127.0.1.1\t%s %s", spec->hostname, short_name);
+
+    if (vi_vfs_stat (vfs, "/etc/hosts", &st, &e)) {
+        mode = st.mode;
+        uid = st.uid;
+        gid = st.gid;
+        if (!read_for_edit (plan, vfs, "/etc/hosts", &hosts, &st, error))
+            return FALSE;
+    } else if (g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+        hosts = g_strdup ("127.0.0.1\tlocalhost\n");
+    } else {
+        g_propagate_error (error, g_steal_pointer (&e));
+        return FALSE;
+    }
+
+    lines = g_strsplit (hosts, "\n", -1);
+    for (guint i = 0; lines[i]; i++)
+        if (g_str_has_prefix (lines[i], "127.0.0.1")) {
+            last_localhost = i;
+            have_localhost = TRUE;
+        }
+    out = g_string_new (NULL);
+    if (!have_localhost)
+        g_string_append_printf (out, "%s\n", entry), placed = TRUE;
+    for (guint i = 0; lines[i]; i++) {
+        gboolean last = lines[i + 1] == NULL;
+
+        if (g_str_has_prefix (lines[i], "127.0.1.1") &&
+            (lines[i][9] == ' ' || lines[i][9] == '\t')) {
+            if (!placed)
+                g_string_append_printf (out, "%s\n", entry), placed = TRUE;
+            continue;
+        }
+        if (last && lines[i][0] == '\0')
+            break;
+        g_string_append_printf (out, "%s\n", lines[i]);
+        if (have_localhost && i == last_localhost && !placed) {
+            /* keep 127.0.1.1 right after localhost, where Debian puts it */
+            gboolean next_is_ours = lines[i + 1] && g_str_has_prefix (lines[i + 1], "127.0.1.1");
+            if (!next_is_ours)
+                g_string_append_printf (out, "%s\n", entry), placed = TRUE;
+        }
+    }
+    return plan_write (plan, vfs, "/etc/hosts", bytes_take_string (g_string_free (out, FALSE)),
+                       mode, uid, gid, "hostname", error);
+}
+
+/* ---- network ----------------------------------------------------------- */
+
+static gboolean
+plan_ifupdown_source (ViPlan *plan, ViVfs *vfs, GError **error)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    ViStat st;
+
+    if (!read_for_edit (plan, vfs, "/etc/network/interfaces", &text, &st, error))
+        return FALSE;
+    lines = g_strsplit (text, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        const char *l = lines[i];
+        while (*l == ' ' || *l == '\t')
+            l++;
+        if ((g_str_has_prefix (l, "source ") && strstr (l, "/etc/network/interfaces.d")) ||
+            (g_str_has_prefix (l, "source-directory ") && strstr (l, "interfaces.d")))
+            return TRUE;
+    }
+    return plan_write (plan, vfs, "/etc/network/interfaces",
+                       bytes_take_string (g_strdup_printf ("%s%s%s", text,
+                                          *text && !g_str_has_suffix (text, "\n") ? "\n" : "",
+                                          "source /etc/network/interfaces.d/*\n")),
+                       st.mode, st.uid, st.gid, "network (ifupdown: include interfaces.d)", error);
+}
+
+/* busybox ifupdown (Alpine) has no "source": keep our stanzas in
+ * /etc/network/interfaces itself, between markers, replaced on re-runs. */
+static gboolean
+plan_ifupdown_inline (ViPlan *plan, ViVfs *vfs, GPtrArray *files, GError **error)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    GString *out = g_string_new (NULL);
+    gboolean skipping = FALSE;
+    ViStat st;
+
+    if (!read_for_edit (plan, vfs, "/etc/network/interfaces", &text, &st, error)) {
+        g_string_free (out, TRUE);
+        return FALSE;
+    }
+    lines = g_strsplit (text, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        if (g_str_equal (lines[i], "# BEGIN virt-inject")) {
+            skipping = TRUE;
+            continue;
+        }
+        if (skipping) {
+            skipping = !g_str_equal (lines[i], "# END virt-inject");
+            continue;
+        }
+        if (lines[i + 1] == NULL && lines[i][0] == '\0')
+            break;
+        g_string_append_printf (out, "%s\n", lines[i]);
+    }
+    g_string_append (out, "# BEGIN virt-inject\n");
+    for (guint i = 0; i < files->len; i++)
+        g_string_append (out, ((ViNetFile *) files->pdata[i])->content);
+    g_string_append (out, "# END virt-inject\n");
+    return plan_write (plan, vfs, "/etc/network/interfaces",
+                       bytes_take_string (g_string_free (out, FALSE)), st.mode, st.uid, st.gid,
+                       "network (ifupdown)", error);
+}
+
+static gboolean
+plan_network (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
+{
+    ViNetRenderer r;
+    g_autoptr(GPtrArray) files = NULL;
+    gboolean busybox = FALSE;
+
+    if (!spec->has_network)
+        return TRUE;
+    r = spec->net_renderer != VI_RENDERER_AUTO ? spec->net_renderer : plan->facts->net_renderer;
+    files = vi_net_render (r, spec->interfaces, error);
+    if (files == NULL)
+        return FALSE;
+
+    if (r == VI_RENDERER_IFUPDOWN) {
+        busybox = plan->facts->os_id && g_str_equal (plan->facts->os_id, "alpine");
+        if (busybox)
+            return plan_ifupdown_inline (plan, vfs, files, error);
+        if (!plan_ifupdown_source (plan, vfs, error))
+            return FALSE;
+    }
+    for (guint i = 0; i < files->len; i++) {
+        ViNetFile *f = files->pdata[i];
+        g_autofree char *why = g_strdup_printf ("network (%s)", vi_net_renderer_to_string (r));
+
+        if (!plan_write (plan, vfs, f->path, g_bytes_new (f->content, strlen (f->content)),
+                         f->mode, 0, 0, why, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* ---- meta -------------------------------------------------------------- */
+
+static gboolean
+plan_meta (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
+{
+    g_autoptr(JsonBuilder) b = NULL;
+    g_autoptr(JsonGenerator) gen = NULL;
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *json = NULL;
+
+    if (spec->meta->len == 0)
+        return TRUE;
+    b = json_builder_new ();
+    json_builder_begin_object (b);
+    for (guint i = 0; i < spec->meta->len; i++) {
+        const ViMeta *m = spec->meta->pdata[i];
+        json_builder_set_member_name (b, m->key);
+        json_builder_add_string_value (b, m->value);
+    }
+    json_builder_end_object (b);
+    root = json_builder_get_root (b);
+    gen = json_generator_new ();
+    json_generator_set_pretty (gen, TRUE);
+    json_generator_set_root (gen, root);
+    json = json_generator_to_data (gen, NULL);
+    return plan_write (plan, vfs, "/meta.js",
+                       bytes_take_string (g_strconcat (json, "\n", NULL)), 0644, 0, 0, "meta",
+                       error);
+}
+
+/* ---- the plan ---------------------------------------------------------- */
+
+ViPlan *
+vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GError **error)
+{
+    ViInjectOptions defaults = { 0 };
+    g_autoptr(ViPlan) plan = g_new0 (ViPlan, 1);
+
+    if (opts == NULL)
+        opts = &defaults;
+    plan->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) step_free);
+    plan->writes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    plan->dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    plan->read_max = opts->read_max ? opts->read_max : DEFAULT_READ_MAX;
+
+    plan->facts = vi_guest_read_facts (vfs, error);
+    if (plan->facts == NULL)
+        return NULL;
+
+    /* Every user the request names must exist before anything is planned. */
+    for (guint i = 0; i < spec->users->len; i++) {
+        g_autoptr(ViPasswdEntry) pw =
+            vi_guest_lookup_user (vfs, ((ViUser *) spec->users->pdata[i])->name, error);
+        if (pw == NULL)
+            return NULL;
+    }
+
+    if (!plan_directories (plan, spec, vfs, error) || !plan_files (plan, spec, vfs, error))
+        return NULL;
+    for (guint i = 0; i < spec->users->len; i++)
+        if (!plan_ssh_keys (plan, spec->users->pdata[i], vfs, error))
+            return NULL;
+    if (!plan_passwords (plan, spec, vfs, opts, error) ||
+        !plan_hostname (plan, spec, vfs, error) ||
+        !plan_network (plan, spec, vfs, error) ||
+        !plan_meta (plan, spec, vfs, error))
+        return NULL;
+
+    if (spec->selinux == VI_SELINUX_YES ||
+        (spec->selinux == VI_SELINUX_AUTO && plan->facts->selinux_enforcing)) {
+        if (vi_vfs_can_relabel (vfs)) {
+            plan->relabel = TRUE;
+        } else if (vi_plan_n_changes (plan) > 0) {
+            gboolean exists = FALSE;
+            if (!vi_vfs_exists (vfs, "/.autorelabel", &exists, error))
+                return NULL;
+            if (!exists) {
+                plan->autorelabel = TRUE;
+                if (!plan_write (plan, vfs, "/.autorelabel", g_bytes_new_static ("", 0), 0644, 0, 0,
+                                 "SELinux: relabel at first boot (backend cannot relabel)", error))
+                    return NULL;
+            }
+        }
+    }
+    return g_steal_pointer (&plan);
+}
+
+guint
+vi_plan_n_changes (const ViPlan *plan)
+{
+    guint n = 0;
+
+    for (guint i = 0; i < plan->steps->len; i++)
+        n += ((Step *) plan->steps->pdata[i])->kind != STEP_UNCHANGED;
+    return n;
+}
+
+char *
+vi_plan_describe (const ViPlan *plan)
+{
+    static const char *const verbs[] = { "mkdir", "chmod/chown", "write", "unchanged" };
+    GString *s = g_string_new (NULL);
+
+    for (guint i = 0; i < plan->steps->len; i++) {
+        const Step *st = plan->steps->pdata[i];
+        g_string_append_printf (s, "%-11s %s %04o %u:%u (%s)\n", verbs[st->kind], st->path, st->mode,
+                                st->uid, st->gid, st->why);
+    }
+    if (plan->relabel)
+        g_string_append (s, "relabel     the written paths (SELinux)\n");
+    return g_string_free (s, FALSE);
+}
+
+gboolean
+vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
+{
+    g_autoptr(GPtrArray) written = g_ptr_array_new ();
+
+    for (guint i = 0; i < plan->steps->len; i++) {
+        const Step *st = plan->steps->pdata[i];
+        gboolean ok = TRUE;
+        g_autoptr(GError) e = NULL;
+
+        switch (st->kind) {
+        case STEP_MKDIR:
+            ok = vi_vfs_mkdir_p (vfs, st->path, st->mode, st->uid, st->gid, &e);
+            break;
+        case STEP_ATTR:
+            ok = vi_vfs_chown (vfs, st->path, st->uid, st->gid, &e) &&
+                 vi_vfs_chmod (vfs, st->path, st->mode, &e);
+            break;
+        case STEP_WRITE:
+            ok = vi_vfs_write_file (vfs, st->path, st->content, st->mode, st->uid, st->gid, &e);
+            break;
+        case STEP_UNCHANGED:
+            continue;
+        default:
+            g_assert_not_reached ();
+        }
+        if (!ok)
+            return vi_throw (error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
+                             "%s (%s): %s", st->kind == STEP_WRITE ? "writing" : "creating",
+                             st->why, e->message);
+        g_ptr_array_add (written, st->path);
+    }
+    if (!vi_vfs_commit (vfs, error))
+        return FALSE;
+    if (plan->relabel && written->len > 0) {
+        g_ptr_array_add (written, NULL);
+        if (!vi_vfs_relabel (vfs, (const char *const *) written->pdata, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean
+vi_inject (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, gboolean dry_run,
+           char **out_summary, GError **error)
+{
+    g_autoptr(ViPlan) plan = vi_plan_build (spec, vfs, opts, error);
+
+    if (plan == NULL)
+        return FALSE;
+    if (!dry_run && !vi_plan_apply (plan, vfs, error))
+        return FALSE;
+    if (out_summary)
+        *out_summary = vi_plan_describe (plan);
+    return TRUE;
+}
