@@ -1,0 +1,366 @@
+/* vi-image.c: disk-image injection, host side (see vi-image.h).
+ *
+ * All-or-nothing.  The appliance writes only into a qcow2 overlay whose
+ * backing file is the image; the overlay is committed into the image only
+ * after the helper exited 0, which it does only after a clean
+ * guestfs_shutdown.  Any failure, timeout or kill before that leaves the
+ * image byte-identical.
+ *
+ * The commit itself.  `qemu-img commit` copies the overlay's clusters into
+ * the image; a crash in the middle would leave a mix.  So before it starts
+ * we record the intent (a file "commit" beside the overlay in the image's
+ * work directory under [paths] state_dir), and the next injection into the
+ * same image first finishes a commit so recorded (roll forward: committing
+ * the same overlay again writes the same clusters).  The commit runs in a
+ * process of its own, outside the group the deadline kills: it is short, and
+ * a commit half done is worse than a late one.
+ *
+ * Killing.  The helper runs in a new process group (setpgid) and gets
+ * SIGKILL if we die (PR_SET_PDEATHSIG); the appliance's qemu is its child in
+ * the same group.  On the deadline we kill the whole group: libguestfs holds
+ * its handle lock during guestfs_launch, so nothing in-process could stop it.
+ */
+#include "vi-image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "vi-error.h"
+#include "vi-ledger.h"
+
+const char *
+vi_image_helper_path (void)
+{
+    const char *env = g_getenv ("VIRT_INJECT_GUESTFS_HELPER");
+
+    return env && *env ? env : LIBEXECDIR "/virt-inject-guestfs";
+}
+
+/* Run a short host command to completion (qemu-img); stderr into the error. */
+static gboolean
+run_sync (const char *const *argv, const char *what, GError **error)
+{
+    g_autofree char *err = NULL;
+    int status = 0;
+    g_autoptr(GError) e = NULL;
+
+    if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                       NULL, NULL, NULL, &err, &status, &e))
+        return vi_throw (error, VI_ERROR_FAILED, "%s: %s", what, e->message);
+    if (!g_spawn_check_wait_status (status, NULL))
+        return vi_throw (error, VI_ERROR_FAILED, "%s failed: %s", what, g_strstrip (err));
+    return TRUE;
+}
+
+/* The backing of the overlay: the image path, or a network disk as qemu
+ * sees it. */
+static char *
+backing_of (const ViTarget *t, GError **error)
+{
+    const char *server;
+
+    if (t->protocol == NULL)
+        return g_strdup (t->path);
+    if (t->servers->len == 0) {
+        vi_throw (error, VI_ERROR_TARGET, "network disk without a server");
+        return NULL;
+    }
+    server = t->servers->pdata[0];
+    if (g_str_equal (t->protocol, "nbd")) {
+        g_autofree char *exp = t->path ? g_strdup_printf (",\"export\":\"%s\"", t->path)
+                                       : g_strdup ("");
+        if (g_str_has_prefix (server, "unix:"))
+            return g_strdup_printf ("json:{\"driver\":\"nbd\",\"server\":{\"type\":\"unix\","
+                                    "\"path\":\"%s\"}%s}", server + 5, exp);
+        {
+            g_auto(GStrv) hp = g_strsplit (server + 4, ":", 2);
+            return g_strdup_printf ("json:{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\","
+                                    "\"host\":\"%s\",\"port\":\"%s\"}%s}", hp[0],
+                                    hp[1] ? hp[1] : "10809", exp);
+        }
+    }
+    if (g_str_has_prefix (server, "tcp:"))
+        return g_strdup_printf ("%s://%s/%s", t->protocol, server + 4, t->path ? t->path : "");
+    vi_throw (error, VI_ERROR_TARGET, "network disks of protocol %s over %s are not supported",
+              t->protocol, server);
+    return NULL;
+}
+
+static char *
+work_dir_for (const ViConfig *cfg, const ViTarget *t)
+{
+    g_autofree char *key = g_strdup_printf ("%s|%s|%s", t->protocol ? t->protocol : "file",
+                                            t->path ? t->path : "",
+                                            t->servers->len ? (char *) t->servers->pdata[0] : "");
+    g_autofree char *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, key, -1);
+
+    return g_build_filename (cfg->state_dir, "work", sum, NULL);
+}
+
+static gboolean
+commit_overlay (const char *work, const char *overlay, GError **error)
+{
+    g_autofree char *intent = g_build_filename (work, "commit", NULL);
+    const char *argv[] = { "qemu-img", "commit", "-q", overlay, NULL };
+
+    if (!g_file_set_contents (intent, overlay, -1, NULL))
+        return vi_throw_errno (error, errno, "recording the commit in %s", intent);
+    if (!run_sync (argv, "committing the injected changes into the image (qemu-img commit)", error))
+        return FALSE;
+    (void) g_unlink (overlay);
+    (void) g_unlink (intent);
+    return TRUE;
+}
+
+/* Finish a commit a killed injector had started (see the top comment). */
+static gboolean
+roll_forward (const char *work, GError **error)
+{
+    g_autofree char *intent = g_build_filename (work, "commit", NULL);
+    g_autofree char *overlay = NULL;
+
+    if (!g_file_get_contents (intent, &overlay, NULL, NULL))
+        return TRUE;
+    if (!g_file_test (overlay, G_FILE_TEST_EXISTS)) {
+        (void) g_unlink (intent);
+        return TRUE;
+    }
+    return commit_overlay (work, overlay, error);
+}
+
+typedef struct {
+    GString *out;
+    GString *err;
+    char *stage;
+} HelperOutput;
+
+static void
+take_lines (HelperOutput *h)
+{
+    /* The helper announces its stages on stderr as "stage: NAME". */
+    char *p = h->err->str, *nl;
+    GString *rest = g_string_new (NULL);
+
+    while ((nl = strchr (p, '\n')) != NULL) {
+        *nl = '\0';
+        if (g_str_has_prefix (p, "stage: ")) {
+            g_free (h->stage);
+            h->stage = g_strdup (p + 7);
+        } else {
+            g_string_append_printf (rest, "%s\n", p);
+        }
+        p = nl + 1;
+    }
+    g_string_append (rest, p);
+    g_string_assign (h->err, rest->str);
+    g_string_free (rest, TRUE);
+}
+
+static const char *
+stage_hint (const char *stage)
+{
+    if (stage == NULL || g_str_equal (stage, "launch"))
+        return "; the appliance did not finish booting: if KVM is not usable on this host "
+               "(nested virtualization), set force_tcg = true in [guestfs]";
+    return "";
+}
+
+/* fork+exec the helper in its own process group, collect its output, and
+ * enforce the deadline on the whole group. */
+static gboolean
+run_helper (const char *const *argv, gint64 deadline_us, HelperOutput *h, int *out_status,
+            GError **error)
+{
+    int outp[2], errp[2];
+    pid_t pid;
+    gboolean timed_out = FALSE;
+    int status = 0;
+    struct pollfd fds[2];
+    int open_fds = 2;
+
+    if (pipe2 (outp, O_CLOEXEC) < 0 || pipe2 (errp, O_CLOEXEC) < 0)
+        return vi_throw_errno (error, errno, "pipe");
+    pid = fork ();
+    if (pid < 0)
+        return vi_throw_errno (error, errno, "fork");
+    if (pid == 0) {
+        setpgid (0, 0);
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid () == 1)
+            _exit (127);
+        dup2 (outp[1], 1);
+        dup2 (errp[1], 2);
+        execv (argv[0], (char **) argv);
+        _exit (127);
+    }
+    setpgid (pid, pid);
+    close (outp[1]);
+    close (errp[1]);
+    fds[0] = (struct pollfd) { .fd = outp[0], .events = POLLIN };
+    fds[1] = (struct pollfd) { .fd = errp[0], .events = POLLIN };
+
+    while (open_fds > 0) {
+        gint64 left = (deadline_us - g_get_monotonic_time ()) / 1000;
+        int n;
+
+        if (left <= 0) {
+            timed_out = TRUE;
+            break;
+        }
+        n = poll (fds, 2, (int) MIN (left, 1000));
+        if (n < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; i++) {
+            char buf[4096];
+            ssize_t r;
+
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            r = read (fds[i].fd, buf, sizeof buf);
+            if (r <= 0) {
+                close (fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+                continue;
+            }
+            g_string_append_len (i == 0 ? h->out : h->err, buf, r);
+            if (i == 1)
+                take_lines (h);
+        }
+    }
+    if (timed_out)
+        kill (-pid, SIGKILL);
+    for (int i = 0; i < 2; i++)
+        if (fds[i].fd >= 0)
+            close (fds[i].fd);
+    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    /* Anything left of the group (the appliance) goes with it. */
+    kill (-pid, SIGKILL);
+    if (timed_out)
+        return vi_throw (error, VI_ERROR_TIMEOUT,
+                         "timed out after the [guestfs] timeout during the %s stage; the "
+                         "appliance was killed and the image left unchanged%s",
+                         h->stage ? h->stage : "launch", stage_hint (h->stage));
+    *out_status = status;
+    return TRUE;
+}
+
+gboolean
+vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
+                 gboolean dry_run, char **out_summary, GError **error)
+{
+    gint64 deadline = g_get_monotonic_time () + (gint64) cfg->timeout * G_USEC_PER_SEC;
+    g_autofd int slot = -1;
+    g_autofd int lock = -1;
+    g_autofree char *work = work_dir_for (cfg, target);
+    g_autofree char *lock_path = g_build_filename (work, "lock", NULL);
+    g_autofree char *overlay = g_build_filename (work, "overlay.qcow2", NULL);
+    g_autofree char *spec_path = g_build_filename (work, "request.xml", NULL);
+    g_autofree char *intent = g_build_filename (work, "commit", NULL);
+    g_autofree char *canon = vi_spec_format (spec);
+    g_autofree char *backing = NULL;
+    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+    HelperOutput h = { g_string_new (NULL), g_string_new (NULL), NULL };
+    int status = 0;
+    gboolean ok = FALSE;
+
+    if (target->path == NULL && target->protocol == NULL)
+        return vi_throw (error, VI_ERROR_TARGET, "no image to inject into");
+    if (target->protocol == NULL && !g_file_test (target->path, G_FILE_TEST_EXISTS))
+        return vi_throw (error, VI_ERROR_TARGET, "image %s: no such file or device", target->path);
+    backing = backing_of (target, error);
+    if (backing == NULL)
+        return FALSE;
+
+    if (g_mkdir_with_parents (work, 0700) < 0)
+        return vi_throw_errno (error, errno, "creating %s", work);
+    /* One injection per image at a time. */
+    lock = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lock < 0)
+        return vi_throw_errno (error, errno, "%s", lock_path);
+    while (flock (lock, LOCK_EX | LOCK_NB) < 0) {
+        if (g_get_monotonic_time () >= deadline)
+            return vi_throw (error, VI_ERROR_TIMEOUT,
+                             "timed out waiting for another injection into the same image");
+        g_usleep (100 * 1000);
+    }
+    if (!roll_forward (work, error))
+        return FALSE;
+
+    slot = vi_slot_acquire (cfg->run_dir, cfg->max_parallel, deadline, error);
+    if (slot < 0)
+        return FALSE;
+
+    (void) g_unlink (overlay);
+    {
+        const char *create[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", target->format,
+                                 "-b", backing, overlay, NULL };
+        if (!run_sync (create, "creating the overlay (qemu-img create)", error))
+            return FALSE;
+    }
+    if (!g_file_set_contents_full (spec_path, canon, -1, G_FILE_SET_CONTENTS_NONE, 0600, NULL)) {
+        vi_throw_errno (error, errno, "%s", spec_path);
+        goto out;
+    }
+
+    g_ptr_array_add (argv, g_strdup (vi_image_helper_path ()));
+    g_ptr_array_add (argv, g_strdup ("--add"));
+    g_ptr_array_add (argv, g_strdup (overlay));
+    g_ptr_array_add (argv, g_strdup ("--format"));
+    g_ptr_array_add (argv, g_strdup ("qcow2"));
+    if (target->root_device) {
+        g_ptr_array_add (argv, g_strdup ("--root"));
+        g_ptr_array_add (argv, g_strdup (target->root_device));
+    }
+    g_ptr_array_add (argv, g_strdup_printf ("--memsize=%u", cfg->memsize));
+    g_ptr_array_add (argv, g_strdup_printf ("--smp=%u", cfg->smp));
+    if (cfg->force_tcg)
+        g_ptr_array_add (argv, g_strdup ("--force-tcg"));
+    g_ptr_array_add (argv, g_strdup_printf ("--secrets-dir=%s", cfg->secrets_dir));
+    g_ptr_array_add (argv, g_strdup_printf ("--request-max=%" G_GSIZE_FORMAT, cfg->limits.request_max));
+    g_ptr_array_add (argv, g_strdup_printf ("--file-max=%" G_GSIZE_FORMAT, cfg->limits.file_max));
+    g_ptr_array_add (argv, g_strdup_printf ("--items-max=%u", cfg->limits.items_max));
+    if (dry_run)
+        g_ptr_array_add (argv, g_strdup ("--dry-run"));
+    g_ptr_array_add (argv, g_strdup ("--spec"));
+    g_ptr_array_add (argv, g_strdup (spec_path));
+    g_ptr_array_add (argv, NULL);
+
+    if (!run_helper ((const char *const *) argv->pdata, deadline, &h, &status, error))
+        goto out;
+    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+        int code = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+        g_autofree char *msg = g_strstrip (g_strdup (h.err->str));
+        const char *prefix = "virt-inject-guestfs: ";
+
+        if (g_str_has_prefix (msg, prefix))
+            memmove (msg, msg + strlen (prefix), strlen (msg) - strlen (prefix) + 1);
+        vi_throw (error, code == 1 ? VI_ERROR_TARGET : code == 3 ? VI_ERROR_TIMEOUT : VI_ERROR_FAILED,
+                  "%s", *msg ? msg : code == 127 ? "cannot run the libguestfs helper"
+                                                 : "the libguestfs helper failed");
+        goto out;
+    }
+    if (!dry_run && !commit_overlay (work, overlay, error))
+        goto out;
+    if (out_summary)
+        *out_summary = g_strdup (h.out->str);
+    ok = TRUE;
+out:
+    if (ok || !g_file_test (intent, G_FILE_TEST_EXISTS))
+        (void) g_unlink (overlay);
+    (void) g_unlink (spec_path);
+    g_string_free (h.out, TRUE);
+    g_string_free (h.err, TRUE);
+    g_free (h.stage);
+    return ok;
+}
