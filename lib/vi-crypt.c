@@ -16,6 +16,7 @@
 #include <glib/gstdio.h>
 
 #include "vi-error.h"
+#include "vi-fd.h"
 
 static const char *const hash_method_names[] = { "yescrypt", "sha512" };
 G_STATIC_ASSERT (G_N_ELEMENTS (hash_method_names) == VI_HASH_LAST);
@@ -127,7 +128,7 @@ read_first_line (int fd, const char *what, GError **error)
 char *
 vi_password_read_file (const char *path, GError **error)
 {
-    g_autofd int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    vi_autofd fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
     if (fd < 0) {
         vi_throw (error, VI_ERROR_INVALID, "password file %s: %s", path, g_strerror (errno));
@@ -140,7 +141,7 @@ char *
 vi_secret_read (const char *secrets_dir, const char *name, GError **error)
 {
     g_autofree char *path = g_build_filename (secrets_dir, name, NULL);
-    g_autofd int fd = -1;
+    vi_autofd fd = -1;
     struct stat st;
 
     if (!vi_check_secret_name (name, error))

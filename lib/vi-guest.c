@@ -202,7 +202,7 @@ ViPasswdEntry *
 vi_guest_lookup_user (ViVfs *vfs, const char *name, GError **error)
 {
     g_auto(GStrv) lines = NULL;
-    guint32 number;
+    guint32 number = 0;
     gboolean is_number = parse_id (name, &number);
 
     if (!read_lines (vfs, "/etc/passwd", &lines, error))

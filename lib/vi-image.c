@@ -35,6 +35,7 @@
 #include <glib/gstdio.h>
 
 #include "vi-error.h"
+#include "vi-fd.h"
 #include "vi-ledger.h"
 
 const char *
@@ -260,8 +261,8 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
                  gboolean dry_run, char **out_summary, GError **error)
 {
     gint64 deadline = g_get_monotonic_time () + (gint64) cfg->timeout * G_USEC_PER_SEC;
-    g_autofd int slot = -1;
-    g_autofd int lock = -1;
+    vi_autofd slot = -1;
+    vi_autofd lock = -1;
     g_autofree char *work = work_dir_for (cfg, target);
     g_autofree char *lock_path = g_build_filename (work, "lock", NULL);
     g_autofree char *overlay = g_build_filename (work, "overlay.qcow2", NULL);

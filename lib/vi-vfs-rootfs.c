@@ -47,6 +47,7 @@
 #include <glib-unix.h>
 
 #include "vi-error.h"
+#include "vi-fd.h"
 
 #define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
 #define OPENAT2_RETRIES 32
@@ -188,7 +189,7 @@ rootfs_read_file (ViVfs *vfs, const char *path, gsize max, GBytes **out, GError 
 {
     RootfsVfs *self = (RootfsVfs *) vfs;
     Staged *staged = find_staged (self, path);
-    g_autofd int fd = -1;
+    vi_autofd fd = -1;
     struct stat st;
     g_autofree char *buf = NULL;
     gsize len = 0;
@@ -253,7 +254,7 @@ write_all (int fd, GBytes *content)
 static void
 copy_label (int dir_fd, const char *leaf, int new_fd)
 {
-    g_autofd int old = openat (dir_fd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+    vi_autofd old = openat (dir_fd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
                                O_CLOEXEC);
     char label[1024];
     ssize_t n;
@@ -271,8 +272,8 @@ rootfs_write_file (ViVfs *vfs, const char *path, GBytes *content, guint mode, gu
 {
     RootfsVfs *self = (RootfsVfs *) vfs;
     g_autofree char *leaf = NULL;
-    g_autofd int dir_fd = -1;
-    g_autofd int fd = -1;
+    vi_autofd dir_fd = -1;
+    vi_autofd fd = -1;
     g_autofree char *tmp = NULL;
     struct stat st;
     uid_t huid;
@@ -326,7 +327,7 @@ rootfs_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 g
     RootfsVfs *self = (RootfsVfs *) vfs;
     g_auto(GStrv) parts = g_strsplit (path + 1, "/", -1);
     g_autoptr(GString) sofar = g_string_new (NULL);
-    g_autofd int cur = -1;
+    vi_autofd cur = -1;
     uid_t huid;
     gid_t hgid;
 
@@ -338,7 +339,7 @@ rootfs_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 g
         return throw_lookup (error, errno, path);
 
     for (guint i = 0; parts[i] != NULL; i++) {
-        g_autofd int next = -1;
+        vi_autofd next = -1;
 
         if (sofar->len)
             g_string_append_c (sofar, '/');
@@ -357,7 +358,7 @@ rootfs_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 g
             g_autofree char *p = g_strconcat ("/", sofar->str, NULL);
             return throw_lookup (error, errno, p);
         }
-        g_clear_fd (&cur, NULL);
+        vi_clear_fd (&cur);
         cur = g_steal_fd (&next);
     }
     return TRUE;
@@ -368,7 +369,7 @@ rootfs_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 g
 static int
 open_for_attr (RootfsVfs *self, const char *path, GError **error)
 {
-    g_autofd int pfd = confined_open (self, path + 1, O_PATH | O_NOFOLLOW, 0);
+    vi_autofd pfd = confined_open (self, path + 1, O_PATH | O_NOFOLLOW, 0);
     struct stat st;
     int fd;
 
@@ -404,7 +405,7 @@ open_for_attr (RootfsVfs *self, const char *path, GError **error)
 static gboolean
 rootfs_chmod (ViVfs *vfs, const char *path, guint mode, GError **error)
 {
-    g_autofd int fd = open_for_attr ((RootfsVfs *) vfs, path, error);
+    vi_autofd fd = open_for_attr ((RootfsVfs *) vfs, path, error);
 
     if (fd < 0)
         return FALSE;
@@ -417,7 +418,7 @@ static gboolean
 rootfs_chown (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **error)
 {
     RootfsVfs *self = (RootfsVfs *) vfs;
-    g_autofd int fd = -1;
+    vi_autofd fd = -1;
     struct stat st;
     uid_t huid;
     gid_t hgid;
@@ -437,7 +438,7 @@ static gboolean
 rootfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error)
 {
     RootfsVfs *self = (RootfsVfs *) vfs;
-    g_autofd int fd = confined_open (self, path + 1, O_PATH | O_NOFOLLOW, 0);
+    vi_autofd fd = confined_open (self, path + 1, O_PATH | O_NOFOLLOW, 0);
     struct stat st;
 
     if (fd < 0)
@@ -461,7 +462,7 @@ rootfs_remove (ViVfs *vfs, const char *path, GError **error)
 {
     RootfsVfs *self = (RootfsVfs *) vfs;
     g_autofree char *leaf = NULL;
-    g_autofd int dir_fd = open_parent (self, path, &leaf, NULL);
+    vi_autofd dir_fd = open_parent (self, path, &leaf, NULL);
 
     if (dir_fd < 0)
         return TRUE;    /* the parent does not exist: neither does the file */
@@ -524,7 +525,7 @@ static const ViVfsOps rootfs_ops = {
 ViVfs *
 vi_vfs_rootfs_open (const char *root_dir, const ViIdMap *idmap, GError **error)
 {
-    g_autofd int root_fd = open (root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    vi_autofd root_fd = open (root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     RootfsVfs *self;
     struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_FLAGS };
     int probe;

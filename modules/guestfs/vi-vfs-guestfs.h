@@ -1,0 +1,43 @@
+/* vi-vfs-guestfs.h: the VFS contract inside the libguestfs appliance.
+ *
+ * The guest filesystem is parsed only by the appliance's kernel; the host
+ * sees libguestfs API calls.  Only modules/guestfs links libguestfs.
+ */
+#pragma once
+
+#include <glib.h>
+#include "vi-vfs.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+    const char *path;           /* the drive (the overlay) */
+    const char *format;         /* always explicit: never probed */
+    const char *root;           /* guest root device, or NULL to find it */
+    guint memsize;              /* MiB, 0 = libguestfs default */
+    guint smp;
+    gboolean force_tcg;
+    gboolean readonly;
+} ViGuestfsOptions;
+
+/** A callback told the stage ("launch", "mount"...) as it begins. */
+typedef void (*ViGuestfsStageFunc) (const char *stage);
+
+/**
+ * vi_vfs_guestfs_open:
+ * Creates the handle (backend "direct": the libvirt backend would call back
+ * into libvirt from inside a hook), adds the drive with its explicit format,
+ * launches the appliance with the network off, finds the guest root (or uses
+ * @opts->root) and mounts it and its fstab mountpoints, shortest first.
+ * Returns: (transfer full): the VFS, or %NULL with @error set.
+ */
+ViVfs *vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GError **error);
+
+/**
+ * vi_vfs_guestfs_shutdown:
+ * Unmounts and shuts the appliance down cleanly.  An error here means the
+ * guest filesystem may not have been written back: the injection failed.
+ */
+gboolean vi_vfs_guestfs_shutdown (ViVfs *vfs, GError **error);
+
+G_END_DECLS
