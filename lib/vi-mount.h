@@ -19,9 +19,11 @@ G_BEGIN_DECLS
 /**
  * ViMountFunc:
  * Called with the mounted root (a host path valid only inside the private
- * namespace, for vi_vfs_rootfs_open()).
+ * namespace, for vi_vfs_rootfs_open()).  It runs in a child process: what it
+ * reports goes back through @out_text (may stay %NULL) and @error.
  */
-typedef gboolean (*ViMountFunc) (const char *root_dir, gpointer user_data, GError **error);
+typedef gboolean (*ViMountFunc) (const char *root_dir, gpointer user_data, char **out_text,
+                                 GError **error);
 
 /**
  * vi_mount_run:
@@ -31,9 +33,9 @@ typedef gboolean (*ViMountFunc) (const char *root_dir, gpointer user_data, GErro
  * unmounts and detaches.  The namespace is entered by the calling process
  * (which must be single-threaded and root) in a forked child so the caller's
  * namespace never changes; @func runs in that child and its GError is
- * passed back to the caller.
+ * passed back to the caller, with @out_text.
  */
 gboolean vi_mount_run (const ViTarget *target, ViMountFunc func, gpointer user_data,
-                       GError **error);
+                       char **out_text, GError **error);
 
 G_END_DECLS

@@ -16,7 +16,7 @@ typedef struct {
 } RootfsJob;
 
 static gboolean
-inject_rootfs (const char *root_dir, gpointer user_data, GError **error)
+inject_rootfs (const char *root_dir, gpointer user_data, char **out_text, GError **error)
 {
     RootfsJob *job = user_data;
     ViInjectOptions opts = { .secrets_dir = job->cfg->secrets_dir };
@@ -25,7 +25,7 @@ inject_rootfs (const char *root_dir, gpointer user_data, GError **error)
     vfs = vi_vfs_rootfs_open (root_dir, job->target->idmap, error);
     if (vfs == NULL)
         return FALSE;
-    return vi_inject (job->spec, vfs, &opts, job->dry_run, &job->summary, error);
+    return vi_inject (job->spec, vfs, &opts, job->dry_run, out_text, error);
 }
 
 gboolean
@@ -37,10 +37,10 @@ vi_run_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
 
     switch (target->kind) {
     case VI_TARGET_ROOTFS_DIR:
-        ok = inject_rootfs (target->path, &job, error);
+        ok = inject_rootfs (target->path, &job, &job.summary, error);
         break;
     case VI_TARGET_ROOTFS_IMAGE:
-        ok = vi_mount_run (target, inject_rootfs, &job, error);
+        ok = vi_mount_run (target, inject_rootfs, &job, &job.summary, error);
         break;
     case VI_TARGET_IMAGE:
         return vi_image_inject (cfg, target, spec, dry_run, out_summary, error);
