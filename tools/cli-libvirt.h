@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <string.h>
 #include <glib.h>
 #include "vi-domain.h"
 #include "vi-spec.h"
@@ -28,5 +29,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliLibvirt, cli_libvirt_close)
 ViDomain *cli_libvirt_get_domain (CliLibvirt *lv, const char *domain, gboolean refuse_running,
                                   const ViLimits *limits, ViDomainResolver *out_resolver,
                                   GError **error);
+
+/**
+ * cli_libvirt_get_request:
+ * @flags: VI_LV_LIVE / VI_LV_CONFIG (vi-libvirt-module.h), 0 for current
+ * Returns: (transfer full) (nullable): our <inject> element of @domain's
+ * metadata as XML; %NULL without @error set when it has none.
+ */
+char *cli_libvirt_get_request (CliLibvirt *lv, const char *domain, guint flags, GError **error);
+
+/** cli_libvirt_set_request: store @xml as the request, or remove it (@xml %NULL). */
+gboolean cli_libvirt_set_request (CliLibvirt *lv, const char *domain, const char *xml,
+                                  guint flags, GError **error);
 
 G_END_DECLS
