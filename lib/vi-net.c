@@ -68,34 +68,40 @@ vi_guest_detect_renderer (ViVfs *vfs)
     return VI_RENDERER_AUTO;
 }
 
+/* Addresses are "ADDR/PREFIX" strings; gateways and nameservers GInetAddress. */
 static char *
-addr_str (gpointer obj)
+inet_str (gpointer item)
 {
-    return G_IS_INET_ADDRESS_MASK (obj) ? g_inet_address_mask_to_string (obj)
-                                        : g_inet_address_to_string (obj);
-}
-
-static GInetAddress *
-mask_address (gpointer obj)
-{
-    return G_IS_INET_ADDRESS_MASK (obj) ? g_inet_address_mask_get_address (obj) : obj;
+    return g_inet_address_to_string (item);
 }
 
 static gboolean
-is_v6 (gpointer obj)
+inet_is_v6 (gpointer item)
 {
-    return g_inet_address_get_family (mask_address (obj)) == G_SOCKET_FAMILY_IPV6;
+    return g_inet_address_get_family (item) == G_SOCKET_FAMILY_IPV6;
 }
 
-/* Items of @arr of one family, as strings. */
+/* The addresses (strings) of one family. */
+static GPtrArray *
+addrs_of_family (GPtrArray *arr, gboolean v6)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+    for (guint i = 0; i < arr->len; i++)
+        if ((strchr (arr->pdata[i], ':') != NULL) == v6)
+            g_ptr_array_add (out, g_strdup (arr->pdata[i]));
+    return out;
+}
+
+/* The gateways or nameservers (GInetAddress) of one family, as strings. */
 static GPtrArray *
 of_family (GPtrArray *arr, gboolean v6)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
 
     for (guint i = 0; i < arr->len; i++)
-        if (is_v6 (arr->pdata[i]) == v6)
-            g_ptr_array_add (out, addr_str (arr->pdata[i]));
+        if (inet_is_v6 (arr->pdata[i]) == v6)
+            g_ptr_array_add (out, inet_str (arr->pdata[i]));
     return out;
 }
 
@@ -124,8 +130,8 @@ static ViNetFile *
 render_ifupdown (const ViInterface *i)
 {
     GString *s = g_string_new (HEADER);
-    g_autoptr(GPtrArray) a4 = of_family (i->addresses, FALSE);
-    g_autoptr(GPtrArray) a6 = of_family (i->addresses, TRUE);
+    g_autoptr(GPtrArray) a4 = addrs_of_family (i->addresses, FALSE);
+    g_autoptr(GPtrArray) a6 = addrs_of_family (i->addresses, TRUE);
     g_autoptr(GPtrArray) g4 = of_family (i->gateways, FALSE);
     g_autoptr(GPtrArray) g6 = of_family (i->gateways, TRUE);
     g_autoptr(GPtrArray) dns = of_family (i->nameservers, FALSE);
@@ -188,7 +194,7 @@ stable_uuid (const char *name)
 static void
 nm_family (GString *s, const ViInterface *i, gboolean v6)
 {
-    g_autoptr(GPtrArray) a = of_family (i->addresses, v6);
+    g_autoptr(GPtrArray) a = addrs_of_family (i->addresses, v6);
     g_autoptr(GPtrArray) g = of_family (i->gateways, v6);
     g_autoptr(GPtrArray) dns = of_family (i->nameservers, v6);
 
@@ -246,8 +252,8 @@ render_netplan (GPtrArray *interfaces)
 
     for (guint n = 0; n < interfaces->len; n++) {
         const ViInterface *i = interfaces->pdata[n];
-        g_autoptr(GPtrArray) addrs = of_family (i->addresses, FALSE);
-        g_autoptr(GPtrArray) a6 = of_family (i->addresses, TRUE);
+        g_autoptr(GPtrArray) addrs = addrs_of_family (i->addresses, FALSE);
+        g_autoptr(GPtrArray) a6 = addrs_of_family (i->addresses, TRUE);
         g_autoptr(GPtrArray) dns = of_family (i->nameservers, FALSE);
         g_autoptr(GPtrArray) dns6 = of_family (i->nameservers, TRUE);
 
@@ -265,7 +271,7 @@ render_netplan (GPtrArray *interfaces)
         if (i->gateways->len) {
             g_string_append (s, "      routes:\n");
             for (guint k = 0; k < i->gateways->len; k++) {
-                g_autofree char *gw = addr_str (i->gateways->pdata[k]);
+                g_autofree char *gw = inet_str (i->gateways->pdata[k]);
                 g_string_append_printf (s, "        - to: default\n          via: \"%s\"\n", gw);
             }
         }
@@ -288,16 +294,14 @@ render_networkd (const ViInterface *i)
         g_string_append_printf (s, "Name=%s\n", i->name);
     g_string_append (s, "\n[Network]\n");
     g_string_append_printf (s, "DHCP=%s\n", i->dhcp ? "ipv4" : "no");
-    for (guint k = 0; k < i->addresses->len; k++) {
-        g_autofree char *a = addr_str (i->addresses->pdata[k]);
-        g_string_append_printf (s, "Address=%s\n", a);
-    }
+    for (guint k = 0; k < i->addresses->len; k++)
+        g_string_append_printf (s, "Address=%s\n", (char *) i->addresses->pdata[k]);
     for (guint k = 0; k < i->gateways->len; k++) {
-        g_autofree char *a = addr_str (i->gateways->pdata[k]);
+        g_autofree char *a = inet_str (i->gateways->pdata[k]);
         g_string_append_printf (s, "Gateway=%s\n", a);
     }
     for (guint k = 0; k < i->nameservers->len; k++) {
-        g_autofree char *a = addr_str (i->nameservers->pdata[k]);
+        g_autofree char *a = inet_str (i->nameservers->pdata[k]);
         g_string_append_printf (s, "DNS=%s\n", a);
     }
     return net_file (g_strdup_printf ("/etc/systemd/network/10-virt-inject-%s.network", i->name),

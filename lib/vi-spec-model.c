@@ -114,7 +114,7 @@ vi_interface_new (const char *name)
     ViInterface *i = g_new0 (ViInterface, 1);
 
     i->name = g_strdup (name);
-    i->addresses = g_ptr_array_new_with_free_func (g_object_unref);
+    i->addresses = g_ptr_array_new_with_free_func (g_free);
     i->gateways = g_ptr_array_new_with_free_func (g_object_unref);
     i->nameservers = g_ptr_array_new_with_free_func (g_object_unref);
     return i;
@@ -252,7 +252,7 @@ interface_copy (const ViInterface *src)
     i->mac = g_strdup (src->mac);
     i->dhcp = src->dhcp;
     for (guint k = 0; k < src->addresses->len; k++)
-        g_ptr_array_add (i->addresses, g_object_ref (src->addresses->pdata[k]));
+        g_ptr_array_add (i->addresses, g_strdup (src->addresses->pdata[k]));
     for (guint k = 0; k < src->gateways->len; k++)
         g_ptr_array_add (i->gateways, g_object_ref (src->gateways->pdata[k]));
     for (guint k = 0; k < src->nameservers->len; k++)

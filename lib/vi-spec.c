@@ -257,6 +257,29 @@ vi_check_mac (const char *mac, GError **error)
     return TRUE;
 }
 
+char *
+vi_parse_address_prefix (const char *text)
+{
+    const char *slash = text ? strchr (text, '/') : NULL;
+    g_autofree char *addr_s = NULL;
+    g_autoptr(GInetAddress) addr = NULL;
+    guint64 prefix;
+    guint max;
+    g_autofree char *norm = NULL;
+
+    if (slash == NULL)
+        return NULL;
+    addr_s = g_strndup (text, slash - text);
+    addr = g_inet_address_new_from_string (addr_s);
+    if (addr == NULL)
+        return NULL;
+    max = g_inet_address_get_family (addr) == G_SOCKET_FAMILY_IPV6 ? 128 : 32;
+    if (!g_ascii_string_to_unsigned (slash + 1, 10, 1, max, &prefix, NULL))
+        return NULL;
+    norm = g_inet_address_to_string (addr);
+    return g_strdup_printf ("%s/%u", norm, (guint) prefix);
+}
+
 gboolean
 vi_parse_mode (const char *s, guint *out_mode, GError **error)
 {
@@ -693,24 +716,13 @@ parse_interface (ViSpec *spec, xmlNode *node, GError **error)
         if (!parse_address_text (c, name, &t, error))
             return FALSE;
         if (vi_xml_is (c, VI_SPEC_NS, "address")) {
-            g_autoptr(GError) e = NULL;
-            GInetAddressMask *m;
+            char *norm = vi_parse_address_prefix (t);
 
-            if (strchr (t, '/') == NULL)
-                return vi_throw (error, VI_ERROR_INVALID,
-                                 "<interface name='%s'>: <address> '%s' needs a prefix length "
-                                 "(e.g. 192.0.2.10/24)", name, t);
-            m = g_inet_address_mask_new_from_string (t, &e);
-            if (m == NULL)
+            if (norm == NULL)
                 return vi_throw (error, VI_ERROR_INVALID,
                                  "<interface name='%s'>: <address> '%s' is not an IPv4/IPv6 "
-                                 "address with prefix", name, t);
-            if (g_inet_address_mask_get_length (m) == 0) {
-                g_object_unref (m);
-                return vi_throw (error, VI_ERROR_INVALID,
-                                 "<interface name='%s'>: <address> '%s': prefix length 0", name, t);
-            }
-            g_ptr_array_add (iface->addresses, m);
+                                 "address with a prefix length (e.g. 192.0.2.10/24)", name, t);
+            g_ptr_array_add (iface->addresses, norm);
         } else {
             GInetAddress *a = g_inet_address_new_from_string (t);
             gboolean is_gw = vi_xml_is (c, VI_SPEC_NS, "gateway");
@@ -1138,10 +1150,8 @@ vi_spec_format (const ViSpec *spec)
             set_prop (in, "mac", iface->mac);
             if (iface->dhcp)
                 add_child (in, ns, "dhcp", NULL);
-            for (guint k = 0; k < iface->addresses->len; k++) {
-                g_autofree char *s = g_inet_address_mask_to_string (iface->addresses->pdata[k]);
-                add_child (in, ns, "address", s);
-            }
+            for (guint k = 0; k < iface->addresses->len; k++)
+                add_child (in, ns, "address", iface->addresses->pdata[k]);
             for (guint k = 0; k < iface->gateways->len; k++) {
                 g_autofree char *s = g_inet_address_to_string (iface->gateways->pdata[k]);
                 add_child (in, ns, "gateway", s);

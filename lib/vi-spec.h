@@ -83,7 +83,7 @@ typedef struct {
     char *name;                 /* guest interface name, e.g. "eth0" */
     char *mac;                  /* lower-case "52:54:00:12:34:56", or NULL */
     gboolean dhcp;              /* <dhcp/> */
-    GPtrArray *addresses;       /* (element-type GInetAddressMask) */
+    GPtrArray *addresses;       /* (element-type utf8): normalized "ADDRESS/PREFIX" (host bits kept) */
     GPtrArray *gateways;        /* (element-type GInetAddress): at most one per family */
     GPtrArray *nameservers;     /* (element-type GInetAddress) */
 } ViInterface;
@@ -241,5 +241,7 @@ gboolean vi_check_account_name (const char *name, GError **error);
 gboolean vi_check_hostname (const char *name, GError **error);
 gboolean vi_check_mac (const char *mac, GError **error);
 gboolean vi_parse_mode (const char *s, guint *out_mode, GError **error);
+/** vi_parse_address_prefix: "ADDR/PREFIX" normalized (GInetAddress), or %NULL when invalid. */
+char *vi_parse_address_prefix (const char *text);
 
 G_END_DECLS
