@@ -1,0 +1,148 @@
+/* test-ledger.c: run-once ledger, markers, appliance slots; and vi-crypt. */
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utime.h>
+#include <glib/gstdio.h>
+
+#include "vi-crypt.h"
+#include "vi-error.h"
+#include "vi-ledger.h"
+
+#define UUID "8c0d2f4e-6a57-4b0e-9d7e-3f1a2b3c4d5e"
+
+static void
+test_ledger (void)
+{
+    g_autofree char *dir = g_dir_make_tmp ("vi-ledger-XXXXXX", NULL);
+    g_autoptr(GError) error = NULL;
+    gboolean found = FALSE;
+
+    g_assert_false (vi_ledger_has (dir, UUID, "abc"));
+    g_assert_true (vi_ledger_record (dir, UUID, "web1", "abc", &error));
+    g_assert_true (vi_ledger_has (dir, UUID, "abc"));
+    g_assert_false (vi_ledger_has (dir, UUID, "abd"));
+    g_assert_true (vi_ledger_forget (dir, "web1", &found, &error));
+    g_assert_true (found);
+    g_assert_false (vi_ledger_has (dir, UUID, "abc"));
+    g_assert_true (vi_ledger_record (dir, UUID, "web1", "abc", &error));
+    g_assert_true (vi_ledger_forget (dir, UUID, &found, &error));
+    g_assert_true (found);
+    g_assert_true (vi_ledger_forget (dir, "other", &found, &error));
+    g_assert_false (found);
+    /* never a path from an unchecked name */
+    g_assert_false (vi_ledger_record (dir, "../../etc/x", "n", "d", &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_INVALID);
+}
+
+static void
+test_markers (void)
+{
+    g_autofree char *dir = g_dir_make_tmp ("vi-marker-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename (dir, "markers", UUID, NULL);
+    g_autofree char *kind = NULL;
+    struct utimbuf old = { 1000, 1000 };
+
+    g_assert_false (vi_marker_active (dir, UUID, 3600, NULL));
+    g_assert_true (vi_marker_set (dir, UUID, "migrate", NULL));
+    g_assert_true (vi_marker_active (dir, UUID, 3600, &kind));
+    g_assert_cmpstr (kind, ==, "migrate");
+    g_assert_true (vi_marker_clear (dir, UUID, NULL));
+    g_assert_false (vi_marker_active (dir, UUID, 3600, NULL));
+    /* stale markers expire */
+    g_assert_true (vi_marker_set (dir, UUID, "restore", NULL));
+    g_assert_cmpint (utime (path, &old), ==, 0);
+    g_assert_false (vi_marker_active (dir, UUID, 3600, NULL));
+    g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_slots (void)
+{
+    g_autofree char *dir = g_dir_make_tmp ("vi-slot-XXXXXX", NULL);
+    g_autoptr(GError) error = NULL;
+    gint64 t0 = g_get_monotonic_time ();
+    int a = vi_slot_acquire (dir, 2, t0 + G_USEC_PER_SEC, &error);
+    int b = vi_slot_acquire (dir, 2, t0 + G_USEC_PER_SEC, &error);
+    int c;
+
+    g_assert_cmpint (a, >=, 0);
+    g_assert_cmpint (b, >=, 0);
+    c = vi_slot_acquire (dir, 2, g_get_monotonic_time () + 300 * 1000, &error);
+    g_assert_cmpint (c, ==, -1);
+    g_assert_error (error, VI_ERROR, VI_ERROR_TIMEOUT);
+    g_assert_nonnull (strstr (error->message, "max_parallel=2"));
+    g_clear_error (&error);
+    close (a);
+    c = vi_slot_acquire (dir, 2, g_get_monotonic_time () + G_USEC_PER_SEC, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (c, >=, 0);
+    close (b);
+    close (c);
+}
+
+static void
+test_crypt (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *y = vi_crypt_hash ("hunter2", VI_HASH_YESCRYPT, &error);
+    g_autofree char *s = vi_crypt_hash ("hunter2", VI_HASH_SHA512, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (g_str_has_prefix (y, "$y$"));
+    g_assert_true (g_str_has_prefix (s, "$6$rounds=100000$"));
+    g_assert_true (vi_crypt_verify ("hunter2", y));
+    g_assert_true (vi_crypt_verify ("hunter2", s));
+    g_assert_false (vi_crypt_verify ("hunter3", y));
+    g_assert_true (vi_check_password_hash (y, NULL));
+    g_assert_true (vi_check_password_hash (s, NULL));
+}
+
+static void
+test_password_sources (void)
+{
+    g_autofree char *dir = g_dir_make_tmp ("vi-pw-XXXXXX", NULL);
+    g_autofree char *f = g_build_filename (dir, "pw", NULL);
+    g_autofree char *sec = g_build_filename (dir, "web1", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *pw = NULL, *s = NULL, *r = NULL;
+
+    g_assert_true (g_file_set_contents (f, "first line\nsecond\n", -1, NULL));
+    pw = vi_password_read_file (f, &error);
+    g_assert_cmpstr (pw, ==, "first line");
+    g_assert_true (g_file_set_contents (f, "\n", -1, NULL));
+    g_assert_null (vi_password_read_file (f, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_INVALID);
+    g_clear_error (&error);
+
+    g_assert_true (g_file_set_contents (sec, "s3cret\n", -1, NULL));
+    g_chmod (sec, 0644);
+    g_assert_null (vi_secret_read (dir, "web1", &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "0600"));
+    g_clear_error (&error);
+    g_chmod (sec, 0600);
+    s = vi_secret_read (dir, "web1", &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (s, ==, "s3cret");
+    g_assert_null (vi_secret_read (dir, "../web1", &error));
+    g_clear_error (&error);
+
+    r = vi_password_random (20, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (strlen (r), ==, 20);
+    for (const char *p = r; *p; p++)
+        g_assert_null (strchr ("0O1lI", *p));
+}
+
+int
+main (int argc, char **argv)
+{
+    g_test_init (&argc, &argv, NULL);
+    g_test_add_func ("/ledger/run-once", test_ledger);
+    g_test_add_func ("/ledger/markers", test_markers);
+    g_test_add_func ("/ledger/slots", test_slots);
+    g_test_add_func ("/crypt/hash-verify", test_crypt);
+    g_test_add_func ("/crypt/password-sources", test_password_sources);
+    return g_test_run ();
+}
