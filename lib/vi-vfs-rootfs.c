@@ -385,6 +385,14 @@ open_for_attr (RootfsVfs *self, const char *path, GError **error)
         vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file or directory (refused)", path);
         return -1;
     }
+    /* chmod/chown act on the inode: one shared with a file outside the
+     * guest (a hard link) would change that file too. */
+    if (S_ISREG (st.st_mode) && st.st_nlink > 1) {
+        vi_throw (error, VI_ERROR_GUEST, "%s: has %ju hard links; virt-inject never changes the "
+                  "owner or mode of an inode it may share with something outside the guest",
+                  path, (uintmax_t) st.st_nlink);
+        return -1;
+    }
     fd = confined_open (self, path + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0);
     if (fd < 0) {
         throw_lookup (error, errno, path);

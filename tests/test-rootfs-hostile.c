@@ -1,0 +1,367 @@
+/* test-rootfs-hostile.c: the root-directory backend against hostile trees.
+ *
+ * Every case builds a guest tree and, beside it, a "host" directory with
+ * canary files.  After the VFS calls, every canary must be byte- and
+ * mode-identical: nothing the guest planted (symlinks at any component,
+ * "..", /proc magic links, hard links, FIFOs, devices, bind mounts, a
+ * racing rename) may make the backend touch anything outside the tree, and
+ * nothing may hang (alarm).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#include "vi-error.h"
+#include "vi-vfs.h"
+
+typedef struct {
+    char *top;
+    char *root;     /* guest tree */
+    char *host;     /* outside the tree */
+} Fixture;
+
+static void
+mkdirs (const char *base, const char *rel)
+{
+    g_autofree char *p = g_build_filename (base, rel, NULL);
+    g_assert_cmpint (g_mkdir_with_parents (p, 0755), ==, 0);
+}
+
+static void
+put (const char *base, const char *rel, const char *content, int mode)
+{
+    g_autofree char *p = g_build_filename (base, rel, NULL);
+    g_assert_true (g_file_set_contents (p, content, -1, NULL));
+    g_assert_cmpint (g_chmod (p, mode), ==, 0);
+}
+
+static void
+link_to (const char *base, const char *rel, const char *target)
+{
+    g_autofree char *p = g_build_filename (base, rel, NULL);
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", p);
+
+    g_assert_cmpint (system (cmd), ==, 0);
+    g_assert_cmpint (symlink (target, p), ==, 0);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+    f->top = g_dir_make_tmp ("vi-hostile-XXXXXX", NULL);
+    f->root = g_build_filename (f->top, "guest", NULL);
+    f->host = g_build_filename (f->top, "host", NULL);
+    mkdirs (f->root, "etc");
+    mkdirs (f->root, "root");
+    put (f->root, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0644);
+    put (f->root, "etc/shadow", "root:*:1:0:99999:7:::\n", 0640);
+    mkdirs (f->host, "etc");
+    mkdirs (f->host, "root/.ssh");
+    put (f->host, "etc/shadow", "root:HOSTSECRET:1:0:99999:7:::\n", 0600);
+    put (f->host, "etc/passwd", "host passwd\n", 0644);
+    put (f->host, "root/.ssh/authorized_keys", "host keys\n", 0600);
+    put (f->host, "canary", "canary\n", 0644);
+    alarm (60);
+}
+
+static gint
+cmp_names (gconstpointer a, gconstpointer b)
+{
+    return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+static void
+snapshot_host (const char *dir, GString *out)
+{
+    g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+    const char *name;
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+    while (d && (name = g_dir_read_name (d)))
+        g_ptr_array_add (names, g_strdup (name));
+    g_ptr_array_sort (names, cmp_names);
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *p = g_build_filename (dir, names->pdata[i], NULL);
+        struct stat st;
+        g_assert_cmpint (lstat (p, &st), ==, 0);
+        g_string_append_printf (out, "%s %o %u:%u %ld.%09ld\n", p, st.st_mode, st.st_uid, st.st_gid,
+                                (long) st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+        if (S_ISREG (st.st_mode)) {
+            g_autofree char *c = NULL;
+            g_assert_true (g_file_get_contents (p, &c, NULL, NULL));
+            g_string_append (out, c);
+        } else if (S_ISDIR (st.st_mode)) {
+            snapshot_host (p, out);
+        }
+    }
+}
+
+static char *
+host_state (Fixture *f)
+{
+    GString *s = g_string_new (NULL);
+    snapshot_host (f->host, s);
+    return g_string_free (s, FALSE);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", f->top);
+    alarm (0);
+    g_assert_cmpint (system (cmd), ==, 0);
+    g_free (f->top);
+    g_free (f->root);
+    g_free (f->host);
+}
+
+/* Write every file an injection writes, read every file it reads; errors are
+ * fine (refusals), touching the host is not. */
+static void
+attack (Fixture *f)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (f->root, NULL, &error);
+    g_autoptr(GBytes) content = g_bytes_new_static ("INJECTED\n", 9);
+    const char *const paths[] = {
+        "/etc/shadow", "/etc/passwd", "/etc/hostname", "/root/.ssh/authorized_keys",
+        "/etc/ssh/x", "/canary", "/etc/canary", "/root/.ssh/canary", NULL
+    };
+
+    g_assert_no_error (error);
+    for (guint i = 0; paths[i]; i++) {
+        g_autoptr(GBytes) out = NULL;
+        g_autofree char *dir = g_path_get_dirname (paths[i]);
+        ViStat st;
+
+        g_clear_error (&error);
+        (void) vi_vfs_read_file (vfs, paths[i], 1 << 20, &out, &error);
+        if (out)
+            g_assert_null (g_strstr_len (g_bytes_get_data (out, NULL), g_bytes_get_size (out),
+                                         "HOSTSECRET"));
+        g_clear_error (&error);
+        (void) vi_vfs_mkdir_p (vfs, dir, 0700, 0, 0, &error);
+        g_clear_error (&error);
+        (void) vi_vfs_write_file (vfs, paths[i], content, 0600, 0, 0, &error);
+        g_clear_error (&error);
+        (void) vi_vfs_chmod (vfs, paths[i], 04777, &error);
+        g_clear_error (&error);
+        (void) vi_vfs_chown (vfs, paths[i], 1234, 1234, &error);
+        g_clear_error (&error);
+        (void) vi_vfs_stat (vfs, paths[i], &st, &error);
+    }
+    g_clear_error (&error);
+    (void) vi_vfs_commit (vfs, &error);
+}
+
+typedef void (*Plant) (Fixture *f);
+
+static void plant_abs_dir (Fixture *f) { link_to (f->root, "etc", f->host); link_to (f->root, "root", g_build_filename (f->host, "root", NULL)); }
+static void plant_abs_file (Fixture *f) { link_to (f->root, "etc/shadow", g_build_filename (f->host, "etc/shadow", NULL)); }
+static void plant_host_root (Fixture *f) { link_to (f->root, "root", "/"); link_to (f->root, "etc/hostname", "/etc/hostname"); }
+static void plant_dotdot (Fixture *f) { link_to (f->root, "etc", "../host/etc"); link_to (f->root, "root", "../../../../../../../..//tmp"); }
+static void plant_deep (Fixture *f) { mkdirs (f->root, "root/.ssh"); link_to (f->root, "root/.ssh", "../../host/root/.ssh"); }
+static void plant_leaf (Fixture *f) { mkdirs (f->root, "root/.ssh"); link_to (f->root, "root/.ssh/authorized_keys", g_build_filename (f->host, "root/.ssh/authorized_keys", NULL)); }
+static void plant_proc (Fixture *f) { link_to (f->root, "etc", "/proc/self/root/etc"); link_to (f->root, "root", "/proc/self/cwd"); }
+static void plant_proc_fd (Fixture *f) { link_to (f->root, "root", "/proc/self/fd/3"); }
+
+static void
+plant_hardlink (Fixture *f)
+{
+    g_autofree char *g = g_build_filename (f->root, "etc/shadow", NULL);
+    g_autofree char *h = g_build_filename (f->host, "etc/shadow", NULL);
+    g_autofree char *ak = g_build_filename (f->root, "root/.ssh/authorized_keys", NULL);
+    g_autofree char *hak = g_build_filename (f->host, "root/.ssh/authorized_keys", NULL);
+
+    g_unlink (g);
+    g_assert_cmpint (link (h, g), ==, 0);
+    mkdirs (f->root, "root/.ssh");
+    g_assert_cmpint (link (hak, ak), ==, 0);
+}
+
+static void
+plant_fifo_dev (Fixture *f)
+{
+    g_autofree char *fifo = g_build_filename (f->root, "etc/shadow", NULL);
+    g_autofree char *dev = g_build_filename (f->root, "etc/passwd", NULL);
+
+    g_unlink (fifo);
+    g_unlink (dev);
+    g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+    if (geteuid () == 0)
+        g_assert_cmpint (mknod (dev, S_IFCHR | 0600, makedev (1, 3)), ==, 0);   /* /dev/null */
+}
+
+typedef struct {
+    const char *name;
+    Plant plant;
+} HostileCase;
+
+static const HostileCase hostile[] = {
+    { "symlink-absolute-dirs", plant_abs_dir },
+    { "symlink-absolute-file", plant_abs_file },
+    { "symlink-to-host-root", plant_host_root },
+    { "symlink-dotdot", plant_dotdot },
+    { "symlink-deep-component", plant_deep },
+    { "symlink-leaf", plant_leaf },
+    { "magic-link-proc-root", plant_proc },
+    { "magic-link-proc-fd", plant_proc_fd },
+    { "hard-links-to-host", plant_hardlink },
+    { "fifo-and-device", plant_fifo_dev },
+};
+
+static void
+test_hostile (Fixture *f, gconstpointer data)
+{
+    const HostileCase *c = data;
+    g_autofree char *before = NULL, *after = NULL;
+
+    c->plant (f);
+    before = host_state (f);
+    attack (f);
+    after = host_state (f);
+    g_assert_cmpstr (before, ==, after);
+}
+
+/* A hard link from the guest's shadow to a host file: never read (so host
+ * data is never copied in), and replacing it leaves the host inode alone. */
+static void
+test_hardlink_semantics (Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GBytes) out = NULL;
+    g_autoptr(GBytes) content = g_bytes_new_static ("new\n", 4);
+    g_autofree char *guest = g_build_filename (f->root, "etc/shadow", NULL);
+    g_autofree char *text = NULL;
+
+    plant_hardlink (f);
+    vfs = vi_vfs_rootfs_open (f->root, NULL, &error);
+    g_assert_false (vi_vfs_read_file (vfs, "/etc/shadow", 1 << 20, &out, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_assert_nonnull (strstr (error->message, "hard links"));
+    g_clear_error (&error);
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/shadow", content, 0640, 0, 0, &error));
+    g_assert_true (vi_vfs_commit (vfs, &error));
+    g_assert_true (g_file_get_contents (guest, &text, NULL, NULL));
+    g_assert_cmpstr (text, ==, "new\n");
+}
+
+/* FIFOs are refused without blocking. */
+static void
+test_fifo_no_hang (Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GBytes) out = NULL;
+
+    plant_fifo_dev (f);
+    vfs = vi_vfs_rootfs_open (f->root, NULL, &error);
+    g_assert_false (vi_vfs_read_file (vfs, "/etc/shadow", 1 << 20, &out, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_assert_nonnull (strstr (error->message, "not a regular file"));
+}
+
+/* A bind mount inside the tree that leads out of it is not crossed. */
+static void
+test_bind_mount (Fixture *f, gconstpointer data)
+{
+    pid_t pid;
+    int status;
+
+    if (geteuid () != 0) {
+        g_test_skip ("bind mounts need root");
+        return;
+    }
+    pid = fork ();
+    if (pid == 0) {
+        g_autofree char *mp = g_build_filename (f->root, "root", NULL);
+        g_autofree char *src = g_build_filename (f->host, "root", NULL);
+        g_autofree char *before = NULL, *after = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(ViVfs) vfs = NULL;
+        g_autoptr(GBytes) out = NULL;
+
+        if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount (src, mp, NULL, MS_BIND, NULL) < 0)
+            _exit (3);
+        before = host_state (f);
+        attack (f);
+        after = host_state (f);
+        if (!g_str_equal (before, after))
+            _exit (1);
+        vfs = vi_vfs_rootfs_open (f->root, NULL, &error);
+        if (vi_vfs_read_file (vfs, "/root/.ssh/authorized_keys", 1 << 20, &out, &error))
+            _exit (2);
+        if (!g_error_matches (error, VI_ERROR, VI_ERROR_GUEST) || !strstr (error->message, "mount"))
+            _exit (4);
+        _exit (0);
+    }
+    g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+    g_assert_true (WIFEXITED (status));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+}
+
+/* A thread... a process keeps swapping /root/.ssh between a real directory
+ * and a symlink to the host while the backend writes through it. */
+static void
+test_race (Fixture *f, gconstpointer data)
+{
+    g_autofree char *ssh = g_build_filename (f->root, "root/.ssh", NULL);
+    g_autofree char *alt = g_build_filename (f->root, "root/.alt", NULL);
+    g_autofree char *before = NULL, *after = NULL;
+    g_autoptr(GBytes) content = g_bytes_new_static ("key\n", 4);
+    pid_t pid;
+
+    mkdirs (f->root, "root/.ssh");
+    g_assert_cmpint (symlink (g_build_filename (f->host, "root/.ssh", NULL), alt), ==, 0);
+    before = host_state (f);
+    pid = fork ();
+    if (pid == 0) {
+        for (;;)
+            (void) renameat2 (AT_FDCWD, ssh, AT_FDCWD, alt, RENAME_EXCHANGE);
+    }
+    for (int round = 0; round < 1000; round++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (f->root, NULL, &error);
+        g_autoptr(GBytes) out = NULL;
+
+        g_assert_no_error (error);
+        (void) vi_vfs_mkdir_p (vfs, "/root/.ssh/d", 0700, 0, 0, NULL);
+        (void) vi_vfs_write_file (vfs, "/root/.ssh/authorized_keys", content, 0600, 0, 0, NULL);
+        (void) vi_vfs_chmod (vfs, "/root/.ssh/authorized_keys", 0666, NULL);
+        (void) vi_vfs_read_file (vfs, "/root/.ssh/authorized_keys", 4096, &out, NULL);
+        (void) vi_vfs_commit (vfs, NULL);
+    }
+    kill (pid, SIGKILL);
+    waitpid (pid, NULL, 0);
+    after = host_state (f);
+    g_assert_cmpstr (before, ==, after);
+}
+
+int
+main (int argc, char **argv)
+{
+    g_test_init (&argc, &argv, NULL);
+    for (gsize i = 0; i < G_N_ELEMENTS (hostile); i++) {
+        g_autofree char *path = g_strdup_printf ("/rootfs-hostile/%s", hostile[i].name);
+        g_test_add (path, Fixture, &hostile[i], fixture_setup, test_hostile, fixture_teardown);
+    }
+    g_test_add ("/rootfs-hostile/hardlink-semantics", Fixture, NULL, fixture_setup,
+                test_hardlink_semantics, fixture_teardown);
+    g_test_add ("/rootfs-hostile/fifo-no-hang", Fixture, NULL, fixture_setup, test_fifo_no_hang,
+                fixture_teardown);
+    g_test_add ("/rootfs-hostile/bind-mount", Fixture, NULL, fixture_setup, test_bind_mount,
+                fixture_teardown);
+    g_test_add ("/rootfs-hostile/race-1000-rounds", Fixture, NULL, fixture_setup, test_race,
+                fixture_teardown);
+    return g_test_run ();
+}
