@@ -1,0 +1,296 @@
+/* fake-vfs.c: see fake-vfs.h. */
+#include "fake-vfs.h"
+
+#include <string.h>
+
+#include "vi-error.h"
+
+typedef struct {
+    ViFileType type;
+    GBytes *content;
+    guint mode;
+    guint32 uid, gid;
+} Node;
+
+typedef struct {
+    ViVfs parent;
+    GHashTable *nodes;          /* path -> Node (committed) */
+    GHashTable *staged;         /* path -> Node (written, not committed) */
+    guint calls;
+    guint fail_at;
+} FakeVfs;
+
+static void
+node_free (Node *n)
+{
+    if (n->content)
+        g_bytes_unref (n->content);
+    g_free (n);
+}
+
+static Node *
+node_new (ViFileType type, GBytes *content, guint mode, guint32 uid, guint32 gid)
+{
+    Node *n = g_new0 (Node, 1);
+    n->type = type;
+    n->content = content ? g_bytes_ref (content) : NULL;
+    n->mode = mode;
+    n->uid = uid;
+    n->gid = gid;
+    return n;
+}
+
+/* TRUE (with @error set) when this call is the one made to fail. */
+static gboolean
+injected_failure (FakeVfs *self, const char *op, const char *path, GError **error)
+{
+    if (++self->calls != self->fail_at)
+        return FALSE;
+    vi_throw (error, VI_ERROR_FAILED, "%s: %s: injected failure (call %u)", path, op, self->calls);
+    return TRUE;
+}
+
+static gboolean
+parent_is_dir (FakeVfs *self, const char *path)
+{
+    g_autofree char *dir = g_path_get_dirname (path);
+    Node *n;
+
+    if (g_str_equal (dir, "/"))
+        return TRUE;
+    n = g_hash_table_lookup (self->nodes, dir);
+    return n != NULL && n->type == VI_FILE_TYPE_DIRECTORY;
+}
+
+static gboolean
+f_read (ViVfs *vfs, const char *path, gsize max, GBytes **out, GError **error)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    Node *n = g_hash_table_lookup (self->staged, path);
+
+    if (n == NULL)
+        n = g_hash_table_lookup (self->nodes, path);
+    if (n == NULL)
+        return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: no such file", path);
+    if (n->type != VI_FILE_TYPE_REGULAR)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file", path);
+    if (g_bytes_get_size (n->content) > max)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: too large", path);
+    *out = g_bytes_ref (n->content);
+    return TRUE;
+}
+
+static gboolean
+f_write (ViVfs *vfs, const char *path, GBytes *content, guint mode, guint32 uid, guint32 gid,
+         GError **error)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    Node *n = g_hash_table_lookup (self->nodes, path);
+
+    if (injected_failure (self, "write", path, error))
+        return FALSE;
+    if (!parent_is_dir (self, path))
+        return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: parent missing", path);
+    if (n && n->type == VI_FILE_TYPE_DIRECTORY)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: is a directory", path);
+    g_hash_table_insert (self->staged, g_strdup (path),
+                         node_new (VI_FILE_TYPE_REGULAR, content, mode, uid, gid));
+    return TRUE;
+}
+
+static gboolean
+f_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, GError **error)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    g_auto(GStrv) parts = g_strsplit (path + 1, "/", -1);
+    g_autoptr(GString) p = g_string_new (NULL);
+
+    if (injected_failure (self, "mkdir", path, error))
+        return FALSE;
+    for (guint i = 0; parts[i]; i++) {
+        Node *n;
+        g_string_append_printf (p, "/%s", parts[i]);
+        n = g_hash_table_lookup (self->nodes, p->str);
+        if (n && n->type != VI_FILE_TYPE_DIRECTORY)
+            return vi_throw (error, VI_ERROR_GUEST, "%s: not a directory", p->str);
+        if (!n)
+            g_hash_table_insert (self->nodes, g_strdup (p->str),
+                                 node_new (VI_FILE_TYPE_DIRECTORY, NULL, mode, uid, gid));
+    }
+    return TRUE;
+}
+
+static gboolean
+f_chmod (ViVfs *vfs, const char *path, guint mode, GError **error)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    Node *n = g_hash_table_lookup (self->nodes, path);
+
+    if (injected_failure (self, "chmod", path, error))
+        return FALSE;
+    if (n == NULL)
+        return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: no such file", path);
+    n->mode = mode;
+    return TRUE;
+}
+
+static gboolean
+f_chown (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **error)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    Node *n = g_hash_table_lookup (self->nodes, path);
+
+    if (injected_failure (self, "chown", path, error))
+        return FALSE;
+    if (n == NULL)
+        return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: no such file", path);
+    n->uid = uid;
+    n->gid = gid;
+    return TRUE;
+}
+
+static gboolean
+f_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    Node *n = g_hash_table_lookup (self->nodes, path);
+
+    if (n == NULL)
+        return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: no such file", path);
+    out->type = n->type;
+    out->mode = n->mode;
+    out->uid = n->uid;
+    out->gid = n->gid;
+    out->size = n->content ? g_bytes_get_size (n->content) : 0;
+    out->nlink = 1;
+    return TRUE;
+}
+
+static gboolean
+f_remove (ViVfs *vfs, const char *path, GError **error)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+
+    if (injected_failure (self, "remove", path, error))
+        return FALSE;
+    g_hash_table_remove (self->nodes, path);
+    return TRUE;
+}
+
+static gboolean
+f_commit (ViVfs *vfs, GError **error)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    GHashTableIter it;
+    gpointer k, v;
+
+    if (injected_failure (self, "commit", "/", error))
+        return FALSE;
+    g_hash_table_iter_init (&it, self->staged);
+    while (g_hash_table_iter_next (&it, &k, &v)) {
+        g_hash_table_insert (self->nodes, g_strdup (k), v);
+        g_hash_table_iter_steal (&it);
+        g_free (k);
+    }
+    return TRUE;
+}
+
+static void
+f_free (ViVfs *vfs)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    g_hash_table_unref (self->nodes);
+    g_hash_table_unref (self->staged);
+    g_free (self);
+}
+
+static const ViVfsOps fake_ops = {
+    .name = "fake", .read_file = f_read, .write_file = f_write, .mkdir_p = f_mkdir_p,
+    .chmod = f_chmod, .chown = f_chown, .stat = f_stat, .remove = f_remove,
+    .commit = f_commit, .relabel = NULL, .free = f_free,
+};
+
+ViVfs *
+fake_vfs_new (void)
+{
+    FakeVfs *self = g_new0 (FakeVfs, 1);
+    self->parent.ops = &fake_ops;
+    self->nodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) node_free);
+    self->staged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) node_free);
+    return &self->parent;
+}
+
+void
+fake_vfs_add_dir (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    g_hash_table_insert (self->nodes, g_strdup (path),
+                         node_new (VI_FILE_TYPE_DIRECTORY, NULL, mode, uid, gid));
+}
+
+void
+fake_vfs_add_file (ViVfs *vfs, const char *path, const char *content, guint mode, guint32 uid,
+                   guint32 gid)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    g_autoptr(GBytes) b = g_bytes_new (content, strlen (content));
+    g_hash_table_insert (self->nodes, g_strdup (path),
+                         node_new (VI_FILE_TYPE_REGULAR, b, mode, uid, gid));
+}
+
+const char *
+fake_vfs_get (ViVfs *vfs, const char *path)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    Node *n = g_hash_table_lookup (self->nodes, path);
+    static GHashTable *strings;
+
+    if (n == NULL || n->content == NULL)
+        return NULL;
+    if (strings == NULL)
+        strings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    {
+        char *s = g_strndup (g_bytes_get_data (n->content, NULL), g_bytes_get_size (n->content));
+        char *interned = g_hash_table_lookup (strings, s);
+        if (interned) {
+            g_free (s);
+            return interned;
+        }
+        g_hash_table_add (strings, s);
+        return s;
+    }
+}
+
+char *
+fake_vfs_state (ViVfs *vfs)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    g_autoptr(GList) keys = g_list_sort (g_hash_table_get_keys (self->nodes), (GCompareFunc) strcmp);
+    GString *s = g_string_new (NULL);
+
+    for (GList *l = keys; l; l = l->next) {
+        Node *n = g_hash_table_lookup (self->nodes, l->data);
+        if (n->type == VI_FILE_TYPE_DIRECTORY)
+            continue;
+        g_string_append_printf (s, "%s %d %o %u:%u\n", (char *) l->data, n->type, n->mode, n->uid,
+                                n->gid);
+        if (n->content)
+            g_string_append_len (s, g_bytes_get_data (n->content, NULL),
+                                 g_bytes_get_size (n->content));
+    }
+    return g_string_free (s, FALSE);
+}
+
+void
+fake_vfs_fail_at (ViVfs *vfs, guint n)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    self->fail_at = n;
+    self->calls = 0;
+}
+
+guint
+fake_vfs_n_mutations (ViVfs *vfs)
+{
+    return ((FakeVfs *) vfs)->calls;
+}

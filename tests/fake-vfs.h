@@ -1,0 +1,21 @@
+/* fake-vfs.h: an in-memory VFS for the injection logic's tests.
+ *
+ * Every call can be made to fail: fake_vfs_fail_at (vfs, N) makes the Nth
+ * mutating call (write_file, mkdir_p, chmod, chown, remove, commit) fail.
+ * Writes are staged until commit, as in the real backends, so a failure
+ * before commit leaves the fake's files exactly as they were.
+ */
+#pragma once
+
+#include "vi-vfs.h"
+
+ViVfs *fake_vfs_new (void);
+void fake_vfs_add_file (ViVfs *vfs, const char *path, const char *content, guint mode,
+                        guint32 uid, guint32 gid);
+void fake_vfs_add_dir (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid);
+/** The committed content of @path, or NULL. */
+const char *fake_vfs_get (ViVfs *vfs, const char *path);
+/** Every committed file (path, mode, owner, content); directories are left out. */
+char *fake_vfs_state (ViVfs *vfs);
+void fake_vfs_fail_at (ViVfs *vfs, guint n);
+guint fake_vfs_n_mutations (ViVfs *vfs);

@@ -1,0 +1,319 @@
+/* test-inject.c: the operations, against the in-memory fake VFS (every call
+ * made to fail in turn) and against real generated guest trees of four
+ * distributions through the root-directory backend. */
+#include <string.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
+
+#include "fake-vfs.h"
+#include "vi-crypt.h"
+#include "vi-error.h"
+#include "vi-inject.h"
+
+#define NS "http://virt-inject.org/xmlns/libvirt/domain/1.0"
+#define KEY1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGKYGUGvHX4hk0+GGtUcqxOYOOkLN+Bn8zz6j3Vh/h4E alice@laptop"
+#define KEY2 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ2z5O3bb1k3QGw7+0dH4j3b9bHc2cV3o6DQ0pO2xj5T bob"
+
+static const char *request =
+    "<vi:inject xmlns:vi='" NS "'>"
+    "<vi:user name='root'><vi:ssh-key>" KEY1 "</vi:ssh-key><vi:ssh-key>" KEY2 "</vi:ssh-key>"
+    "<vi:password secret='rootpw'/></vi:user>"
+    "<vi:user name='alice'><vi:ssh-key>" KEY1 "</vi:ssh-key><vi:password locked='yes'/></vi:user>"
+    "<vi:hostname>web1.example.com</vi:hostname>"
+    "<vi:directory path='/srv/app' mode='0750' owner='alice' group='wheel'/>"
+    "<vi:file path='/etc/motd'>Welcome&#10;</vi:file>"
+    "<vi:file path='/srv/app/run.sh' mode='0755' owner='alice'>#!/bin/sh&#10;</vi:file>"
+    "<vi:network><vi:interface name='eth0' mac='52:54:00:12:34:56'>"
+    "<vi:address>192.0.2.10/24</vi:address><vi:address>2001:db8::10/64</vi:address>"
+    "<vi:gateway>192.0.2.1</vi:gateway><vi:nameserver>192.0.2.53</vi:nameserver></vi:interface>"
+    "<vi:interface name='eth1'><vi:dhcp/></vi:interface></vi:network>"
+    "<vi:meta key='role'>web</vi:meta><vi:meta key='quote'>a \"b\"</vi:meta>"
+    "</vi:inject>";
+
+static char *secrets_dir;
+
+static ViSpec *
+parse (const char *xml)
+{
+    g_autoptr(GError) error = NULL;
+    ViSpec *spec = vi_spec_parse (xml, strlen (xml), NULL, &error);
+    g_assert_no_error (error);
+    return spec;
+}
+
+static ViVfs *
+debian_fake (void)
+{
+    ViVfs *vfs = fake_vfs_new ();
+
+    fake_vfs_add_dir (vfs, "/etc", 0755, 0, 0);
+    fake_vfs_add_dir (vfs, "/root", 0700, 0, 0);
+    fake_vfs_add_dir (vfs, "/home", 0755, 0, 0);
+    fake_vfs_add_dir (vfs, "/home/alice", 0755, 1000, 1000);
+    fake_vfs_add_dir (vfs, "/sbin", 0755, 0, 0);
+    fake_vfs_add_dir (vfs, "/etc/network", 0755, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"
+                       "alice:x:1000:1000::/home/alice:/bin/bash\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/group", "root:x:0:\nwheel:x:10:\nshadow:x:42:\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/shadow", "root:*:19000:0:99999:7:::\nalice:$6$x$y:19000:0:99999:7:::\n",
+                       0640, 0, 42);
+    fake_vfs_add_file (vfs, "/etc/hosts", "127.0.0.1\tlocalhost\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/network/interfaces", "auto lo\niface lo inet loopback\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/sbin/ifup", "", 0755, 0, 0);
+    return vfs;
+}
+
+static void
+test_fake_all_operations (void)
+{
+    g_autoptr(ViSpec) spec = parse (request);
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    ViInjectOptions opts = { .secrets_dir = secrets_dir };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViPlan) again = NULL;
+    g_autofree char *summary = NULL;
+    g_auto(GStrv) shadow = NULL;
+    g_auto(GStrv) root = NULL;
+
+    g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &summary, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/root/.ssh/authorized_keys"), ==, KEY1 "\n" KEY2 "\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/home/alice/.ssh/authorized_keys"), ==, KEY1 "\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/hostname"), ==, "web1.example.com\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/hosts"), ==,
+                     "127.0.0.1\tlocalhost\n127.0.1.1\tweb1.example.com web1\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/motd"), ==, "Welcome\n");
+    g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/network/interfaces"),
+                              "source /etc/network/interfaces.d/*"));
+    g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth0"),
+                              "iface eth0 inet static\n    address 192.0.2.10/24\n    gateway 192.0.2.1\n"));
+    g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth1"),
+                              "auto eth1\niface eth1 inet dhcp"));
+    g_assert_cmpstr (fake_vfs_get (vfs, "/meta.js"), ==,
+                     "{\n  \"role\" : \"web\",\n  \"quote\" : \"a \\\"b\\\"\"\n}\n");
+
+    shadow = g_strsplit (fake_vfs_get (vfs, "/etc/shadow"), "\n", -1);
+    root = g_strsplit (shadow[0], ":", -1);
+    g_assert_cmpstr (root[0], ==, "root");
+    g_assert_true (g_str_has_prefix (root[1], "$y$"));        /* Debian 12: yescrypt */
+    g_assert_true (vi_crypt_verify ("rootpw-secret", root[1]));
+    g_assert_cmpstr (root[3], ==, "0");                        /* other fields kept */
+    g_assert_cmpstr (root[4], ==, "99999");
+    g_assert_true (g_str_has_prefix (shadow[1], "alice:!$6$x$y:"));   /* locked */
+
+    /* Idempotent: a second plan has nothing to do. */
+    again = vi_plan_build (spec, vfs, &opts, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (vi_plan_n_changes (again), ==, 0);
+}
+
+static void
+test_fake_fail_everywhere (void)
+{
+    g_autoptr(ViSpec) spec = parse (request);
+    ViInjectOptions opts = { .secrets_dir = secrets_dir };
+    guint n_calls;
+
+    /* Count the mutating calls of a clean run. */
+    {
+        g_autoptr(ViVfs) vfs = debian_fake ();
+        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, NULL, NULL));
+        n_calls = fake_vfs_n_mutations (vfs);
+        g_assert_cmpuint (n_calls, >, 10);
+    }
+    for (guint n = 1; n <= n_calls; n++) {
+        g_autoptr(ViVfs) vfs = debian_fake ();
+        g_autofree char *before = fake_vfs_state (vfs);
+        g_autofree char *after = NULL;
+        g_autoptr(GError) error = NULL;
+
+        fake_vfs_fail_at (vfs, n);
+        if (vi_inject (spec, vfs, &opts, FALSE, NULL, &error))
+            g_error ("a failure of mutating call %u of %u went unnoticed", n, n_calls);
+        g_assert_nonnull (error);
+        /* the error names the step and the injected failure */
+        g_assert_nonnull (strstr (error->message, "injected failure"));
+        g_assert_true (strstr (error->message, "(") != NULL || strstr (error->message, "/") != NULL);
+        /* no file changed: the batch was never committed */
+        after = fake_vfs_state (vfs);
+        g_assert_cmpstr (before, ==, after);
+    }
+}
+
+static void
+test_fake_missing_user (void)
+{
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:file path='/etc/motd'>x</vi:file>"
+                                    "<vi:user name='nobody'><vi:ssh-key>" KEY1 "</vi:ssh-key></vi:user></vi:inject>");
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autofree char *before = fake_vfs_state (vfs);
+    g_autofree char *after = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_assert_nonnull (strstr (error->message, "'nobody'"));
+    g_assert_cmpuint (fake_vfs_n_mutations (vfs), ==, 0);
+    after = fake_vfs_state (vfs);
+    g_assert_cmpstr (before, ==, after);
+}
+
+static void
+test_fake_yescrypt_refused (void)
+{
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:user name='root'><vi:password "
+                                    "hash='$y$j9T$S8g/6R3YKLQYw4GQs7pJd0$TQ7v4IhY9VVCT0k2ZLKqake8WizPRfO7YEf7EGTEDH9'/>"
+                                    "</vi:user></vi:inject>");
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autoptr(GError) error = NULL;
+
+    fake_vfs_add_file (vfs, "/etc/os-release", "ID=alpine\nVERSION_ID=3.19.1\n", 0644, 0, 0);
+    g_assert_false (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_assert_nonnull (strstr (error->message, "yescrypt"));
+}
+
+static void
+test_fake_collision (void)
+{
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:hostname>h</vi:hostname>"
+                                    "<vi:file path='/etc/hostname'>x</vi:file></vi:inject>");
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_nonnull (strstr (error->message, "written twice"));
+}
+
+/* ---- real trees ------------------------------------------------------ */
+
+typedef struct {
+    const char *distro;
+    const char *net_file;       /* the file the guest's stack reads */
+    const char *net_expect;     /* a line it must hold */
+    const char *hash_prefix;
+    gboolean autorelabel;
+} Distro;
+
+static const Distro distros[] = {
+    { "debian12", "/etc/network/interfaces.d/virt-inject-eth0", "iface eth0 inet6 static", "$y$", FALSE },
+    { "ubuntu2204", "/etc/netplan/90-virt-inject.yaml", "        macaddress: \"52:54:00:12:34:56\"", "$y$", FALSE },
+    { "fedora39", "/etc/NetworkManager/system-connections/virt-inject-eth0.nmconnection", "address1=192.0.2.10/24", "$y$", TRUE },
+    { "alpine319", "/etc/network/interfaces", "# BEGIN virt-inject", "$6$", FALSE },
+};
+
+static char *
+tree_file (const char *root, const char *path)
+{
+    g_autofree char *p = g_build_filename (root, path, NULL);
+    char *c = NULL;
+    g_file_get_contents (p, &c, NULL, NULL);
+    return c;
+}
+
+static char *
+mtimes (const char *root)
+{
+    g_autofree char *cmd = g_strdup_printf ("find '%s' -printf '%%p %%T@ %%m %%U:%%G\\n' | sort", root);
+    char *out = NULL;
+    g_assert_true (g_spawn_command_line_sync (cmd, &out, NULL, NULL, NULL));
+    return out;
+}
+
+static void
+test_tree (gconstpointer data)
+{
+    const Distro *d = data;
+    g_autofree char *top = NULL, *root = NULL, *cmd = NULL, *script = NULL;
+    g_autoptr(ViSpec) spec = parse (request);
+    ViInjectOptions opts = { .secrets_dir = secrets_dir };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *net = NULL, *shadow = NULL, *before = NULL, *after = NULL;
+    g_autofree char *relabel = NULL;
+    int status;
+
+    if (geteuid () != 0) {
+        g_test_skip ("needs root (guest trees owned by other uids)");
+        return;
+    }
+    top = g_dir_make_tmp ("vi-tree-XXXXXX", NULL);
+    root = g_build_filename (top, "root", NULL);
+    script = g_build_filename (g_getenv ("VIRT_INJECT_SOURCE_ROOT"), "tests", "make-guest-tree.sh", NULL);
+    cmd = g_strdup_printf ("%s %s %s", script, d->distro, root);
+    g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
+    g_assert_cmpint (status, ==, 0);
+
+    {
+        g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, NULL, &error));
+        g_assert_no_error (error);
+    }
+    net = tree_file (root, d->net_file);
+    g_assert_nonnull (net);
+    if (strstr (net, d->net_expect) == NULL)
+        g_error ("%s: %s lacks '%s':\n%s", d->distro, d->net_file, d->net_expect, net);
+    shadow = tree_file (root, "/etc/shadow");
+    {
+        g_auto(GStrv) f = g_strsplit (shadow, ":", 3);
+        g_assert_true (g_str_has_prefix (f[1], d->hash_prefix));
+        g_assert_true (vi_crypt_verify ("rootpw-secret", f[1]));
+    }
+    relabel = g_build_filename (root, ".autorelabel", NULL);
+    g_assert_cmpint (g_file_test (relabel, G_FILE_TEST_EXISTS), ==, d->autorelabel);
+    {
+        g_autofree char *ak = g_build_filename (root, "root/.ssh/authorized_keys", NULL);
+        g_autofree char *srv = g_build_filename (root, "srv/app", NULL);
+        struct stat st;
+        g_assert_cmpint (stat (ak, &st), ==, 0);
+        g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+        g_assert_cmpint (stat (srv, &st), ==, 0);
+        g_assert_cmpint (st.st_mode & 07777, ==, 0750);
+        g_assert_cmpint (st.st_uid, ==, 1000);     /* alice in the guest's passwd */
+        g_assert_cmpint (st.st_gid, ==, 10);       /* wheel in the guest's group */
+    }
+
+    /* Idempotent: no byte and no mtime changes on a second run. */
+    before = mtimes (root);
+    {
+        g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
+        g_autoptr(ViPlan) plan = vi_plan_build (spec, vfs, &opts, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (vi_plan_n_changes (plan), ==, 0);
+        g_assert_true (vi_plan_apply (plan, vfs, &error));
+    }
+    after = mtimes (root);
+    g_assert_cmpstr (before, ==, after);
+
+    g_free (cmd);
+    cmd = g_strdup_printf ("rm -rf '%s'", top);
+    g_assert_cmpint (system (cmd), ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+    g_autofree char *secret = NULL;
+    int ret;
+
+    g_test_init (&argc, &argv, NULL);
+    secrets_dir = g_dir_make_tmp ("vi-secrets-XXXXXX", NULL);
+    secret = g_build_filename (secrets_dir, "rootpw", NULL);
+    g_assert_true (g_file_set_contents_full (secret, "rootpw-secret\n", -1,
+                                             G_FILE_SET_CONTENTS_NONE, 0600, NULL));
+
+    g_test_add_func ("/inject/fake/all-operations", test_fake_all_operations);
+    g_test_add_func ("/inject/fake/fail-at-every-step", test_fake_fail_everywhere);
+    g_test_add_func ("/inject/fake/missing-user", test_fake_missing_user);
+    g_test_add_func ("/inject/fake/yescrypt-refused-on-musl", test_fake_yescrypt_refused);
+    g_test_add_func ("/inject/fake/collision", test_fake_collision);
+    for (gsize i = 0; i < G_N_ELEMENTS (distros); i++) {
+        g_autofree char *path = g_strdup_printf ("/inject/tree/%s", distros[i].distro);
+        g_test_add_data_func (path, &distros[i], test_tree);
+    }
+    ret = g_test_run ();
+    g_unlink (secret);
+    g_rmdir (secrets_dir);
+    return ret;
+}
