@@ -1,0 +1,113 @@
+#!/bin/sh
+# test-hook.sh: the hook program on libvirt's argv/stdin contract, for LXC
+# domains (root directory, raw image, qcow2 image, no root), run-once, markers,
+# on-error, and the CLI's exit codes.  Needs root (trees owned by guest uids,
+# loop devices, mount namespaces).  TAP output.
+set -u
+. "$(dirname "$0")/tap.sh"
+SRC=$VIRT_INJECT_SOURCE_ROOT
+B=$VIRT_INJECT_BUILD_ROOT
+HOOK=$B/hooks/virt-inject-hook
+VI=$B/tools/virt-inject
+NS=http://virt-inject.org/xmlns/libvirt/domain/1.0
+
+if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root"; exit 77; fi
+T=$(mktemp -d /var/tmp/vi-hook-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+mkdir -p "$T/secrets"
+cat > "$T/conf" <<CONF
+[paths]
+state_dir = $T/state
+run_dir = $T/run
+secrets_dir = $T/secrets
+CONF
+export VIRT_INJECT_CONFIG=$T/conf
+"$SRC/tests/make-guest-tree.sh" debian12 "$T/root" >/dev/null
+UUID=0b5e6a1c-2d3f-4a5b-8c9d-0e1f2a3b4c5d
+
+domain () {  # domain HOSTNAME [POLICY] [ON_ERROR] [FILESYSTEM]
+    fs=${4:-"<filesystem type='mount'><source dir='$T/root'/><target dir='/'/></filesystem>"}
+    cat <<XML
+<domain type='lxc'><name>ct1</name><uuid>$UUID</uuid>
+<metadata><v:inject xmlns:v='$NS' policy='${2:-once}' on-error='${3:-fail}'>
+<v:user name='root'><v:ssh-key>ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGKYGUGvHX4hk0+GGtUcqxOYOOkLN+Bn8zz6j3Vh/h4E a@b</v:ssh-key></v:user>
+<v:hostname>$1</v:hostname></v:inject></metadata>
+<devices>$fs</devices></domain>
+XML
+}
+hook () {  # hook OP SUBOP < xml ; stdout must stay empty
+    out=$("$HOOK" ct1 "$1" "$2" - 2>"$T/err")
+    rc=$?
+    [ -z "$out" ] || { echo "stdout not empty: $out"; return 99; }
+    return $rc
+}
+
+hostname_is () { [ "$(cat "$T/root/etc/hostname")" = "$1" ]; }
+mtime () { stat -c %Y.%y "$T/root/etc/hostname"; }
+
+t_prepare () { domain h1 | hook prepare begin && hostname_is h1 &&
+    grep -q 'a@b' "$T/root/root/.ssh/authorized_keys" && [ -f "$T/state/ledger/$UUID" ]; }
+t_once () { m=$(mtime); sleep 1.1; domain h1 | hook prepare begin && [ "$(mtime)" = "$m" ]; }
+t_changed () { domain h2 | hook prepare begin && hostname_is h2; }
+t_always () { echo h0 > "$T/root/etc/hostname"; domain h2 always | hook prepare begin && hostname_is h2; }
+t_marker () { domain h2 | hook migrate begin && [ -f "$T/run/markers/$UUID" ] &&
+    domain h3 always | hook prepare begin && hostname_is h2; }
+t_release () { domain h3 always | hook release end && [ ! -f "$T/run/markers/$UUID" ] &&
+    domain h3 always | hook prepare begin && hostname_is h3; }
+t_restore () { domain h3 | hook restore begin && [ -f "$T/run/markers/$UUID" ] &&
+    domain h3 | hook release end; }
+t_other_ops () { for op in "start begin" "started begin" "stopped end" "reconnect begin" "prepare end"; do
+    domain h9 always | hook $op || return 1; done; hostname_is h3; }
+t_no_ns () { echo "<domain type='lxc'><name>x</name></domain>" | hook prepare begin; }
+t_invalid () { domain 'bad_host!' always | hook prepare begin; rc=$?;
+    [ $rc -eq 1 ] && grep -q '^virt-inject: ct1: ' "$T/err" && [ "$(wc -l < "$T/err")" -eq 1 ]; }
+t_fail () { domain h4 always fail "<filesystem type='mount'><source dir='$T/missing'/><target dir='/'/></filesystem>" |
+    hook prepare begin; rc=$?; [ $rc -eq 2 ] && grep -q '^virt-inject: ' "$T/err"; }
+t_warn () { domain h4 always warn "<filesystem type='mount'><source dir='$T/missing'/><target dir='/'/></filesystem>" |
+    hook prepare begin; }
+t_no_root () { before=$(ls -la /etc/hostname /root/.ssh 2>&1 | md5sum);
+    domain h5 always fail "<filesystem type='mount'><source dir='$T/root'/><target dir='/data'/></filesystem>" |
+    hook prepare begin; rc=$?; [ $rc -eq 1 ] && grep -q "host's own '/'" "$T/err" &&
+    [ "$(ls -la /etc/hostname /root/.ssh 2>&1 | md5sum)" = "$before" ]; }
+t_fast () { domain h1 > "$T/dom.xml"; s=$(date +%s%N);
+    for i in 1 2 3 4 5 6 7 8 9 10; do "$HOOK" ct1 started begin - < "$T/dom.xml" || return 1; done;
+    e=$(date +%s%N); ms=$(( (e - s) / 10000000 )); echo "per call: ${ms} ms"; [ "$ms" -lt 20 ]; }
+
+image_tree () {  # image_tree FILE FORMAT
+    rm -rf "$T/itree"; "$SRC/tests/make-guest-tree.sh" debian12 "$T/itree" >/dev/null
+    mkfs.ext4 -q -F -d "$T/itree" "$T/img.raw" 64M || return 1
+    if [ "$2" = qcow2 ]; then qemu-img convert -q -f raw -O qcow2 "$T/img.raw" "$1" && rm -f "$T/img.raw";
+    else mv "$T/img.raw" "$1"; fi
+}
+guest_cat () {  # guest_cat RAWIMAGE PATH
+    debugfs -R "cat $2" "$1" 2>/dev/null
+}
+t_loop_raw () { image_tree "$T/ct.raw" raw || return 1
+    domain h6 always fail "<filesystem type='file'><driver type='loop' format='raw'/><source file='$T/ct.raw'/><target dir='/'/></filesystem>" |
+    hook prepare begin || { cat "$T/err"; return 1; }
+    [ "$(guest_cat "$T/ct.raw" /etc/hostname)" = h6 ] && ! losetup -j "$T/ct.raw" | grep -q . &&
+    ! grep -q "$T" /proc/mounts; }
+t_nbd_qcow2 () { image_tree "$T/ct.qcow2" qcow2 || return 1
+    domain h7 always fail "<filesystem type='file'><driver type='nbd' format='qcow2'/><source file='$T/ct.qcow2'/><target dir='/'/></filesystem>" |
+    hook prepare begin || { cat "$T/err"; return 1; }
+    qemu-img convert -q -f qcow2 -O raw "$T/ct.qcow2" "$T/check.raw" &&
+    [ "$(guest_cat "$T/check.raw" /etc/hostname)" = h7 ] && ! pgrep -f "qemu-storage-daemon.*$T" >/dev/null &&
+    ! grep -q "$T" /proc/mounts; }
+
+ok "prepare begin injects into an LXC root directory" t_prepare
+ok "policy once: the same request is not injected again" t_once
+ok "a changed request is injected again" t_changed
+ok "policy always injects on every start" t_always
+ok "migrate begin writes a marker; prepare skips while it exists" t_marker
+ok "release end clears the marker" t_release
+ok "restore begin writes a marker" t_restore
+ok "other operations do nothing, stdout empty" t_other_ops
+ok "XML without our namespace: exit 0 without parsing" t_no_ns
+ok "an invalid request fails the start with one virt-inject: line" t_invalid
+ok "on-error fail: a failed injection fails the start (exit 2)" t_fail
+ok "on-error warn: a failed injection lets the domain start" t_warn
+ok "an LXC domain without a root filesystem is refused, host untouched" t_no_root
+ok "nothing to do: under 2 ms a call (10 calls under 20 ms)" t_fast
+ok "LXC raw image root: loop device in a private namespace, cleaned up" t_loop_raw
+ok "LXC qcow2 image root: qemu-storage-daemon FUSE export, cleaned up" t_nbd_qcow2
+tap_done
