@@ -53,9 +53,9 @@ spec_noboot () { spec "$@" | grep -v '/boot/'; }
 # --- images: a partitioned qcow2 with a separate /boot; an unpartitioned raw
 "$SRC/tests/make-guest-tree.sh" debian12 "$T/tree" >/dev/null
 printf 'LABEL=root / ext4 defaults 0 1\nLABEL=boot /boot ext4 defaults 0 2\n' > "$T/tree/etc/fstab"
-mkdir -p "$T/boot"; printf 'kernel\n' > "$T/boot/vmlinuz"
-mkfs.ext4 -q -F -L root -d "$T/tree" "$T/root.fs" 60M
-mkfs.ext4 -q -F -L boot -d "$T/boot" "$T/boot.fs" 20M
+mkdir -p "$T/boot" "$T/tree/boot"; printf 'kernel\n' > "$T/boot/vmlinuz"
+mkfs.ext4 -q -F -L root -d "$T/tree" "$T/root.fs" 60M >/dev/null
+mkfs.ext4 -q -F -L boot -d "$T/boot" "$T/boot.fs" 20M >/dev/null
 truncate -s 100M "$T/part.raw"
 printf 'label: dos\nstart=2048, size=122880, type=83\nstart=124928, size=40960, type=83\n' | sfdisk -q "$T/part.raw"
 dd if="$T/root.fs" of="$T/part.raw" bs=512 seek=2048 conv=notrunc status=none
@@ -63,7 +63,7 @@ dd if="$T/boot.fs" of="$T/part.raw" bs=512 seek=124928 conv=notrunc status=none
 qemu-img convert -q -f raw -O qcow2 "$T/part.raw" "$T/A.qcow2"
 rm -f "$T/part.raw" "$T/root.fs" "$T/boot.fs"
 printf '/dev/sda / ext4 defaults 0 1\n' > "$T/tree/etc/fstab"
-mkfs.ext4 -q -F -d "$T/tree" "$T/B.raw" 64M
+mkfs.ext4 -q -F -d "$T/tree" "$T/B.raw" 64M >/dev/null
 cp "$T/B.raw" "$T/C.raw"; cp "$T/B.raw" "$T/D.raw"; cp "$T/B.raw" "$T/E.raw"; cp "$T/B.raw" "$T/N.raw"
 sum () { sha256sum "$1" | cut -d' ' -f1; }
 no_qemu () { sleep 2; ! pgrep -f "qemu-system.*$T" >/dev/null; }

@@ -75,7 +75,7 @@ t_fast () { domain h1 > "$T/dom.xml"; s=$(date +%s%N);
 
 image_tree () {  # image_tree FILE FORMAT
     rm -rf "$T/itree"; "$SRC/tests/make-guest-tree.sh" debian12 "$T/itree" >/dev/null
-    mkfs.ext4 -q -F -d "$T/itree" "$T/img.raw" 64M || return 1
+    mkfs.ext4 -q -F -d "$T/itree" "$T/img.raw" 64M >/dev/null || return 1
     if [ "$2" = qcow2 ]; then qemu-img convert -q -f raw -O qcow2 "$T/img.raw" "$1" && rm -f "$T/img.raw";
     else mv "$T/img.raw" "$1"; fi
 }

@@ -1,0 +1,222 @@
+#!/bin/sh
+# test-libvirt.sh: against a real libvirtd started here, with the hook
+# installed: `virsh define` + `virsh start` of QEMU and LXC domains, and the
+# authoring commands (`virt-inject metadata`, `inject -d`).  TAP output.
+set -u
+. "$(dirname "$0")/tap.sh"
+SRC=$VIRT_INJECT_SOURCE_ROOT
+B=$VIRT_INJECT_BUILD_ROOT
+VI=$B/tools/virt-inject
+URI=qemu:///system
+NS=http://virt-inject.org/xmlns/libvirt/domain/1.0
+export VIRT_INJECT_MODULE_DIR=$B/modules/libvirt
+export VIRT_INJECT_GUESTFS_HELPER=$B/modules/guestfs/virt-inject-guestfs
+export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
+
+if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root"; exit 77; fi
+if ! command -v libvirtd >/dev/null; then echo "1..0 # SKIP no libvirtd"; exit 77; fi
+T=$(mktemp -d /var/tmp/vi-libvirt-XXXXXX)
+chmod 0755 "$T"
+HOOKS=/etc/libvirt/hooks
+cleanup () {
+    for d in vi-web vi-bad vi-ct vi-ctraw vi-ctq vi-noroot vi-meta vi-vol; do
+        virsh -c "$URI" destroy "$d" >/dev/null 2>&1
+        virsh -c "$URI" undefine "$d" >/dev/null 2>&1
+        virsh -c lxc:/// destroy "$d" >/dev/null 2>&1
+        virsh -c lxc:/// undefine "$d" >/dev/null 2>&1
+    done
+    virsh -c "$URI" pool-destroy vi-pool >/dev/null 2>&1
+    virsh -c "$URI" pool-undefine vi-pool >/dev/null 2>&1
+    rm -f "$HOOKS/qemu.d/virt-inject-test" "$HOOKS/lxc.d/virt-inject-test"
+    pkill -HUP -x libvirtd 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+# --- the daemon, and the hook (a wrapper: libvirt gives hooks a minimal
+# environment, the wrapper points the build-tree hook at a test config) ---
+pgrep -x virtlogd >/dev/null || virtlogd -d
+pgrep -x libvirtd >/dev/null || libvirtd -d
+for i in $(seq 60); do virsh -c "$URI" uri >/dev/null 2>&1 && break; sleep 1; done
+mkdir -p "$T/secrets" "$HOOKS/qemu.d" "$HOOKS/lxc.d"
+printf 'rootpw-secret\n' > "$T/secrets/rootpw"; chmod 0600 "$T/secrets/rootpw"
+cat > "$T/conf" <<CONF
+[guestfs]
+force_tcg = true
+timeout = 900
+[paths]
+state_dir = $T/state
+run_dir = $T/run
+secrets_dir = $T/secrets
+CONF
+cat > "$T/hook" <<WRAP
+#!/bin/sh
+export VIRT_INJECT_CONFIG=$T/conf
+export VIRT_INJECT_GUESTFS_HELPER=$VIRT_INJECT_GUESTFS_HELPER
+export LIBGUESTFS_BACKEND=direct
+exec $B/hooks/virt-inject-hook "\$@"
+WRAP
+chmod 0755 "$T/hook"
+cp "$T/hook" "$HOOKS/qemu.d/virt-inject-test"
+cp "$T/hook" "$HOOKS/lxc.d/virt-inject-test"
+pkill -HUP -x libvirtd; sleep 3
+for i in $(seq 60); do virsh -c "$URI" uri >/dev/null 2>&1 && break; sleep 1; done
+
+KEY="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGKYGUGvHX4hk0+GGtUcqxOYOOkLN+Bn8zz6j3Vh/h4E a@b"
+request () {  # request HOSTNAME [POLICY]
+    echo "<vi:inject xmlns:vi='$NS' policy='${2:-once}'><vi:user name='root'><vi:ssh-key>$KEY</vi:ssh-key><vi:password secret='rootpw'/></vi:user><vi:hostname>$1</vi:hostname><vi:meta key='by'>hook</vi:meta></vi:inject>"
+}
+image () {  # image FILE FORMAT
+    rm -rf "$T/tree"; "$SRC/tests/make-guest-tree.sh" debian12 "$T/tree" >/dev/null
+    printf '/dev/sda / ext4 defaults 0 1\n' > "$T/tree/etc/fstab"
+    mkfs.ext4 -q -F -d "$T/tree" "$T/tmp.raw" 64M >/dev/null
+    if [ "$2" = raw ]; then mv "$T/tmp.raw" "$1"; else qemu-img convert -q -f raw -O "$2" "$T/tmp.raw" "$1"; rm -f "$T/tmp.raw"; fi
+}
+qemu_domain () {  # qemu_domain NAME DISK METADATA
+    cat <<XML
+<domain type='qemu'><name>$1</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
+<metadata>$3</metadata>
+<os><type arch='x86_64' machine='pc'>hvm</type></os>
+<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='$2'/><target dev='vda' bus='virtio'/></disk>
+<graphics type='vnc' port='-1' listen='127.0.0.1'/></devices></domain>
+XML
+}
+lxc_domain () {  # lxc_domain NAME FILESYSTEM METADATA
+    cat <<XML
+<domain type='lxc'><name>$1</name><memory unit='MiB'>64</memory>
+<metadata>$3</metadata>
+<os><type>exe</type><init>/bin/sh</init></os>
+<devices>$2<console type='pty'/></devices></domain>
+XML
+}
+sum () { sha256sum "$1" | cut -d' ' -f1; }
+
+image "$T/web.qcow2" qcow2
+image "$T/bad.qcow2" qcow2
+t_qemu_start () {
+    qemu_domain vi-web "$T/web.qcow2" "$(request web1)" > "$T/web.xml"
+    virsh -c "$URI" define "$T/web.xml" && virsh -c "$URI" start vi-web &&
+    virsh -c "$URI" destroy vi-web; }
+t_invalid () {
+    before=$(sum "$T/bad.qcow2")
+    qemu_domain vi-bad "$T/bad.qcow2" "<vi:inject xmlns:vi='$NS'><vi:hostname>bad_name!</vi:hostname></vi:inject>" > "$T/bad.xml"
+    virsh -c "$URI" define "$T/bad.xml" >/dev/null || return 1
+    if virsh -c "$URI" start vi-bad 2>"$T/bad.err"; then return 1; fi
+    cat "$T/bad.err"; grep -q 'virt-inject: vi-bad: ' "$T/bad.err" && [ "$(sum "$T/bad.qcow2")" = "$before" ]; }
+t_once () {
+    s=$(date +%s); virsh -c "$URI" start vi-web && virsh -c "$URI" destroy vi-web || return 1
+    e=$(date +%s); echo "second start took $((e - s)) s"; [ $((e - s)) -lt 15 ]; }
+
+"$SRC/tests/make-guest-tree.sh" debian12 "$T/ctroot" >/dev/null
+t_lxc_dir () {
+    lxc_domain vi-ct "<filesystem type='mount'><source dir='$T/ctroot'/><target dir='/'/></filesystem>" "$(request ct1 always)" > "$T/ct.xml"
+    virsh -c lxc:/// define "$T/ct.xml" >/dev/null || return 1
+    virsh -c lxc:/// start vi-ct >"$T/ct.out" 2>&1; cat "$T/ct.out"
+    virsh -c lxc:/// destroy vi-ct >/dev/null 2>&1
+    [ "$(cat "$T/ctroot/etc/hostname")" = ct1 ] && grep -q 'a@b' "$T/ctroot/root/.ssh/authorized_keys"; }
+t_lxc_raw () {
+    image "$T/ct.raw" raw
+    lxc_domain vi-ctraw "<filesystem type='file'><driver type='loop' format='raw'/><source file='$T/ct.raw'/><target dir='/'/></filesystem>" "$(request ctraw always)" > "$T/ctraw.xml"
+    virsh -c lxc:/// define "$T/ctraw.xml" >/dev/null || return 1
+    virsh -c lxc:/// start vi-ctraw >"$T/ctraw.out" 2>&1; cat "$T/ctraw.out"
+    virsh -c lxc:/// destroy vi-ctraw >/dev/null 2>&1
+    [ "$(debugfs -R 'cat /etc/hostname' "$T/ct.raw" 2>/dev/null)" = ctraw ]; }
+t_lxc_qcow2 () {
+    image "$T/ct.qcow2" qcow2
+    lxc_domain vi-ctq "<filesystem type='file'><driver type='nbd' format='qcow2'/><source file='$T/ct.qcow2'/><target dir='/'/></filesystem>" "$(request ctq always)" > "$T/ctq.xml"
+    virsh -c lxc:/// define "$T/ctq.xml" >/dev/null || return 1
+    virsh -c lxc:/// start vi-ctq >"$T/ctq.out" 2>&1; cat "$T/ctq.out"
+    virsh -c lxc:/// destroy vi-ctq >/dev/null 2>&1
+    qemu-img convert -q -f qcow2 -O raw "$T/ct.qcow2" "$T/ctq.raw" &&
+    [ "$(debugfs -R 'cat /etc/hostname' "$T/ctq.raw" 2>/dev/null)" = ctq ]; }
+t_lxc_noroot () {
+    before=$(cat /etc/hostname; ls -la /root/.ssh 2>&1)
+    lxc_domain vi-noroot "" "$(request evil always)" > "$T/noroot.xml"
+    virsh -c lxc:/// define "$T/noroot.xml" >/dev/null || return 1
+    if virsh -c lxc:/// start vi-noroot 2>"$T/noroot.err"; then virsh -c lxc:/// destroy vi-noroot; return 1; fi
+    cat "$T/noroot.err"; grep -q "host's own '/'" "$T/noroot.err" &&
+    [ "$(cat /etc/hostname; ls -la /root/.ssh 2>&1)" = "$before" ]; }
+
+# --- authoring ----------------------------------------------------------
+image "$T/meta.qcow2" qcow2
+printf 'pw-from-file\nignored\n' > "$T/pw"; chmod 0600 "$T/pw"
+printf '%s\n' "$KEY" > "$T/key.pub"
+t_meta_set_show () {
+    qemu_domain vi-meta "$T/meta.qcow2" "" > "$T/meta.xml"
+    virsh -c "$URI" define "$T/meta.xml" >/dev/null &&
+    "$VI" metadata set -c "$URI" vi-meta --ssh-key "root:$T/key.pub" --password "root:file:$T/pw" --hostname meta1 &&
+    "$VI" metadata set -c "$URI" vi-meta --ssh-key "root:$T/key.pub" &&
+    "$VI" metadata show -c "$URI" vi-meta > "$T/shown.xml" && cat "$T/shown.xml" &&
+    [ "$(grep -c 'ssh-key' "$T/shown.xml")" -eq 1 ] && grep -q '<vi:hostname>meta1</vi:hostname>' "$T/shown.xml"; }
+t_no_cleartext () {
+    virsh -c "$URI" dumpxml vi-meta > "$T/dump.xml"; virsh -c "$URI" dumpxml --inactive vi-meta >> "$T/dump.xml"
+    ! grep -q 'pw-from-file' "$T/dump.xml" || return 1
+    hash=$(sed -n "s/.*hash=[\"']\([^\"']*\)[\"'].*/\1/p" "$T/dump.xml" | head -1); echo "hash: $hash"
+    [ -n "$hash" ] && perl -e 'exit(crypt($ARGV[0], $ARGV[1]) eq $ARGV[1] ? 0 : 1)' pw-from-file "$hash"; }
+t_meta_edit () {
+    printf '#!/bin/sh\nsed -i "s/meta1/meta2/" "$1"\n' > "$T/ed-ok"; chmod +x "$T/ed-ok"
+    printf '#!/bin/sh\nsed -i "s/meta2/bad_name!/" "$1"\n' > "$T/ed-bad"; chmod +x "$T/ed-bad"
+    EDITOR="$T/ed-ok" VISUAL= "$VI" metadata edit -c "$URI" vi-meta &&
+    "$VI" metadata show -c "$URI" vi-meta | grep -q meta2 || return 1
+    if EDITOR="$T/ed-bad" VISUAL= "$VI" metadata edit -c "$URI" vi-meta 2>"$T/edit.err"; then return 1; fi
+    cat "$T/edit.err"; grep -q 'old one is kept' "$T/edit.err" &&
+    "$VI" metadata show -c "$URI" vi-meta | grep -q meta2; }
+t_meta_remove () {
+    "$VI" metadata remove -c "$URI" vi-meta &&
+    "$VI" metadata show -c "$URI" vi-meta | grep -q 'has no virt-inject request' &&
+    ! virsh -c "$URI" dumpxml vi-meta | grep -q "$NS"; }
+t_inject_running () {
+    virsh -c "$URI" start vi-meta >/dev/null || return 1
+    "$VI" inject -c "$URI" -d vi-meta --hostname x 2>"$T/run.err"; rc=$?
+    virsh -c "$URI" destroy vi-meta >/dev/null
+    cat "$T/run.err"; [ $rc -eq 1 ] && grep -q 'is running' "$T/run.err"; }
+t_inject_volume () {
+    mkdir -p "$T/pool"
+    virsh -c "$URI" pool-define-as vi-pool dir --target "$T/pool" >/dev/null &&
+    virsh -c "$URI" pool-start vi-pool >/dev/null || return 1
+    image "$T/pool/vol.qcow2" qcow2; virsh -c "$URI" pool-refresh vi-pool >/dev/null
+    cat > "$T/vol.xml" <<XML
+<domain type='qemu'><name>vi-vol</name><memory unit='MiB'>128</memory>
+<metadata>$(request vol1)</metadata>
+<os><type arch='x86_64' machine='pc'>hvm</type></os>
+<devices><disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='vi-pool' volume='vol.qcow2'/><target dev='vda' bus='virtio'/></disk></devices></domain>
+XML
+    virsh -c "$URI" define "$T/vol.xml" >/dev/null &&
+    "$VI" --config-file "$T/conf" inject -c "$URI" -d vi-vol; }
+
+ok "virsh start of a QEMU domain injects through the hook" t_qemu_start
+ok "an invalid request fails virsh start with the virt-inject: line, disk unchanged" t_invalid
+ok "policy once: the second start launches no appliance" t_once
+ok "LXC domain with a directory root: the hook injected into the tree" t_lxc_dir
+ok "LXC domain with a raw image root (loop)" t_lxc_raw
+ok "LXC domain with a qcow2 image root (FUSE export)" t_lxc_qcow2
+ok "LXC domain without a root filesystem is refused, host untouched" t_lxc_noroot
+ok "metadata set merges (no duplicate key), show prints the request" t_meta_set_show
+ok "no clear-text password in virsh dumpxml; the stored hash verifies" t_no_cleartext
+ok "metadata edit saves a valid edit and keeps the old request on an invalid one" t_meta_edit
+ok "metadata remove" t_meta_remove
+ok "inject -d refuses a running domain" t_inject_running
+ok "inject -c URI -d resolves a storage volume and injects" t_inject_volume
+
+# --- read the QEMU images back in one appliance session ----------------
+guestfish --ro --format=qcow2 -a "$T/web.qcow2" -a "$T/pool/vol.qcow2" > "$T/check.out" 2>&1 <<'GF'
+run
+mount /dev/sda /
+echo WEB-hostname
+cat /etc/hostname
+echo WEB-keys
+cat /root/.ssh/authorized_keys
+echo WEB-meta
+cat /meta.js
+umount-all
+mount /dev/sdb /
+echo VOL-hostname
+cat /etc/hostname
+GF
+sect () { awk -v s="$1" '$0==s{f=1;next} /^[A-Z]+-[a-z]/{f=0} f' "$T/check.out"; }
+t_web () { [ "$(sect WEB-hostname)" = web1 ] && sect WEB-keys | grep -q 'a@b' && sect WEB-meta | grep -q hook; }
+t_vol () { [ "$(sect VOL-hostname)" = vol1 ]; }
+ok "read back: the QEMU domain's disk holds the injected files" t_web
+ok "read back: the storage volume was injected" t_vol
+[ "$tap_failed" -eq 0 ] || sed 's/^/# /' "$T/check.out"
+tap_done
