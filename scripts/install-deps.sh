@@ -18,7 +18,7 @@ PKGS="
   qemu-system-x86 qemu-utils qemu-system-common qemu-block-extra
   libvirt-daemon-system libvirt-daemon-driver-lxc libvirt-clients
   e2fsprogs fdisk parted lvm2 util-linux fuse3 dosfstools
-  debootstrap valgrind openssh-client whois
+  debootstrap valgrind openssh-client whois bc
 "
 
 missing=""
