@@ -76,19 +76,9 @@ backing_of (const ViTarget *t, GError **error)
         return NULL;
     }
     server = t->servers->pdata[0];
-    if (g_str_equal (t->protocol, "nbd")) {
-        g_autofree char *exp = t->path ? g_strdup_printf (",\"export\":\"%s\"", t->path)
-                                       : g_strdup ("");
-        if (g_str_has_prefix (server, "unix:"))
-            return g_strdup_printf ("json:{\"driver\":\"nbd\",\"server\":{\"type\":\"unix\","
-                                    "\"path\":\"%s\"}%s}", server + 5, exp);
-        {
-            g_auto(GStrv) hp = g_strsplit (server + 4, ":", 2);
-            return g_strdup_printf ("json:{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\","
-                                    "\"host\":\"%s\",\"port\":\"%s\"}%s}", hp[0],
-                                    hp[1] ? hp[1] : "10809", exp);
-        }
-    }
+    /* qemu's URI syntax for network disks: nbd+unix:///EXPORT?socket=PATH */
+    if (g_str_equal (t->protocol, "nbd") && g_str_has_prefix (server, "unix:"))
+        return g_strdup_printf ("nbd+unix:///%s?socket=%s", t->path ? t->path : "", server + 5);
     if (g_str_has_prefix (server, "tcp:"))
         return g_strdup_printf ("%s://%s/%s", t->protocol, server + 4, t->path ? t->path : "");
     vi_throw (error, VI_ERROR_TARGET, "network disks of protocol %s over %s are not supported",
