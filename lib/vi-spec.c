@@ -230,8 +230,7 @@ vi_check_hostname (const char *name, GError **error)
 
         if (ll == 0 || ll > 63)
             return vi_throw (error, VI_ERROR_INVALID,
-                             "hostname '%s': each label must be 1 to 63 characters (RFC 1123)",
-                             g_strescape (name, NULL));
+                             "hostname: each label must be 1 to 63 characters (RFC 1123)");
         for (const char *p = l; *p; p++)
             if (!g_ascii_isalnum (*p) && *p != '-')
                 return vi_throw (error, VI_ERROR_INVALID,

@@ -164,12 +164,27 @@ attack (Fixture *f)
 
 typedef void (*Plant) (Fixture *f);
 
-static void plant_abs_dir (Fixture *f) { link_to (f->root, "etc", f->host); link_to (f->root, "root", g_build_filename (f->host, "root", NULL)); }
-static void plant_abs_file (Fixture *f) { link_to (f->root, "etc/shadow", g_build_filename (f->host, "etc/shadow", NULL)); }
+/* A path under the fixture's host directory (freed with the fixture's
+ * teardown-scoped string pool). */
+static const char *
+host_path (Fixture *f, const char *rel)
+{
+    static GStringChunk *pool;
+
+    if (pool == NULL)
+        pool = g_string_chunk_new (1024);
+    {
+        g_autofree char *p = g_build_filename (f->host, rel, NULL);
+        return g_string_chunk_insert (pool, p);
+    }
+}
+
+static void plant_abs_dir (Fixture *f) { link_to (f->root, "etc", f->host); link_to (f->root, "root", host_path (f, "root")); }
+static void plant_abs_file (Fixture *f) { link_to (f->root, "etc/shadow", host_path (f, "etc/shadow")); }
 static void plant_host_root (Fixture *f) { link_to (f->root, "root", "/"); link_to (f->root, "etc/hostname", "/etc/hostname"); }
 static void plant_dotdot (Fixture *f) { link_to (f->root, "etc", "../host/etc"); link_to (f->root, "root", "../../../../../../../..//tmp"); }
 static void plant_deep (Fixture *f) { mkdirs (f->root, "root/.ssh"); link_to (f->root, "root/.ssh", "../../host/root/.ssh"); }
-static void plant_leaf (Fixture *f) { mkdirs (f->root, "root/.ssh"); link_to (f->root, "root/.ssh/authorized_keys", g_build_filename (f->host, "root/.ssh/authorized_keys", NULL)); }
+static void plant_leaf (Fixture *f) { mkdirs (f->root, "root/.ssh"); link_to (f->root, "root/.ssh/authorized_keys", host_path (f, "root/.ssh/authorized_keys")); }
 static void plant_proc (Fixture *f) { link_to (f->root, "etc", "/proc/self/root/etc"); link_to (f->root, "root", "/proc/self/cwd"); }
 static void plant_proc_fd (Fixture *f) { link_to (f->root, "root", "/proc/self/fd/3"); }
 
@@ -322,7 +337,7 @@ test_race (Fixture *f, gconstpointer data)
     pid_t pid;
 
     mkdirs (f->root, "root/.ssh");
-    g_assert_cmpint (symlink (g_build_filename (f->host, "root/.ssh", NULL), alt), ==, 0);
+    g_assert_cmpint (symlink (host_path (f, "root/.ssh"), alt), ==, 0);
     before = host_state (f);
     pid = fork ();
     if (pid == 0) {
