@@ -1,0 +1,175 @@
+#!/bin/sh
+# test-cli-inject.sh VIRT-INJECT CRYPT-CHECK MAKE-GUEST-TREE: end-to-end tests
+# of `virt-inject inject --rootfs` on generated root trees (TAP output).
+#
+# Covers --spec, every quick option, the spec merged with the options,
+# --dry-run writing nothing, the exit statuses 0/1/2, `--password USER:random`
+# printed once with a shadow hash that verifies, clear text refused from
+# argv, and -a without --format.  Needs root (the trees hold root-owned and
+# uid 1000 files); skipped, with the reason, only when not root.
+set -u
+
+vi=$1
+check=$2
+mktree=$3
+
+if [ "$(id -u)" != 0 ]; then
+    echo "1..0 # SKIP needs root to build guest trees with their owners"
+    exit 0
+fi
+
+tmp=$(mktemp -d /tmp/test-cli-inject.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+failed=0
+
+ok () {
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
+}
+# expect STATUS DESCRIPTION COMMAND...: the command exits with STATUS.
+expect () {
+    want=$1; what=$2; shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    [ "$got" -eq "$want" ]
+    ok $? "$what (exit $got, want $want)"
+    [ "$got" -eq "$want" ] || sed 's/^/# /' "$tmp/out" "$tmp/err"
+}
+tree () {
+    rm -rf "$tmp/$1"
+    sh "$mktree" debian12 "$tmp/$1" >/dev/null
+}
+snapshot () {
+    (cd "$1" && find . -printf '%p %m %u %g %s %T@\n' | sort && find . -type f -exec sha256sum {} + | sort)
+}
+
+printf 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGKYGUGvHX4hk0+GGtUcqxOYOOkLN+Bn8zz6j3Vh/h4E alice@laptop\n' >"$tmp/k1"
+{
+    echo '# two keys, a comment and a blank line'
+    echo
+    cat "$tmp/k1"
+    echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPmmGRMvAXWb4CXmJWBBsvY9nY0gIKqa+KsIDoENRhOB bob@ops'
+} >"$tmp/keys"
+printf 'correct horse\nsecond line is ignored\n' >"$tmp/pw"
+printf 'motd from the host\n' >"$tmp/motd"
+printf '#!/bin/sh\necho hi\n' >"$tmp/script"
+mkdir -p "$tmp/secrets"
+printf 's3cret-from-file\n' >"$tmp/secrets/web1-alice"
+chmod 0600 "$tmp/secrets/web1-alice"
+printf '[paths]\nsecrets_dir = %s\nstate_dir = %s/state\nrun_dir = %s/run\n' \
+    "$tmp/secrets" "$tmp" "$tmp" >"$tmp/conf"
+vic () { "$vi" --config-file "$tmp/conf" "$@"; }
+
+# --- every quick option --------------------------------------------------
+tree g1
+expect 0 "quick options inject" vic inject --rootfs "$tmp/g1" \
+    --ssh-key "alice:$tmp/keys" --password "root:file:$tmp/pw" --password alice:secret:web1-alice \
+    --password daemon:locked --file "/etc/motd:$tmp/motd" --file "/usr/local/bin/setup:$tmp/script:0755" \
+    --hostname web1.example.com
+ak=$tmp/g1/home/alice/.ssh/authorized_keys
+[ "$(grep -c '^ssh-ed25519' "$ak")" -eq 2 ]
+ok $? "both keys of the file are in alice's authorized_keys"
+[ "$(stat -c '%a %u %g' "$ak")" = "600 1000 1000" ]
+ok $? "authorized_keys is 0600 alice:alice"
+[ "$(stat -c '%a' "$tmp/g1/home/alice/.ssh")" = 700 ]
+ok $? "~/.ssh is 0700"
+hash=$(awk -F: '$1 == "root" { print $2 }' "$tmp/g1/etc/shadow")
+case $hash in '$y$'*) true ;; *) false ;; esac
+ok $? "root's password is a yescrypt hash by default"
+printf 'correct horse\n' >"$tmp/pw1"
+"$check" "$tmp/pw1" "$hash"
+ok $? "root's hash verifies the first line of the password file"
+case $(awk -F: '$1 == "daemon" { print $2 }' "$tmp/g1/etc/shadow") in '!'*) true ;; *) false ;; esac
+ok $? "daemon is locked"
+"$check" "$tmp/secrets/web1-alice" "$(awk -F: '$1 == "alice" { print $2 }' "$tmp/g1/etc/shadow")"
+ok $? "alice's secret was hashed at injection time"
+cmp -s "$tmp/motd" "$tmp/g1/etc/motd" && [ "$(stat -c %a "$tmp/g1/etc/motd")" = 644 ]
+ok $? "--file copies the content with mode 0644"
+cmp -s "$tmp/script" "$tmp/g1/usr/local/bin/setup" && [ "$(stat -c %a "$tmp/g1/usr/local/bin/setup")" = 755 ]
+ok $? "--file GUESTPATH:HOSTFILE:0755 keeps the mode"
+[ "$(cat "$tmp/g1/etc/hostname")" = web1.example.com ] && grep -q '^127.0.1.1.*web1.example.com.*web1' "$tmp/g1/etc/hosts"
+ok $? "hostname and hosts"
+if grep -rq 'correct horse\|s3cret' "$tmp/g1"; then false; else true; fi
+ok $? "no clear text anywhere in the guest tree"
+
+snapshot "$tmp/g1" >"$tmp/s1"
+expect 0 "a second run succeeds" vic inject --rootfs "$tmp/g1" --ssh-key "alice:$tmp/keys" \
+    --file "/etc/motd:$tmp/motd" --hostname web1.example.com
+snapshot "$tmp/g1" >"$tmp/s2"
+cmp -s "$tmp/s1" "$tmp/s2"
+ok $? "the second run changes nothing (idempotent)"
+
+# --- --password-crypto, random -------------------------------------------
+tree g2
+expect 0 "--password root:random --password-crypto sha512" \
+    vic inject --rootfs "$tmp/g2" --password root:random --password-crypto sha512
+[ "$(grep -c '^password for root: ' "$tmp/out")" -eq 1 ] && [ "$(grep -c 'password' "$tmp/out" "$tmp/err" | awk -F: '{ s += $2 } END { print s }')" -eq 1 ]
+ok $? "the random password is printed exactly once"
+sed -n 's/^password for root: //p' "$tmp/out" >"$tmp/pwr"
+hash=$(awk -F: '$1 == "root" { print $2 }' "$tmp/g2/etc/shadow")
+case $hash in '$6$'*) true ;; *) false ;; esac
+ok $? "--password-crypto sha512 gives a \$6\$ hash"
+"$check" "$tmp/pwr" "$hash"
+ok $? "the shadow hash verifies the printed random password"
+printf 'not-it\n' >"$tmp/wrong"
+"$check" "$tmp/wrong" "$hash"
+[ $? -eq 1 ]
+ok $? "and does not verify another password"
+
+# --- --spec, merged with the options -------------------------------------
+tree g3
+cat >"$tmp/spec.xml" <<'X'
+<x:inject xmlns:x="http://virt-inject.org/xmlns/libvirt/domain/1.0">
+  <x:user name="root">
+    <x:ssh-key>ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGKYGUGvHX4hk0+GGtUcqxOYOOkLN+Bn8zz6j3Vh/h4E alice@laptop</x:ssh-key>
+  </x:user>
+  <x:hostname>from-spec</x:hostname>
+  <x:directory path="/srv/app" mode="0750"/>
+  <x:file path="/etc/motd">from the spec&#10;</x:file>
+</x:inject>
+X
+expect 0 "--spec merged with quick options" vic inject --rootfs "$tmp/g3" --spec "$tmp/spec.xml" \
+    --ssh-key "root:$tmp/keys" --file "/etc/motd:$tmp/motd" --hostname from-options
+[ "$(grep -c '^ssh-ed25519' "$tmp/g3/root/.ssh/authorized_keys")" -eq 2 ]
+ok $? "a key in both the spec and the options is added once"
+cmp -s "$tmp/motd" "$tmp/g3/etc/motd"
+ok $? "a file given again by the options replaces the spec's"
+[ "$(cat "$tmp/g3/etc/hostname")" = from-options ]
+ok $? "the options' hostname wins"
+[ "$(stat -c %a "$tmp/g3/srv/app")" = 750 ]
+ok $? "the spec's directory is created"
+
+# --- --dry-run ------------------------------------------------------------
+tree g4
+snapshot "$tmp/g4" >"$tmp/d1"
+expect 0 "--dry-run" vic inject --rootfs "$tmp/g4" --spec "$tmp/spec.xml" --password root:locked --dry-run
+snapshot "$tmp/g4" >"$tmp/d2"
+cmp -s "$tmp/d1" "$tmp/d2"
+ok $? "--dry-run writes nothing"
+grep -q '^dry run: nothing written' "$tmp/out" && grep -q '/etc/shadow' "$tmp/out" && grep -q '/srv/app' "$tmp/out"
+ok $? "--dry-run prints the plan"
+
+# --- refusals and exit statuses -------------------------------------------
+tree g5
+snapshot "$tmp/g5" >"$tmp/r1"
+expect 1 "a clear-text password in argv is refused" vic inject --rootfs "$tmp/g5" --password root:hunter2
+grep -q 'clear-text password on the command line' "$tmp/err" && ! grep -q hunter2 "$tmp/err"
+ok $? "the refusal says why and does not echo the password"
+expect 1 "an invalid hostname" vic inject --rootfs "$tmp/g5" --hostname 'bad_name!'
+expect 1 "a bad key file" sh -c "printf 'ssh-ed25519 !!!notbase64\n' >'$tmp/bad' && '$vi' --config-file '$tmp/conf' inject --rootfs '$tmp/g5' --ssh-key 'root:$tmp/bad'"
+expect 1 "a relative --file guest path" vic inject --rootfs "$tmp/g5" --file "etc/motd:$tmp/motd"
+expect 1 "an unknown --password-crypto" vic inject --rootfs "$tmp/g5" --password root:locked --password-crypto md5
+expect 1 "no request option" vic inject --rootfs "$tmp/g5"
+expect 1 "two targets" vic inject --rootfs "$tmp/g5" -a "$tmp/x.img" --format raw --hostname a
+expect 1 "-a without --format" vic inject -a "$tmp/x.img" --hostname a
+grep -q 'needs --format' "$tmp/err"
+ok $? "the error tells the user to give --format"
+expect 2 "a user missing from the guest fails the injection" \
+    vic inject --rootfs "$tmp/g5" --hostname ok --ssh-key "nosuchuser:$tmp/k1"
+snapshot "$tmp/g5" >"$tmp/r2"
+cmp -s "$tmp/r1" "$tmp/r2"
+ok $? "refused and failed requests wrote nothing"
+
+echo "1..$n"
+exit $failed
