@@ -74,11 +74,12 @@ lv_get_xml (gpointer conn, const char *domain, gboolean *out_active, GError **er
         return NULL;
     *out_active = virDomainIsActive (dom) == 1;
     xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
-    virDomainFree (dom);
     if (xml == NULL) {
-        throw_virt (error, domain);
+        throw_virt (error, domain);     /* before virDomainFree() resets the error */
+        virDomainFree (dom);
         return NULL;
     }
+    virDomainFree (dom);
     ret = g_strdup (xml);
     free (xml);
     return ret;
@@ -89,6 +90,42 @@ affect (guint flags)
 {
     return (flags & VI_LV_LIVE ? VIR_DOMAIN_AFFECT_LIVE : 0) |
            (flags & VI_LV_CONFIG ? VIR_DOMAIN_AFFECT_CONFIG : 0);
+}
+
+/* Put unqualified elements into @ns (the mirror of strip_ns below). */
+static void
+set_ns (xmlNode *node, xmlNs *ns)
+{
+    for (; node; node = node->next) {
+        if (node->type != XML_ELEMENT_NODE)
+            continue;
+        if (node->ns == NULL)
+            node->ns = ns;
+        set_ns (node->children, ns);
+    }
+}
+
+/*
+ * virDomainGetMetadata() returns the element with our namespace taken off
+ * (every element unqualified, the declaration dropped).  Give it back, so the
+ * request parser, which matches the namespace URI, sees what is stored.
+ */
+static char *
+qualified (const char *xml, GError **error)
+{
+    g_autoptr(xmlDoc) doc = vi_xml_parse (xml, strlen (xml), 16 * 1024 * 1024, "metadata", error);
+    xmlNode *root = doc ? xmlDocGetRootElement (doc) : NULL;
+    xmlBuffer *buf;
+    char *ret;
+
+    if (root == NULL)
+        return NULL;
+    set_ns (root, xmlNewNs (root, BAD_CAST VI_SPEC_NS, BAD_CAST VI_SPEC_PREFIX));
+    buf = xmlBufferCreate ();
+    xmlNodeDump (buf, doc, root, 0, 0);
+    ret = g_strdup ((const char *) xmlBufferContent (buf));
+    xmlBufferFree (buf);
+    return ret;
 }
 
 static char *
@@ -108,25 +145,79 @@ lv_get_metadata (gpointer conn, const char *domain, guint flags, GError **error)
         return NULL;
     }
     virDomainFree (dom);
-    ret = g_strdup (xml);
+    ret = qualified (xml, error);
     free (xml);
+    return ret;
+}
+
+/* Take every element of our namespace out of it (libvirt puts them back). */
+static void
+strip_ns (xmlNode *node)
+{
+    for (; node; node = node->next) {
+        if (node->type != XML_ELEMENT_NODE)
+            continue;
+        if (node->ns && xmlStrEqual (node->ns->href, BAD_CAST VI_SPEC_NS))
+            node->ns = NULL;
+        strip_ns (node->children);
+    }
+}
+
+/*
+ * virDomainSetMetadata() declares our namespace itself, with VI_SPEC_PREFIX,
+ * and moves the element and its unqualified descendants into it; it refuses
+ * an element that already declares that prefix, and a default-namespace
+ * declaration does not survive its getter.  So the element is handed over
+ * with no namespace at all: what libvirt stores (and returns) is then
+ * <vi:inject xmlns:vi="VI_SPEC_NS"> with every descendant prefixed.
+ */
+static char *
+unqualified (const char *xml, GError **error)
+{
+    g_autoptr(xmlDoc) doc = vi_xml_parse (xml, strlen (xml), 16 * 1024 * 1024, "request", error);
+    xmlNode *root = doc ? xmlDocGetRootElement (doc) : NULL;
+    xmlBuffer *buf;
+    char *ret;
+
+    if (root == NULL)
+        return NULL;
+    strip_ns (root);
+    for (xmlNs **link = &root->nsDef; *link; link = &(*link)->next) {
+        if (xmlStrEqual ((*link)->href, BAD_CAST VI_SPEC_NS)) {
+            xmlNs *ns = *link;
+
+            *link = ns->next;
+            ns->next = NULL;
+            xmlFreeNs (ns);
+            break;
+        }
+    }
+    buf = xmlBufferCreate ();
+    xmlNodeDump (buf, doc, root, 0, 0);
+    ret = g_strdup ((const char *) xmlBufferContent (buf));
+    xmlBufferFree (buf);
     return ret;
 }
 
 static gboolean
 lv_set_metadata (gpointer conn, const char *domain, const char *xml, guint flags, GError **error)
 {
-    virDomainPtr dom = lookup (conn, domain, error);
+    g_autofree char *element = NULL;
+    virDomainPtr dom;
     int rc;
 
+    if (xml != NULL && (element = unqualified (xml, error)) == NULL)
+        return FALSE;
+    dom = lookup (conn, domain, error);
     if (dom == NULL)
         return FALSE;
-    rc = virDomainSetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, xml, xml ? VI_SPEC_PREFIX : NULL,
+    rc = virDomainSetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, element, xml ? VI_SPEC_PREFIX : NULL,
                                VI_SPEC_NS, affect (flags));
-    virDomainFree (dom);
+    /* virDomainFree() resets the last error: report it first. */
     if (rc < 0)
-        return throw_virt (error, domain);
-    return TRUE;
+        throw_virt (error, domain);
+    virDomainFree (dom);
+    return rc == 0;
 }
 
 static gboolean
@@ -185,9 +276,12 @@ lv_resolve_secret (gpointer conn, const char *type, const char *uuid, const char
     if (secret == NULL)
         return throw_virt (error, uuid ? uuid : usage ? usage : "secret");
     value = virSecretGetValue (secret, &len, 0);
+    if (value == NULL) {
+        throw_virt (error, "reading the secret");   /* before virSecretFree() resets it */
+        virSecretFree (secret);
+        return FALSE;
+    }
     virSecretFree (secret);
-    if (value == NULL)
-        return throw_virt (error, "reading the secret");
     /* Ceph keys are binary; everything else is text. */
     *out_value = type && g_str_equal (type, "ceph") ? g_base64_encode (value, len)
                                                     : g_strndup ((const char *) value, len);
