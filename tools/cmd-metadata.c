@@ -157,7 +157,24 @@ cli_cmd_metadata (CliGlobal *global, int argc, char **argv)
     if (cfg == NULL)
         goto out;
     lv = cli_libvirt_open (uri, &error);
-    if (lv == NULL || !load_request (lv, domain, flags, cfg, &spec, &error)) {
+    if (lv == NULL) {
+        status = cli_error (error);
+        goto out;
+    }
+    if (g_str_equal (action, "remove")) {
+        /* Not parsed: a request that no longer validates can still be removed. */
+        g_autofree char *old = cli_libvirt_get_request (lv, domain, flags, &error);
+
+        if ((old == NULL && error != NULL) ||
+            (old != NULL && !cli_libvirt_set_request (lv, domain, NULL, flags, &error))) {
+            status = cli_error (error);
+            goto out;
+        }
+        printf (old ? "request of %s removed\n" : "domain %s has no virt-inject request\n", domain);
+        status = 0;
+        goto out;
+    }
+    if (!load_request (lv, domain, flags, cfg, &spec, &error)) {
         status = cli_error (error);
         goto out;
     }
@@ -194,13 +211,6 @@ cli_cmd_metadata (CliGlobal *global, int argc, char **argv)
         status = 0;
     } else if (g_str_equal (action, "edit")) {
         status = edit (lv, domain, flags, cfg, spec);
-    } else if (g_str_equal (action, "remove")) {
-        if (spec != NULL && !cli_libvirt_set_request (lv, domain, NULL, flags, &error)) {
-            status = cli_error (error);
-            goto out;
-        }
-        printf (spec ? "request of %s removed\n" : "domain %s has no virt-inject request\n", domain);
-        status = 0;
     } else {
         g_printerr ("virt-inject: metadata: unknown action '%s'\n", action);
     }
