@@ -42,6 +42,21 @@ cli_request_options_clear (CliRequestOptions *opts)
     g_clear_pointer (&opts->files, g_strfreev);
     g_clear_pointer (&opts->hostname, g_free);
     g_clear_pointer (&opts->password_crypto, g_free);
+    if (opts->generated) {
+        explicit_bzero (opts->generated->str, opts->generated->len);
+        g_string_free (g_steal_pointer (&opts->generated), TRUE);
+    }
+}
+
+void
+cli_request_show_generated (CliRequestOptions *opts)
+{
+    if (opts->generated == NULL)
+        return;
+    fputs (opts->generated->str, stdout);
+    fflush (stdout);
+    explicit_bzero (opts->generated->str, opts->generated->len);
+    g_string_free (g_steal_pointer (&opts->generated), TRUE);
 }
 
 gboolean
@@ -119,7 +134,8 @@ add_ssh_keys (ViSpec *spec, const char *arg, GError **error)
 }
 
 static gboolean
-add_password (ViSpec *spec, const char *arg, ViHashMethod method, GError **error)
+add_password (ViSpec *spec, const char *arg, ViHashMethod method, GString *generated,
+              GError **error)
 {
     g_autofree char *user = NULL;
     const char *src;
@@ -154,9 +170,8 @@ add_password (ViSpec *spec, const char *arg, ViHashMethod method, GError **error
         clear = vi_password_random (16, error);
         if (clear == NULL)
             return FALSE;
-        /* Shown once, here, and nowhere else. */
-        printf ("password for %s: %s\n", user, clear);
-        fflush (stdout);
+        /* Shown once, by cli_request_show_generated(), and nowhere else. */
+        g_string_append_printf (generated, "password for %s: %s\n", user, clear);
     } else {
         return vi_throw (error, VI_ERROR_INVALID,
                          "--password %s: unknown source; use USER:file:PATH, USER:random, "
@@ -205,7 +220,7 @@ add_file (ViSpec *spec, const char *arg, const ViLimits *limits, GError **error)
 }
 
 ViSpec *
-cli_request_build (const CliRequestOptions *opts, const ViConfig *cfg, GError **error)
+cli_request_build (CliRequestOptions *opts, const ViConfig *cfg, GError **error)
 {
     g_autoptr(ViSpec) spec = NULL;
     g_autoptr(ViSpec) quick = vi_spec_new ();
@@ -230,8 +245,10 @@ cli_request_build (const CliRequestOptions *opts, const ViConfig *cfg, GError **
     for (guint i = 0; opts->ssh_keys && opts->ssh_keys[i]; i++)
         if (!add_ssh_keys (quick, opts->ssh_keys[i], error))
             return NULL;
+    if (opts->passwords && opts->generated == NULL)
+        opts->generated = g_string_new (NULL);
     for (guint i = 0; opts->passwords && opts->passwords[i]; i++)
-        if (!add_password (quick, opts->passwords[i], method, error))
+        if (!add_password (quick, opts->passwords[i], method, opts->generated, error))
             return NULL;
     for (guint i = 0; opts->files && opts->files[i]; i++)
         if (!add_file (quick, opts->files[i], &cfg->limits, error))

@@ -171,6 +171,8 @@ cli_cmd_inject (CliGlobal *global, int argc, char **argv)
         status = cli_error (error);
         goto out;
     }
+    if (!o.dry_run)
+        cli_request_show_generated (&req);
     if (o.dry_run)
         printf ("dry run: nothing written to %s; the plan:\n", what);
     if (o.dry_run || o.verbose || global->verbose)

@@ -207,6 +207,7 @@ cli_cmd_metadata (CliGlobal *global, int argc, char **argv)
             status = cli_error (error);
             goto out;
         }
+        cli_request_show_generated (&req);
         printf ("request of %s saved\n", domain);
         status = 0;
     } else if (g_str_equal (action, "edit")) {
