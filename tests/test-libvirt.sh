@@ -19,12 +19,7 @@ T=$(mktemp -d /var/tmp/vi-libvirt-XXXXXX)
 chmod 0755 "$T"
 HOOKS=/etc/libvirt/hooks
 cleanup () {
-    for d in vi-web vi-bad vi-ct vi-ctraw vi-ctq vi-noroot vi-meta vi-vol; do
-        virsh -c "$URI" destroy "$d" >/dev/null 2>&1
-        virsh -c "$URI" undefine "$d" >/dev/null 2>&1
-        virsh -c lxc:/// destroy "$d" >/dev/null 2>&1
-        virsh -c lxc:/// undefine "$d" >/dev/null 2>&1
-    done
+    undefine_all
     virsh -c "$URI" pool-destroy vi-pool >/dev/null 2>&1
     virsh -c "$URI" pool-undefine vi-pool >/dev/null 2>&1
     rm -f "$HOOKS/qemu.d/virt-inject-test" "$HOOKS/lxc.d/virt-inject-test"
@@ -32,12 +27,23 @@ cleanup () {
     rm -rf "$T"
 }
 trap cleanup EXIT
+undefine_all () {
+    for d in vi-web vi-bad vi-ct vi-ctraw vi-ctq vi-noroot vi-meta vi-vol; do
+        virsh -c "$URI" destroy "$d" >/dev/null 2>&1
+        virsh -c "$URI" undefine "$d" >/dev/null 2>&1
+        virsh -c lxc:/// destroy "$d" >/dev/null 2>&1
+        virsh -c lxc:/// undefine "$d" >/dev/null 2>&1
+    done
+}
 
 # --- the daemon, and the hook (a wrapper: libvirt gives hooks a minimal
 # environment, the wrapper points the build-tree hook at a test config) ---
 pgrep -x virtlogd >/dev/null || virtlogd -d
 pgrep -x libvirtd >/dev/null || libvirtd -d
 for i in $(seq 60); do virsh -c "$URI" uri >/dev/null 2>&1 && break; sleep 1; done
+undefine_all    # leftovers of an interrupted run
+virsh -c "$URI" pool-destroy vi-pool >/dev/null 2>&1
+virsh -c "$URI" pool-undefine vi-pool >/dev/null 2>&1
 mkdir -p "$T/secrets" "$HOOKS/qemu.d" "$HOOKS/lxc.d"
 printf 'rootpw-secret\n' > "$T/secrets/rootpw"; chmod 0600 "$T/secrets/rootpw"
 cat > "$T/conf" <<CONF
