@@ -162,14 +162,16 @@ vi_guest_read_facts (ViVfs *vfs, GError **error)
     g_autoptr(ViGuestFacts) f = g_new0 (ViGuestFacts, 1);
     g_auto(GStrv) lines = NULL;
     g_autofree char *id_like = NULL;
+    const char *os_release = "/etc/os-release";
+    ViStat st;
 
-    if (!read_lines (vfs, "/etc/os-release", &lines, error))
+    /* /etc/os-release is usually a symlink to ../usr/lib/os-release, and
+     * the VFS never follows a last-component symlink: read the target the
+     * os-release(5) specification gives instead of following guest data. */
+    if (!vi_vfs_stat (vfs, "/etc/os-release", &st, NULL) || st.type != VI_FILE_TYPE_REGULAR)
+        os_release = "/usr/lib/os-release";
+    if (!read_lines (vfs, os_release, &lines, error))
         return NULL;
-    if (lines[0] == NULL) {
-        g_strfreev (lines);
-        if (!read_lines (vfs, "/usr/lib/os-release", &lines, error))
-            return NULL;
-    }
     for (guint i = 0; lines[i]; i++) {
         char *v;
         if ((v = os_release_value (lines[i], "ID")))

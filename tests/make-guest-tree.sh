@@ -46,13 +46,16 @@ chmod 0755 bin/bash
 want=etc/systemd/system/multi-user.target.wants
 case "$distro" in
 debian12)
-    cat > etc/os-release <<'O'
+    # As on Debian: /etc/os-release is a symlink into /usr/lib.
+    mkdir -p usr/lib
+    cat > usr/lib/os-release <<'O'
 PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"
 VERSION_ID="12"
 VERSION="12 (bookworm)"
 ID=debian
 O
+    ln -sf ../usr/lib/os-release etc/os-release
     # ifupdown installed and used; systemd-networkd present but not enabled.
     mkdir -p etc/network/interfaces.d
     printf 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n' > etc/network/interfaces
