@@ -27,6 +27,9 @@ for cmd in "" inject metadata validate hook; do
     for o in $opts; do
         grep -q -- "B<$o>" "$pod"
         ok $? "virt-inject.1 documents $cmd $o"
+        case $o in --help|--help-all|--version) continue ;; esac
+        grep -q -- "$o" "$data/virt-inject.bash-completion"
+        ok $? "bash completion offers $cmd $o"
     done
 done
 
