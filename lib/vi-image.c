@@ -69,8 +69,9 @@ backing_of (const ViTarget *t, GError **error)
 {
     const char *server;
 
+    /* qemu resolves a relative backing file against the overlay's directory */
     if (t->protocol == NULL)
-        return g_strdup (t->path);
+        return g_canonicalize_filename (t->path, NULL);
     if (t->servers->len == 0) {
         vi_throw (error, VI_ERROR_TARGET, "network disk without a server");
         return NULL;

@@ -27,7 +27,7 @@ cd "$DEMO"
 # --- the same tree as a disk image: ext4 made without mounting, then qcow2 --
 cp -a rootfs image-tree
 printf '/dev/sda / ext4 defaults 0 1\n' > image-tree/etc/fstab
-mkfs.ext4 -q -F -d image-tree -L root disk.raw 64M
+mkfs.ext4 -q -F -d image-tree -L root disk.raw 64M >/dev/null
 qemu-img convert -q -f raw -O qcow2 disk.raw disk.qcow2
 rm -rf image-tree disk.raw
 

@@ -78,7 +78,8 @@ t_domain_xml () { spec_noboot web-b > "$T/b.xml"
 XML
     "$VI" --config-file "$T/conf" inject --domain-xml "$T/b-dom.xml"; }
 t_failure_unchanged () { before=$(sum "$T/C.raw"); spec_noboot web-c nosuchuser > "$T/c.xml"
-    "$VI" --config-file "$T/conf" inject -a "$T/C.raw" --format raw --spec "$T/c.xml"; rc=$?
+    # a relative image path (qemu resolves backing files against the overlay)
+    (cd "$T" && "$VI" --config-file "$T/conf" inject -a C.raw --format raw --spec c.xml); rc=$?
     echo "rc=$rc"; [ $rc -eq 2 ] && [ "$(sum "$T/C.raw")" = "$before" ] && no_qemu; }
 t_timeout () { before=$(sum "$T/D.raw"); spec_noboot web-d > "$T/d.xml"
     "$VI" --config-file "$T/conf-short" inject -a "$T/D.raw" --format raw --spec "$T/d.xml" 2>"$T/d.err"; rc=$?
