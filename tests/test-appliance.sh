@@ -79,8 +79,9 @@ XML
     "$VI" --config-file "$T/conf" inject --domain-xml "$T/b-dom.xml"; }
 t_failure_unchanged () { before=$(sum "$T/C.raw"); spec_noboot web-c nosuchuser > "$T/c.xml"
     # a relative image path (qemu resolves backing files against the overlay)
-    (cd "$T" && "$VI" --config-file "$T/conf" inject -a C.raw --format raw --spec c.xml); rc=$?
-    echo "rc=$rc"; [ $rc -eq 2 ] && [ "$(sum "$T/C.raw")" = "$before" ] && no_qemu; }
+    (cd "$T" && "$VI" --config-file "$T/conf" inject -a C.raw --format raw --spec c.xml) 2>"$T/c.err"; rc=$?
+    cat "$T/c.err"; echo "rc=$rc"; [ $rc -eq 2 ] && grep -q "'nosuchuser'" "$T/c.err" &&
+    [ "$(sum "$T/C.raw")" = "$before" ] && no_qemu; }
 t_timeout () { before=$(sum "$T/D.raw"); spec_noboot web-d > "$T/d.xml"
     "$VI" --config-file "$T/conf-short" inject -a "$T/D.raw" --format raw --spec "$T/d.xml" 2>"$T/d.err"; rc=$?
     cat "$T/d.err"; [ $rc -eq 3 ] && grep -q 'timed out' "$T/d.err" && grep -q 'launch' "$T/d.err" &&
