@@ -101,6 +101,15 @@ t_nbd_qcow2 () { image_tree "$T/ct.qcow2" qcow2 || return 1
     [ "$(guest_cat "$T/check.raw" /etc/hostname)" = h7 ] && ! pgrep -f "qemu-storage-daemon.*$T" >/dev/null &&
     ! grep -q "$T" /proc/mounts; }
 
+t_install () { export VIRT_INJECT_HOOK_PROGRAM=$HOOK; d=$T/hooks
+    "$VI" hook install --hook-dir "$d" | grep -q SIGHUP &&
+    [ "$(readlink "$d/qemu.d/virt-inject")" = "$HOOK" ] && [ "$(readlink "$d/lxc.d/virt-inject")" = "$HOOK" ] &&
+    "$VI" hook status --hook-dir "$d" && "$VI" hook uninstall --hook-dir "$d" >/dev/null &&
+    [ ! -e "$d/qemu.d/virt-inject" ] && ! "$VI" hook status --hook-dir "$d"; }
+t_forget () { domain h8 | hook prepare begin && [ -f "$T/state/ledger/$UUID" ] &&
+    "$VI" --config-file "$T/conf" hook forget ct1 | grep -q 'forgot ct1' && [ ! -f "$T/state/ledger/$UUID" ] &&
+    "$VI" --config-file "$T/conf" hook forget ct1 | grep -q 'nothing to forget'; }
+
 ok "prepare begin injects into an LXC root directory" t_prepare
 ok "policy once: the same request is not injected again" t_once
 ok "a changed request is injected again" t_changed
@@ -115,6 +124,8 @@ ok "on-error fail: a failed injection fails the start (exit 2)" t_fail
 ok "on-error warn: a failed injection lets the domain start" t_warn
 ok "an LXC domain without a root filesystem is refused, host untouched" t_no_root
 ok "nothing to do: no config read; the hook links only libc" t_fast
+ok "hook install, status, uninstall (links in DIR/qemu.d and DIR/lxc.d)" t_install
+ok "hook forget DOMAIN drops the ledger entry" t_forget
 ok "LXC raw image root: loop device in a private namespace, cleaned up" t_loop_raw
 ok "LXC qcow2 image root: qemu-storage-daemon FUSE export, cleaned up" t_nbd_qcow2
 tap_done
