@@ -1,0 +1,185 @@
+/* test-guestfs-fake.c: the libguestfs backend's error paths, against a fake
+ * libguestfs (no appliance): launch, write, rename and shutdown failures,
+ * refusals, and root finding with 0, 1 and 2 candidate roots. */
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fake-guestfs.h"
+#include "vi-error.h"
+#include "vi-vfs-guestfs.h"
+
+#define FSTAB "LABEL=boot /boot ext4 defaults 0 2\nLABEL=usr /usr ext4 defaults 0 2\nLABEL=local /usr/local ext4 defaults 0 2\n"
+
+static void
+add_root (const char *dev)
+{
+    fake_guestfs_add_fs (dev, "ext4");
+    fake_guestfs_add_file (dev, "/etc", NULL, S_IFDIR | 0755, 2);
+    fake_guestfs_add_file (dev, "/etc/fstab", "", S_IFREG | 0644, 1);
+    fake_guestfs_add_file (dev, "/etc/os-release", "ID=debian\n", S_IFREG | 0644, 1);
+}
+
+static ViVfs *
+open_vfs (const char *root, GError **error)
+{
+    ViGuestfsOptions o = { .path = "/img.qcow2", .format = "qcow2", .root = root, .smp = 1 };
+    return vi_vfs_guestfs_open (&o, NULL, error);
+}
+
+static void
+test_launch_failure (void)
+{
+    g_autoptr(GError) error = NULL;
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    fake_guestfs_fail ("guestfs_launch");
+    g_assert_null (open_vfs (NULL, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_FAILED);
+    g_assert_nonnull (strstr (error->message, "/img.qcow2: launching the appliance"));
+}
+
+static void
+test_write_and_commit (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GBytes) b = g_bytes_new_static ("hello\n", 6);
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/motd", b, 0640, 0, 0, &error));
+    g_assert_null (fake_guestfs_content ("/etc/motd"));       /* staged, not renamed */
+    g_assert_true (vi_vfs_commit (vfs, &error));
+    g_assert_cmpstr (fake_guestfs_content ("/etc/motd"), ==, "hello\n");
+    g_assert_true (vi_vfs_guestfs_shutdown (vfs, &error));
+}
+
+static void
+test_write_failure (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GBytes) b = g_bytes_new_static ("x", 1);
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    vfs = open_vfs (NULL, &error);
+    fake_guestfs_fail ("guestfs_write");
+    g_assert_false (vi_vfs_write_file (vfs, "/etc/motd", b, 0644, 0, 0, &error));
+    g_assert_nonnull (strstr (error->message, "/etc/motd"));
+    g_clear_error (&error);
+    g_assert_true (vi_vfs_commit (vfs, &error));
+    g_assert_null (fake_guestfs_content ("/etc/motd"));
+}
+
+static void
+test_rename_failure (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GBytes) b = g_bytes_new_static ("x", 1);
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    vfs = open_vfs (NULL, &error);
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/motd", b, 0644, 0, 0, &error));
+    fake_guestfs_fail ("guestfs_rename");
+    g_assert_false (vi_vfs_commit (vfs, &error));
+    g_assert_nonnull (strstr (error->message, "/etc/motd: replacing the file"));
+}
+
+static void
+test_shutdown_failure (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    vfs = open_vfs (NULL, &error);
+    fake_guestfs_fail ("guestfs_shutdown");
+    g_assert_false (vi_vfs_guestfs_shutdown (vfs, &error));
+    g_assert_nonnull (strstr (error->message, "changes may be lost"));
+}
+
+static void
+test_refusals (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GBytes) out = NULL;
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    fake_guestfs_add_file ("/dev/sda1", "/etc/shadow", "root:*:1::::::\n", S_IFREG | 0640, 2);
+    fake_guestfs_add_file ("/dev/sda1", "/etc/fifo", NULL, S_IFIFO | 0644, 1);
+    fake_guestfs_add_file ("/dev/sda1", "/etc/big", "0123456789", S_IFREG | 0644, 1);
+    vfs = open_vfs (NULL, &error);
+    g_assert_false (vi_vfs_read_file (vfs, "/etc/shadow", 1024, &out, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    g_assert_false (vi_vfs_read_file (vfs, "/etc/fifo", 1024, &out, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    g_assert_false (vi_vfs_read_file (vfs, "/etc/big", 5, &out, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    g_assert_false (vi_vfs_read_file (vfs, "/nope", 5, &out, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_NOT_FOUND);
+}
+
+static void
+test_roots (void)
+{
+    g_autoptr(GError) e0 = NULL, e2 = NULL, e1 = NULL;
+    ViVfs *vfs;
+    const GPtrArray *m;
+
+    fake_guestfs_reset ();
+    fake_guestfs_add_fs ("/dev/sda1", "ext4");      /* not a root: no /etc/fstab */
+    fake_guestfs_add_fs ("/dev/sdb", "swap");
+    g_assert_null (open_vfs (NULL, &e0));
+    g_assert_error (e0, VI_ERROR, VI_ERROR_TARGET);
+    g_assert_nonnull (strstr (e0->message, "no Linux root"));
+
+    add_root ("/dev/sda2");
+    add_root ("/dev/sda3");
+    g_assert_null (open_vfs (NULL, &e2));
+    g_assert_error (e2, VI_ERROR, VI_ERROR_TARGET);
+    g_assert_nonnull (strstr (e2->message, "/dev/sda2, /dev/sda3"));
+    g_assert_nonnull (strstr (e2->message, "<vi:target root="));
+
+    /* one root with /boot, /usr, /usr/local in its fstab: shortest first */
+    fake_guestfs_reset ();
+    add_root ("/dev/root");
+    fake_guestfs_add_file ("/dev/root", "/etc/fstab", FSTAB, S_IFREG | 0644, 1);
+    fake_guestfs_add_fs ("/dev/boot", "ext4");
+    fake_guestfs_add_fs ("/dev/usr", "ext4");
+    fake_guestfs_add_fs ("/dev/local", "ext4");
+    vfs = open_vfs (NULL, &e1);
+    g_assert_no_error (e1);
+    m = fake_guestfs_mounts ();
+    g_assert_cmpuint (m->len, >=, 4);
+    g_assert_cmpstr (m->pdata[m->len - 4], ==, "/");
+    g_assert_cmpstr (m->pdata[m->len - 3], ==, "/usr");
+    g_assert_cmpstr (m->pdata[m->len - 2], ==, "/boot");
+    g_assert_cmpstr (m->pdata[m->len - 1], ==, "/usr/local");
+    vi_vfs_free (vfs);
+}
+
+int
+main (int argc, char **argv)
+{
+    g_test_init (&argc, &argv, NULL);
+    g_test_add_func ("/guestfs-fake/launch-failure", test_launch_failure);
+    g_test_add_func ("/guestfs-fake/write-and-commit", test_write_and_commit);
+    g_test_add_func ("/guestfs-fake/write-failure", test_write_failure);
+    g_test_add_func ("/guestfs-fake/rename-failure", test_rename_failure);
+    g_test_add_func ("/guestfs-fake/shutdown-failure", test_shutdown_failure);
+    g_test_add_func ("/guestfs-fake/refusals", test_refusals);
+    g_test_add_func ("/guestfs-fake/root-finding", test_roots);
+    return g_test_run ();
+}
