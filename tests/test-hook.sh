@@ -110,6 +110,31 @@ t_forget () { domain h8 | hook prepare begin && [ -f "$T/state/ledger/$UUID" ] &
     "$VI" --config-file "$T/conf" hook forget ct1 | grep -q 'forgot ct1' && [ ! -f "$T/state/ledger/$UUID" ] &&
     "$VI" --config-file "$T/conf" hook forget ct1 | grep -q 'nothing to forget'; }
 
+# Load: N simultaneous injections into N trees, all correct.
+t_parallel_trees () { n=16; i=0; pids=""
+    while [ $i -lt $n ]; do "$SRC/tests/make-guest-tree.sh" debian12 "$T/p$i" >/dev/null; i=$((i + 1)); done
+    i=0; while [ $i -lt $n ]; do
+        "$VI" --config-file "$T/conf" inject --rootfs "$T/p$i" --hostname "par$i" \
+            --file "/srv/id:$T/conf" >/dev/null & pids="$pids $!"; i=$((i + 1)); done
+    for p in $pids; do wait $p || return 1; done
+    i=0; while [ $i -lt $n ]; do [ "$(cat "$T/p$i/etc/hostname")" = "par$i" ] || return 1
+        cmp -s "$T/p$i/srv/id" "$T/conf" || return 1; i=$((i + 1)); done; }
+# A full guest filesystem (ENOSPC): clean failure, the files as they were.
+t_enospc () { "$SRC/tests/make-guest-tree.sh" debian12 "$T/small-src" >/dev/null; mkdir -p "$T/small"
+    head -c 400000 /dev/urandom > "$T/big"
+    unshare -m sh -c "mount -t tmpfs -o size=256k tmpfs '$T/small' && cp -a '$T/small-src/.' '$T/small/' &&
+        before=\$(cat '$T/small/etc/hostname' '$T/small/etc/shadow' | md5sum);
+        '$VI' --config-file '$T/conf' inject --rootfs '$T/small' --hostname full --file '/srv/big:$T/big' 2>'$T/enospc.err';
+        rc=\$?; cat '$T/enospc.err';
+        [ \$rc -eq 2 ] && grep -q 'No space left' '$T/enospc.err' &&
+        [ \"\$(cat '$T/small/etc/hostname' '$T/small/etc/shadow' | md5sum)\" = \"\$before\" ] &&
+        [ -z \"\$(find '$T/small' -name '.*.vi-*')\" ]"; }
+# A read-only tree: clean failure, nothing changed.
+t_readonly () { "$SRC/tests/make-guest-tree.sh" debian12 "$T/ro" >/dev/null
+    unshare -m sh -c "mount --bind '$T/ro' '$T/ro' && mount -o remount,bind,ro '$T/ro' &&
+        '$VI' --config-file '$T/conf' inject --rootfs '$T/ro' --hostname ro 2>'$T/ro.err'; rc=\$?; cat '$T/ro.err';
+        [ \$rc -eq 2 ] && grep -q 'Read-only' '$T/ro.err'" && [ "$(cat "$T/ro/etc/hostname")" = localhost ]; }
+
 ok "prepare begin injects into an LXC root directory" t_prepare
 ok "policy once: the same request is not injected again" t_once
 ok "a changed request is injected again" t_changed
@@ -124,6 +149,9 @@ ok "on-error fail: a failed injection fails the start (exit 2)" t_fail
 ok "on-error warn: a failed injection lets the domain start" t_warn
 ok "an LXC domain without a root filesystem is refused, host untouched" t_no_root
 ok "nothing to do: no config read; the hook links only libc" t_fast
+ok "16 simultaneous CLI injections into 16 trees are all correct" t_parallel_trees
+ok "ENOSPC in the guest filesystem: exit 2, files as they were, no temporary left" t_enospc
+ok "a read-only tree: exit 2, nothing changed" t_readonly
 ok "hook install, status, uninstall (links in DIR/qemu.d and DIR/lxc.d)" t_install
 ok "hook forget DOMAIN drops the ledger entry" t_forget
 ok "LXC raw image root: loop device in a private namespace, cleaned up" t_loop_raw
