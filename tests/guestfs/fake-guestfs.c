@@ -283,13 +283,14 @@ int
 guestfs_rename (guestfs_h *g, const char *from, const char *to)
 {
     Node *n;
+    gpointer key = NULL, value = NULL;
 
     if (FAILS (g, "guestfs_rename"))
         return -1;
-    n = g_hash_table_lookup (root_fs, from);
-    if (n == NULL)
+    if (!g_hash_table_steal_extended (root_fs, from, &key, &value))
         return err (g, ENOENT, "rename");
-    g_hash_table_steal (root_fs, from);
+    n = value;
+    g_free (key);
     g_hash_table_insert (root_fs, g_strdup (to), n);
     return 0;
 }
