@@ -52,6 +52,8 @@ read_lines (ViVfs *vfs, const char *path, GStrv *out, GError **error)
     data = g_bytes_get_data (b, &len);
     text = g_strndup (data, len);
     *out = g_strsplit (text, "\n", -1);
+    for (guint i = 0; (*out)[i]; i++)
+        g_strchomp ((*out)[i]);     /* CRLF files, trailing blanks */
     return TRUE;
 }
 

@@ -96,6 +96,9 @@ plan_dir (ViPlan *plan, ViVfs *vfs, const char *path, guint mode, guint32 uid, g
 
     if (g_str_equal (path, "/") || g_hash_table_contains (plan->dirs, path))
         return TRUE;
+    if (g_hash_table_contains (plan->writes, path))
+        return vi_throw (error, VI_ERROR_INVALID, "%s: is both a file and a directory of the "
+                         "request (%s)", path, why);
     if (vi_vfs_stat (vfs, path, &st, &e)) {
         /* A symlink to a directory is resolved inside the guest root by the
          * backend, so it serves as a directory. */
@@ -262,7 +265,13 @@ plan_files (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
 static char *
 key_identity (const char *line)
 {
-    g_auto(GStrv) w = g_strsplit_set (line, " \t", -1);
+    g_auto(GStrv) w = NULL;
+
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (*line == '#')
+        return NULL;    /* a commented-out key is not a key */
+    w = g_strsplit_set (line, " \t", -1);
 
     for (guint i = 0; w[i]; i++)
         if (g_str_has_prefix (w[i], "ssh-") || g_str_has_prefix (w[i], "ecdsa-") ||
@@ -495,7 +504,8 @@ plan_hostname (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
 
     lines = g_strsplit (hosts, "\n", -1);
     for (guint i = 0; lines[i]; i++)
-        if (g_str_has_prefix (lines[i], "127.0.0.1")) {
+        if (g_str_has_prefix (lines[i], "127.0.0.1") &&
+            (lines[i][9] == ' ' || lines[i][9] == '\t')) {
             last_localhost = i;
             have_localhost = TRUE;
         }
@@ -570,6 +580,14 @@ plan_ifupdown_inline (ViPlan *plan, ViVfs *vfs, GPtrArray *files, GError **error
     lines = g_strsplit (text, "\n", -1);
     for (guint i = 0; lines[i]; i++) {
         if (g_str_equal (lines[i], "# BEGIN virt-inject")) {
+            gboolean ended = FALSE;
+            for (guint k = i + 1; lines[k] && !ended; k++)
+                ended = g_str_equal (lines[k], "# END virt-inject");
+            if (!ended) {
+                g_string_free (out, TRUE);
+                return vi_throw (error, VI_ERROR_GUEST, "/etc/network/interfaces: a "
+                                 "'# BEGIN virt-inject' block has no '# END virt-inject'");
+            }
             skipping = TRUE;
             continue;
         }
@@ -761,14 +779,19 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
         default:
             g_assert_not_reached ();
         }
-        if (!ok)
+        if (!ok) {
+            static const char *const what[] = { "creating", "setting mode and owner of", "writing" };
             return vi_throw (error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
-                             "%s (%s): %s", st->kind == STEP_WRITE ? "writing" : "creating",
-                             st->why, e->message);
+                             "%s %s (%s): %s", what[st->kind], st->path, st->why, e->message);
+        }
         g_ptr_array_add (written, st->path);
     }
-    if (!vi_vfs_commit (vfs, error))
-        return FALSE;
+    {
+        g_autoptr(GError) e = NULL;
+        if (!vi_vfs_commit (vfs, &e))
+            return vi_throw (error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
+                             "committing the changes: %s", e->message);
+    }
     if (plan->relabel && written->len > 0) {
         g_ptr_array_add (written, NULL);
         if (!vi_vfs_relabel (vfs, (const char *const *) written->pdata, error))

@@ -186,6 +186,41 @@ test_fake_collision (void)
     g_assert_nonnull (strstr (error->message, "written twice"));
 }
 
+/* Regressions found in review: a commented-out key does not count as
+ * present; 127.0.0.10 is not the localhost line; a path cannot be both a
+ * file and a directory; apply errors name the path. */
+static void
+test_fake_edge_cases (void)
+{
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:hostname>h1</vi:hostname>"
+                                    "<vi:user name='root'><vi:ssh-key>" KEY1 "</vi:ssh-key></vi:user></vi:inject>");
+    g_autoptr(ViSpec) clash = parse ("<vi:inject xmlns:vi='" NS "'><vi:file path='/srv/a'>x</vi:file>"
+                                     "<vi:file path='/srv/a/b'>y</vi:file></vi:inject>");
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autoptr(GError) error = NULL;
+
+    fake_vfs_add_dir (vfs, "/root/.ssh", 0700, 0, 0);
+    fake_vfs_add_file (vfs, "/root/.ssh/authorized_keys", "# " KEY1 "\n", 0600, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/hosts", "127.0.0.10\tother\n127.0.0.1\tlocalhost\n", 0644, 0, 0);
+    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/root/.ssh/authorized_keys"), ==, "# " KEY1 "\n" KEY1 "\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/hosts"), ==,
+                     "127.0.0.10\tother\n127.0.0.1\tlocalhost\n127.0.1.1\th1\n");
+
+    g_assert_false (vi_inject (clash, vfs, NULL, FALSE, NULL, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "/srv/a: is both a file and a directory"));
+    g_clear_error (&error);
+
+    fake_vfs_fail_at (vfs, 1);
+    {
+        g_autoptr(ViSpec) one = parse ("<vi:inject xmlns:vi='" NS "'><vi:file path='/etc/motd'>m</vi:file></vi:inject>");
+        g_assert_false (vi_inject (one, vfs, NULL, FALSE, NULL, &error));
+        g_assert_nonnull (strstr (error->message, "writing /etc/motd (file /etc/motd)"));
+    }
+}
+
 /* ---- real trees ------------------------------------------------------ */
 
 typedef struct {
@@ -308,6 +343,7 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/missing-user", test_fake_missing_user);
     g_test_add_func ("/inject/fake/yescrypt-refused-on-musl", test_fake_yescrypt_refused);
     g_test_add_func ("/inject/fake/collision", test_fake_collision);
+    g_test_add_func ("/inject/fake/edge-cases", test_fake_edge_cases);
     for (gsize i = 0; i < G_N_ELEMENTS (distros); i++) {
         g_autofree char *path = g_strdup_printf ("/inject/tree/%s", distros[i].distro);
         g_test_add_data_func (path, &distros[i], test_tree);

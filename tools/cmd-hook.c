@@ -99,7 +99,7 @@ cli_cmd_hook (CliGlobal *global, int argc, char **argv)
     g_autofree char *hook_dir = NULL;
     const GOptionEntry entries[] = {
         { "hook-dir", 0, 0, G_OPTION_ARG_FILENAME, &hook_dir,
-          "libvirt's hook directory (default /etc/libvirt/hooks)", "DIR" },
+          "libvirt's hook directory (default " LIBVIRT_HOOKDIR ")", "DIR" },
         { NULL }
     };
     g_autoptr(GOptionContext) ctx =
@@ -116,7 +116,7 @@ cli_cmd_hook (CliGlobal *global, int argc, char **argv)
     if (!g_option_context_parse (ctx, &argc, &argv, &error))
         return cli_error (error), 1;
     if (hook_dir == NULL)
-        hook_dir = g_strdup (SYSCONFDIR "/libvirt/hooks");
+        hook_dir = g_strdup (LIBVIRT_HOOKDIR);
     if (argc < 2) {
         g_printerr ("virt-inject: hook: give install, uninstall, status or forget DOMAIN\n");
         return 1;
