@@ -66,8 +66,10 @@ main (int argc, char **argv)
     }
 
     if (argc < 4 || !acted_on (argv[2], argv[3]) ||
-        memmem (xml, len, VI_NS, strlen (VI_NS)) == NULL)
+        memmem (xml, len, VI_NS, strlen (VI_NS)) == NULL) {
+        free (xml);
         return 0;
+    }
 
     /* The worker sits beside the hook program (libexecdir, or the build tree). */
     n = readlink ("/proc/self/exe", self, sizeof self - 1);
