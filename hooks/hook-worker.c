@@ -61,6 +61,13 @@ fail (const GError *error, const char *name)
     return vi_error_exit_code (error);
 }
 
+/* Each stage in the log at debug level: a start that hangs shows where. */
+static void
+log_stage (const char *stage, gpointer user_data)
+{
+    vi_log (LOG_DEBUG, "domain %s: stage %s", (const char *) user_data, stage);
+}
+
 static int
 prepare (const ViConfig *cfg, ViDomain *dom)
 {
@@ -97,7 +104,8 @@ prepare (const ViConfig *cfg, ViDomain *dom)
     target = vi_domain_choose_target (dom, spec, NULL, &error);
     if (target != NULL) {
         what = vi_target_describe (target);
-        if (vi_run_inject (cfg, target, spec, FALSE, &summary, &error) && dom->uuid &&
+        if (vi_run_inject (cfg, target, spec, FALSE, log_stage, (gpointer) dom->name, &summary,
+                           &error) && dom->uuid &&
             policy == VI_POLICY_ONCE)
             vi_ledger_record (cfg->state_dir, dom->uuid, dom->name, digest, &error);
     }

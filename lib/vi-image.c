@@ -24,10 +24,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,6 +90,28 @@ backing_of (const ViTarget *t, GError **error)
     return NULL;
 }
 
+/* A read-only image (a read-only filesystem or block device, an immutable
+ * file) is refused before the appliance is started, not after a launch
+ * whose result could not be committed.  Opening it for writing is the
+ * test that also holds for root, who ignores permission bits. */
+static gboolean
+check_writable (const char *path, GError **error)
+{
+    vi_autofd fd = open (path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    struct stat st;
+    int ro = 0;
+
+    if (fd < 0)
+        return vi_throw (error, VI_ERROR_TARGET, "image %s cannot be written: %s", path,
+                         g_strerror (errno));
+    /* Linux lets a read-only block device be opened for writing and fails
+     * the writes: ask it. */
+    if (fstat (fd, &st) == 0 && S_ISBLK (st.st_mode) && ioctl (fd, BLKROGET, &ro) == 0 && ro)
+        return vi_throw (error, VI_ERROR_TARGET, "image %s cannot be written: %s", path,
+                         "the block device is read-only");
+    return TRUE;
+}
+
 static char *
 work_dir_for (const ViConfig *cfg, const ViTarget *t)
 {
@@ -133,7 +158,29 @@ typedef struct {
     GString *out;
     GString *err;
     char *stage;
+    ViProgressFunc progress;
+    gpointer progress_data;
 } HelperOutput;
+
+static void
+helper_output_clear (HelperOutput *h)
+{
+    if (h->out)
+        g_string_free (h->out, TRUE);
+    if (h->err)
+        g_string_free (h->err, TRUE);
+    g_free (h->stage);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (HelperOutput, helper_output_clear)
+
+static void
+set_stage (HelperOutput *h, const char *stage)
+{
+    g_free (h->stage);
+    h->stage = g_strdup (stage);
+    if (h->progress)
+        h->progress (stage, h->progress_data);
+}
 
 static void
 take_lines (HelperOutput *h)
@@ -145,8 +192,7 @@ take_lines (HelperOutput *h)
     while ((nl = strchr (p, '\n')) != NULL) {
         *nl = '\0';
         if (g_str_has_prefix (p, "stage: ")) {
-            g_free (h->stage);
-            h->stage = g_strdup (p + 7);
+            set_stage (h, p + 7);
         } else {
             g_string_append_printf (rest, "%s\n", p);
         }
@@ -249,7 +295,8 @@ run_helper (const char *const *argv, gint64 deadline_us, HelperOutput *h, int *o
 
 gboolean
 vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
-                 gboolean dry_run, char **out_summary, GError **error)
+                 gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
+                 char **out_summary, GError **error)
 {
     gint64 deadline = g_get_monotonic_time () + (gint64) cfg->timeout * G_USEC_PER_SEC;
     vi_autofd slot = -1;
@@ -262,7 +309,8 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
     g_autofree char *canon = vi_spec_format (spec);
     g_autofree char *backing = NULL;
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-    HelperOutput h = { g_string_new (NULL), g_string_new (NULL), NULL };
+    g_auto(HelperOutput) h = { g_string_new (NULL), g_string_new (NULL), NULL, progress,
+                               progress_data };
     int status = 0;
     gboolean ok = FALSE;
 
@@ -270,6 +318,8 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
         return vi_throw (error, VI_ERROR_TARGET, "no image to inject into");
     if (target->protocol == NULL && !g_file_test (target->path, G_FILE_TEST_EXISTS))
         return vi_throw (error, VI_ERROR_TARGET, "image %s: no such file or device", target->path);
+    if (!dry_run && target->protocol == NULL && !check_writable (target->path, error))
+        return FALSE;
     backing = backing_of (target, error);
     if (backing == NULL)
         return FALSE;
@@ -289,6 +339,7 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
     if (!roll_forward (work, error))
         return FALSE;
 
+    set_stage (&h, "slot");
     slot = vi_slot_acquire (cfg->run_dir, cfg->max_parallel, deadline, error);
     if (slot < 0)
         return FALSE;
@@ -342,6 +393,8 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
                                                  : "the libguestfs helper failed");
         goto out;
     }
+    if (!dry_run)
+        set_stage (&h, "commit");
     if (!dry_run && !commit_overlay (work, overlay, error))
         goto out;
     if (out_summary)
@@ -351,8 +404,5 @@ out:
     if (ok || !g_file_test (intent, G_FILE_TEST_EXISTS))
         (void) g_unlink (overlay);
     (void) g_unlink (spec_path);
-    g_string_free (h.out, TRUE);
-    g_string_free (h.err, TRUE);
-    g_free (h.stage);
     return ok;
 }

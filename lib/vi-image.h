@@ -30,6 +30,7 @@
 #include <glib.h>
 #include "vi-config.h"
 #include "vi-domain.h"
+#include "vi-run.h"
 #include "vi-spec.h"
 
 G_BEGIN_DECLS
@@ -47,12 +48,14 @@ const char *vi_image_helper_path (void);
  * @target: a VI_TARGET_IMAGE target
  * @spec: the request
  * @dry_run: plan only (no overlay commit, nothing written)
+ * @progress: (nullable): told of each stage as it starts
  * @out_summary: (out) (optional): the plan / what was done, one step a line
  *
  * Returns: %TRUE, or %FALSE with @error (VI_ERROR_TIMEOUT naming the stage:
  * waiting for a slot, launch, mount, write, commit).
  */
 gboolean vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
-                          gboolean dry_run, char **out_summary, GError **error);
+                          gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
+                          char **out_summary, GError **error);
 
 G_END_DECLS

@@ -12,6 +12,8 @@ typedef struct {
     const ViTarget *target;
     const ViSpec *spec;
     gboolean dry_run;
+    ViProgressFunc progress;
+    gpointer progress_data;
     char *summary;
 } RootfsJob;
 
@@ -25,14 +27,17 @@ inject_rootfs (const char *root_dir, gpointer user_data, char **out_text, GError
     vfs = vi_vfs_rootfs_open (root_dir, job->target->idmap, error);
     if (vfs == NULL)
         return FALSE;
+    if (job->progress)
+        job->progress ("write", job->progress_data);
     return vi_inject (job->spec, vfs, &opts, job->dry_run, out_text, error);
 }
 
 gboolean
 vi_run_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
-               gboolean dry_run, char **out_summary, GError **error)
+               gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
+               char **out_summary, GError **error)
 {
-    RootfsJob job = { cfg, target, spec, dry_run, NULL };
+    RootfsJob job = { cfg, target, spec, dry_run, progress, progress_data, NULL };
     gboolean ok = FALSE;
 
     switch (target->kind) {
@@ -40,10 +45,13 @@ vi_run_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
         ok = inject_rootfs (target->path, &job, &job.summary, error);
         break;
     case VI_TARGET_ROOTFS_IMAGE:
+        if (progress)
+            progress ("mount", progress_data);
         ok = vi_mount_run (target, inject_rootfs, &job, &job.summary, error);
         break;
     case VI_TARGET_IMAGE:
-        return vi_image_inject (cfg, target, spec, dry_run, out_summary, error);
+        return vi_image_inject (cfg, target, spec, dry_run, progress, progress_data, out_summary,
+                                error);
     case VI_TARGET_LAST:
     default:
         g_assert_not_reached ();

@@ -52,6 +52,28 @@ target_from_domain (const ViDomain *dom, const ViConfig *cfg, ViSpec **inout_spe
     return vi_domain_choose_target (dom, *inout_spec, resolver, error);
 }
 
+/* --verbose: one line as each stage starts (an image injection spends
+ * most of its time in "launch"). */
+static void
+print_stage (const char *stage, gpointer user_data)
+{
+    static const struct { const char *stage, *what; } names[] = {
+        { "slot", "waiting for an appliance slot ([guestfs] max_parallel)" },
+        { "launch", "launching the libguestfs appliance" },
+        { "mount", "mounting the guest's filesystems" },
+        { "write", "writing into the guest" },
+        { "shutdown", "shutting the appliance down" },
+        { "commit", "committing the changes into the image" },
+    };
+    const char *what = stage;
+
+    (void) user_data;
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+        if (g_str_equal (stage, names[i].stage))
+            what = names[i].what;
+    g_printerr ("virt-inject: [%s] %s\n", stage, what);
+}
+
 int
 cli_cmd_inject (CliGlobal *global, int argc, char **argv)
 {
@@ -167,7 +189,9 @@ cli_cmd_inject (CliGlobal *global, int argc, char **argv)
     what = vi_target_describe (target);
     if (o.verbose || global->verbose)
         g_printerr ("virt-inject: injecting into %s\n", what);
-    if (!vi_run_inject (cfg, target, spec, o.dry_run, &summary, &error)) {
+    if (!vi_run_inject (cfg, target, spec, o.dry_run,
+                        o.verbose || global->verbose ? print_stage : NULL, NULL, &summary,
+                        &error)) {
         status = cli_error (error);
         goto out;
     }

@@ -171,5 +171,28 @@ snapshot "$tmp/g5" >"$tmp/r2"
 cmp -s "$tmp/r1" "$tmp/r2"
 ok $? "refused and failed requests wrote nothing"
 
+# --- read-only images are refused before any appliance starts -------------
+truncate -s 8M "$tmp/ro.img"
+before=$(sha256sum <"$tmp/ro.img")
+chattr +i "$tmp/ro.img"
+expect 1 "an immutable image file is refused" vic inject -a "$tmp/ro.img" --format raw --hostname a
+grep -q "ro.img cannot be written" "$tmp/err"
+ok $? "the error names the image and says it cannot be written"
+chattr -i "$tmp/ro.img"
+if loop=$(losetup -r -f --show "$tmp/ro.img" 2>/dev/null); then
+    expect 1 "a read-only block device is refused" vic inject -a "$loop" --format raw --hostname a
+    losetup -d "$loop"
+else
+    ok 1 "a read-only block device is refused (cannot attach a loop device)"
+fi
+[ "$(sha256sum <"$tmp/ro.img")" = "$before" ]
+ok $? "both read-only images are unchanged"
+
+# --- --verbose names the stages -----------------------------------------
+tree g6
+expect 0 "--verbose" vic inject --rootfs "$tmp/g6" --hostname verbose --verbose
+grep -q '^virt-inject: \[write\] writing into the guest' "$tmp/err"
+ok $? "--verbose announces the write stage"
+
 echo "1..$n"
 exit $failed
