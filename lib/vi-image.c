@@ -13,7 +13,9 @@
  * same image first finishes a commit so recorded (roll forward: committing
  * the same overlay again writes the same clusters).  The commit runs in a
  * process of its own, outside the group the deadline kills: it is short, and
- * a commit half done is worse than a late one.
+ * a commit half done is worse than a late one.  It inherits the image's lock,
+ * so when we are killed mid-commit it still finishes, and the next injection
+ * waits for it rather than racing it.
  *
  * Killing.  The helper runs in a new process group (setpgid) and gets
  * SIGKILL if we die (PR_SET_PDEATHSIG); the appliance's qemu is its child in
@@ -35,6 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include "vi-error.h"
@@ -123,15 +126,43 @@ work_dir_for (const ViConfig *cfg, const ViTarget *t)
     return g_build_filename (cfg->state_dir, "work", sum, NULL);
 }
 
+/* qemu-img commit, run holding the image's lock: the child gets a
+ * descriptor of the same open lock file, so when we are killed mid-commit
+ * the commit still runs to its end and the next injection into the image
+ * waits for it instead of racing it. */
 static gboolean
-commit_overlay (const char *work, const char *overlay, GError **error)
+run_commit (const char *overlay, int lock, GError **error)
+{
+    g_autoptr(GSubprocessLauncher) l =
+        g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_autoptr(GSubprocess) p = NULL;
+    g_autofree char *err = NULL;
+    g_autoptr(GError) e = NULL;
+    const char *what = "committing the injected changes into the image (qemu-img commit)";
+    int keep = fcntl (lock, F_DUPFD_CLOEXEC, 3);
+
+    if (keep < 0)
+        return vi_throw_errno (error, errno, "%s", what);
+    g_subprocess_launcher_take_fd (l, keep, 3);
+    p = g_subprocess_launcher_spawn (l, &e, "qemu-img", "commit", "-q", overlay, NULL);
+    if (p == NULL || !g_subprocess_communicate_utf8 (p, NULL, NULL, NULL, &err, &e))
+        return vi_throw (error, VI_ERROR_FAILED, "%s: %s", what, e->message);
+    if (!g_subprocess_get_successful (p))
+        return vi_throw (error, VI_ERROR_FAILED, "%s failed: %s", what, g_strstrip (err));
+    return TRUE;
+}
+
+static gboolean
+commit_overlay (const char *work, const char *overlay, int lock, GError **error)
 {
     g_autofree char *intent = g_build_filename (work, "commit", NULL);
-    const char *argv[] = { "qemu-img", "commit", "-q", overlay, NULL };
 
-    if (!g_file_set_contents (intent, overlay, -1, NULL))
+    /* durable before the first cluster is copied: roll-forward relies on it */
+    if (!g_file_set_contents_full (intent, overlay, -1,
+                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                   0600, NULL))
         return vi_throw_errno (error, errno, "recording the commit in %s", intent);
-    if (!run_sync (argv, "committing the injected changes into the image (qemu-img commit)", error))
+    if (!run_commit (overlay, lock, error))
         return FALSE;
     (void) g_unlink (overlay);
     (void) g_unlink (intent);
@@ -140,7 +171,7 @@ commit_overlay (const char *work, const char *overlay, GError **error)
 
 /* Finish a commit a killed injector had started (see the top comment). */
 static gboolean
-roll_forward (const char *work, GError **error)
+roll_forward (const char *work, int lock, GError **error)
 {
     g_autofree char *intent = g_build_filename (work, "commit", NULL);
     g_autofree char *overlay = NULL;
@@ -151,7 +182,7 @@ roll_forward (const char *work, GError **error)
         (void) g_unlink (intent);
         return TRUE;
     }
-    return commit_overlay (work, overlay, error);
+    return commit_overlay (work, overlay, lock, error);
 }
 
 typedef struct {
@@ -336,7 +367,7 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
                              "timed out waiting for another injection into the same image");
         g_usleep (100 * 1000);
     }
-    if (!roll_forward (work, error))
+    if (!roll_forward (work, lock, error))
         return FALSE;
 
     set_stage (&h, "slot");
@@ -395,7 +426,7 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
     }
     if (!dry_run)
         set_stage (&h, "commit");
-    if (!dry_run && !commit_overlay (work, overlay, error))
+    if (!dry_run && !commit_overlay (work, overlay, lock, error))
         goto out;
     if (out_summary)
         *out_summary = g_strdup (h.out->str);
