@@ -719,7 +719,7 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
             if (!exists) {
                 plan->autorelabel = TRUE;
                 if (!plan_write (plan, vfs, "/.autorelabel", g_bytes_new_static ("", 0), 0644, 0, 0,
-                                 "SELinux: relabel at first boot (backend cannot relabel)", error))
+                                 VI_INJECT_AUTORELABEL_NOTE, error))
                     return NULL;
             }
         }

@@ -26,6 +26,10 @@ typedef struct {
     gsize read_max;             /* cap for guest files read (default 8 MiB when 0) */
 } ViInjectOptions;
 
+/* The plan's reason for /.autorelabel: an SELinux guest whose files the
+ * backend cannot relabel (the hook logs it when it appears in the plan). */
+#define VI_INJECT_AUTORELABEL_NOTE "SELinux: relabel at first boot (backend cannot relabel)"
+
 /**
  * vi_plan_build:
  * Returns: (transfer full): the plan, or %NULL with @error (VI_ERROR_GUEST

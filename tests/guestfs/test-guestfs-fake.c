@@ -6,6 +6,8 @@
 
 #include "fake-guestfs.h"
 #include "vi-error.h"
+#include "vi-inject.h"
+#include "vi-spec.h"
 #include "vi-vfs-guestfs.h"
 
 #define FSTAB "LABEL=boot /boot ext4 defaults 0 2\nLABEL=usr /usr ext4 defaults 0 2\nLABEL=local /usr/local ext4 defaults 0 2\n"
@@ -170,6 +172,84 @@ test_roots (void)
     vi_vfs_free (vfs);
 }
 
+/* An SELinux-enforcing guest: with setfiles in the appliance exactly the
+ * written paths are relabelled with the guest's file_contexts; without it
+ * /.autorelabel is created instead, and the plan says why. */
+#define SELINUX_SPEC \
+    "<vi:inject xmlns:vi='http://virt-inject.org/xmlns/libvirt/domain/1.0'>" \
+    "<vi:file path='/etc/motd'>hi&#10;</vi:file><vi:file path='/etc/issue'>x&#10;</vi:file>" \
+    "</vi:inject>"
+#define FILE_CONTEXTS "/etc/selinux/targeted/contexts/files/file_contexts"
+
+static void
+add_selinux_root (void)
+{
+    add_root ("/dev/sda1");
+    fake_guestfs_add_file ("/dev/sda1", "/etc/selinux", NULL, S_IFDIR | 0755, 2);
+    fake_guestfs_add_file ("/dev/sda1", "/etc/selinux/targeted", NULL, S_IFDIR | 0755, 2);
+    fake_guestfs_add_file ("/dev/sda1", "/etc/selinux/config",
+                           "SELINUX=enforcing\nSELINUXTYPE=targeted\n", S_IFREG | 0644, 1);
+    fake_guestfs_add_file ("/dev/sda1", FILE_CONTEXTS, "/.* system_u:object_r:default_t:s0\n",
+                           S_IFREG | 0644, 1);
+}
+
+static void
+test_selinux (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViSpec) spec = vi_spec_parse (SELINUX_SPEC, strlen (SELINUX_SPEC), NULL, &error);
+    ViInjectOptions opts = { 0 };
+    const GPtrArray *r;
+
+    g_assert_no_error (error);
+    /* setfiles available: the two written files, nothing else */
+    {
+        g_autoptr(ViVfs) vfs = NULL;
+        g_autofree char *summary = NULL;
+
+        fake_guestfs_reset ();
+        fake_guestfs_set_relabel (TRUE);
+        add_selinux_root ();
+        vfs = open_vfs (NULL, &error);
+        g_assert_no_error (error);
+        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &summary, &error));
+        g_assert_no_error (error);
+        r = fake_guestfs_relabelled ();
+        g_assert_cmpuint (r->len, ==, 2);
+        g_assert_cmpstr (r->pdata[0], ==, FILE_CONTEXTS " /etc/motd");
+        g_assert_cmpstr (r->pdata[1], ==, FILE_CONTEXTS " /etc/issue");
+        g_assert_null (fake_guestfs_content ("/.autorelabel"));
+        g_assert_nonnull (strstr (summary, "relabel"));
+    }
+    /* a relabel failure fails the injection, naming the path */
+    {
+        g_autoptr(ViVfs) vfs = NULL;
+
+        fake_guestfs_reset ();
+        fake_guestfs_set_relabel (TRUE);
+        add_selinux_root ();
+        vfs = open_vfs (NULL, &error);
+        fake_guestfs_fail ("guestfs_selinux_relabel");
+        g_assert_false (vi_inject (spec, vfs, &opts, FALSE, NULL, &error));
+        g_assert_nonnull (strstr (error->message, "/etc/motd"));
+        g_clear_error (&error);
+    }
+    /* no setfiles in the appliance: /.autorelabel, and the plan says so */
+    {
+        g_autoptr(ViVfs) vfs = NULL;
+        g_autofree char *summary = NULL;
+
+        fake_guestfs_reset ();
+        add_selinux_root ();
+        vfs = open_vfs (NULL, &error);
+        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &summary, &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (fake_guestfs_relabelled ()->len, ==, 0);
+        g_assert_cmpstr (fake_guestfs_content ("/.autorelabel"), ==, "");
+        g_assert_nonnull (strstr (summary, VI_INJECT_AUTORELABEL_NOTE));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -181,5 +261,6 @@ main (int argc, char **argv)
     g_test_add_func ("/guestfs-fake/shutdown-failure", test_shutdown_failure);
     g_test_add_func ("/guestfs-fake/refusals", test_refusals);
     g_test_add_func ("/guestfs-fake/root-finding", test_roots);
+    g_test_add_func ("/guestfs-fake/selinux", test_selinux);
     return g_test_run ();
 }
