@@ -283,13 +283,19 @@ is_linux_fs (const char *type)
     return g_strv_contains (types, type);
 }
 
+/* A root holds /etc/fstab and some mark of an OS.  The marks are tested
+ * without following symlinks as well: with a separate /usr (not mounted
+ * while the candidates are probed) a merged-/usr guest's /bin and
+ * /etc/os-release are dangling symlinks into it. */
 static gboolean
 looks_like_root (guestfs_h *g)
 {
     return guestfs_is_file (g, "/etc/fstab") > 0 &&
            (guestfs_is_file_opts (g, "/etc/os-release", GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 1, -1) > 0 ||
+            guestfs_is_symlink (g, "/etc/os-release") > 0 ||
             guestfs_is_file (g, "/usr/lib/os-release") > 0 ||
-            guestfs_is_dir_opts (g, "/bin", GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1) > 0);
+            guestfs_is_dir_opts (g, "/bin", GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1) > 0 ||
+            guestfs_is_symlink (g, "/bin") > 0);
 }
 
 static char *

@@ -338,6 +338,7 @@ int guestfs_is_dir (guestfs_h *g, const char *path) { return is_type (g, path, S
 int guestfs_is_file (guestfs_h *g, const char *path) { return is_type (g, path, S_IFREG); }
 int guestfs_is_dir_opts (guestfs_h *g, const char *path, ...) { return is_type (g, path, S_IFDIR); }
 int guestfs_is_file_opts (guestfs_h *g, const char *path, ...) { return is_type (g, path, S_IFREG); }
+int guestfs_is_symlink (guestfs_h *g, const char *path) { return is_type (g, path, S_IFLNK); }
 
 int
 guestfs_mkdir_mode (guestfs_h *g, const char *path, int mode)

@@ -170,6 +170,19 @@ test_roots (void)
     g_assert_cmpstr (m->pdata[m->len - 2], ==, "/boot");
     g_assert_cmpstr (m->pdata[m->len - 1], ==, "/usr/local");
     vi_vfs_free (vfs);
+
+    /* merged /usr with a separate /usr: /bin and /etc/os-release are
+     * symlinks into the not yet mounted /usr, and still mark the root */
+    fake_guestfs_reset ();
+    fake_guestfs_add_fs ("/dev/vg0/root", "ext4");
+    fake_guestfs_add_file ("/dev/vg0/root", "/etc/fstab", "", S_IFREG | 0644, 1);
+    fake_guestfs_add_file ("/dev/vg0/root", "/etc/os-release", NULL, S_IFLNK | 0777, 1);
+    fake_guestfs_add_file ("/dev/vg0/root", "/bin", NULL, S_IFLNK | 0777, 1);
+    fake_guestfs_add_fs ("/dev/vg0/usr", "ext4");
+    fake_guestfs_add_file ("/dev/vg0/usr", "/lib/os-release", "ID=debian\n", S_IFREG | 0644, 1);
+    vfs = open_vfs (NULL, &e1);
+    g_assert_no_error (e1);
+    vi_vfs_free (vfs);
 }
 
 /* An SELinux-enforcing guest: with setfiles in the appliance exactly the
