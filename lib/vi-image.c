@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 #include <glib/gstdio.h>
 
 #include "vi-error.h"
@@ -70,6 +71,57 @@ run_sync (const char *const *argv, const char *what, GError **error)
 
 /* The backing of the overlay: the image path, or a network disk as qemu
  * sees it. */
+/* The id of the qemu secret object holding a network disk's password: the
+ * password itself never appears in an argv, a backing file name or a log;
+ * qemu reads it from a 0600 file in the image's work directory. */
+#define SECRET_ID "vi-secret0"
+
+/* iSCSI as qemu's JSON pseudo-filename, the only form that can name a
+ * password-secret.  libvirt's source name is "IQN/LUN". */
+static char *
+iscsi_backing (const ViTarget *t, const char *portal, GError **error)
+{
+    const char *slash = t->path ? strrchr (t->path, '/') : NULL;
+    g_autofree char *iqn = NULL;
+    g_autoptr(JsonBuilder) b = json_builder_new ();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *json = NULL;
+    guint64 lun = 0;
+
+    if (slash == NULL || slash == t->path ||
+        !g_ascii_string_to_unsigned (slash + 1, 10, 0, 255, &lun, NULL)) {
+        vi_throw (error, VI_ERROR_TARGET, "iSCSI disk %s: the source name must be IQN/LUN",
+                  t->path ? t->path : "(none)");
+        return NULL;
+    }
+    iqn = g_strndup (t->path, slash - t->path);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "driver");
+    json_builder_add_string_value (b, "iscsi");
+    json_builder_set_member_name (b, "transport");
+    json_builder_add_string_value (b, "tcp");
+    json_builder_set_member_name (b, "portal");
+    json_builder_add_string_value (b, portal);
+    json_builder_set_member_name (b, "target");
+    json_builder_add_string_value (b, iqn);
+    json_builder_set_member_name (b, "lun");
+    json_builder_add_int_value (b, (gint64) lun);
+    if (t->username) {
+        json_builder_set_member_name (b, "user");
+        json_builder_add_string_value (b, t->username);
+    }
+    if (t->secret) {
+        json_builder_set_member_name (b, "password-secret");
+        json_builder_add_string_value (b, SECRET_ID);
+    }
+    json_builder_end_object (b);
+    root = json_builder_get_root (b);
+    json = json_to_string (root, FALSE);
+    return g_strconcat ("json:", json, NULL);
+}
+
+/* The backing of the overlay: the image path, or a network disk as qemu
+ * sees it. */
 static char *
 backing_of (const ViTarget *t, GError **error)
 {
@@ -83,6 +135,14 @@ backing_of (const ViTarget *t, GError **error)
         return NULL;
     }
     server = t->servers->pdata[0];
+    if (g_str_equal (t->protocol, "iscsi") && g_str_has_prefix (server, "tcp:"))
+        return iscsi_backing (t, server + 4, error);
+    if (t->secret != NULL) {
+        vi_throw (error, VI_ERROR_TARGET,
+                  "network disks of protocol %s with <auth> are not supported (iscsi is)",
+                  t->protocol);
+        return NULL;
+    }
     /* qemu's URI syntax for network disks: nbd+unix:///EXPORT?socket=PATH */
     if (g_str_equal (t->protocol, "nbd") && g_str_has_prefix (server, "unix:"))
         return g_strdup_printf ("nbd+unix:///%s?socket=%s", t->path ? t->path : "", server + 5);
@@ -131,7 +191,7 @@ work_dir_for (const ViConfig *cfg, const ViTarget *t)
  * the commit still runs to its end and the next injection into the image
  * waits for it instead of racing it. */
 static gboolean
-run_commit (const char *overlay, int lock, GError **error)
+run_commit (const char *overlay, int lock, const char *secret_obj, GError **error)
 {
     g_autoptr(GSubprocessLauncher) l =
         g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
@@ -144,7 +204,11 @@ run_commit (const char *overlay, int lock, GError **error)
     if (keep < 0)
         return vi_throw_errno (error, errno, "%s", what);
     g_subprocess_launcher_take_fd (l, keep, 3);
-    p = g_subprocess_launcher_spawn (l, &e, "qemu-img", "commit", "-q", overlay, NULL);
+    if (secret_obj)
+        p = g_subprocess_launcher_spawn (l, &e, "qemu-img", "commit", "-q", "--object", secret_obj,
+                                         overlay, NULL);
+    else
+        p = g_subprocess_launcher_spawn (l, &e, "qemu-img", "commit", "-q", overlay, NULL);
     if (p == NULL || !g_subprocess_communicate_utf8 (p, NULL, NULL, NULL, &err, &e))
         return vi_throw (error, VI_ERROR_FAILED, "%s: %s", what, e->message);
     if (!g_subprocess_get_successful (p))
@@ -153,7 +217,8 @@ run_commit (const char *overlay, int lock, GError **error)
 }
 
 static gboolean
-commit_overlay (const char *work, const char *overlay, int lock, GError **error)
+commit_overlay (const char *work, const char *overlay, int lock, const char *secret_obj,
+                GError **error)
 {
     g_autofree char *intent = g_build_filename (work, "commit", NULL);
 
@@ -162,7 +227,7 @@ commit_overlay (const char *work, const char *overlay, int lock, GError **error)
                                    G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                    0600, NULL))
         return vi_throw_errno (error, errno, "recording the commit in %s", intent);
-    if (!run_commit (overlay, lock, error))
+    if (!run_commit (overlay, lock, secret_obj, error))
         return FALSE;
     (void) g_unlink (overlay);
     (void) g_unlink (intent);
@@ -171,7 +236,7 @@ commit_overlay (const char *work, const char *overlay, int lock, GError **error)
 
 /* Finish a commit a killed injector had started (see the top comment). */
 static gboolean
-roll_forward (const char *work, int lock, GError **error)
+roll_forward (const char *work, int lock, const char *secret_obj, GError **error)
 {
     g_autofree char *intent = g_build_filename (work, "commit", NULL);
     g_autofree char *overlay = NULL;
@@ -182,7 +247,7 @@ roll_forward (const char *work, int lock, GError **error)
         (void) g_unlink (intent);
         return TRUE;
     }
-    return commit_overlay (work, overlay, lock, error);
+    return commit_overlay (work, overlay, lock, secret_obj, error);
 }
 
 typedef struct {
@@ -339,6 +404,8 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
     g_autofree char *intent = g_build_filename (work, "commit", NULL);
     g_autofree char *canon = vi_spec_format (spec);
     g_autofree char *backing = NULL;
+    g_autofree char *secret_path = g_build_filename (work, "secret", NULL);
+    g_autofree char *secret_obj = NULL;
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
     g_auto(HelperOutput) h = { g_string_new (NULL), g_string_new (NULL), NULL, progress,
                                progress_data };
@@ -367,20 +434,37 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
                              "timed out waiting for another injection into the same image");
         g_usleep (100 * 1000);
     }
-    if (!roll_forward (work, lock, error))
-        return FALSE;
+    if (target->secret) {
+        /* 0600 in our 0700 work directory; removed on every way out */
+        secret_obj = g_strdup_printf ("secret,id=" SECRET_ID ",format=raw,file=%s", secret_path);
+        if (!g_file_set_contents_full (secret_path, target->secret, -1,
+                                       G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL)) {
+            vi_throw_errno (error, errno, "%s", secret_path);
+            goto out;
+        }
+    }
+    if (!roll_forward (work, lock, secret_obj, error))
+        goto out;
 
     set_stage (&h, "slot");
     slot = vi_slot_acquire (cfg->run_dir, cfg->max_parallel, deadline, error);
     if (slot < 0)
-        return FALSE;
+        goto out;
 
     (void) g_unlink (overlay);
     {
-        const char *create[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", target->format,
-                                 "-b", backing, overlay, NULL };
-        if (!run_sync (create, "creating the overlay (qemu-img create)", error))
-            return FALSE;
+        g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+        g_auto(GStrv) create = NULL;
+
+        g_strv_builder_add_many (b, "qemu-img", "create", "-q", NULL);
+        if (secret_obj)     /* qemu-img opens the backing for its size */
+            g_strv_builder_add_many (b, "--object", secret_obj, NULL);
+        g_strv_builder_add_many (b, "-f", "qcow2", "-F", target->format, "-b", backing, overlay,
+                                 NULL);
+        create = g_strv_builder_end (b);
+        if (!run_sync ((const char *const *) create, "creating the overlay (qemu-img create)",
+                       error))
+            goto out;
     }
     if (!g_file_set_contents_full (spec_path, canon, -1, G_FILE_SET_CONTENTS_NONE, 0600, NULL)) {
         vi_throw_errno (error, errno, "%s", spec_path);
@@ -400,6 +484,8 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
     g_ptr_array_add (argv, g_strdup_printf ("--smp=%u", cfg->smp));
     if (cfg->force_tcg)
         g_ptr_array_add (argv, g_strdup ("--force-tcg"));
+    if (secret_obj)
+        g_ptr_array_add (argv, g_strdup_printf ("--qemu-object=%s", secret_obj));
     g_ptr_array_add (argv, g_strdup_printf ("--secrets-dir=%s", cfg->secrets_dir));
     g_ptr_array_add (argv, g_strdup_printf ("--request-max=%" G_GSIZE_FORMAT, cfg->limits.request_max));
     g_ptr_array_add (argv, g_strdup_printf ("--file-max=%" G_GSIZE_FORMAT, cfg->limits.file_max));
@@ -426,7 +512,7 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
     }
     if (!dry_run)
         set_stage (&h, "commit");
-    if (!dry_run && !commit_overlay (work, overlay, lock, error))
+    if (!dry_run && !commit_overlay (work, overlay, lock, secret_obj, error))
         goto out;
     if (out_summary)
         *out_summary = g_strdup (h.out->str);
@@ -435,5 +521,7 @@ out:
     if (ok || !g_file_test (intent, G_FILE_TEST_EXISTS))
         (void) g_unlink (overlay);
     (void) g_unlink (spec_path);
+    if (secret_obj)
+        (void) g_unlink (secret_path);
     return ok;
 }

@@ -16,11 +16,14 @@
  *
  *   virt-inject-guestfs --add PATH --format FMT [--root DEVICE]
  *       [--memsize MIB] [--smp N] [--force-tcg] [--secrets-dir DIR]
+ *       [--qemu-object secret,id=vi-secret0,format=raw,file=F]
  *       [--request-max B] [--file-max B] [--items-max N]
  *       [--dry-run] --spec FILE
  *
  * FILE holds the canonical request (vi_spec_format).  PATH is the overlay
- * (format qcow2) whose backing file is the real image.  On success the
+ * (format qcow2) whose backing file is the real image; the backing of an
+ * iSCSI disk with <auth> names the secret object, whose file F (0600, in
+ * the work directory) holds the password.  On success the
  * helper prints vi_plan_describe() on stdout and exits 0 after a clean
  * guestfs_shutdown; on failure it prints one line on stderr and exits with
  * vi_error_exit_code().  It never touches any file but PATH.

@@ -483,6 +483,13 @@ vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GEr
             return NULL;
         }
     }
+    /* The overlay's backing may name a qemu secret object (an iSCSI
+     * password read from a file): qemu must have it before it opens the
+     * drive. */
+    if (opts->qemu_object && guestfs_config (self->g, "-object", opts->qemu_object) < 0) {
+        throw_g (self, error, opts->path, "configuring libguestfs");
+        return NULL;
+    }
     if (guestfs_add_drive_opts (self->g, opts->path,
                                 GUESTFS_ADD_DRIVE_OPTS_FORMAT, opts->format,
                                 GUESTFS_ADD_DRIVE_OPTS_READONLY, opts->readonly ? 1 : 0,

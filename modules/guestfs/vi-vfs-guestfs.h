@@ -18,6 +18,7 @@ typedef struct {
     guint smp;
     gboolean force_tcg;
     gboolean readonly;
+    const char *qemu_object;    /* a qemu -object (the secret of a network disk), or NULL */
 } ViGuestfsOptions;
 
 /** A callback told the stage ("launch", "mount"...) as it begins. */

@@ -23,7 +23,7 @@ int
 main (int argc, char **argv)
 {
     g_autofree char *add = NULL, *format = NULL, *root = NULL, *spec_file = NULL;
-    g_autofree char *secrets_dir = NULL;
+    g_autofree char *secrets_dir = NULL, *qemu_object = NULL;
     gint memsize = 0, smp = 1, items_max = VI_LIMITS_DEFAULT_ITEMS_MAX;
     gint64 request_max = VI_LIMITS_DEFAULT_REQUEST_MAX, file_max = VI_LIMITS_DEFAULT_FILE_MAX;
     gboolean force_tcg = FALSE, dry_run = FALSE;
@@ -34,6 +34,8 @@ main (int argc, char **argv)
         { "memsize", 0, 0, G_OPTION_ARG_INT, &memsize, "Appliance memory (MiB)", "MIB" },
         { "smp", 0, 0, G_OPTION_ARG_INT, &smp, "Appliance vCPUs", "N" },
         { "force-tcg", 0, 0, G_OPTION_ARG_NONE, &force_tcg, "Software emulation", NULL },
+        { "qemu-object", 0, 0, G_OPTION_ARG_STRING, &qemu_object,
+          "A qemu -object for the appliance (a secret read from a file)", "SPEC" },
         { "secrets-dir", 0, 0, G_OPTION_ARG_FILENAME, &secrets_dir, "Secrets directory", "DIR" },
         { "request-max", 0, 0, G_OPTION_ARG_INT64, &request_max, "Request size cap", "B" },
         { "file-max", 0, 0, G_OPTION_ARG_INT64, &file_max, "File size cap", "B" },
@@ -73,6 +75,7 @@ main (int argc, char **argv)
     gopts.smp = smp;
     gopts.force_tcg = force_tcg;
     gopts.readonly = dry_run;
+    gopts.qemu_object = qemu_object;
     vfs = vi_vfs_guestfs_open (&gopts, print_stage, &error);
     if (vfs == NULL)
         goto fail;

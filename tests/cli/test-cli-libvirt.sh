@@ -7,7 +7,9 @@
 #   verifies the password; an invalid edit keeps the old request;
 #   `inject -d` refuses a running domain; `inject -c URI -d DOMAIN` resolves a
 #   type='volume' disk of a dir pool and injects into it (one appliance
-#   launch), checked by reading the image back.
+#   launch), checked by reading the image back; and into an iSCSI disk whose
+#   <auth> names a libvirt secret (CHAP, served by tgtd on localhost), with
+#   the password never in any process's argv nor left on disk.
 set -u
 B=$VIRT_INJECT_BUILD_ROOT
 SRC=$VIRT_INJECT_SOURCE_ROOT
@@ -25,7 +27,13 @@ if ! command -v libvirtd >/dev/null; then echo "1..0 # SKIP no libvirtd"; exit 7
 T=$(mktemp -d /var/tmp/vi-cli-libvirt-XXXXXX)
 chmod 0755 "$T"
 cleanup () {
-    for d in vi-au-meta vi-au-vol; do
+    [ -n "${iscsi_uuid:-}" ] && virsh -c "$URI" secret-undefine "$iscsi_uuid" >/dev/null 2>&1
+    if [ -n "${tgt_ready:-}" ]; then
+        tgtadm --lld iscsi --op delete --mode target --tid 77 --force >/dev/null 2>&1
+        tgtadm --lld iscsi --op delete --mode account --user vi-au-user >/dev/null 2>&1
+    fi
+    [ -n "${tgt_started:-}" ] && tgtadm --lld iscsi --op delete --mode system >/dev/null 2>&1
+    for d in vi-au-meta vi-au-vol vi-au-iscsi; do
         virsh -c "$URI" destroy "$d" >/dev/null 2>&1
         virsh -c "$URI" undefine "$d" >/dev/null 2>&1
     done
@@ -146,6 +154,46 @@ XML
     "$CHECK" "$T/pw" "$(guest_file "$T/pool/vol.qcow2" /etc/shadow | awk -F: '$1 == "root" { print $2 }')"
 }
 
+t_iscsi () {
+    IQN=iqn.2026-11.org.virt-inject:au
+    PW=chap-$(head -c 9 /dev/urandom | base64 | tr -d '/+=')
+    rm -rf "$T/tree"; sh "$SRC/tests/make-guest-tree.sh" debian12 "$T/tree" >/dev/null
+    printf '/dev/sda / ext4 defaults 0 1\n' > "$T/tree/etc/fstab"
+    mkfs.ext4 -q -F -d "$T/tree" "$T/lun.raw" 64M >/dev/null 2>&1 || return 1
+    if ! pgrep -x tgtd >/dev/null; then tgtd || return 1; tgt_started=1; sleep 1; fi
+    tgt_ready=1
+    tgtadm --lld iscsi --op new --mode target --tid 77 -T "$IQN" &&
+    tgtadm --lld iscsi --op new --mode logicalunit --tid 77 --lun 1 -b "$T/lun.raw" &&
+    tgtadm --lld iscsi --op bind --mode target --tid 77 -I ALL &&
+    tgtadm --lld iscsi --op new --mode account --user vi-au-user --password "$PW" &&
+    tgtadm --lld iscsi --op bind --mode account --tid 77 --user vi-au-user || return 1
+    # CHAP is enforced: without the password the LUN cannot be opened
+    ! qemu-img info "iscsi://127.0.0.1:3260/$IQN/1" >/dev/null 2>&1 || return 1
+    echo "<secret ephemeral='no' private='yes'><usage type='iscsi'><target>vi-au-iscsi</target></usage></secret>" > "$T/secret.xml"
+    iscsi_uuid=$(virsh -c "$URI" secret-define "$T/secret.xml" | awk '{print $2}')
+    printf '%s' "$PW" > "$T/chap"
+    virsh -c "$URI" secret-set-value "$iscsi_uuid" --file "$T/chap" --plain >/dev/null && rm -f "$T/chap" || return 1
+    cat > "$T/iscsi.xml" <<XML
+<domain type='qemu'><name>vi-au-iscsi</name><memory unit='MiB'>64</memory>
+<os><type arch='x86_64' machine='pc'>hvm</type></os>
+<devices><disk type='network' device='disk'><driver name='qemu' type='raw'/>
+<source protocol='iscsi' name='$IQN/1'><host name='127.0.0.1' port='3260'/>
+<auth username='vi-au-user'><secret type='iscsi' usage='vi-au-iscsi'/></auth></source>
+<target dev='vda' bus='virtio'/></disk></devices></domain>
+XML
+    virsh -c "$URI" define "$T/iscsi.xml" >/dev/null || return 1
+    # every process's argv, sampled while the injection runs
+    ( while :; do ps -eo args >> "$T/argv.log"; sleep 0.2; done ) & sampler=$!
+    "$VI" --config-file "$T/conf" inject -c "$URI" -d vi-au-iscsi --hostname iscsi.example.com \
+        --ssh-key "root:$T/id.pub"; rc=$?
+    kill $sampler; wait $sampler 2>/dev/null
+    [ $rc -eq 0 ] || return 1
+    grep -q 'qemu-system' "$T/argv.log" && ! grep -qF "$PW" "$T/argv.log" &&
+    ! grep -rqF "$PW" "$T/state" &&
+    [ "$(debugfs -R 'cat /etc/hostname' "$T/lun.raw" 2>/dev/null)" = iscsi.example.com ] &&
+    debugfs -R 'cat /root/.ssh/authorized_keys' "$T/lun.raw" 2>/dev/null | grep -qF "$(cat "$T/id.pub")"
+}
+
 ok "metadata show on a domain without a request" t_show_none
 ok "metadata set merges (no duplicate key), show prints a valid request" t_set_show
 ok "metadata set --password USER:random prints once; the stored hash verifies it" t_random
@@ -156,6 +204,7 @@ ok "metadata remove" t_remove
 ok "an unknown domain is an error naming it" t_unknown_domain
 ok "inject -d refuses a running domain" t_running
 ok "inject -c URI -d resolves a type='volume' disk and injects into it" t_volume
+ok "inject -c URI -d into an iSCSI disk with CHAP from a libvirt secret; password in no argv" t_iscsi
 
 echo "1..$n"
 exit $failed

@@ -152,6 +152,7 @@ int guestfs_set_network (guestfs_h *g, int network) { return network ? err (g, E
 int guestfs_set_memsize (guestfs_h *g, int memsize) { return 0; }
 int guestfs_set_smp (guestfs_h *g, int smp) { return 0; }
 int guestfs_set_backend_settings (guestfs_h *g, char *const *settings) { return 0; }
+int guestfs_config (guestfs_h *g, const char *param, const char *value) { return g_str_equal (param, "-object") ? 0 : err (g, EINVAL, "config"); }
 int guestfs_launch (guestfs_h *g) { return FAILS (g, "guestfs_launch"); }
 int guestfs_shutdown (guestfs_h *g) { return FAILS (g, "guestfs_shutdown"); }
 int guestfs_sync (guestfs_h *g) { return FAILS (g, "guestfs_sync"); }
