@@ -466,7 +466,7 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
                        error))
             goto out;
     }
-    if (!g_file_set_contents_full (spec_path, canon, -1, G_FILE_SET_CONTENTS_NONE, 0600, NULL)) {
+    if (!g_file_set_contents_full (spec_path, canon, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL)) {
         vi_throw_errno (error, errno, "%s", spec_path);
         goto out;
     }

@@ -57,7 +57,7 @@ edit (CliLibvirt *lv, const char *domain, guint flags, const ViConfig *cfg, ViSp
     if (tmpdir == NULL)
         return cli_error (error);
     path = g_build_filename (tmpdir, "request.xml", NULL);
-    if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_NONE, 0600, &error))
+    if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
         return cli_error (error);
     if (editor == NULL || *editor == '\0')
         editor = g_getenv ("EDITOR");
