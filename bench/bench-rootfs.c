@@ -2,7 +2,8 @@
  *
  *   in-process  vi_inject() through the rootfs backend
  *   CLI         `virt-inject inject --rootfs DIR --spec FILE` (one process)
- *   shell       the same files made by mkdir/tee/chmod/chown processes
+ *   shell       the same files made by mkdir/tee/chmod/chown processes, then
+ *               `sync -f` (one syncfs: its files reach the disk, as ours do)
  *
  * Usage: bench-rootfs SOURCE_ROOT VIRT_INJECT [ROUNDS]
  * Prints a table of median milliseconds and the ratios DESIGN.md targets.
@@ -88,6 +89,8 @@ shell_script (const char *root)
             "chmod 0640 \"$R/srv/app/conf/file%02d.conf\" && chown 0:0 \"$R/srv/app/conf/file%02d.conf\"\n",
             n, n, n, n, n);
     g_string_append (s, "printf '{\"role\":\"web\",\"tier\":\"web\"}\\n' | tee \"$R/meta.js\" >/dev/null\n");
+    /* the same durability as virt-inject's: one syncfs(2) of the tree */
+    g_string_append (s, "sync -f \"$R\"\n");
     return g_string_free (s, FALSE);
 }
 
