@@ -77,7 +77,8 @@ run_sync (const char *const *argv, const char *what, GError **error)
 #define SECRET_ID "vi-secret0"
 
 /* iSCSI as qemu's JSON pseudo-filename, the only form that can name a
- * password-secret.  libvirt's source name is "IQN/LUN". */
+ * password-secret: {"driver": FORMAT, "file": {"driver": "iscsi", ...}}.
+ * libvirt's source name is "IQN/LUN". */
 static char *
 iscsi_backing (const ViTarget *t, const char *portal, GError **error)
 {
@@ -95,6 +96,12 @@ iscsi_backing (const ViTarget *t, const char *portal, GError **error)
         return NULL;
     }
     iqn = g_strndup (t->path, slash - t->path);
+    /* the whole node: the format driver over the protocol driver (with -F,
+     * qemu-img would take a bare protocol object for a file name) */
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "driver");
+    json_builder_add_string_value (b, t->format);
+    json_builder_set_member_name (b, "file");
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "driver");
     json_builder_add_string_value (b, "iscsi");
@@ -114,6 +121,7 @@ iscsi_backing (const ViTarget *t, const char *portal, GError **error)
         json_builder_set_member_name (b, "password-secret");
         json_builder_add_string_value (b, SECRET_ID);
     }
+    json_builder_end_object (b);
     json_builder_end_object (b);
     root = json_builder_get_root (b);
     json = json_to_string (root, FALSE);

@@ -277,7 +277,16 @@ lv_resolve_secret (gpointer conn, const char *type, const char *uuid, const char
         return throw_virt (error, uuid ? uuid : usage ? usage : "secret");
     value = virSecretGetValue (secret, &len, 0);
     if (value == NULL) {
-        throw_virt (error, "reading the secret");   /* before virSecretFree() resets it */
+        virErrorPtr e = virGetLastError ();
+
+        /* before virSecretFree() resets the error */
+        if (e && e->code == VIR_ERR_INVALID_SECRET)
+            vi_throw (error, VI_ERROR_TARGET,
+                      "secret %s: %s; libvirt gives the value of a private secret to no "
+                      "client, so virt-inject can use only a secret defined with "
+                      "private='no'", uuid ? uuid : usage, e->message);
+        else
+            throw_virt (error, "reading the secret");
         virSecretFree (secret);
         return FALSE;
     }

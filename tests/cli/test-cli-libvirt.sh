@@ -169,10 +169,6 @@ t_iscsi () {
     tgtadm --lld iscsi --op bind --mode account --tid 77 --user vi-au-user || return 1
     # CHAP is enforced: without the password the LUN cannot be opened
     ! qemu-img info "iscsi://127.0.0.1:3260/$IQN/1" >/dev/null 2>&1 || return 1
-    echo "<secret ephemeral='no' private='yes'><usage type='iscsi'><target>vi-au-iscsi</target></usage></secret>" > "$T/secret.xml"
-    iscsi_uuid=$(virsh -c "$URI" secret-define "$T/secret.xml" | awk '{print $2}')
-    printf '%s' "$PW" > "$T/chap"
-    virsh -c "$URI" secret-set-value "$iscsi_uuid" --file "$T/chap" --plain >/dev/null && rm -f "$T/chap" || return 1
     cat > "$T/iscsi.xml" <<XML
 <domain type='qemu'><name>vi-au-iscsi</name><memory unit='MiB'>64</memory>
 <os><type arch='x86_64' machine='pc'>hvm</type></os>
@@ -182,6 +178,19 @@ t_iscsi () {
 <target dev='vda' bus='virtio'/></disk></devices></domain>
 XML
     virsh -c "$URI" define "$T/iscsi.xml" >/dev/null || return 1
+    # libvirt reveals a private secret to no client: first one of those
+    # (a clear refusal), then the same secret with private='no'
+    printf '%s' "$PW" > "$T/chap"
+    for private in yes no; do
+        [ -n "${iscsi_uuid:-}" ] && virsh -c "$URI" secret-undefine "$iscsi_uuid" >/dev/null
+        echo "<secret ephemeral='no' private='$private'><usage type='iscsi'><target>vi-au-iscsi</target></usage></secret>" > "$T/secret.xml"
+        iscsi_uuid=$(virsh -c "$URI" secret-define "$T/secret.xml" | awk '{print $2}')
+        virsh -c "$URI" secret-set-value "$iscsi_uuid" --file "$T/chap" --plain >/dev/null || return 1
+        [ $private = no ] && break
+        "$VI" --config-file "$T/conf" inject -c "$URI" -d vi-au-iscsi --hostname x 2>"$T/priv.err"; rc=$?
+        cat "$T/priv.err"; [ $rc -eq 1 ] && grep -q "private='no'" "$T/priv.err" || return 1
+    done
+    rm -f "$T/chap"
     # every process's argv, sampled while the injection runs
     ( while :; do ps -eo args >> "$T/argv.log"; sleep 0.2; done ) & sampler=$!
     "$VI" --config-file "$T/conf" inject -c "$URI" -d vi-au-iscsi --hostname iscsi.example.com \
