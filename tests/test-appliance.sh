@@ -170,7 +170,7 @@ t_failure_unchanged () { before=$(sum "$T/C.raw"); spec_noboot web-c nosuchuser 
     [ "$(sum "$T/C.raw")" = "$before" ] && no_qemu; }
 t_timeout () { before=$(sum "$T/D.raw"); spec_noboot web-d > "$T/d.xml"
     "$VI" --config-file "$T/conf-short" inject -a "$T/D.raw" --format raw --spec "$T/d.xml" 2>"$T/d.err"; rc=$?
-    cat "$T/d.err"; [ $rc -eq 3 ] && grep -q 'timed out' "$T/d.err" && grep -q 'launch' "$T/d.err" &&
+    cat "$T/d.err"; [ $rc -eq 3 ] && grep -q 'timed out' "$T/d.err" && grep -q 'launch' "$T/d.err" && grep -q force_tcg "$T/d.err" &&
     [ "$(sum "$T/D.raw")" = "$before" ] && no_qemu; }
 t_kill9 () { before=$(sum "$T/E.raw"); spec_noboot web-e > "$T/e.xml"
     "$VI" --config-file "$T/conf" --verbose inject -a "$T/E.raw" --format raw --spec "$T/e.xml" 2>"$T/e.err" & pid=$!
