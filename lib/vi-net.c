@@ -143,9 +143,11 @@ render_ifupdown (const ViInterface *i)
     g_string_append_printf (s, "auto %s\n", i->name);
     if (i->mac)
         g_string_append_printf (s, "# expected MAC address: %s\n", i->mac);
-    if (i->dhcp) {
+    if (i->dhcp)
         g_string_append_printf (s, "iface %s inet dhcp\n", i->name);
-    } else if (a4->len > 0) {
+    /* DHCP and static addresses: both, as in the other renderers; every
+     * stanza of an interface applies (interfaces(5)). */
+    if (a4->len > 0) {
         g_string_append_printf (s, "iface %s inet static\n", i->name);
         for (guint k = 0; k < a4->len; k++)
             g_string_append_printf (s, "    address %s\n", (char *) a4->pdata[k]);
@@ -199,7 +201,10 @@ nm_family (GString *s, const ViInterface *i, gboolean v6)
     g_autoptr(GPtrArray) dns = of_family (i->nameservers, v6);
 
     g_string_append_printf (s, "\n[%s]\n", v6 ? "ipv6" : "ipv4");
-    if (a->len > 0)
+    /* <dhcp/> is DHCPv4; its static addresses are added to the lease's */
+    if (!v6 && i->dhcp)
+        g_string_append (s, "method=auto\n");
+    else if (a->len > 0)
         g_string_append (s, "method=manual\n");
     else if (i->dhcp)
         g_string_append (s, "method=auto\n");
