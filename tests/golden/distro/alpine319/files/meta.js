@@ -1,0 +1,4 @@
+{
+  "role" : "web",
+  "tier" : "front"
+}
