@@ -9,6 +9,7 @@
  */
 #include "vi-inject.h"
 
+#include <stdarg.h>
 #include <string.h>
 #include <json-glib/json-glib.h>
 
@@ -753,22 +754,120 @@ vi_plan_describe (const ViPlan *plan)
     return g_string_free (s, FALSE);
 }
 
+/* The undo log of an apply: directories it created and attributes it
+ * changed, so that a failure before the commit leaves the guest as it was
+ * (staged writes are dropped by the VFS). */
+typedef struct {
+    char *path;
+    gboolean created;           /* a directory we created: remove it */
+    ViStat old;                 /* else: the mode and owner to put back */
+} Undo;
+
+static void
+undo_free (Undo *u)
+{
+    g_free (u->path);
+    g_free (u);
+}
+
+static void
+undo_add (GPtrArray *undo, const char *path, gboolean created, const ViStat *old)
+{
+    Undo *u = g_new0 (Undo, 1);
+
+    u->path = g_strdup (path);
+    u->created = created;
+    if (old)
+        u->old = *old;
+    g_ptr_array_add (undo, u);
+}
+
+/* Before a mkdir -p: log each component that does not exist yet, outermost
+ * first, so that the undo (in reverse) removes the innermost first. */
+static gboolean
+log_missing_dirs (GPtrArray *undo, ViVfs *vfs, const char *path, GError **error)
+{
+    g_auto(GStrv) parts = g_strsplit (path + 1, "/", -1);
+    g_autoptr(GString) p = g_string_new (NULL);
+    gboolean missing = FALSE;
+
+    for (guint i = 0; parts[i]; i++) {
+        g_string_append_printf (p, "/%s", parts[i]);
+        if (!missing) {
+            gboolean exists = FALSE;
+            if (!vi_vfs_exists (vfs, p->str, &exists, error))
+                return FALSE;
+            missing = !exists;
+        }
+        if (missing)
+            undo_add (undo, p->str, TRUE, NULL);
+    }
+    return TRUE;
+}
+
+/* Undo in reverse order; best effort: a directory that is not empty (the
+ * commit had begun) is left, never its content removed.  Returns the
+ * paths that could not be put back, or NULL. */
+static char *
+rollback (GPtrArray *undo, ViVfs *vfs)
+{
+    g_autoptr(GString) failed = g_string_new (NULL);
+
+    vi_vfs_discard (vfs);
+    for (guint i = undo->len; i > 0; i--) {
+        const Undo *u = undo->pdata[i - 1];
+        g_autoptr(GError) e = NULL;
+        gboolean ok = u->created
+            ? vi_vfs_remove (vfs, u->path, &e)
+            : vi_vfs_chown (vfs, u->path, u->old.uid, u->old.gid, &e) &&
+              vi_vfs_chmod (vfs, u->path, u->old.mode, &e);
+        if (!ok)
+            g_string_append_printf (failed, "%s%s", failed->len ? ", " : "", u->path);
+    }
+    return failed->len ? g_string_free (g_steal_pointer (&failed), FALSE) : NULL;
+}
+
+static gboolean
+apply_failed (GPtrArray *undo, ViVfs *vfs, GError **error, int code, const char *fmt, ...)
+    G_GNUC_PRINTF (5, 6);
+
+static gboolean
+apply_failed (GPtrArray *undo, ViVfs *vfs, GError **error, int code, const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    g_autofree char *left = rollback (undo, vfs);
+    va_list ap;
+
+    va_start (ap, fmt);
+    msg = g_strdup_vprintf (fmt, ap);
+    va_end (ap);
+    if (left)
+        return vi_throw (error, code, "%s (could not undo: %s)", msg, left);
+    return vi_throw (error, code, "%s", msg);
+}
+
 gboolean
 vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
 {
     g_autoptr(GPtrArray) written = g_ptr_array_new ();
+    g_autoptr(GPtrArray) undo = g_ptr_array_new_with_free_func ((GDestroyNotify) undo_free);
 
     for (guint i = 0; i < plan->steps->len; i++) {
         const Step *st = plan->steps->pdata[i];
         gboolean ok = TRUE;
         g_autoptr(GError) e = NULL;
+        ViStat old;
 
         switch (st->kind) {
         case STEP_MKDIR:
-            ok = vi_vfs_mkdir_p (vfs, st->path, st->mode, st->uid, st->gid, &e);
+            ok = log_missing_dirs (undo, vfs, st->path, &e) &&
+                 vi_vfs_mkdir_p (vfs, st->path, st->mode, st->uid, st->gid, &e);
             break;
         case STEP_ATTR:
-            ok = vi_vfs_chown (vfs, st->path, st->uid, st->gid, &e) &&
+            ok = vi_vfs_stat (vfs, st->path, &old, &e);
+            if (ok)
+                undo_add (undo, st->path, FALSE, &old);
+            ok = ok && vi_vfs_chown (vfs, st->path, st->uid, st->gid, &e) &&
                  vi_vfs_chmod (vfs, st->path, st->mode, &e);
             break;
         case STEP_WRITE:
@@ -781,16 +880,16 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
         }
         if (!ok) {
             static const char *const what[] = { "creating", "setting mode and owner of", "writing" };
-            return vi_throw (error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
-                             "%s %s (%s): %s", what[st->kind], st->path, st->why, e->message);
+            return apply_failed (undo, vfs, error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
+                                 "%s %s (%s): %s", what[st->kind], st->path, st->why, e->message);
         }
         g_ptr_array_add (written, st->path);
     }
     {
         g_autoptr(GError) e = NULL;
         if (!vi_vfs_commit (vfs, &e))
-            return vi_throw (error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
-                             "committing the changes: %s", e->message);
+            return apply_failed (undo, vfs, error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
+                                 "committing the changes: %s", e->message);
     }
     if (plan->relabel && written->len > 0) {
         g_ptr_array_add (written, NULL);

@@ -504,6 +504,14 @@ rootfs_commit (ViVfs *vfs, GError **error)
 }
 
 static void
+rootfs_discard (ViVfs *vfs)
+{
+    RootfsVfs *self = (RootfsVfs *) vfs;
+
+    g_ptr_array_set_size (self->staged, 0);     /* staged_free unlinks each temporary */
+}
+
+static void
 rootfs_free (ViVfs *vfs)
 {
     RootfsVfs *self = (RootfsVfs *) vfs;
@@ -521,6 +529,7 @@ static const ViVfsOps rootfs_ops = {
     .read_file = rootfs_read_file,
     .write_file = rootfs_write_file,
     .mkdir_p = rootfs_mkdir_p,
+    .discard = rootfs_discard,
     .chmod = rootfs_chmod,
     .chown = rootfs_chown,
     .stat = rootfs_stat,

@@ -69,6 +69,12 @@ vi_vfs_commit (ViVfs *vfs, GError **error)
     return vfs->ops->commit (vfs, error);
 }
 
+void
+vi_vfs_discard (ViVfs *vfs)
+{
+    vfs->ops->discard (vfs);
+}
+
 gboolean
 vi_vfs_can_relabel (ViVfs *vfs)
 {

@@ -71,6 +71,10 @@ typedef struct {
     /* Remove a file or an empty directory. Missing is not an error. */
     gboolean (*remove) (ViVfs *vfs, const char *path, GError **error);
 
+    /* Drop every staged write (their temporary files are removed); what
+     * was committed stays.  Used to undo a failed injection. */
+    void (*discard) (ViVfs *vfs);
+
     /* Make every staged write durable and visible. */
     gboolean (*commit) (ViVfs *vfs, GError **error);
 
@@ -98,6 +102,7 @@ gboolean vi_vfs_chown (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, G
 gboolean vi_vfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error);
 gboolean vi_vfs_remove (ViVfs *vfs, const char *path, GError **error);
 gboolean vi_vfs_commit (ViVfs *vfs, GError **error);
+void vi_vfs_discard (ViVfs *vfs);
 gboolean vi_vfs_can_relabel (ViVfs *vfs);
 gboolean vi_vfs_relabel (ViVfs *vfs, const char *const *paths, GError **error);
 void vi_vfs_free (ViVfs *vfs);

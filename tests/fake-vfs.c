@@ -170,9 +170,19 @@ static gboolean
 f_remove (ViVfs *vfs, const char *path, GError **error)
 {
     FakeVfs *self = (FakeVfs *) vfs;
+    Node *n = g_hash_table_lookup (self->nodes, path);
+    g_autofree char *prefix = g_strconcat (path, "/", NULL);
+    GHashTableIter it;
+    gpointer k;
 
     if (injected_failure (self, "remove", path, error))
         return FALSE;
+    if (n && n->type == VI_FILE_TYPE_DIRECTORY) {
+        g_hash_table_iter_init (&it, self->nodes);
+        while (g_hash_table_iter_next (&it, &k, NULL))
+            if (g_str_has_prefix (k, prefix))
+                return vi_throw (error, VI_ERROR_GUEST, "%s: directory not empty", path);
+    }
     g_hash_table_remove (self->nodes, path);
     return TRUE;
 }
@@ -196,6 +206,12 @@ f_commit (ViVfs *vfs, GError **error)
 }
 
 static void
+f_discard (ViVfs *vfs)
+{
+    g_hash_table_remove_all (((FakeVfs *) vfs)->staged);
+}
+
+static void
 f_free (ViVfs *vfs)
 {
     FakeVfs *self = (FakeVfs *) vfs;
@@ -207,7 +223,7 @@ f_free (ViVfs *vfs)
 static const ViVfsOps fake_ops = {
     .name = "fake", .read_file = f_read, .write_file = f_write, .mkdir_p = f_mkdir_p,
     .chmod = f_chmod, .chown = f_chown, .stat = f_stat, .remove = f_remove,
-    .commit = f_commit, .relabel = NULL, .free = f_free,
+    .discard = f_discard, .commit = f_commit, .relabel = NULL, .free = f_free,
 };
 
 ViVfs *
@@ -270,8 +286,6 @@ fake_vfs_state (ViVfs *vfs)
 
     for (GList *l = keys; l; l = l->next) {
         Node *n = g_hash_table_lookup (self->nodes, l->data);
-        if (n->type == VI_FILE_TYPE_DIRECTORY)
-            continue;
         g_string_append_printf (s, "%s %d %o %u:%u\n", (char *) l->data, n->type, n->mode, n->uid,
                                 n->gid);
         if (n->content)

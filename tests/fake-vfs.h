@@ -15,7 +15,7 @@ void fake_vfs_add_file (ViVfs *vfs, const char *path, const char *content, guint
 void fake_vfs_add_dir (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid);
 /** The committed content of @path, or NULL. */
 const char *fake_vfs_get (ViVfs *vfs, const char *path);
-/** Every committed file (path, mode, owner, content); directories are left out. */
+/** Every committed file and directory (path, type, mode, owner, content). */
 char *fake_vfs_state (ViVfs *vfs);
 void fake_vfs_fail_at (ViVfs *vfs, guint n);
 guint fake_vfs_n_mutations (ViVfs *vfs);

@@ -119,16 +119,17 @@ t_parallel_trees () { n=16; i=0; pids=""
     for p in $pids; do wait $p || return 1; done
     i=0; while [ $i -lt $n ]; do [ "$(cat "$T/p$i/etc/hostname")" = "par$i" ] || return 1
         cmp -s "$T/p$i/srv/id" "$T/conf" || return 1; i=$((i + 1)); done; }
-# A full guest filesystem (ENOSPC): clean failure, the files as they were.
+# A full guest filesystem (ENOSPC): clean failure, the files as they were,
+# and the directories the injection had created for the file removed again.
 t_enospc () { "$SRC/tests/make-guest-tree.sh" debian12 "$T/small-src" >/dev/null; mkdir -p "$T/small"
     head -c 400000 /dev/urandom > "$T/big"
     unshare -m sh -c "mount -t tmpfs -o size=256k tmpfs '$T/small' && cp -a '$T/small-src/.' '$T/small/' &&
         before=\$(cat '$T/small/etc/hostname' '$T/small/etc/shadow' | md5sum);
-        '$VI' --config-file '$T/conf' inject --rootfs '$T/small' --hostname full --file '/srv/big:$T/big' 2>'$T/enospc.err';
+        '$VI' --config-file '$T/conf' inject --rootfs '$T/small' --hostname full --file '/srv/new/deeper/big:$T/big' 2>'$T/enospc.err';
         rc=\$?; cat '$T/enospc.err';
         [ \$rc -eq 2 ] && grep -q 'No space left' '$T/enospc.err' &&
         [ \"\$(cat '$T/small/etc/hostname' '$T/small/etc/shadow' | md5sum)\" = \"\$before\" ] &&
-        [ -z \"\$(find '$T/small' -name '.*.vi-*')\" ]"; }
+        [ -z \"\$(find '$T/small' -name '.*.vi-*')\" ] && [ ! -e '$T/small/srv/new' ]"; }
 # A read-only tree: clean failure, nothing changed.
 t_readonly () { "$SRC/tests/make-guest-tree.sh" debian12 "$T/ro" >/dev/null
     unshare -m sh -c "mount --bind '$T/ro' '$T/ro' && mount -o remount,bind,ro '$T/ro' &&
@@ -150,7 +151,7 @@ ok "on-error warn: a failed injection lets the domain start" t_warn
 ok "an LXC domain without a root filesystem is refused, host untouched" t_no_root
 ok "nothing to do: no config read; the hook links only libc" t_fast
 ok "16 simultaneous CLI injections into 16 trees are all correct" t_parallel_trees
-ok "ENOSPC in the guest filesystem: exit 2, files as they were, no temporary left" t_enospc
+ok "ENOSPC in the guest filesystem: exit 2, files as they were, no temporary or new directory left" t_enospc
 ok "a read-only tree: exit 2, nothing changed" t_readonly
 ok "hook install, status, uninstall (links in DIR/qemu.d and DIR/lxc.d)" t_install
 ok "hook forget DOMAIN drops the ledger entry" t_forget

@@ -108,8 +108,23 @@ test_fake_all_operations (void)
     g_assert_cmpuint (vi_plan_n_changes (again), ==, 0);
 }
 
+/* debian_fake() where /srv/app already exists with the wrong mode and
+ * owner: the plan fixes its attributes (an undoable step) */
+static ViVfs *
+debian_fake_with_app (void)
+{
+    ViVfs *vfs = debian_fake ();
+
+    fake_vfs_add_dir (vfs, "/srv", 0755, 0, 0);
+    fake_vfs_add_dir (vfs, "/srv/app", 0700, 0, 0);
+    return vfs;
+}
+
+/* A failure of any mutating call leaves every file AND directory exactly as
+ * it was (modes and owners included): created directories are removed and
+ * changed attributes put back. */
 static void
-test_fake_fail_everywhere (void)
+fail_everywhere (ViVfs *(*make) (void))
 {
     g_autoptr(ViSpec) spec = parse (request);
     ViInjectOptions opts = { .secrets_dir = secrets_dir };
@@ -117,13 +132,13 @@ test_fake_fail_everywhere (void)
 
     /* Count the mutating calls of a clean run. */
     {
-        g_autoptr(ViVfs) vfs = debian_fake ();
+        g_autoptr(ViVfs) vfs = make ();
         g_assert_true (vi_inject (spec, vfs, &opts, FALSE, NULL, NULL));
         n_calls = fake_vfs_n_mutations (vfs);
         g_assert_cmpuint (n_calls, >, 10);
     }
     for (guint n = 1; n <= n_calls; n++) {
-        g_autoptr(ViVfs) vfs = debian_fake ();
+        g_autoptr(ViVfs) vfs = make ();
         g_autofree char *before = fake_vfs_state (vfs);
         g_autofree char *after = NULL;
         g_autoptr(GError) error = NULL;
@@ -135,10 +150,17 @@ test_fake_fail_everywhere (void)
         /* the error names the step and the injected failure */
         g_assert_nonnull (strstr (error->message, "injected failure"));
         g_assert_true (strstr (error->message, "(") != NULL || strstr (error->message, "/") != NULL);
-        /* no file changed: the batch was never committed */
+        g_assert_null (strstr (error->message, "could not undo"));
         after = fake_vfs_state (vfs);
         g_assert_cmpstr (before, ==, after);
     }
+}
+
+static void
+test_fake_fail_everywhere (void)
+{
+    fail_everywhere (debian_fake);
+    fail_everywhere (debian_fake_with_app);
 }
 
 static void

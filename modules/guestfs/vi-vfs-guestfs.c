@@ -250,12 +250,22 @@ g_relabel (ViVfs *vfs, const char *const *paths, GError **error)
 }
 
 static void
-g_free_ (ViVfs *vfs)
+g_discard (ViVfs *vfs)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
 
     for (guint i = 0; i < self->staged->len; i++)
         (void) guestfs_rm_f (self->g, ((Staged *) self->staged->pdata[i])->tmp);
+    g_ptr_array_set_size (self->staged, 0);
+}
+
+static void
+g_free_ (ViVfs *vfs)
+{
+    GuestfsVfs *self = (GuestfsVfs *) vfs;
+
+    if (self->g)
+        g_discard (vfs);
     g_ptr_array_unref (self->staged);
     if (self->g)
         guestfs_close (self->g);
@@ -266,12 +276,12 @@ g_free_ (ViVfs *vfs)
 static const ViVfsOps guestfs_ops = {
     .name = "guestfs", .read_file = g_read_file, .write_file = g_write_file,
     .mkdir_p = g_mkdir_p, .chmod = g_chmod_, .chown = g_chown_, .stat = g_stat_,
-    .remove = g_remove, .commit = g_commit, .relabel = NULL, .free = g_free_,
+    .remove = g_remove, .discard = g_discard, .commit = g_commit, .relabel = NULL, .free = g_free_,
 };
 static const ViVfsOps guestfs_ops_selinux = {
     .name = "guestfs", .read_file = g_read_file, .write_file = g_write_file,
     .mkdir_p = g_mkdir_p, .chmod = g_chmod_, .chown = g_chown_, .stat = g_stat_,
-    .remove = g_remove, .commit = g_commit, .relabel = g_relabel, .free = g_free_,
+    .remove = g_remove, .discard = g_discard, .commit = g_commit, .relabel = g_relabel, .free = g_free_,
 };
 
 /* ---- root finding ------------------------------------------------------ */
