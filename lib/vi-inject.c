@@ -122,13 +122,14 @@ plan_dir (ViPlan *plan, ViVfs *vfs, const char *path, guint mode, guint32 uid, g
     return TRUE;
 }
 
-/* Plan writing @content to @path, or "unchanged" when the guest already
- * has it.  @exclusive: the path comes from a user <file> and may not be
+/* Plan writing @content (transfer full) to @path, or "unchanged" when the
+ * guest already has it.  @exclusive: the path comes from a user <file> and may not be
  * written by anything else of the request. */
 static gboolean
 plan_write (ViPlan *plan, ViVfs *vfs, const char *path, GBytes *content, guint mode, guint32 uid,
             guint32 gid, const char *why, GError **error)
 {
+    g_autoptr(GBytes) owned = content;     /* (transfer full) */
     ViStat st;
     g_autoptr(GError) e = NULL;
     g_autofree char *parent = g_path_get_dirname (path);
@@ -162,7 +163,7 @@ plan_write (ViPlan *plan, ViVfs *vfs, const char *path, GBytes *content, guint m
     }
 
     prev = add_step (plan, same ? STEP_UNCHANGED : STEP_WRITE, path, mode, uid, gid, why);
-    prev->content = g_bytes_ref (content);
+    prev->content = g_steal_pointer (&owned);
     g_hash_table_insert (plan->writes, g_strdup (path), prev);
     return TRUE;
 }
@@ -254,7 +255,7 @@ plan_files (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
         guint32 uid, gid;
 
         if (!resolve_owner (vfs, f->owner, f->group, &uid, &gid, error) ||
-            !plan_write (plan, vfs, f->path, f->content, mode, uid, gid, why, error))
+            !plan_write (plan, vfs, f->path, g_bytes_ref (f->content), mode, uid, gid, why, error))
             return FALSE;
     }
     return TRUE;
