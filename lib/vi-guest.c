@@ -202,6 +202,28 @@ parse_id (const char *s, guint32 *out)
     return TRUE;
 }
 
+/* The home directory of a passwd entry as a guest path.  "/home/alice/"
+ * and "/home//alice" name /home/alice (the kernel resolves them so), so
+ * repeated and trailing slashes are dropped before the path is checked;
+ * a home that still is no valid guest path (relative, "..", "/") is "/". */
+static char *
+home_path (const char *field)
+{
+    GString *s = g_string_sized_new (strlen (field));
+    g_autoptr(GError) e = NULL;
+
+    for (const char *p = field; *p; p++)
+        if (*p != '/' || s->len == 0 || s->str[s->len - 1] != '/')
+            g_string_append_c (s, *p);
+    if (s->len > 1 && s->str[s->len - 1] == '/')
+        g_string_truncate (s, s->len - 1);
+    if (!vi_check_guest_path (s->str, &e)) {
+        g_string_free (s, TRUE);
+        return g_strdup ("/");
+    }
+    return g_string_free (s, FALSE);
+}
+
 ViPasswdEntry *
 vi_guest_lookup_user (ViVfs *vfs, const char *name, GError **error)
 {
@@ -215,7 +237,6 @@ vi_guest_lookup_user (ViVfs *vfs, const char *name, GError **error)
         g_auto(GStrv) f = g_strsplit (lines[i], ":", 8);
         guint32 uid, gid;
         ViPasswdEntry *e;
-        g_autoptr(GError) perr = NULL;
 
         if (g_strv_length (f) != 7 || !parse_id (f[2], &uid) || !parse_id (f[3], &gid))
             continue;
@@ -225,7 +246,7 @@ vi_guest_lookup_user (ViVfs *vfs, const char *name, GError **error)
         e->name = g_strdup (f[0]);
         e->uid = uid;
         e->gid = gid;
-        e->home = vi_check_guest_path (f[5], &perr) ? g_strdup (f[5]) : g_strdup ("/");
+        e->home = home_path (f[5]);
         return e;
     }
     if (is_number) {

@@ -17,7 +17,8 @@ typedef struct {
     char *name;
     guint32 uid;
     guint32 gid;
-    char *home;                 /* absolute, validated; "/" when unusable */
+    char *home;                 /* absolute, validated, without repeated or trailing
+                                 * slashes; "/" when unusable */
 } ViPasswdEntry;
 
 void vi_passwd_entry_free (ViPasswdEntry *e);

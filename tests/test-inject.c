@@ -243,6 +243,36 @@ test_fake_edge_cases (void)
     }
 }
 
+/* Review finding: a passwd home with a trailing slash (or a doubled one)
+ * names the same directory; the keys go to HOME/.ssh/authorized_keys, never
+ * to a '//' path and never to /.ssh. */
+static void
+test_fake_home_slashes (void)
+{
+    static const char *const homes[] = { "/home/alice/", "/home/alice//", "/home//alice" };
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:user name='alice'>"
+                                    "<vi:ssh-key>" KEY1 "</vi:ssh-key></vi:user></vi:inject>");
+
+    for (gsize h = 0; h < G_N_ELEMENTS (homes); h++) {
+        g_autoptr(ViVfs) vfs = debian_fake ();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *passwd = g_strdup_printf ("root:x:0:0:root:/root:/bin/bash\n"
+                                                   "alice:x:1000:1000::%s:/bin/bash\n", homes[h]);
+        g_autofree char *summary = NULL;
+        gboolean exists = TRUE;
+
+        fake_vfs_add_file (vfs, "/etc/passwd", passwd, 0644, 0, 0);
+        g_assert_true (vi_inject (spec, vfs, NULL, FALSE, &summary, &error));
+        g_assert_no_error (error);
+        g_assert_cmpstr (fake_vfs_get (vfs, "/home/alice/.ssh/authorized_keys"), ==, KEY1 "\n");
+        g_assert_null (fake_vfs_get (vfs, "/.ssh/authorized_keys"));
+        g_assert_null (strstr (summary, "//"));
+        g_assert_nonnull (strstr (summary, "mkdir       /home/alice/.ssh 0700 1000:1000"));
+        g_assert_true (vi_vfs_exists (vfs, "/.ssh", &exists, &error));
+        g_assert_false (exists);
+    }
+}
+
 /* ---- real trees ------------------------------------------------------ */
 
 typedef struct {
@@ -366,6 +396,7 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/yescrypt-refused-on-musl", test_fake_yescrypt_refused);
     g_test_add_func ("/inject/fake/collision", test_fake_collision);
     g_test_add_func ("/inject/fake/edge-cases", test_fake_edge_cases);
+    g_test_add_func ("/inject/fake/home-trailing-slash", test_fake_home_slashes);
     for (gsize i = 0; i < G_N_ELEMENTS (distros); i++) {
         g_autofree char *path = g_strdup_printf ("/inject/tree/%s", distros[i].distro);
         g_test_add_data_func (path, &distros[i], test_tree);
