@@ -143,10 +143,9 @@ render_ifupdown (const ViInterface *i)
     g_string_append_printf (s, "auto %s\n", i->name);
     if (i->mac)
         g_string_append_printf (s, "# expected MAC address: %s\n", i->mac);
-    if (i->dhcp)
-        g_string_append_printf (s, "iface %s inet dhcp\n", i->name);
     /* DHCP and static addresses: both, as in the other renderers; every
-     * stanza of an interface applies (interfaces(5)). */
+     * stanza of an interface applies (interfaces(5)), the static one first
+     * so that its addresses are up even when no DHCP server answers. */
     if (a4->len > 0) {
         g_string_append_printf (s, "iface %s inet static\n", i->name);
         for (guint k = 0; k < a4->len; k++)
@@ -154,6 +153,8 @@ render_ifupdown (const ViInterface *i)
         if (g4->len)
             g_string_append_printf (s, "    gateway %s\n", (char *) g4->pdata[0]);
     }
+    if (i->dhcp)
+        g_string_append_printf (s, "iface %s inet dhcp\n", i->name);
     if (a4->len == 0 && !i->dhcp && a6->len == 0)
         g_string_append_printf (s, "iface %s inet manual\n", i->name);
     if (dns->len > 0 && (i->dhcp || a4->len > 0)) {
