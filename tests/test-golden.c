@@ -195,16 +195,15 @@ static void
 test_distro (gconstpointer data)
 {
     const char *distro = data;
-    g_autofree char *tmp = g_dir_make_tmp ("vi-golden-XXXXXX", NULL);
-    g_autofree char *root = g_build_filename (tmp, "root", NULL);
+    g_autofree char *tmp = NULL;
+    g_autofree char *root = NULL;
     g_autofree char *mktree = g_test_build_filename (G_TEST_DIST, "make-guest-tree.sh", NULL);
     g_autofree char *req = g_test_build_filename (G_TEST_DIST, "golden", "distro", "request.xml",
                                                   NULL);
     g_autofree char *gdir = g_test_build_filename (G_TEST_DIST, "golden", "distro", distro, NULL);
     g_autofree char *manifest_path = g_build_filename (gdir, "MANIFEST", NULL);
     g_autofree char *shadow_before = NULL;
-    g_autofree char *shadow_path = g_build_filename (root, "etc", "shadow", NULL);
-    const char *argv[] = { "sh", mktree, distro, root, NULL };
+    g_autofree char *shadow_path = NULL;
     g_autoptr(GError) error = NULL;
     g_autoptr(ViSpec) spec = vi_spec_parse_file (req, NULL, &error);
     g_autoptr(GHashTable) before = NULL, after = NULL;
@@ -218,6 +217,12 @@ test_distro (gconstpointer data)
         return;
     }
     g_assert_no_error (error);
+    /* mkdtemp(3) template: the X's become a unique name */
+    tmp = g_dir_make_tmp ("vi-golden-XXXXXX", &error);
+    g_assert_no_error (error);
+    root = g_build_filename (tmp, "root", NULL);
+    shadow_path = g_build_filename (root, "etc", "shadow", NULL);
+    const char *argv[] = { "sh", mktree, distro, root, NULL };
     g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH |
                                  G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status,
                                  &error));
