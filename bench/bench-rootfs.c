@@ -5,6 +5,15 @@
  *   shell       the same files made by mkdir/tee/chmod/chown processes, then
  *               `sync -f` (one syncfs: its files reach the disk, as ours do)
  *
+ * and two floors, to show what any implementation must pay here:
+ *   durability  bare syscalls: the same number of files written as temporary
+ *               files, syncfs, renamed, syncfs (the contract, nothing else)
+ *   exec        `virt-inject --version`: loading the program and its
+ *               libraries, through the same system() as the CLI row; and
+ *               bench-empty (next to this program), an empty main() linked
+ *               with the libraries DESIGN.md prescribes: any CLI on that
+ *               stack pays it; and `/bin/true`, a process that loads nothing
+ *
  * Usage: bench-rootfs SOURCE_ROOT VIRT_INJECT [ROUNDS]
  * Prints a table of median milliseconds and the ratios DESIGN.md targets.
  * The password is a pre-computed hash in all three, so all three do the same
@@ -14,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 
 #include "vi-inject.h"
@@ -94,6 +104,60 @@ shell_script (const char *root)
     return g_string_free (s, FALSE);
 }
 
+/* Files the standard request writes into a Debian tree: 22 files,
+ * authorized_keys, shadow, hostname, hosts, the interfaces file, meta.js. */
+#define NWRITES (NFILES + 6)
+
+/* Of those, files that exist already and are replaced: shadow, hostname, hosts. */
+#define NREPLACED 3
+
+/* The durability contract with nothing around it: NWRITES small temporary
+ * files in one directory, one syncfs, NWRITES renames (NREPLACED of them over
+ * existing files, as shadow, hostname and hosts are), one syncfs. */
+static double
+durability_floor (const char *tree)
+{
+    g_autofree char *dir = g_build_filename (tree, "srv", NULL);
+    gint64 t0;
+    int dfd;
+
+    g_assert (g_mkdir_with_parents (dir, 0755) == 0);
+    dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    g_assert (dfd >= 0);
+    for (int n = 0; n < NREPLACED; n++) {
+        g_autofree char *old = g_strdup_printf ("%s/file%02d", dir, n);
+        g_autofree char *text = g_strnfill (1024, 'x');
+
+        g_assert (g_file_set_contents (old, text, -1, NULL));
+    }
+    sync ();
+    t0 = g_get_monotonic_time ();
+    for (int n = 0; n < NWRITES; n++) {
+        char tmp[32], text[32];
+        int fd, len;
+
+        g_snprintf (tmp, sizeof tmp, ".tmp%02d", n);
+        len = g_snprintf (text, sizeof text, "setting%d = value%d\n", n, n);
+        fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        g_assert (fd >= 0);
+        g_assert (write (fd, text, len) == len);
+        g_assert (fchmod (fd, 0640) == 0);
+        close (fd);
+    }
+    g_assert (syncfs (dfd) == 0);
+    for (int n = 0; n < NWRITES; n++) {
+        char tmp[32], final[32];
+
+        g_snprintf (tmp, sizeof tmp, ".tmp%02d", n);
+        g_snprintf (final, sizeof final, "file%02d", n);
+        g_assert (renameat (dfd, tmp, dfd, final) == 0);
+    }
+    g_assert (syncfs (dfd) == 0);
+    t0 = g_get_monotonic_time () - t0;
+    close (dfd);
+    return t0 / 1000.0;
+}
+
 static int
 cmp_double (const void *a, const void *b)
 {
@@ -123,8 +187,10 @@ main (int argc, char **argv)
     const char *src, *cli;
     int rounds = argc > 3 ? atoi (argv[3]) : 15;
     g_autofree char *top = NULL, *cmd = NULL, *spec_path = NULL, *canon = NULL;
+    g_autofree char *bindir = g_path_get_dirname (argv[0]);
+    g_autofree char *argv_empty = g_strdup_printf ("'%s/bench-empty'", bindir);
     g_autoptr(ViSpec) spec = standard_request ();
-    double *inproc, *rerun, *clit, *shell;
+    double *inproc, *rerun, *clit, *shell, *dfloor, *xfloor, *tfloor, *efloor;
 
     if (argc < 3) {
         fprintf (stderr, "usage: bench-rootfs SOURCE_ROOT VIRT_INJECT [ROUNDS]\n");
@@ -136,6 +202,10 @@ main (int argc, char **argv)
     rerun = g_new0 (double, rounds);
     clit = g_new0 (double, rounds);
     shell = g_new0 (double, rounds);
+    dfloor = g_new0 (double, rounds);
+    xfloor = g_new0 (double, rounds);
+    tfloor = g_new0 (double, rounds);
+    efloor = g_new0 (double, rounds);
     top = g_dir_make_tmp ("vi-bench-XXXXXX", NULL);
     cmd = g_strdup_printf ("%s/tests/make-guest-tree.sh debian12 %s/template >/dev/null", src, top);
     g_assert (system (cmd) == 0);
@@ -147,6 +217,8 @@ main (int argc, char **argv)
         g_autofree char *a = fresh_tree (src, top, 4 * r);
         g_autofree char *b = fresh_tree (src, top, 4 * r + 1);
         g_autofree char *c = fresh_tree (src, top, 4 * r + 2);
+        g_autofree char *d = fresh_tree (src, top, 4 * r + 3);
+        g_autofree char *argv_version = g_strdup_printf ("'%s' --version >/dev/null", cli);
         g_autofree char *script = shell_script (c);
         g_autofree char *script_path = g_strdup_printf ("%s/s%d.sh", top, r);
         g_autofree char *argv_cli = g_strdup_printf ("'%s' inject --rootfs '%s' --spec '%s' >/dev/null", cli, b, spec_path);
@@ -180,11 +252,24 @@ main (int argc, char **argv)
         t0 = g_get_monotonic_time ();
         g_assert (system (argv_sh) == 0);
         shell[r] = (g_get_monotonic_time () - t0) / 1000.0;
+
+        dfloor[r] = durability_floor (d);
+        t0 = g_get_monotonic_time ();
+        g_assert (system (argv_version) == 0);
+        xfloor[r] = (g_get_monotonic_time () - t0) / 1000.0;
+        t0 = g_get_monotonic_time ();
+        g_assert (system (argv_empty) == 0);
+        efloor[r] = (g_get_monotonic_time () - t0) / 1000.0;
+        t0 = g_get_monotonic_time ();
+        g_assert (system ("/bin/true") == 0);
+        tfloor[r] = (g_get_monotonic_time () - t0) / 1000.0;
     }
 
     {
         double mi = median (inproc, rounds), mr = median (rerun, rounds);
         double mc = median (clit, rounds), ms = median (shell, rounds);
+        double md = median (dfloor, rounds), mx = median (xfloor, rounds);
+        double mt = median (tfloor, rounds), me = median (efloor, rounds);
 
         printf ("Root directory, standard request (2 keys, password, hostname, network, a directory,\n"
                 "%d files, 2 meta), first application to fresh Debian 12 trees, median of %d rounds:\n\n",
@@ -197,6 +282,16 @@ main (int argc, char **argv)
         printf ("| CLI process (virt-inject inject)  | %9.2f | %7.1fx | >= 20x %s         |\n", mc, ms / mc,
                 ms / mc >= 20 ? "ok" : "MISSED");
         printf ("| shell tools (mkdir/tee/chmod/...) | %9.2f |     1.0x | -                 |\n", ms);
+        printf ("\nFloors (what any implementation pays here):\n\n");
+        printf ("| floor                                        | median ms | best ratio possible |\n");
+        printf ("|----------------------------------------------|----------:|--------------------:|\n");
+        printf ("| durability: %d temp files, syncfs, renames (%d over existing files), syncfs | %9.2f | %18.1fx |\n",
+                NWRITES, NREPLACED, md, ms / md);
+        printf ("| exec: system(\"virt-inject --version\")        | %9.2f | %18.1fx |\n", mx, ms / mx);
+        printf ("| exec: empty main() on the prescribed libraries | %9.2f | %18.1fx |\n", me, ms / me);
+        printf ("| exec: system(\"/bin/true\")                    | %9.2f | %18.1fx |\n", mt, ms / mt);
+        printf ("| empty main() + durability (a CLI with no work) | %9.2f | %18.1fx |\n", me + md,
+                ms / (me + md));
     }
     cmd = (g_free (cmd), g_strdup_printf ("rm -rf '%s'", top));
     return system (cmd) == 0 ? 0 : 1;
