@@ -158,6 +158,14 @@ durability_floor (const char *tree)
     return t0 / 1000.0;
 }
 
+/* One row of the floors table; takes the label. */
+static void
+floor_row (char *label, double ms, double shell_ms)
+{
+    printf ("| %-55s | %9.2f | %9.1fx |\n", label, ms, shell_ms / ms);
+    g_free (label);
+}
+
 static int
 cmp_double (const void *a, const void *b)
 {
@@ -274,24 +282,22 @@ main (int argc, char **argv)
         printf ("Root directory, standard request (2 keys, password, hostname, network, a directory,\n"
                 "%d files, 2 meta), first application to fresh Debian 12 trees, median of %d rounds:\n\n",
                 NFILES, rounds);
-        printf ("| way                               | median ms | vs shell | target            |\n");
-        printf ("|-----------------------------------|----------:|---------:|-------------------|\n");
-        printf ("| in-process (vi_inject, rootfs)    | %9.2f | %7.1fx | < 5 ms, >= 50x %s |\n", mi, ms / mi,
-                mi < 5 && ms / mi >= 50 ? "ok" : "MISSED");
-        printf ("| in-process idempotent re-run      | %9.2f |        - | -                 |\n", mr);
-        printf ("| CLI process (virt-inject inject)  | %9.2f | %7.1fx | >= 20x %s         |\n", mc, ms / mc,
-                ms / mc >= 20 ? "ok" : "MISSED");
-        printf ("| shell tools (mkdir/tee/chmod/...) | %9.2f |     1.0x | -                 |\n", ms);
-        printf ("\nFloors (what any implementation pays here):\n\n");
-        printf ("| floor                                        | median ms | best ratio possible |\n");
-        printf ("|----------------------------------------------|----------:|--------------------:|\n");
-        printf ("| durability: %d temp files, syncfs, renames (%d over existing files), syncfs | %9.2f | %18.1fx |\n",
-                NWRITES, NREPLACED, md, ms / md);
-        printf ("| exec: system(\"virt-inject --version\")        | %9.2f | %18.1fx |\n", mx, ms / mx);
-        printf ("| exec: empty main() on the prescribed libraries | %9.2f | %18.1fx |\n", me, ms / me);
-        printf ("| exec: system(\"/bin/true\")                    | %9.2f | %18.1fx |\n", mt, ms / mt);
-        printf ("| empty main() + durability (a CLI with no work) | %9.2f | %18.1fx |\n", me + md,
-                ms / (me + md));
+        printf ("| way                               | median ms | vs shell | target                 |\n");
+        printf ("|-----------------------------------|----------:|---------:|------------------------|\n");
+        printf ("| in-process (vi_inject, rootfs)    | %9.2f | %7.1fx | < 5 ms, >= 50x: %-6s |\n", mi, ms / mi,
+                mi < 5 && ms / mi >= 50 ? "met" : "missed");
+        printf ("| in-process idempotent re-run      | %9.2f |        - | -                      |\n", mr);
+        printf ("| CLI process (virt-inject inject)  | %9.2f | %7.1fx | >= 20x: %-14s |\n", mc, ms / mc,
+                ms / mc >= 20 ? "met" : "missed");
+        printf ("| shell tools (mkdir/tee/chmod/...) | %9.2f |     1.0x | -                      |\n", ms);
+        printf ("\nFloors (what any implementation pays here; the ratio is the shell's time over it):\n\n");
+        printf ("| floor                                                   | median ms | best ratio |\n");
+        printf ("|---------------------------------------------------------|----------:|-----------:|\n");
+        floor_row (g_strdup_printf ("durability: %d temp files, syncfs, renames, syncfs", NWRITES), md, ms);
+        floor_row (g_strdup ("exec: system(\"virt-inject --version\")"), mx, ms);
+        floor_row (g_strdup ("exec: empty main() on the prescribed libraries"), me, ms);
+        floor_row (g_strdup ("exec: system(\"/bin/true\")"), mt, ms);
+        floor_row (g_strdup ("empty main() + durability: a CLI that does no work"), me + md, ms);
     }
     cmd = (g_free (cmd), g_strdup_printf ("rm -rf '%s'", top));
     return system (cmd) == 0 ? 0 : 1;
