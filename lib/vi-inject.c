@@ -783,47 +783,27 @@ undo_add (GPtrArray *undo, const char *path, gboolean created, const ViStat *old
     g_ptr_array_add (undo, u);
 }
 
-/* Before a mkdir -p: log each component that does not exist yet, outermost
- * first, so that the undo (in reverse) removes the innermost first. */
-static gboolean
-log_missing_dirs (GPtrArray *undo, ViVfs *vfs, const char *path, GError **error)
-{
-    g_auto(GStrv) parts = g_strsplit (path + 1, "/", -1);
-    g_autoptr(GString) p = g_string_new (NULL);
-    gboolean missing = FALSE;
-
-    for (guint i = 0; parts[i]; i++) {
-        g_string_append_printf (p, "/%s", parts[i]);
-        if (!missing) {
-            gboolean exists = FALSE;
-            if (!vi_vfs_exists (vfs, p->str, &exists, error))
-                return FALSE;
-            missing = !exists;
-        }
-        if (missing)
-            undo_add (undo, p->str, TRUE, NULL);
-    }
-    return TRUE;
-}
-
-/* Undo in reverse order; best effort: a directory that is not empty (the
- * commit had begun) is left, never its content removed.  Returns the
- * paths that could not be put back, or NULL. */
+/* Undo in reverse order (innermost directory first); best effort: a
+ * directory that is no longer empty (the commit had begun), or that the
+ * guest replaced, is left alone, never its content removed.  Returns what
+ * could not be put back, or NULL. */
 static char *
 rollback (GPtrArray *undo, ViVfs *vfs)
 {
     g_autoptr(GString) failed = g_string_new (NULL);
+    g_autoptr(GError) de = NULL;
 
-    vi_vfs_discard (vfs);
+    if (!vi_vfs_discard (vfs, &de))
+        g_string_append (failed, de->message);
     for (guint i = undo->len; i > 0; i--) {
         const Undo *u = undo->pdata[i - 1];
         g_autoptr(GError) e = NULL;
         gboolean ok = u->created
-            ? vi_vfs_remove (vfs, u->path, &e)
+            ? vi_vfs_rmdir (vfs, u->path, &e)
             : vi_vfs_chown (vfs, u->path, u->old.uid, u->old.gid, &e) &&
               vi_vfs_chmod (vfs, u->path, u->old.mode, &e);
         if (!ok)
-            g_string_append_printf (failed, "%s%s", failed->len ? ", " : "", u->path);
+            g_string_append_printf (failed, "%s%s", failed->len ? "; " : "", e->message);
     }
     return failed->len ? g_string_free (g_steal_pointer (&failed), FALSE) : NULL;
 }
@@ -860,10 +840,14 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
         ViStat old;
 
         switch (st->kind) {
-        case STEP_MKDIR:
-            ok = log_missing_dirs (undo, vfs, st->path, &e) &&
-                 vi_vfs_mkdir_p (vfs, st->path, st->mode, st->uid, st->gid, &e);
+        case STEP_MKDIR: {
+            g_autoptr(GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
+
+            ok = vi_vfs_mkdir_p (vfs, st->path, st->mode, st->uid, st->gid, created, &e);
+            for (guint j = 0; j < created->len; j++)     /* also those made before a failure */
+                undo_add (undo, created->pdata[j], TRUE, NULL);
             break;
+        }
         case STEP_ATTR:
             ok = vi_vfs_stat (vfs, st->path, &old, &e);
             if (ok)

@@ -322,7 +322,8 @@ rootfs_write_file (ViVfs *vfs, const char *path, GBytes *content, guint mode, gu
 }
 
 static gboolean
-rootfs_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, GError **error)
+rootfs_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid,
+                GPtrArray *created, GError **error)
 {
     RootfsVfs *self = (RootfsVfs *) vfs;
     g_auto(GStrv) parts = g_strsplit (path + 1, "/", -1);
@@ -347,8 +348,12 @@ rootfs_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 g
 
         next = confined_open (self, sofar->str, O_PATH | O_DIRECTORY, 0);
         if (next < 0 && errno == ENOENT) {
-            if (mkdirat (cur, parts[i], 0700) < 0 && errno != EEXIST)
+            if (mkdirat (cur, parts[i], 0700) == 0) {
+                if (created)
+                    g_ptr_array_add (created, g_strconcat ("/", sofar->str, NULL));
+            } else if (errno != EEXIST) {
                 return vi_throw_errno (error, errno, "/%s: creating the directory", sofar->str);
+            }
             next = openat (cur, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (next < 0)
                 return throw_lookup (error, errno, path);
@@ -465,20 +470,25 @@ rootfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error)
     return TRUE;
 }
 
+/* unlinkat(AT_REMOVEDIR) through the confined parent: the kernel removes
+ * only an empty directory, so whatever the guest put there instead (a file,
+ * a symlink, content) is never unlinked. */
 static gboolean
-rootfs_remove (ViVfs *vfs, const char *path, GError **error)
+rootfs_rmdir (ViVfs *vfs, const char *path, GError **error)
 {
     RootfsVfs *self = (RootfsVfs *) vfs;
     g_autofree char *leaf = NULL;
     vi_autofd dir_fd = open_parent (self, path, &leaf, NULL);
 
     if (dir_fd < 0)
-        return TRUE;    /* the parent does not exist: neither does the file */
-    if (unlinkat (dir_fd, leaf, 0) == 0 || errno == ENOENT)
+        return TRUE;    /* the parent does not exist: neither does the directory */
+    if (unlinkat (dir_fd, leaf, AT_REMOVEDIR) == 0 || errno == ENOENT)
         return TRUE;
-    if (errno == EISDIR && (unlinkat (dir_fd, leaf, AT_REMOVEDIR) == 0 || errno == ENOENT))
-        return TRUE;
-    return vi_throw_errno (error, errno, "%s: removing", path);
+    if (errno == ENOTDIR)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: no longer a directory (left alone)", path);
+    if (errno == ENOTEMPTY || errno == EEXIST)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: no longer empty (left alone)", path);
+    return vi_throw_errno (error, errno, "%s: removing the directory", path);
 }
 
 static gboolean
@@ -503,12 +513,22 @@ rootfs_commit (ViVfs *vfs, GError **error)
     return TRUE;
 }
 
-static void
-rootfs_discard (ViVfs *vfs)
+static gboolean
+rootfs_discard (ViVfs *vfs, GError **error)
 {
     RootfsVfs *self = (RootfsVfs *) vfs;
+    gboolean ok = TRUE;
 
-    g_ptr_array_set_size (self->staged, 0);     /* staged_free unlinks each temporary */
+    for (guint i = 0; i < self->staged->len; i++) {
+        Staged *s = self->staged->pdata[i];
+
+        if (s->tmp_name && unlinkat (s->dir_fd, s->tmp_name, 0) < 0 && errno != ENOENT && ok)
+            ok = vi_throw_errno (error, errno, "%s: removing the temporary file %s", s->path,
+                                 s->tmp_name);
+        g_clear_pointer (&s->tmp_name, g_free);
+    }
+    g_ptr_array_set_size (self->staged, 0);
+    return ok;
 }
 
 static void
@@ -533,7 +553,7 @@ static const ViVfsOps rootfs_ops = {
     .chmod = rootfs_chmod,
     .chown = rootfs_chown,
     .stat = rootfs_stat,
-    .remove = rootfs_remove,
+    .rmdir = rootfs_rmdir,
     .commit = rootfs_commit,
     .relabel = NULL,            /* containers are labelled by the host at start */
     .free = rootfs_free,

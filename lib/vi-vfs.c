@@ -34,9 +34,11 @@ vi_vfs_write_file (ViVfs *vfs, const char *path, GBytes *content, guint mode, gu
 }
 
 gboolean
-vi_vfs_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, GError **error)
+vi_vfs_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid,
+                GPtrArray *created, GError **error)
 {
-    return check_path (path, error) && vfs->ops->mkdir_p (vfs, path, mode & 07777, uid, gid, error);
+    return check_path (path, error) &&
+           vfs->ops->mkdir_p (vfs, path, mode & 07777, uid, gid, created, error);
 }
 
 gboolean
@@ -58,9 +60,9 @@ vi_vfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error)
 }
 
 gboolean
-vi_vfs_remove (ViVfs *vfs, const char *path, GError **error)
+vi_vfs_rmdir (ViVfs *vfs, const char *path, GError **error)
 {
-    return check_path (path, error) && vfs->ops->remove (vfs, path, error);
+    return check_path (path, error) && vfs->ops->rmdir (vfs, path, error);
 }
 
 gboolean
@@ -69,10 +71,10 @@ vi_vfs_commit (ViVfs *vfs, GError **error)
     return vfs->ops->commit (vfs, error);
 }
 
-void
-vi_vfs_discard (ViVfs *vfs)
+gboolean
+vi_vfs_discard (ViVfs *vfs, GError **error)
 {
-    vfs->ops->discard (vfs);
+    return vfs->ops->discard (vfs, error);
 }
 
 gboolean

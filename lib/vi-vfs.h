@@ -58,9 +58,12 @@ typedef struct {
     /* mkdir -p: each missing component created with @mode/@uid/@gid, one at a
      * time, each re-opened as a directory without following symlinks (a
      * symlink component is resolved inside the guest root, never outside).
-     * Existing directories are left as they are. */
+     * Existing directories are left as they are.  Each directory created is
+     * appended to @created (guest paths, outermost first; @created may be
+     * NULL), also when a later component fails, so that the caller can take
+     * back exactly what was made. */
     gboolean (*mkdir_p) (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid,
-                         GError **error);
+                         GPtrArray *created, GError **error);
 
     gboolean (*chmod) (ViVfs *vfs, const char *path, guint mode, GError **error);
     gboolean (*chown) (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **error);
@@ -68,12 +71,16 @@ typedef struct {
     /* lstat semantics on the last component. Missing: VI_ERROR_NOT_FOUND. */
     gboolean (*stat) (ViVfs *vfs, const char *path, ViStat *out, GError **error);
 
-    /* Remove a file or an empty directory. Missing is not an error. */
-    gboolean (*remove) (ViVfs *vfs, const char *path, GError **error);
+    /* Remove an empty directory (one that mkdir_p created), and nothing
+     * else: a file or symlink found at @path, or a directory that is no
+     * longer empty, is left alone and is VI_ERROR_GUEST.  Missing is not an
+     * error.  Used to undo a failed injection. */
+    gboolean (*rmdir) (ViVfs *vfs, const char *path, GError **error);
 
-    /* Drop every staged write (their temporary files are removed); what
-     * was committed stays.  Used to undo a failed injection. */
-    void (*discard) (ViVfs *vfs);
+    /* Drop every staged write, removing their temporary files; what was
+     * committed stays.  Every one is tried; the first failure is reported.
+     * Used to undo a failed injection. */
+    gboolean (*discard) (ViVfs *vfs, GError **error);
 
     /* Make every staged write durable and visible. */
     gboolean (*commit) (ViVfs *vfs, GError **error);
@@ -96,13 +103,13 @@ gboolean vi_vfs_read_file (ViVfs *vfs, const char *path, gsize max, GBytes **out
 gboolean vi_vfs_write_file (ViVfs *vfs, const char *path, GBytes *content, guint mode,
                             guint32 uid, guint32 gid, GError **error);
 gboolean vi_vfs_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid,
-                         GError **error);
+                         GPtrArray *created, GError **error);
 gboolean vi_vfs_chmod (ViVfs *vfs, const char *path, guint mode, GError **error);
 gboolean vi_vfs_chown (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **error);
 gboolean vi_vfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error);
-gboolean vi_vfs_remove (ViVfs *vfs, const char *path, GError **error);
+gboolean vi_vfs_rmdir (ViVfs *vfs, const char *path, GError **error);
 gboolean vi_vfs_commit (ViVfs *vfs, GError **error);
-void vi_vfs_discard (ViVfs *vfs);
+gboolean vi_vfs_discard (ViVfs *vfs, GError **error);
 gboolean vi_vfs_can_relabel (ViVfs *vfs);
 gboolean vi_vfs_relabel (ViVfs *vfs, const char *const *paths, GError **error);
 void vi_vfs_free (ViVfs *vfs);

@@ -18,6 +18,7 @@ typedef struct {
     GHashTable *staged;         /* path -> Node (written, not committed) */
     guint calls;
     guint fail_at;
+    const char *fail_op;
 } FakeVfs;
 
 static void
@@ -44,7 +45,7 @@ node_new (ViFileType type, GBytes *content, guint mode, guint32 uid, guint32 gid
 static gboolean
 injected_failure (FakeVfs *self, const char *op, const char *path, GError **error)
 {
-    if (++self->calls != self->fail_at)
+    if (++self->calls != self->fail_at && !(self->fail_op && g_str_equal (op, self->fail_op)))
         return FALSE;
     vi_throw (error, VI_ERROR_FAILED, "%s: %s: injected failure (call %u)", path, op, self->calls);
     return TRUE;
@@ -98,24 +99,30 @@ f_write (ViVfs *vfs, const char *path, GBytes *content, guint mode, guint32 uid,
     return TRUE;
 }
 
+/* Each directory created counts as one mutating call, so that a failure
+ * can come after some components were made, as in the real backends. */
 static gboolean
-f_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, GError **error)
+f_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, GPtrArray *created,
+           GError **error)
 {
     FakeVfs *self = (FakeVfs *) vfs;
     g_auto(GStrv) parts = g_strsplit (path + 1, "/", -1);
     g_autoptr(GString) p = g_string_new (NULL);
 
-    if (injected_failure (self, "mkdir", path, error))
-        return FALSE;
     for (guint i = 0; parts[i]; i++) {
         Node *n;
         g_string_append_printf (p, "/%s", parts[i]);
         n = g_hash_table_lookup (self->nodes, p->str);
         if (n && n->type != VI_FILE_TYPE_DIRECTORY)
             return vi_throw (error, VI_ERROR_GUEST, "%s: not a directory", p->str);
-        if (!n)
-            g_hash_table_insert (self->nodes, g_strdup (p->str),
-                                 node_new (VI_FILE_TYPE_DIRECTORY, NULL, mode, uid, gid));
+        if (n)
+            continue;
+        if (injected_failure (self, "mkdir", p->str, error))
+            return FALSE;
+        g_hash_table_insert (self->nodes, g_strdup (p->str),
+                             node_new (VI_FILE_TYPE_DIRECTORY, NULL, mode, uid, gid));
+        if (created)
+            g_ptr_array_add (created, g_strdup (p->str));
     }
     return TRUE;
 }
@@ -167,7 +174,7 @@ f_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error)
 }
 
 static gboolean
-f_remove (ViVfs *vfs, const char *path, GError **error)
+f_rmdir (ViVfs *vfs, const char *path, GError **error)
 {
     FakeVfs *self = (FakeVfs *) vfs;
     Node *n = g_hash_table_lookup (self->nodes, path);
@@ -175,14 +182,16 @@ f_remove (ViVfs *vfs, const char *path, GError **error)
     GHashTableIter it;
     gpointer k;
 
-    if (injected_failure (self, "remove", path, error))
+    if (injected_failure (self, "rmdir", path, error))
         return FALSE;
-    if (n && n->type == VI_FILE_TYPE_DIRECTORY) {
-        g_hash_table_iter_init (&it, self->nodes);
-        while (g_hash_table_iter_next (&it, &k, NULL))
-            if (g_str_has_prefix (k, prefix))
-                return vi_throw (error, VI_ERROR_GUEST, "%s: directory not empty", path);
-    }
+    if (n == NULL)
+        return TRUE;
+    if (n->type != VI_FILE_TYPE_DIRECTORY)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: no longer a directory (left alone)", path);
+    g_hash_table_iter_init (&it, self->nodes);
+    while (g_hash_table_iter_next (&it, &k, NULL))
+        if (g_str_has_prefix (k, prefix))
+            return vi_throw (error, VI_ERROR_GUEST, "%s: no longer empty (left alone)", path);
     g_hash_table_remove (self->nodes, path);
     return TRUE;
 }
@@ -205,10 +214,13 @@ f_commit (ViVfs *vfs, GError **error)
     return TRUE;
 }
 
-static void
-f_discard (ViVfs *vfs)
+static gboolean
+f_discard (ViVfs *vfs, GError **error)
 {
-    g_hash_table_remove_all (((FakeVfs *) vfs)->staged);
+    FakeVfs *self = (FakeVfs *) vfs;
+
+    g_hash_table_remove_all (self->staged);
+    return !injected_failure (self, "discard", "/", error);
 }
 
 static void
@@ -222,7 +234,7 @@ f_free (ViVfs *vfs)
 
 static const ViVfsOps fake_ops = {
     .name = "fake", .read_file = f_read, .write_file = f_write, .mkdir_p = f_mkdir_p,
-    .chmod = f_chmod, .chown = f_chown, .stat = f_stat, .remove = f_remove,
+    .chmod = f_chmod, .chown = f_chown, .stat = f_stat, .rmdir = f_rmdir,
     .discard = f_discard, .commit = f_commit, .relabel = NULL, .free = f_free,
 };
 
@@ -301,6 +313,12 @@ fake_vfs_fail_at (ViVfs *vfs, guint n)
     FakeVfs *self = (FakeVfs *) vfs;
     self->fail_at = n;
     self->calls = 0;
+}
+
+void
+fake_vfs_fail_op (ViVfs *vfs, const char *op)
+{
+    ((FakeVfs *) vfs)->fail_op = op;
 }
 
 guint

@@ -1,7 +1,9 @@
 /* fake-vfs.h: an in-memory VFS for the injection logic's tests.
  *
  * Every call can be made to fail: fake_vfs_fail_at (vfs, N) makes the Nth
- * mutating call (write_file, mkdir_p, chmod, chown, remove, commit) fail.
+ * mutating call (write_file, each directory mkdir_p creates, chmod, chown,
+ * rmdir, discard, commit) fail; fake_vfs_fail_op (vfs, "rmdir") makes every
+ * call of one operation fail (to test a failed undo).
  * Writes are staged until commit, as in the real backends, so a failure
  * before commit leaves the fake's files exactly as they were.
  */
@@ -18,4 +20,5 @@ const char *fake_vfs_get (ViVfs *vfs, const char *path);
 /** Every committed file and directory (path, type, mode, owner, content). */
 char *fake_vfs_state (ViVfs *vfs);
 void fake_vfs_fail_at (ViVfs *vfs, guint n);
+void fake_vfs_fail_op (ViVfs *vfs, const char *op);
 guint fake_vfs_n_mutations (ViVfs *vfs);

@@ -163,6 +163,38 @@ test_fake_fail_everywhere (void)
     fail_everywhere (debian_fake_with_app);
 }
 
+/* A failure whose undo fails too says what was left, and never claims a
+ * clean rollback: the commit fails, and so does every rmdir of the
+ * directories created on the way (/srv, /srv/app, /root/.ssh...). */
+static void
+test_fake_undo_failure (void)
+{
+    g_autoptr(ViSpec) spec = parse (request);
+    ViInjectOptions opts = { .secrets_dir = secrets_dir };
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *state = NULL;
+    guint n_calls;
+
+    {
+        g_autoptr(ViVfs) clean = debian_fake ();
+        g_assert_true (vi_inject (spec, clean, &opts, FALSE, NULL, NULL));
+        n_calls = fake_vfs_n_mutations (clean);
+    }
+    fake_vfs_fail_at (vfs, n_calls);            /* the last call: the commit */
+    fake_vfs_fail_op (vfs, "rmdir");
+    g_assert_false (vi_inject (spec, vfs, &opts, FALSE, NULL, &error));
+    g_assert_nonnull (strstr (error->message, "committing the changes: /: commit: injected failure"));
+    g_assert_nonnull (strstr (error->message, "(could not undo: "));
+    g_assert_nonnull (strstr (error->message, "/srv/app: rmdir: injected failure"));
+    g_assert_nonnull (strstr (error->message, "/srv: rmdir: injected failure"));
+    /* innermost first */
+    g_assert_true (strstr (error->message, "/srv/app: rmdir") < strstr (error->message, "/srv: rmdir"));
+    /* the directories are still there, and said to be */
+    state = fake_vfs_state (vfs);
+    g_assert_nonnull (strstr (state, "/srv/app"));
+}
+
 static void
 test_fake_missing_user (void)
 {
@@ -392,6 +424,7 @@ main (int argc, char **argv)
 
     g_test_add_func ("/inject/fake/all-operations", test_fake_all_operations);
     g_test_add_func ("/inject/fake/fail-at-every-step", test_fake_fail_everywhere);
+    g_test_add_func ("/inject/fake/undo-failure-reported", test_fake_undo_failure);
     g_test_add_func ("/inject/fake/missing-user", test_fake_missing_user);
     g_test_add_func ("/inject/fake/yescrypt-refused-on-musl", test_fake_yescrypt_refused);
     g_test_add_func ("/inject/fake/collision", test_fake_collision);

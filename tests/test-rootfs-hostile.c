@@ -20,6 +20,8 @@
 #include <glib/gstdio.h>
 
 #include "vi-error.h"
+#include "vi-inject.h"
+#include "vi-spec.h"
 #include "vi-vfs.h"
 
 typedef struct {
@@ -104,6 +106,45 @@ snapshot_host (const char *dir, GString *out)
     }
 }
 
+/* The guest tree: path, type, mode, owner, content and link target of
+ * everything (no times: undoing a mkdir changes its parent's mtime). */
+static void
+snapshot_guest (const char *dir, GString *out)
+{
+    g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+    const char *name;
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+    while (d && (name = g_dir_read_name (d)))
+        g_ptr_array_add (names, g_strdup (name));
+    g_ptr_array_sort (names, cmp_names);
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *p = g_build_filename (dir, names->pdata[i], NULL);
+        struct stat st;
+
+        g_assert_cmpint (lstat (p, &st), ==, 0);
+        g_string_append_printf (out, "%s %o %u:%u\n", p, st.st_mode, st.st_uid, st.st_gid);
+        if (S_ISREG (st.st_mode)) {
+            g_autofree char *c = NULL;
+            g_assert_true (g_file_get_contents (p, &c, NULL, NULL));
+            g_string_append (out, c);
+        } else if (S_ISLNK (st.st_mode)) {
+            g_autofree char *t = g_file_read_link (p, NULL);
+            g_string_append_printf (out, "-> %s\n", t);
+        } else if (S_ISDIR (st.st_mode)) {
+            snapshot_guest (p, out);
+        }
+    }
+}
+
+static char *
+guest_state (Fixture *f)
+{
+    GString *s = g_string_new (NULL);
+    snapshot_guest (f->root, s);
+    return g_string_free (s, FALSE);
+}
+
 static char *
 host_state (Fixture *f)
 {
@@ -148,7 +189,7 @@ attack (Fixture *f)
             g_assert_null (g_strstr_len (g_bytes_get_data (out, NULL), g_bytes_get_size (out),
                                          "HOSTSECRET"));
         g_clear_error (&error);
-        (void) vi_vfs_mkdir_p (vfs, dir, 0700, 0, 0, &error);
+        (void) vi_vfs_mkdir_p (vfs, dir, 0700, 0, 0, NULL, &error);
         g_clear_error (&error);
         (void) vi_vfs_write_file (vfs, paths[i], content, 0600, 0, 0, &error);
         g_clear_error (&error);
@@ -350,7 +391,7 @@ test_race (Fixture *f, gconstpointer data)
         g_autoptr(GBytes) out = NULL;
 
         g_assert_no_error (error);
-        (void) vi_vfs_mkdir_p (vfs, "/root/.ssh/d", 0700, 0, 0, NULL);
+        (void) vi_vfs_mkdir_p (vfs, "/root/.ssh/d", 0700, 0, 0, NULL, NULL);
         (void) vi_vfs_write_file (vfs, "/root/.ssh/authorized_keys", content, 0600, 0, 0, NULL);
         (void) vi_vfs_chmod (vfs, "/root/.ssh/authorized_keys", 0666, NULL);
         (void) vi_vfs_read_file (vfs, "/root/.ssh/authorized_keys", 4096, &out, NULL);
@@ -360,6 +401,122 @@ test_race (Fixture *f, gconstpointer data)
     waitpid (pid, NULL, 0);
     after = host_state (f);
     g_assert_cmpstr (before, ==, after);
+}
+
+/* A late refusal takes the whole apply back.  The request creates nested
+ * directories (/opt/x/y, /srv/a/b/c for a file, /root/.ssh for a key) and
+ * changes the mode of /var/www; a later step must create
+ * /etc/systemd/network, but the guest's /etc/systemd is a symlink to a
+ * host directory, which the backend refuses.  Afterwards the guest tree is
+ * as it was (no new directory, no temporary file, /var/www's mode back) and
+ * the host directory is untouched. */
+static void
+test_late_refusal (Fixture *f, gconstpointer data)
+{
+    static const char xml[] =
+        "<vi:inject xmlns:vi='http://virt-inject.org/xmlns/libvirt/domain/1.0'>"
+        "<vi:directory path='/opt/x/y'/>"
+        "<vi:directory path='/var/www' mode='0750'/>"
+        "<vi:file path='/srv/a/b/c/f'>f&#10;</vi:file>"
+        "<vi:user name='root'><vi:ssh-key>ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGKYGUGvHX4hk0+"
+        "GGtUcqxOYOOkLN+Bn8zz6j3Vh/h4E alice@laptop</vi:ssh-key></vi:user>"
+        "<vi:network renderer='networkd'><vi:interface name='eth0'><vi:dhcp/></vi:interface>"
+        "</vi:network></vi:inject>";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViSpec) spec = vi_spec_parse (xml, strlen (xml), NULL, &error);
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(ViPlan) plan = NULL;
+    g_autofree char *before = NULL, *after = NULL, *host_before = NULL, *host_after = NULL;
+    g_autofree char *steps = NULL;
+    static const char *const expect[] = {
+        "mkdir       /opt/x/y ", "chmod/chown /var/www 0750", "mkdir       /srv/a/b/c ",
+        "mkdir       /root/.ssh ", "mkdir       /etc/systemd/network ",
+    };
+
+    g_assert_no_error (error);
+    mkdirs (f->root, "var/www");
+    mkdirs (f->host, "systemd");
+    link_to (f->root, "etc/systemd", host_path (f, "systemd"));
+    put (f->root, "etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n", 0644);
+    before = guest_state (f);
+    host_before = host_state (f);
+
+    vfs = vi_vfs_rootfs_open (f->root, NULL, &error);
+    g_assert_no_error (error);
+    plan = vi_plan_build (spec, vfs, NULL, &error);
+    g_assert_no_error (error);
+    /* the plan does create and change all that before the refused step */
+    steps = vi_plan_describe (plan);
+    for (guint i = 0; i < G_N_ELEMENTS (expect); i++)
+        if (strstr (steps, expect[i]) == NULL)
+            g_error ("the plan lacks '%s':\n%s", expect[i], steps);
+    g_assert_true (strstr (steps, expect[0]) < strstr (steps, expect[4]));
+
+    g_assert_false (vi_plan_apply (plan, vfs, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_assert_nonnull (strstr (error->message, "creating /etc/systemd/network"));
+    g_assert_null (strstr (error->message, "could not undo"));
+    g_clear_pointer (&vfs, vi_vfs_free);
+
+    after = guest_state (f);
+    g_assert_cmpstr (before, ==, after);
+    host_after = host_state (f);
+    g_assert_cmpstr (host_before, ==, host_after);
+}
+
+/* The undo of a created directory removes only an empty directory: what the
+ * guest put in its place (a file, a symlink to the host, content) stays. */
+static void
+test_rmdir_only (Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (f->root, NULL, &error);
+    g_autoptr(GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
+    g_autofree char *host_before = host_state (f);
+    g_autofree char *host_after = NULL;
+    g_autofree char *p = NULL;
+
+    g_assert_no_error (error);
+    g_assert_true (vi_vfs_mkdir_p (vfs, "/srv/a/b", 0755, 0, 0, created, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (created->len, ==, 3);
+    g_assert_cmpstr (created->pdata[0], ==, "/srv");
+    g_assert_cmpstr (created->pdata[1], ==, "/srv/a");
+    g_assert_cmpstr (created->pdata[2], ==, "/srv/a/b");
+
+    /* the guest swaps /srv/a/b for a file, and /srv/a gains content */
+    p = g_build_filename (f->root, "srv/a/b", NULL);
+    g_assert_cmpint (rmdir (p), ==, 0);
+    put (f->root, "srv/a/b", "guest data\n", 0644);
+    g_assert_false (vi_vfs_rmdir (vfs, "/srv/a/b", &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_assert_nonnull (strstr (error->message, "/srv/a/b: no longer a directory"));
+    g_clear_error (&error);
+    g_assert_false (vi_vfs_rmdir (vfs, "/srv/a", &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_assert_nonnull (strstr (error->message, "/srv/a: no longer empty"));
+    g_clear_error (&error);
+    g_assert_true (g_file_test (p, G_FILE_TEST_IS_REGULAR));
+
+    /* a symlink to a host directory in its place: neither removed nor followed */
+    g_assert_cmpint (unlink (p), ==, 0);
+    link_to (f->root, "srv/a/b", host_path (f, "root"));
+    g_assert_false (vi_vfs_rmdir (vfs, "/srv/a/b", &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    g_assert_true (g_file_test (p, G_FILE_TEST_IS_SYMLINK));
+    host_after = host_state (f);
+    g_assert_cmpstr (host_before, ==, host_after);
+
+    /* emptied again, the directories go, innermost first; missing is fine */
+    g_assert_cmpint (unlink (p), ==, 0);
+    g_assert_true (vi_vfs_rmdir (vfs, "/srv/a", &error));
+    g_assert_true (vi_vfs_rmdir (vfs, "/srv", &error));
+    g_assert_true (vi_vfs_rmdir (vfs, "/srv", &error));
+    g_assert_no_error (error);
+    g_free (p);
+    p = g_build_filename (f->root, "srv", NULL);
+    g_assert_false (g_file_test (p, G_FILE_TEST_EXISTS));
 }
 
 int
@@ -376,6 +533,10 @@ main (int argc, char **argv)
                 fixture_teardown);
     g_test_add ("/rootfs-hostile/bind-mount", Fixture, NULL, fixture_setup, test_bind_mount,
                 fixture_teardown);
+    g_test_add ("/rootfs-hostile/late-refusal-undone", Fixture, NULL, fixture_setup,
+                test_late_refusal, fixture_teardown);
+    g_test_add ("/rootfs-hostile/undo-removes-only-empty-dirs", Fixture, NULL, fixture_setup,
+                test_rmdir_only, fixture_teardown);
     g_test_add ("/rootfs-hostile/race-1000-rounds", Fixture, NULL, fixture_setup, test_race,
                 fixture_teardown);
     return g_test_run ();

@@ -117,8 +117,11 @@ g_write_file (ViVfs *vfs, const char *path, GBytes *content, guint mode, guint32
             return vi_throw (error, VI_ERROR_GUEST, "%s: exists and is not a regular file (refused)",
                              path);
     }
-    if (guestfs_write (self->g, tmp, data ? data : "", len) < 0)
-        return throw_g (self, error, path, "writing the new content");
+    if (guestfs_write (self->g, tmp, data ? data : "", len) < 0) {
+        gboolean r = throw_g (self, error, path, "writing the new content");
+        guestfs_rm_f (self->g, tmp);    /* a partial upload may have left it */
+        return r;
+    }
     if (guestfs_lchown (self->g, uid, gid, tmp) < 0 || guestfs_chmod (self->g, mode, tmp) < 0) {
         gboolean r = throw_g (self, error, path, "setting owner and mode");
         guestfs_rm_f (self->g, tmp);
@@ -141,7 +144,8 @@ g_write_file (ViVfs *vfs, const char *path, GBytes *content, guint mode, guint32
 }
 
 static gboolean
-g_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, GError **error)
+g_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, GPtrArray *created,
+           GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
     g_auto(GStrv) parts = g_strsplit (path + 1, "/", -1);
@@ -156,8 +160,11 @@ g_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, G
             return throw_g (self, error, sofar->str, "stat");
         if (isdir)
             continue;
-        if (guestfs_mkdir_mode (self->g, sofar->str, mode) < 0 ||
-            guestfs_lchown (self->g, uid, gid, sofar->str) < 0 ||
+        if (guestfs_mkdir_mode (self->g, sofar->str, mode) < 0)
+            return throw_g (self, error, sofar->str, "creating the directory");
+        if (created)
+            g_ptr_array_add (created, g_strdup (sofar->str));
+        if (guestfs_lchown (self->g, uid, gid, sofar->str) < 0 ||
             guestfs_chmod (self->g, mode, sofar->str) < 0)
             return throw_g (self, error, sofar->str, "creating the directory");
     }
@@ -211,15 +218,26 @@ g_stat_ (ViVfs *vfs, const char *path, ViStat *out, GError **error)
     return TRUE;
 }
 
+/* rmdir(2) in the appliance removes only an empty directory: whatever is
+ * found there instead is left alone. */
 static gboolean
-g_remove (ViVfs *vfs, const char *path, GError **error)
+g_rmdir (ViVfs *vfs, const char *path, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
-    int isdir = guestfs_is_dir (self->g, path);
 
-    if ((isdir > 0 ? guestfs_rmdir (self->g, path) : guestfs_rm_f (self->g, path)) < 0)
-        return throw_g (self, error, path, "removing");
-    return TRUE;
+    if (guestfs_rmdir (self->g, path) == 0)
+        return TRUE;
+    switch (guestfs_last_errno (self->g)) {
+    case ENOENT:
+        return TRUE;
+    case ENOTDIR:
+        return vi_throw (error, VI_ERROR_GUEST, "%s: no longer a directory (left alone)", path);
+    case ENOTEMPTY:
+    case EEXIST:
+        return vi_throw (error, VI_ERROR_GUEST, "%s: no longer empty (left alone)", path);
+    default:
+        return throw_g (self, error, path, "removing the directory");
+    }
 }
 
 static gboolean
@@ -249,14 +267,20 @@ g_relabel (ViVfs *vfs, const char *const *paths, GError **error)
     return TRUE;
 }
 
-static void
-g_discard (ViVfs *vfs)
+static gboolean
+g_discard (ViVfs *vfs, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
+    gboolean ok = TRUE;
 
-    for (guint i = 0; i < self->staged->len; i++)
-        (void) guestfs_rm_f (self->g, ((Staged *) self->staged->pdata[i])->tmp);
+    for (guint i = 0; i < self->staged->len; i++) {
+        const Staged *s = self->staged->pdata[i];
+
+        if (guestfs_rm_f (self->g, s->tmp) < 0 && ok)
+            ok = throw_g (self, error, s->path, "removing the temporary file");
+    }
     g_ptr_array_set_size (self->staged, 0);
+    return ok;
 }
 
 static void
@@ -265,7 +289,7 @@ g_free_ (ViVfs *vfs)
     GuestfsVfs *self = (GuestfsVfs *) vfs;
 
     if (self->g)
-        g_discard (vfs);
+        (void) g_discard (vfs, NULL);
     g_ptr_array_unref (self->staged);
     if (self->g)
         guestfs_close (self->g);
@@ -276,12 +300,12 @@ g_free_ (ViVfs *vfs)
 static const ViVfsOps guestfs_ops = {
     .name = "guestfs", .read_file = g_read_file, .write_file = g_write_file,
     .mkdir_p = g_mkdir_p, .chmod = g_chmod_, .chown = g_chown_, .stat = g_stat_,
-    .remove = g_remove, .discard = g_discard, .commit = g_commit, .relabel = NULL, .free = g_free_,
+    .rmdir = g_rmdir, .discard = g_discard, .commit = g_commit, .relabel = NULL, .free = g_free_,
 };
 static const ViVfsOps guestfs_ops_selinux = {
     .name = "guestfs", .read_file = g_read_file, .write_file = g_write_file,
     .mkdir_p = g_mkdir_p, .chmod = g_chmod_, .chown = g_chown_, .stat = g_stat_,
-    .remove = g_remove, .discard = g_discard, .commit = g_commit, .relabel = g_relabel, .free = g_free_,
+    .rmdir = g_rmdir, .discard = g_discard, .commit = g_commit, .relabel = g_relabel, .free = g_free_,
 };
 
 /* ---- root finding ------------------------------------------------------ */

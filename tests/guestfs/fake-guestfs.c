@@ -110,6 +110,37 @@ fake_guestfs_mounts (void)
     return mounts;
 }
 
+void
+fake_guestfs_remove (const char *path)
+{
+    g_hash_table_remove (root_fs, path);
+}
+
+static gint
+cmp_paths (gconstpointer a, gconstpointer b)
+{
+    return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+char *
+fake_guestfs_paths (void)
+{
+    g_autoptr(GPtrArray) keys = g_ptr_array_new ();
+    GString *s = g_string_new (NULL);
+    GHashTableIter it;
+    gpointer k;
+
+    if (root_fs) {
+        g_hash_table_iter_init (&it, root_fs);
+        while (g_hash_table_iter_next (&it, &k, NULL))
+            g_ptr_array_add (keys, k);
+    }
+    g_ptr_array_sort (keys, cmp_paths);
+    for (guint i = 0; i < keys->len; i++)
+        g_string_append_printf (s, "%s\n", (const char *) keys->pdata[i]);
+    return g_string_free (s, FALSE);
+}
+
 const char *
 fake_guestfs_content (const char *path)
 {
@@ -288,8 +319,12 @@ guestfs_write (guestfs_h *g, const char *path, const char *content, size_t size)
 {
     g_autofree char *text = NULL;
 
-    if (FAILS (g, "guestfs_write"))
-        return -1;
+    if (fail_fn && g_str_equal (fail_fn, "guestfs_write")) {
+        /* as an upload cut short: half the content is there */
+        text = g_strndup (content, size / 2);
+        fake_guestfs_add_file (NULL, path, text, S_IFREG | 0644, 1);
+        return err (g, EIO, "guestfs_write failed (fake)");
+    }
     text = g_strndup (content, size);
     fake_guestfs_add_file (NULL, path, text, S_IFREG | 0644, 1);
     return 0;
@@ -310,7 +345,26 @@ guestfs_chmod (guestfs_h *g, int mode, const char *path)
 char *guestfs_lgetxattr (guestfs_h *g, const char *path, const char *name, size_t *size_r) { err (g, ENODATA, "no label"); return NULL; }
 int guestfs_lsetxattr (guestfs_h *g, const char *xattr, const char *val, int vallen, const char *path) { return 0; }
 int guestfs_rm_f (guestfs_h *g, const char *path) { if (root_fs) g_hash_table_remove (root_fs, path); return 0; }
-int guestfs_rmdir (guestfs_h *g, const char *path) { return guestfs_rm_f (g, path); }
+
+int
+guestfs_rmdir (guestfs_h *g, const char *path)
+{
+    g_autofree char *prefix = g_strconcat (path, "/", NULL);
+    Node *n = lookup (g, path);
+    GHashTableIter it;
+    gpointer k;
+
+    if (n == NULL)
+        return -1;
+    if (!S_ISDIR (n->mode))
+        return err (g, ENOTDIR, "Not a directory");
+    g_hash_table_iter_init (&it, root_fs);
+    while (g_hash_table_iter_next (&it, &k, NULL))
+        if (g_str_has_prefix (k, prefix))
+            return err (g, ENOTEMPTY, "Directory not empty");
+    g_hash_table_remove (root_fs, path);
+    return 0;
+}
 
 int
 guestfs_rename (guestfs_h *g, const char *from, const char *to)

@@ -15,3 +15,6 @@ void fake_guestfs_set_relabel (gboolean available);
 /* Every guestfs_selinux_relabel() call so far, as "SPECFILE PATH". */
 const GPtrArray *fake_guestfs_relabelled (void);
 const char *fake_guestfs_content (const char *path);
+/* Every path of the mounted root, sorted, one per line. */
+char *fake_guestfs_paths (void);
+void fake_guestfs_remove (const char *path);

@@ -65,16 +65,63 @@ test_write_failure (void)
     g_autoptr(GError) error = NULL;
     g_autoptr(ViVfs) vfs = NULL;
     g_autoptr(GBytes) b = g_bytes_new_static ("x", 1);
+    g_autofree char *before = NULL, *after = NULL;
 
     fake_guestfs_reset ();
     add_root ("/dev/sda1");
     vfs = open_vfs (NULL, &error);
-    fake_guestfs_fail ("guestfs_write");
+    before = fake_guestfs_paths ();
+    fake_guestfs_fail ("guestfs_write");   /* leaves half a temporary file, as a cut upload */
     g_assert_false (vi_vfs_write_file (vfs, "/etc/motd", b, 0644, 0, 0, &error));
     g_assert_nonnull (strstr (error->message, "/etc/motd"));
     g_clear_error (&error);
+    /* the temporary file is gone with the failed write */
+    after = fake_guestfs_paths ();
+    g_assert_cmpstr (before, ==, after);
     g_assert_true (vi_vfs_commit (vfs, &error));
     g_assert_null (fake_guestfs_content ("/etc/motd"));
+}
+
+/* mkdir_p names what it created; rmdir removes only an empty directory. */
+static void
+test_mkdir_rmdir (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr(GBytes) b = g_bytes_new_static ("x", 1);
+    g_autofree char *before = NULL, *after = NULL;
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    vfs = open_vfs (NULL, &error);
+    before = fake_guestfs_paths ();
+    g_assert_true (vi_vfs_mkdir_p (vfs, "/srv/a/b", 0750, 0, 0, created, &error));
+    g_assert_cmpuint (created->len, ==, 3);
+    g_assert_cmpstr (created->pdata[0], ==, "/srv");
+    g_assert_cmpstr (created->pdata[2], ==, "/srv/a/b");
+    /* an existing directory is not reported */
+    g_ptr_array_set_size (created, 0);
+    g_assert_true (vi_vfs_mkdir_p (vfs, "/srv/a/b", 0750, 0, 0, created, &error));
+    g_assert_cmpuint (created->len, ==, 0);
+
+    /* a directory with content, or a file, is left alone */
+    g_assert_true (vi_vfs_write_file (vfs, "/srv/a/b/f", b, 0644, 0, 0, &error));
+    g_assert_true (vi_vfs_commit (vfs, &error));
+    g_assert_false (vi_vfs_rmdir (vfs, "/srv/a/b", &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    g_assert_false (vi_vfs_rmdir (vfs, "/srv/a/b/f", &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    g_assert_cmpstr (fake_guestfs_content ("/srv/a/b/f"), ==, "x");
+
+    fake_guestfs_remove ("/srv/a/b/f");
+    for (const char *const *d = (const char *const[]) { "/srv/a/b", "/srv/a", "/srv", NULL }; *d; d++)
+        g_assert_true (vi_vfs_rmdir (vfs, *d, &error));
+    g_assert_true (vi_vfs_rmdir (vfs, "/srv", &error));     /* missing: nothing to do */
+    after = fake_guestfs_paths ();
+    g_assert_cmpstr (before, ==, after);
 }
 
 static void
@@ -271,6 +318,7 @@ main (int argc, char **argv)
     g_test_add_func ("/guestfs-fake/write-and-commit", test_write_and_commit);
     g_test_add_func ("/guestfs-fake/write-failure", test_write_failure);
     g_test_add_func ("/guestfs-fake/rename-failure", test_rename_failure);
+    g_test_add_func ("/guestfs-fake/mkdir-rmdir", test_mkdir_rmdir);
     g_test_add_func ("/guestfs-fake/shutdown-failure", test_shutdown_failure);
     g_test_add_func ("/guestfs-fake/refusals", test_refusals);
     g_test_add_func ("/guestfs-fake/root-finding", test_roots);
