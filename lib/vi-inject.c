@@ -610,6 +610,51 @@ plan_ifupdown_inline (ViPlan *plan, ViVfs *vfs, GPtrArray *files, GError **error
                        "network (ifupdown)", error);
 }
 
+/* busybox ifupdown ignores dns-nameservers: the nameservers go to
+ * /etc/resolv.conf, whose own nameserver lines they replace; the other
+ * lines (search, options) are kept.  A symlink there (a resolver's runtime
+ * file) is replaced by a file, never followed. */
+static gboolean
+plan_resolv_conf (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
+{
+    static const char path[] = "/etc/resolv.conf";
+    g_autofree char *ours = vi_net_nameservers (spec->interfaces);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autoptr(GError) e = NULL;
+    GString *out;
+    ViStat st = { 0 };
+
+    if (*ours == '\0')
+        return TRUE;
+    if (!vi_vfs_stat (vfs, path, &st, &e)) {
+        if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+            g_propagate_error (error, g_steal_pointer (&e));
+            return FALSE;
+        }
+        st.type = VI_FILE_TYPE_SYMLINK;     /* (not there: made as below) */
+    }
+    if (st.type == VI_FILE_TYPE_SYMLINK) {
+        text = g_strdup ("");
+        st.mode = 0644;
+        st.uid = st.gid = 0;
+    } else if (!read_for_edit (plan, vfs, path, &text, &st, error)) {
+        return FALSE;
+    }
+    out = g_string_new (NULL);
+    lines = g_strsplit (text, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        const char *l = lines[i] + strspn (lines[i], " \t");
+
+        if (g_str_has_prefix (l, "nameserver") || (lines[i + 1] == NULL && lines[i][0] == '\0'))
+            continue;
+        g_string_append_printf (out, "%s\n", lines[i]);
+    }
+    g_string_append (out, ours);
+    return plan_write (plan, vfs, path, bytes_take_string (g_string_free (out, FALSE)), st.mode,
+                       st.uid, st.gid, "network (nameservers: busybox ifupdown has no DNS)", error);
+}
+
 static gboolean
 plan_network (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
 {
@@ -620,17 +665,18 @@ plan_network (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
     if (!spec->has_network)
         return TRUE;
     r = spec->net_renderer != VI_RENDERER_AUTO ? spec->net_renderer : plan->facts->net_renderer;
+    busybox = r == VI_RENDERER_IFUPDOWN && plan->facts->os_id &&
+              g_str_equal (plan->facts->os_id, "alpine");
+    if (busybox) {
+        files = vi_net_render_ifupdown_busybox (spec->interfaces);
+        return plan_ifupdown_inline (plan, vfs, files, error) &&
+               plan_resolv_conf (plan, spec, vfs, error);
+    }
     files = vi_net_render (r, spec->interfaces, error);
     if (files == NULL)
         return FALSE;
-
-    if (r == VI_RENDERER_IFUPDOWN) {
-        busybox = plan->facts->os_id && g_str_equal (plan->facts->os_id, "alpine");
-        if (busybox)
-            return plan_ifupdown_inline (plan, vfs, files, error);
-        if (!plan_ifupdown_source (plan, vfs, error))
-            return FALSE;
-    }
+    if (r == VI_RENDERER_IFUPDOWN && !plan_ifupdown_source (plan, vfs, error))
+        return FALSE;
     for (guint i = 0; i < files->len; i++) {
         ViNetFile *f = files->pdata[i];
         g_autofree char *why = g_strdup_printf ("network (%s)", vi_net_renderer_to_string (r));

@@ -175,6 +175,66 @@ render_ifupdown (const ViInterface *i)
     return net_file (g_strdup_printf ("/etc/network/interfaces.d/virt-inject-%s", i->name), s, 0644);
 }
 
+/* One "address"/"netmask" pair of a busybox static stanza: the address
+ * without its prefix, and the prefix as busybox wants it (a dotted quad
+ * for IPv4, which it turns into a bit count; the bit count for IPv6). */
+static void
+busybox_address (GString *s, const char *cidr, gboolean v6)
+{
+    const char *slash = strchr (cidr, '/');
+    guint64 prefix = 0;
+
+    g_assert (slash != NULL);       /* the request parser keeps ADDR/PREFIX only */
+    g_assert (g_ascii_string_to_unsigned (slash + 1, 10, 0, v6 ? 128 : 32, &prefix, NULL));
+    g_string_append_printf (s, "    address %.*s\n", (int) (slash - cidr), cidr);
+    if (v6) {
+        g_string_append_printf (s, "    netmask %u\n", (guint) prefix);
+    } else {
+        guint32 m = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
+        g_string_append_printf (s, "    netmask %u.%u.%u.%u\n", m >> 24, (m >> 16) & 0xff,
+                                (m >> 8) & 0xff, m & 0xff);
+    }
+}
+
+/* busybox ifupdown (Alpine): its static method runs
+ * "ip addr add %address%/%netmask%" (IPv4: %bnmask%, from a dotted-quad
+ * netmask) and gives up when netmask is missing, so an "address A/P" line
+ * alone configures nothing; it also dies on a repeated option, so a second
+ * address gets a stanza of its own (it takes every stanza of an
+ * interface).  dns-nameservers means nothing to it: the nameservers go to
+ * /etc/resolv.conf (see vi-inject.c).  Checked against networking/ifupdown.c
+ * (parse(), static_up(), static_up6(), read_interfaces()). */
+static ViNetFile *
+render_ifupdown_busybox (const ViInterface *i)
+{
+    GString *s = g_string_new (HEADER);
+    g_autoptr(GPtrArray) a4 = addrs_of_family (i->addresses, FALSE);
+    g_autoptr(GPtrArray) a6 = addrs_of_family (i->addresses, TRUE);
+    g_autoptr(GPtrArray) g4 = of_family (i->gateways, FALSE);
+    g_autoptr(GPtrArray) g6 = of_family (i->gateways, TRUE);
+
+    g_string_append_printf (s, "auto %s\n", i->name);
+    if (i->mac)
+        g_string_append_printf (s, "# expected MAC address: %s\n", i->mac);
+    for (guint k = 0; k < a4->len; k++) {
+        g_string_append_printf (s, "iface %s inet static\n", i->name);
+        busybox_address (s, a4->pdata[k], FALSE);
+        if (k == 0 && g4->len)
+            g_string_append_printf (s, "    gateway %s\n", (char *) g4->pdata[0]);
+    }
+    if (i->dhcp)
+        g_string_append_printf (s, "iface %s inet dhcp\n", i->name);
+    if (a4->len == 0 && !i->dhcp && a6->len == 0)
+        g_string_append_printf (s, "iface %s inet manual\n", i->name);
+    for (guint k = 0; k < a6->len; k++) {
+        g_string_append_printf (s, "iface %s inet6 static\n", i->name);
+        busybox_address (s, a6->pdata[k], TRUE);
+        if (k == 0 && g6->len)
+            g_string_append_printf (s, "    gateway %s\n", (char *) g6->pdata[0]);
+    }
+    return net_file (g_strdup_printf ("/etc/network/interfaces.d/virt-inject-%s", i->name), s, 0644);
+}
+
 /* A name-based (SHA-1, version 5 layout) UUID, stable across runs so that a
  * re-injection rewrites the same NetworkManager connection. */
 static char *
@@ -343,4 +403,33 @@ vi_net_render (ViNetRenderer renderer, GPtrArray *interfaces, GError **error)
         return NULL;
     }
     return g_steal_pointer (&files);
+}
+
+GPtrArray *
+vi_net_render_ifupdown_busybox (GPtrArray *interfaces)
+{
+    GPtrArray *files = g_ptr_array_new_with_free_func ((GDestroyNotify) vi_net_file_free);
+
+    for (guint n = 0; n < interfaces->len; n++)
+        g_ptr_array_add (files, render_ifupdown_busybox (interfaces->pdata[n]));
+    return files;
+}
+
+char *
+vi_net_nameservers (GPtrArray *interfaces)
+{
+    GString *s = g_string_new (NULL);
+
+    for (guint n = 0; n < interfaces->len; n++) {
+        const ViInterface *i = interfaces->pdata[n];
+
+        for (guint k = 0; k < i->nameservers->len; k++) {
+            g_autofree char *a = inet_str (i->nameservers->pdata[k]);
+            g_autofree char *line = g_strdup_printf ("nameserver %s\n", a);
+
+            if (strstr (s->str, line) == NULL)
+                g_string_append (s, line);
+        }
+    }
+    return g_string_free (s, FALSE);
 }

@@ -33,4 +33,24 @@ void vi_net_file_free (ViNetFile *f);
  */
 GPtrArray *vi_net_render (ViNetRenderer renderer, GPtrArray *interfaces, GError **error);
 
+/**
+ * vi_net_render_ifupdown_busybox:
+ *
+ * ifupdown as busybox reads it (Alpine): "address" without a prefix plus
+ * "netmask", one stanza per address, no dns-nameservers.  The paths are
+ * those of vi_net_render(); the caller inlines the contents.
+ *
+ * Returns: (transfer full) (element-type ViNetFile): one per interface.
+ */
+GPtrArray *vi_net_render_ifupdown_busybox (GPtrArray *interfaces);
+
+/**
+ * vi_net_nameservers:
+ *
+ * Returns: (transfer full): "nameserver ADDR" lines, one per distinct
+ * nameserver of @interfaces, in order ("" when none): resolv.conf(5) lines
+ * for stacks that do not handle DNS themselves.
+ */
+char *vi_net_nameservers (GPtrArray *interfaces);
+
 G_END_DECLS

@@ -1,7 +1,8 @@
 /* test-golden.c: byte-for-byte golden files.
  *
  * Network renderers: each request tests/golden/net/CASE.xml, rendered for
- * each of the four stacks, must give exactly the files under
+ * each of the four stacks and for busybox's ifupdown (Alpine), must give
+ * exactly the files under
  * tests/golden/net/CASE/STACK/ (same names, same bytes, same modes in
  * MODES), no more and no fewer.
  *
@@ -33,7 +34,11 @@
 
 static gboolean updating;
 
-static const char *const stacks[] = { NULL, "ifupdown", "networkmanager", "netplan", "networkd" };
+/* indexed by ViNetRenderer; the last is busybox's ifupdown */
+static const char *const stacks[] = {
+    NULL, "ifupdown", "networkmanager", "netplan", "networkd", "ifupdown-busybox"
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (stacks) == VI_RENDERER_LAST + 1);
 
 /* Compare @content with the golden file @path, or write it when updating. */
 static void
@@ -82,11 +87,13 @@ test_net (gconstpointer data)
     g_autoptr(ViSpec) spec = vi_spec_parse_file (path, NULL, &error);
 
     g_assert_no_error (error);
-    for (ViNetRenderer r = VI_RENDERER_IFUPDOWN; r < VI_RENDERER_LAST; r++) {
+    for (ViNetRenderer r = VI_RENDERER_IFUPDOWN; r <= VI_RENDERER_LAST; r++) {
         g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "golden", "net", name,
                                                       stacks[r], NULL);
         g_autofree char *modes_path = g_build_filename (dir, "MODES", NULL);
-        g_autoptr(GPtrArray) files = vi_net_render (r, spec->interfaces, &error);
+        g_autoptr(GPtrArray) files = r == VI_RENDERER_LAST
+            ? vi_net_render_ifupdown_busybox (spec->interfaces)
+            : vi_net_render (r, spec->interfaces, &error);
         g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
         g_autoptr(GString) modes = g_string_new (NULL);
 
@@ -271,7 +278,7 @@ test_distro (gconstpointer data)
 int
 main (int argc, char **argv)
 {
-    static const char *const nets[] = { "static4", "static6", "dhcp", "dhcp-static", "mac", "two" };
+    static const char *const nets[] = { "static4", "static6", "dhcp", "dhcp-static", "mac", "two", "multi" };
     static const char *const distros[] = { "debian12", "ubuntu2204", "fedora39", "alpine319" };
 
     g_test_init (&argc, &argv, NULL);

@@ -228,6 +228,44 @@ test_fake_yescrypt_refused (void)
     g_assert_nonnull (strstr (error->message, "yescrypt"));
 }
 
+/* Alpine (busybox ifupdown): stanzas with address + netmask inline in
+ * /etc/network/interfaces, and the nameservers in /etc/resolv.conf, whose
+ * other lines stay; a second run changes nothing. */
+static void
+test_fake_alpine_network (void)
+{
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:network renderer='ifupdown'>"
+                                    "<vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address>"
+                                    "<vi:gateway>192.0.2.1</vi:gateway><vi:nameserver>192.0.2.53</vi:nameserver>"
+                                    "<vi:nameserver>2001:db8::53</vi:nameserver></vi:interface>"
+                                    "<vi:interface name='eth1'><vi:dhcp/><vi:nameserver>192.0.2.53</vi:nameserver>"
+                                    "</vi:interface></vi:network></vi:inject>");
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autoptr(ViPlan) again = NULL;
+    g_autoptr(GError) error = NULL;
+    const char *ifaces;
+
+    fake_vfs_add_file (vfs, "/etc/os-release", "ID=alpine\nVERSION_ID=3.19.1\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/resolv.conf", "search example.org\nnameserver 10.0.0.1\n"
+                       "options ndots:2\n", 0644, 0, 0);
+    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/resolv.conf"), ==,
+                     "search example.org\noptions ndots:2\nnameserver 192.0.2.53\n"
+                     "nameserver 2001:db8::53\n");
+    ifaces = fake_vfs_get (vfs, "/etc/network/interfaces");
+    g_assert_nonnull (strstr (ifaces, "iface eth0 inet static\n    address 192.0.2.10\n"
+                              "    netmask 255.255.255.0\n    gateway 192.0.2.1\n"));
+    g_assert_nonnull (strstr (ifaces, "iface eth1 inet dhcp\n"));
+    g_assert_null (strstr (ifaces, "/24"));
+    g_assert_null (strstr (ifaces, "dns-nameservers"));
+    g_assert_null (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth0"));
+
+    again = vi_plan_build (spec, vfs, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (vi_plan_n_changes (again), ==, 0);
+}
+
 static void
 test_fake_collision (void)
 {
@@ -438,6 +476,7 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/undo-failure-reported", test_fake_undo_failure);
     g_test_add_func ("/inject/fake/missing-user", test_fake_missing_user);
     g_test_add_func ("/inject/fake/yescrypt-refused-on-musl", test_fake_yescrypt_refused);
+    g_test_add_func ("/inject/fake/alpine-network", test_fake_alpine_network);
     g_test_add_func ("/inject/fake/collision", test_fake_collision);
     g_test_add_func ("/inject/fake/edge-cases", test_fake_edge_cases);
     g_test_add_func ("/inject/fake/home-trailing-slash", test_fake_home_slashes);
