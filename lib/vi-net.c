@@ -329,9 +329,10 @@ render_netplan (GPtrArray *interfaces)
             g_ptr_array_add (dns, g_strdup (dns6->pdata[k]));
 
         g_string_append_printf (s, "    %s:\n", i->name);
+        /* matched by MAC, as networkd and NetworkManager do: the NIC keeps
+         * the name the guest gives it (no set-name, no rename at boot) */
         if (i->mac)
-            g_string_append_printf (s, "      match:\n        macaddress: \"%s\"\n"
-                                       "      set-name: %s\n", i->mac, i->name);
+            g_string_append_printf (s, "      match:\n        macaddress: \"%s\"\n", i->mac);
         g_string_append_printf (s, "      dhcp4: %s\n", i->dhcp ? "true" : "false");
         yaml_list (s, "      ", "addresses", addrs);
         if (i->gateways->len) {
