@@ -126,55 +126,6 @@ net_file (char *path, GString *content, guint mode)
 
 #define HEADER "# Written by virt-inject before the first boot.\n"
 
-static ViNetFile *
-render_ifupdown (const ViInterface *i)
-{
-    GString *s = g_string_new (HEADER);
-    g_autoptr(GPtrArray) a4 = addrs_of_family (i->addresses, FALSE);
-    g_autoptr(GPtrArray) a6 = addrs_of_family (i->addresses, TRUE);
-    g_autoptr(GPtrArray) g4 = of_family (i->gateways, FALSE);
-    g_autoptr(GPtrArray) g6 = of_family (i->gateways, TRUE);
-    g_autoptr(GPtrArray) dns = of_family (i->nameservers, FALSE);
-    g_autoptr(GPtrArray) dns6 = of_family (i->nameservers, TRUE);
-
-    for (guint k = 0; k < dns6->len; k++)
-        g_ptr_array_add (dns, g_strdup (dns6->pdata[k]));
-
-    g_string_append_printf (s, "auto %s\n", i->name);
-    if (i->mac)
-        g_string_append_printf (s, "# expected MAC address: %s\n", i->mac);
-    /* DHCP and static addresses: both, as in the other renderers; every
-     * stanza of an interface applies (interfaces(5)), the static one first
-     * so that its addresses are up even when no DHCP server answers. */
-    if (a4->len > 0) {
-        g_string_append_printf (s, "iface %s inet static\n", i->name);
-        for (guint k = 0; k < a4->len; k++)
-            g_string_append_printf (s, "    address %s\n", (char *) a4->pdata[k]);
-        if (g4->len)
-            g_string_append_printf (s, "    gateway %s\n", (char *) g4->pdata[0]);
-    }
-    if (i->dhcp)
-        g_string_append_printf (s, "iface %s inet dhcp\n", i->name);
-    if (a4->len == 0 && !i->dhcp && a6->len == 0)
-        g_string_append_printf (s, "iface %s inet manual\n", i->name);
-    if (dns->len > 0 && (i->dhcp || a4->len > 0)) {
-        g_autofree char *d = join (dns, " ");
-        g_string_append_printf (s, "    dns-nameservers %s\n", d);
-    }
-    if (a6->len > 0) {
-        g_string_append_printf (s, "iface %s inet6 static\n", i->name);
-        for (guint k = 0; k < a6->len; k++)
-            g_string_append_printf (s, "    address %s\n", (char *) a6->pdata[k]);
-        if (g6->len)
-            g_string_append_printf (s, "    gateway %s\n", (char *) g6->pdata[0]);
-        if (dns->len > 0 && !i->dhcp && a4->len == 0) {
-            g_autofree char *d = join (dns, " ");
-            g_string_append_printf (s, "    dns-nameservers %s\n", d);
-        }
-    }
-    return net_file (g_strdup_printf ("/etc/network/interfaces.d/virt-inject-%s", i->name), s, 0644);
-}
-
 /* One "address"/"netmask" pair of a busybox static stanza: the address
  * without its prefix, and the prefix as busybox wants it (a dotted quad
  * for IPv4, which it turns into a bit count; the bit count for IPv6). */
@@ -196,42 +147,70 @@ busybox_address (GString *s, const char *cidr, gboolean v6)
     }
 }
 
-/* busybox ifupdown (Alpine): its static method runs
+/* The static stanza(s) of one family.  Debian's ifupdown: one stanza, an
+ * "address A/P" line per address.  busybox's: its static method runs
  * "ip addr add %address%/%netmask%" (IPv4: %bnmask%, from a dotted-quad
- * netmask) and gives up when netmask is missing, so an "address A/P" line
- * alone configures nothing; it also dies on a repeated option, so a second
- * address gets a stanza of its own (it takes every stanza of an
- * interface).  dns-nameservers means nothing to it: the nameservers go to
- * /etc/resolv.conf (see vi-inject.c).  Checked against networking/ifupdown.c
- * (parse(), static_up(), static_up6(), read_interfaces()). */
+ * netmask) and gives up when netmask is missing, so "address A/P" alone
+ * configures nothing; and it dies on a repeated option, so each address
+ * gets a stanza of its own (it takes every stanza of an interface).
+ * Checked against busybox's networking/ifupdown.c (parse(), static_up(),
+ * static_up6(), read_interfaces()). */
+static void
+ifupdown_static (GString *s, const char *name, GPtrArray *addrs, GPtrArray *gateways,
+                 gboolean v6, gboolean busybox)
+{
+    const char *family = v6 ? "inet6" : "inet";
+
+    for (guint k = 0; k < addrs->len; k++) {
+        if (busybox || k == 0)
+            g_string_append_printf (s, "iface %s %s static\n", name, family);
+        if (busybox)
+            busybox_address (s, addrs->pdata[k], v6);
+        else
+            g_string_append_printf (s, "    address %s\n", (char *) addrs->pdata[k]);
+        if (gateways->len && (busybox ? k == 0 : k == addrs->len - 1))
+            g_string_append_printf (s, "    gateway %s\n", (char *) gateways->pdata[0]);
+    }
+}
+
+/* ifupdown, Debian's or busybox's (Alpine).  busybox has no DNS handling:
+ * dns-nameservers (read by Debian's resolvconf hook) is left out, and the
+ * caller writes the nameservers to /etc/resolv.conf (see vi-inject.c). */
 static ViNetFile *
-render_ifupdown_busybox (const ViInterface *i)
+render_ifupdown (const ViInterface *i, gboolean busybox)
 {
     GString *s = g_string_new (HEADER);
     g_autoptr(GPtrArray) a4 = addrs_of_family (i->addresses, FALSE);
     g_autoptr(GPtrArray) a6 = addrs_of_family (i->addresses, TRUE);
     g_autoptr(GPtrArray) g4 = of_family (i->gateways, FALSE);
     g_autoptr(GPtrArray) g6 = of_family (i->gateways, TRUE);
+    g_autoptr(GPtrArray) dns = of_family (i->nameservers, FALSE);
+    g_autoptr(GPtrArray) dns6 = of_family (i->nameservers, TRUE);
+    g_autofree char *dns_line = NULL;
+
+    for (guint k = 0; k < dns6->len; k++)
+        g_ptr_array_add (dns, g_strdup (dns6->pdata[k]));
+    if (dns->len > 0 && !busybox) {
+        g_autofree char *d = join (dns, " ");
+        dns_line = g_strdup_printf ("    dns-nameservers %s\n", d);
+    }
 
     g_string_append_printf (s, "auto %s\n", i->name);
     if (i->mac)
         g_string_append_printf (s, "# expected MAC address: %s\n", i->mac);
-    for (guint k = 0; k < a4->len; k++) {
-        g_string_append_printf (s, "iface %s inet static\n", i->name);
-        busybox_address (s, a4->pdata[k], FALSE);
-        if (k == 0 && g4->len)
-            g_string_append_printf (s, "    gateway %s\n", (char *) g4->pdata[0]);
-    }
+    /* DHCP and static addresses: both, as in the other renderers; every
+     * stanza of an interface applies (interfaces(5)), the static one first
+     * so that its addresses are up even when no DHCP server answers. */
+    ifupdown_static (s, i->name, a4, g4, FALSE, busybox);
     if (i->dhcp)
         g_string_append_printf (s, "iface %s inet dhcp\n", i->name);
     if (a4->len == 0 && !i->dhcp && a6->len == 0)
         g_string_append_printf (s, "iface %s inet manual\n", i->name);
-    for (guint k = 0; k < a6->len; k++) {
-        g_string_append_printf (s, "iface %s inet6 static\n", i->name);
-        busybox_address (s, a6->pdata[k], TRUE);
-        if (k == 0 && g6->len)
-            g_string_append_printf (s, "    gateway %s\n", (char *) g6->pdata[0]);
-    }
+    if (dns_line && (i->dhcp || a4->len > 0))
+        g_string_append (s, dns_line);
+    ifupdown_static (s, i->name, a6, g6, TRUE, busybox);
+    if (dns_line && a6->len > 0 && !i->dhcp && a4->len == 0)
+        g_string_append (s, dns_line);
     return net_file (g_strdup_printf ("/etc/network/interfaces.d/virt-inject-%s", i->name), s, 0644);
 }
 
@@ -389,7 +368,7 @@ vi_net_render (ViNetRenderer renderer, GPtrArray *interfaces, GError **error)
     case VI_RENDERER_NETWORKD:
         for (guint n = 0; n < interfaces->len; n++) {
             const ViInterface *i = interfaces->pdata[n];
-            g_ptr_array_add (files, renderer == VI_RENDERER_IFUPDOWN ? render_ifupdown (i)
+            g_ptr_array_add (files, renderer == VI_RENDERER_IFUPDOWN ? render_ifupdown (i, FALSE)
                                   : renderer == VI_RENDERER_NETWORKMANAGER ? render_nm (i)
                                   : render_networkd (i));
         }
@@ -412,7 +391,7 @@ vi_net_render_ifupdown_busybox (GPtrArray *interfaces)
     GPtrArray *files = g_ptr_array_new_with_free_func ((GDestroyNotify) vi_net_file_free);
 
     for (guint n = 0; n < interfaces->len; n++)
-        g_ptr_array_add (files, render_ifupdown_busybox (interfaces->pdata[n]));
+        g_ptr_array_add (files, render_ifupdown (interfaces->pdata[n], TRUE));
     return files;
 }
 

@@ -80,36 +80,11 @@ cmp_names (gconstpointer a, gconstpointer b)
     return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
+/* Path, type, mode, owner, content and link target of everything under
+ * @dir; with @times, the mtimes too (not for the guest tree: undoing a
+ * mkdir changes its parent's mtime). */
 static void
-snapshot_host (const char *dir, GString *out)
-{
-    g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-    const char *name;
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-
-    while (d && (name = g_dir_read_name (d)))
-        g_ptr_array_add (names, g_strdup (name));
-    g_ptr_array_sort (names, cmp_names);
-    for (guint i = 0; i < names->len; i++) {
-        g_autofree char *p = g_build_filename (dir, names->pdata[i], NULL);
-        struct stat st;
-        g_assert_cmpint (lstat (p, &st), ==, 0);
-        g_string_append_printf (out, "%s %o %u:%u %ld.%09ld\n", p, st.st_mode, st.st_uid, st.st_gid,
-                                (long) st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-        if (S_ISREG (st.st_mode)) {
-            g_autofree char *c = NULL;
-            g_assert_true (g_file_get_contents (p, &c, NULL, NULL));
-            g_string_append (out, c);
-        } else if (S_ISDIR (st.st_mode)) {
-            snapshot_host (p, out);
-        }
-    }
-}
-
-/* The guest tree: path, type, mode, owner, content and link target of
- * everything (no times: undoing a mkdir changes its parent's mtime). */
-static void
-snapshot_guest (const char *dir, GString *out)
+snapshot (const char *dir, gboolean times, GString *out)
 {
     g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
     const char *name;
@@ -123,7 +98,11 @@ snapshot_guest (const char *dir, GString *out)
         struct stat st;
 
         g_assert_cmpint (lstat (p, &st), ==, 0);
-        g_string_append_printf (out, "%s %o %u:%u\n", p, st.st_mode, st.st_uid, st.st_gid);
+        g_string_append_printf (out, "%s %o %u:%u", p, st.st_mode, st.st_uid, st.st_gid);
+        if (times)
+            g_string_append_printf (out, " %ld.%09ld", (long) st.st_mtim.tv_sec,
+                                    st.st_mtim.tv_nsec);
+        g_string_append_c (out, '\n');
         if (S_ISREG (st.st_mode)) {
             g_autofree char *c = NULL;
             g_assert_true (g_file_get_contents (p, &c, NULL, NULL));
@@ -132,7 +111,7 @@ snapshot_guest (const char *dir, GString *out)
             g_autofree char *t = g_file_read_link (p, NULL);
             g_string_append_printf (out, "-> %s\n", t);
         } else if (S_ISDIR (st.st_mode)) {
-            snapshot_guest (p, out);
+            snapshot (p, times, out);
         }
     }
 }
@@ -141,7 +120,7 @@ static char *
 guest_state (Fixture *f)
 {
     GString *s = g_string_new (NULL);
-    snapshot_guest (f->root, s);
+    snapshot (f->root, FALSE, s);
     return g_string_free (s, FALSE);
 }
 
@@ -149,7 +128,7 @@ static char *
 host_state (Fixture *f)
 {
     GString *s = g_string_new (NULL);
-    snapshot_host (f->host, s);
+    snapshot (f->host, TRUE, s);
     return g_string_free (s, FALSE);
 }
 
