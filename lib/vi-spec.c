@@ -748,6 +748,34 @@ parse_interface (ViSpec *spec, xmlNode *node, GError **error)
     return TRUE;
 }
 
+/* A <gateway> is the next hop of the default route over the interface's
+ * static addresses of its family, so it needs one; and with <dhcp/> the
+ * IPv4 default route is the lease's: a static IPv4 gateway as well would
+ * give the guest two default routes, chosen differently by each stack
+ * (route metrics, or whichever is added first), so it is refused. */
+static gboolean
+check_gateways (const ViInterface *iface, GError **error)
+{
+    for (guint k = 0; k < iface->gateways->len; k++) {
+        GInetAddress *gw = iface->gateways->pdata[k];
+        gboolean v6 = g_inet_address_get_family (gw) == G_SOCKET_FAMILY_IPV6;
+        g_autofree char *s = g_inet_address_to_string (gw);
+        gboolean has_address = FALSE;
+
+        if (!v6 && iface->dhcp)
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<interface name='%s'>: <gateway> %s with <dhcp/>: the DHCP lease "
+                             "gives the IPv4 default route; drop one of them", iface->name, s);
+        for (guint a = 0; a < iface->addresses->len && !has_address; a++)
+            has_address = (strchr (iface->addresses->pdata[a], ':') != NULL) == v6;
+        if (!has_address)
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<interface name='%s'>: <gateway> %s needs a static IPv%c <address> "
+                             "on the interface", iface->name, s, v6 ? '6' : '4');
+    }
+    return TRUE;
+}
+
 static gboolean
 spec_from_node (ViSpec *spec, xmlNode *inject, const ViLimits *limits, GError **error)
 {
@@ -1030,6 +1058,8 @@ vi_spec_validate (const ViSpec *spec, const ViLimits *limits, GError **error)
             return vi_throw (error, VI_ERROR_INVALID,
                              "<interface name='%s'>: needs <dhcp/> or at least one <address>",
                              iface->name);
+        if (!check_gateways (iface, error))
+            return FALSE;
     }
     if (spec->has_network && spec->interfaces->len == 0)
         return vi_throw (error, VI_ERROR_INVALID, "<network>: needs at least one <interface>");
