@@ -564,8 +564,11 @@ plan_ifupdown_source (ViPlan *plan, ViVfs *vfs, GError **error)
                        st.mode, st.uid, st.gid, "network (ifupdown: include interfaces.d)", error);
 }
 
-/* busybox ifupdown (Alpine) has no "source": keep our stanzas in
- * /etc/network/interfaces itself, between markers, replaced on re-runs. */
+/* busybox ifupdown (Alpine): our stanzas go in /etc/network/interfaces
+ * itself, between markers, replaced on re-runs (every ifupdown reads that
+ * file; not every one reads "source").  busybox refuses the whole file when
+ * an interface is declared "auto" twice, so an interface the guest already
+ * brings up gets no "auto" line of ours. */
 static gboolean
 plan_ifupdown_inline (ViPlan *plan, ViVfs *vfs, GPtrArray *files, GError **error)
 {
@@ -573,6 +576,7 @@ plan_ifupdown_inline (ViPlan *plan, ViVfs *vfs, GPtrArray *files, GError **error
     g_auto(GStrv) lines = NULL;
     GString *out = g_string_new (NULL);
     gboolean skipping = FALSE;
+    g_autoptr(GHashTable) auto_ifaces = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
     ViStat st;
 
     if (!read_for_edit (plan, vfs, "/etc/network/interfaces", &text, &st, error)) {
@@ -581,6 +585,12 @@ plan_ifupdown_inline (ViPlan *plan, ViVfs *vfs, GPtrArray *files, GError **error
     }
     lines = g_strsplit (text, "\n", -1);
     for (guint i = 0; lines[i]; i++) {
+        if (!skipping && g_str_has_prefix (lines[i], "auto ")) {
+            g_auto(GStrv) w = g_strsplit_set (lines[i] + 5, " \t", -1);
+            for (guint k = 0; w[k]; k++)
+                if (*w[k])
+                    g_hash_table_add (auto_ifaces, g_strdup (w[k]));
+        }
         if (g_str_equal (lines[i], "# BEGIN virt-inject")) {
             gboolean ended = FALSE;
             for (guint k = i + 1; lines[k] && !ended; k++)
@@ -602,8 +612,14 @@ plan_ifupdown_inline (ViPlan *plan, ViVfs *vfs, GPtrArray *files, GError **error
         g_string_append_printf (out, "%s\n", lines[i]);
     }
     g_string_append (out, "# BEGIN virt-inject\n");
-    for (guint i = 0; i < files->len; i++)
-        g_string_append (out, ((ViNetFile *) files->pdata[i])->content);
+    for (guint i = 0; i < files->len; i++) {
+        g_auto(GStrv) ours = g_strsplit (((ViNetFile *) files->pdata[i])->content, "\n", -1);
+
+        for (guint k = 0; ours[k] && (*ours[k] || ours[k + 1]); k++)
+            if (!(g_str_has_prefix (ours[k], "auto ") &&
+                  g_hash_table_contains (auto_ifaces, ours[k] + 5)))
+                g_string_append_printf (out, "%s\n", ours[k]);
+    }
     g_string_append (out, "# END virt-inject\n");
     return plan_write (plan, vfs, "/etc/network/interfaces",
                        bytes_take_string (g_string_free (out, FALSE)), st.mode, st.uid, st.gid,

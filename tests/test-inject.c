@@ -266,6 +266,40 @@ test_fake_alpine_network (void)
     g_assert_cmpuint (vi_plan_n_changes (again), ==, 0);
 }
 
+/* busybox refuses an interfaces file that declares an interface "auto"
+ * twice: one the guest already brings up gets no "auto" line of ours. */
+static void
+test_fake_alpine_auto_once (void)
+{
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:network renderer='ifupdown'>"
+                                    "<vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address>"
+                                    "</vi:interface><vi:interface name='eth1'><vi:dhcp/></vi:interface>"
+                                    "</vi:network></vi:inject>");
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autoptr(ViPlan) again = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) lines = NULL;
+    guint auto_eth0 = 0, auto_eth1 = 0;
+
+    fake_vfs_add_file (vfs, "/etc/os-release", "ID=alpine\nVERSION_ID=3.19.1\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/network/interfaces", "auto lo eth0\niface lo inet loopback\n"
+                       "iface eth0 inet dhcp\n", 0644, 0, 0);
+    for (guint run = 0; run < 2; run++) {
+        g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+        g_assert_no_error (error);
+    }
+    lines = g_strsplit (fake_vfs_get (vfs, "/etc/network/interfaces"), "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        auto_eth0 += g_str_equal (lines[i], "auto eth0") || g_str_equal (lines[i], "auto lo eth0");
+        auto_eth1 += g_str_equal (lines[i], "auto eth1");
+    }
+    g_assert_cmpuint (auto_eth0, ==, 1);
+    g_assert_cmpuint (auto_eth1, ==, 1);
+    again = vi_plan_build (spec, vfs, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (vi_plan_n_changes (again), ==, 0);
+}
+
 static void
 test_fake_collision (void)
 {
@@ -477,6 +511,7 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/missing-user", test_fake_missing_user);
     g_test_add_func ("/inject/fake/yescrypt-refused-on-musl", test_fake_yescrypt_refused);
     g_test_add_func ("/inject/fake/alpine-network", test_fake_alpine_network);
+    g_test_add_func ("/inject/fake/alpine-auto-once", test_fake_alpine_auto_once);
     g_test_add_func ("/inject/fake/collision", test_fake_collision);
     g_test_add_func ("/inject/fake/edge-cases", test_fake_edge_cases);
     g_test_add_func ("/inject/fake/home-trailing-slash", test_fake_home_slashes);
