@@ -213,16 +213,36 @@ test_fake_missing_user (void)
     g_assert_cmpstr (before, ==, after);
 }
 
+/* A second plan of @spec finds nothing to do. */
+static void
+assert_idempotent (const ViSpec *spec, ViVfs *vfs)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViPlan) again = vi_plan_build (spec, vfs, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (vi_plan_n_changes (again), ==, 0);
+}
+
+/* debian_fake() as an Alpine guest (busybox ifupdown, musl). */
+static ViVfs *
+alpine_fake (void)
+{
+    ViVfs *vfs = debian_fake ();
+
+    fake_vfs_add_file (vfs, "/etc/os-release", "ID=alpine\nVERSION_ID=3.19.1\n", 0644, 0, 0);
+    return vfs;
+}
+
 static void
 test_fake_yescrypt_refused (void)
 {
     g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:user name='root'><vi:password "
                                     "hash='$y$j9T$S8g/6R3YKLQYw4GQs7pJd0$TQ7v4IhY9VVCT0k2ZLKqake8WizPRfO7YEf7EGTEDH9'/>"
                                     "</vi:user></vi:inject>");
-    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autoptr(ViVfs) vfs = alpine_fake ();
     g_autoptr(GError) error = NULL;
 
-    fake_vfs_add_file (vfs, "/etc/os-release", "ID=alpine\nVERSION_ID=3.19.1\n", 0644, 0, 0);
     g_assert_false (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
     g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
     g_assert_nonnull (strstr (error->message, "yescrypt"));
@@ -240,12 +260,10 @@ test_fake_alpine_network (void)
                                     "<vi:nameserver>2001:db8::53</vi:nameserver></vi:interface>"
                                     "<vi:interface name='eth1'><vi:dhcp/><vi:nameserver>192.0.2.53</vi:nameserver>"
                                     "</vi:interface></vi:network></vi:inject>");
-    g_autoptr(ViVfs) vfs = debian_fake ();
-    g_autoptr(ViPlan) again = NULL;
+    g_autoptr(ViVfs) vfs = alpine_fake ();
     g_autoptr(GError) error = NULL;
     const char *ifaces;
 
-    fake_vfs_add_file (vfs, "/etc/os-release", "ID=alpine\nVERSION_ID=3.19.1\n", 0644, 0, 0);
     fake_vfs_add_file (vfs, "/etc/resolv.conf", "search example.org\nnameserver 10.0.0.1\n"
                        "options ndots:2\n", 0644, 0, 0);
     g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
@@ -260,10 +278,7 @@ test_fake_alpine_network (void)
     g_assert_null (strstr (ifaces, "/24"));
     g_assert_null (strstr (ifaces, "dns-nameservers"));
     g_assert_null (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth0"));
-
-    again = vi_plan_build (spec, vfs, NULL, &error);
-    g_assert_no_error (error);
-    g_assert_cmpuint (vi_plan_n_changes (again), ==, 0);
+    assert_idempotent (spec, vfs);
 }
 
 /* busybox refuses an interfaces file that declares an interface "auto"
@@ -275,13 +290,11 @@ test_fake_alpine_auto_once (void)
                                     "<vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address>"
                                     "</vi:interface><vi:interface name='eth1'><vi:dhcp/></vi:interface>"
                                     "</vi:network></vi:inject>");
-    g_autoptr(ViVfs) vfs = debian_fake ();
-    g_autoptr(ViPlan) again = NULL;
+    g_autoptr(ViVfs) vfs = alpine_fake ();
     g_autoptr(GError) error = NULL;
     g_auto(GStrv) lines = NULL;
     guint auto_eth0 = 0, auto_eth1 = 0;
 
-    fake_vfs_add_file (vfs, "/etc/os-release", "ID=alpine\nVERSION_ID=3.19.1\n", 0644, 0, 0);
     fake_vfs_add_file (vfs, "/etc/network/interfaces", "auto lo eth0\niface lo inet loopback\n"
                        "iface eth0 inet dhcp\n", 0644, 0, 0);
     for (guint run = 0; run < 2; run++) {
@@ -295,9 +308,7 @@ test_fake_alpine_auto_once (void)
     }
     g_assert_cmpuint (auto_eth0, ==, 1);
     g_assert_cmpuint (auto_eth1, ==, 1);
-    again = vi_plan_build (spec, vfs, NULL, &error);
-    g_assert_no_error (error);
-    g_assert_cmpuint (vi_plan_n_changes (again), ==, 0);
+    assert_idempotent (spec, vfs);
 }
 
 static void
