@@ -783,7 +783,7 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
             if (!exists) {
                 plan->autorelabel = TRUE;
                 if (!plan_write (plan, vfs, "/.autorelabel", g_bytes_new_static ("", 0), 0644, 0, 0,
-                                 "SELinux: relabel at first boot (backend cannot relabel)", error))
+                                 VI_INJECT_AUTORELABEL_NOTE, error))
                     return NULL;
             }
         }
@@ -815,32 +815,6 @@ vi_plan_describe (const ViPlan *plan)
     if (plan->relabel)
         g_string_append (s, "relabel     the written paths (SELinux)\n");
     return g_string_free (s, FALSE);
-}
-
-void
-vi_summary_read (const char *summary, ViSummary *out)
-{
-    g_auto(GStrv) lines = g_strsplit (summary ? summary : "", "\n", -1);
-
-    out->changes = 0;
-    out->autorelabel = FALSE;
-    /* each line: the verb, padded, then the path and the rest */
-    for (guint i = 0; lines[i]; i++) {
-        const char *p = lines[i], *end = strchr (p, ' ');
-        g_autofree char *verb = NULL, *path = NULL;
-
-        if (end == NULL)
-            continue;
-        verb = g_strndup (p, end - p);
-        p = end + strspn (end, " ");
-        end = strchr (p, ' ');
-        path = end ? g_strndup (p, end - p) : g_strdup (p);
-        if (g_str_equal (verb, "unchanged") || g_str_equal (verb, "relabel"))
-            continue;
-        out->changes++;
-        if (g_str_equal (verb, "write") && g_str_equal (path, "/.autorelabel"))
-            out->autorelabel = TRUE;
-    }
 }
 
 /* The undo log of an apply: directories it created and attributes it

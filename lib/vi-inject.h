@@ -26,21 +26,9 @@ typedef struct {
     gsize read_max;             /* cap for guest files read (default 8 MiB when 0) */
 } ViInjectOptions;
 
-/* What a summary says was done (see vi_summary_read()). */
-typedef struct {
-    guint changes;              /* steps other than "unchanged" (and the relabel line) */
-    gboolean autorelabel;       /* /.autorelabel written: the SELinux fallback */
-} ViSummary;
-
-/**
- * vi_summary_read:
- * @summary: (nullable): the text of vi_plan_describe(), which is also what
- *   the disk-image helper reports across the process boundary
- *
- * Reads the steps of @summary back (verb and path of each line; the reasons
- * are prose and are not looked at).
- */
-void vi_summary_read (const char *summary, ViSummary *out);
+/* The plan's reason for /.autorelabel: an SELinux guest whose files the
+ * backend cannot relabel (the hook logs it when it appears in the plan). */
+#define VI_INJECT_AUTORELABEL_NOTE "SELinux: relabel at first boot (backend cannot relabel)"
 
 /**
  * vi_plan_build:
