@@ -53,29 +53,18 @@ vi_image_helper_path (void)
     return env && *env ? env : LIBEXECDIR "/virt-inject-guestfs";
 }
 
-/* Run a short host command (qemu-img) to completion; its stderr goes into
- * the error.  @keep_fd, unless -1, is handed to the child as its fd 3 (a
- * duplicate: ours stays open). */
+/* Run a short host command to completion (qemu-img); stderr into the error. */
 static gboolean
-run_tool (const char *const *argv, int keep_fd, const char *what, GError **error)
+run_sync (const char *const *argv, const char *what, GError **error)
 {
-    g_autoptr(GSubprocessLauncher) l =
-        g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-    g_autoptr(GSubprocess) p = NULL;
     g_autofree char *err = NULL;
+    int status = 0;
     g_autoptr(GError) e = NULL;
 
-    if (keep_fd >= 0) {
-        int dup = fcntl (keep_fd, F_DUPFD_CLOEXEC, 3);
-
-        if (dup < 0)
-            return vi_throw_errno (error, errno, "%s", what);
-        g_subprocess_launcher_take_fd (l, dup, 3);
-    }
-    p = g_subprocess_launcher_spawnv (l, argv, &e);
-    if (p == NULL || !g_subprocess_communicate_utf8 (p, NULL, NULL, NULL, &err, &e))
+    if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                       NULL, NULL, NULL, &err, &status, &e))
         return vi_throw (error, VI_ERROR_FAILED, "%s: %s", what, e->message);
-    if (!g_subprocess_get_successful (p))
+    if (!g_spawn_check_wait_status (status, NULL))
         return vi_throw (error, VI_ERROR_FAILED, "%s failed: %s", what, g_strstrip (err));
     return TRUE;
 }
@@ -212,15 +201,27 @@ work_dir_for (const ViConfig *cfg, const ViTarget *t)
 static gboolean
 run_commit (const char *overlay, int lock, const char *secret_obj, GError **error)
 {
-    const char *argv[] = { "qemu-img", "commit", "-q", overlay, NULL, NULL, NULL };
+    g_autoptr(GSubprocessLauncher) l =
+        g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_autoptr(GSubprocess) p = NULL;
+    g_autofree char *err = NULL;
+    g_autoptr(GError) e = NULL;
+    const char *what = "committing the injected changes into the image (qemu-img commit)";
+    int keep = fcntl (lock, F_DUPFD_CLOEXEC, 3);
 
-    if (secret_obj) {
-        argv[3] = "--object";
-        argv[4] = secret_obj;
-        argv[5] = overlay;
-    }
-    return run_tool (argv, lock, "committing the injected changes into the image (qemu-img commit)",
-                     error);
+    if (keep < 0)
+        return vi_throw_errno (error, errno, "%s", what);
+    g_subprocess_launcher_take_fd (l, keep, 3);
+    if (secret_obj)
+        p = g_subprocess_launcher_spawn (l, &e, "qemu-img", "commit", "-q", "--object", secret_obj,
+                                         overlay, NULL);
+    else
+        p = g_subprocess_launcher_spawn (l, &e, "qemu-img", "commit", "-q", overlay, NULL);
+    if (p == NULL || !g_subprocess_communicate_utf8 (p, NULL, NULL, NULL, &err, &e))
+        return vi_throw (error, VI_ERROR_FAILED, "%s: %s", what, e->message);
+    if (!g_subprocess_get_successful (p))
+        return vi_throw (error, VI_ERROR_FAILED, "%s failed: %s", what, g_strstrip (err));
+    return TRUE;
 }
 
 static gboolean
@@ -469,7 +470,7 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
         g_strv_builder_add_many (b, "-f", "qcow2", "-F", target->format, "-b", backing, overlay,
                                  NULL);
         create = g_strv_builder_end (b);
-        if (!run_tool ((const char *const *) create, -1, "creating the overlay (qemu-img create)",
+        if (!run_sync ((const char *const *) create, "creating the overlay (qemu-img create)",
                        error))
             goto out;
     }
