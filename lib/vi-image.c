@@ -403,7 +403,7 @@ run_helper (const char *const *argv, gint64 deadline_us, HelperOutput *h, int *o
 gboolean
 vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
                  gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
-                 char **out_summary, GError **error)
+                 ViInjectResult *out_result, GError **error)
 {
     gint64 deadline = g_get_monotonic_time () + (gint64) cfg->timeout * G_USEC_PER_SEC;
     vi_autofd slot = -1;
@@ -420,6 +420,7 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
     g_auto(HelperOutput) h = { g_string_new (NULL), g_string_new (NULL), NULL, progress,
                                progress_data };
+    g_auto(ViInjectResult) result = { 0 };
     int status = 0;
     gboolean ok = FALSE;
 
@@ -521,12 +522,19 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
                                                  : "the libguestfs helper failed");
         goto out;
     }
+    /* before the commit: a helper we cannot understand has not done its job */
+    if (!vi_run_result_parse (h.out->str, h.out->len, &result, error)) {
+        g_prefix_error (error, "the libguestfs helper: ");
+        goto out;
+    }
     if (!dry_run)
         set_stage (&h, "commit");
     if (!dry_run && !commit_overlay (work, overlay, lock, secret_obj, error))
         goto out;
-    if (out_summary)
-        *out_summary = g_strdup (h.out->str);
+    if (out_result) {
+        *out_result = result;
+        result = (ViInjectResult) { 0 };
+    }
     ok = TRUE;
 out:
     if (ok || !g_file_test (intent, G_FILE_TEST_EXISTS))
