@@ -76,7 +76,7 @@ prepare (const ViConfig *cfg, ViDomain *dom)
     g_autoptr(ViSpec) spec = NULL;
     g_autoptr(ViTarget) target = NULL;
     g_autofree char *digest = NULL;
-    g_autofree char *summary = NULL;
+    g_auto(ViInjectResult) result = { 0 };
     g_autofree char *what = NULL;
     g_autofree char *marker = NULL;
     ViPolicy policy;
@@ -105,7 +105,7 @@ prepare (const ViConfig *cfg, ViDomain *dom)
     target = vi_domain_choose_target (dom, spec, NULL, &error);
     if (target != NULL) {
         what = vi_target_describe (target);
-        if (vi_run_inject (cfg, target, spec, FALSE, log_stage, (gpointer) dom->name, &summary,
+        if (vi_run_inject (cfg, target, spec, FALSE, log_stage, (gpointer) dom->name, &result,
                            &error) && dom->uuid &&
             policy == VI_POLICY_ONCE)
             vi_ledger_record (cfg->state_dir, dom->uuid, dom->name, digest, &error);
@@ -120,13 +120,13 @@ prepare (const ViConfig *cfg, ViDomain *dom)
     }
     {
         guint changes = 0;
-        g_auto(GStrv) lines = g_strsplit (summary ? summary : "", "\n", -1);
+        g_auto(GStrv) lines = g_strsplit (result.summary ? result.summary : "", "\n", -1);
         for (guint i = 0; lines[i]; i++) {
             changes += *lines[i] && !g_str_has_prefix (lines[i], "unchanged");
             if (*lines[i])
                 vi_log (LOG_DEBUG, "domain %s: %s", dom->name, lines[i]);
         }
-        if (summary && strstr (summary, VI_INJECT_AUTORELABEL_NOTE))
+        if (result.autorelabel)
             vi_log (LOG_NOTICE, "domain %s: SELinux guest whose injected files cannot be "
                     "relabelled here: created /.autorelabel, the guest relabels at first boot",
                     dom->name);

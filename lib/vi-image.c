@@ -53,19 +53,41 @@ vi_image_helper_path (void)
     return env && *env ? env : LIBEXECDIR "/virt-inject-guestfs";
 }
 
-/* Run a short host command to completion (qemu-img); stderr into the error. */
+/* Run a short host command (qemu-img) to completion, found on PATH, in our
+ * environment, stdin from /dev/null and stdout silenced; its stderr goes
+ * into the error when it fails.  No deadline: both are short, and a commit
+ * must not be cut short (see the top comment).
+ *
+ * @pass_fd: -1, or a descriptor the child gets as its descriptor 3 (a
+ * duplicate: the caller keeps @pass_fd).  The commit gets the image's lock
+ * this way, so it holds the lock even when we are killed. */
 static gboolean
-run_sync (const char *const *argv, const char *what, GError **error)
+run_tool (const char *const *argv, int pass_fd, const char *what, GError **error)
 {
+    g_autoptr(GSubprocessLauncher) l =
+        g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_autoptr(GSubprocess) p = NULL;
+    g_autoptr(GBytes) err_bytes = NULL;
     g_autofree char *err = NULL;
-    int status = 0;
     g_autoptr(GError) e = NULL;
 
-    if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                       NULL, NULL, NULL, &err, &status, &e))
+    if (pass_fd >= 0) {
+        /* the launcher owns what it is given: give it a duplicate */
+        int keep = fcntl (pass_fd, F_DUPFD_CLOEXEC, 3);
+
+        if (keep < 0)
+            return vi_throw_errno (error, errno, "%s", what);
+        g_subprocess_launcher_take_fd (l, keep, 3);
+    }
+    p = g_subprocess_launcher_spawnv (l, argv, &e);
+    /* bytes, not UTF-8: a message in another encoding must not hide the
+     * exit status */
+    if (p == NULL || !g_subprocess_communicate (p, NULL, NULL, NULL, &err_bytes, &e))
         return vi_throw (error, VI_ERROR_FAILED, "%s: %s", what, e->message);
-    if (!g_spawn_check_wait_status (status, NULL))
+    if (!g_subprocess_get_successful (p)) {
+        err = g_utf8_make_valid (g_bytes_get_data (err_bytes, NULL), g_bytes_get_size (err_bytes));
         return vi_throw (error, VI_ERROR_FAILED, "%s failed: %s", what, g_strstrip (err));
+    }
     return TRUE;
 }
 
@@ -194,48 +216,29 @@ work_dir_for (const ViConfig *cfg, const ViTarget *t)
     return g_build_filename (cfg->state_dir, "work", sum, NULL);
 }
 
-/* qemu-img commit, run holding the image's lock: the child gets a
- * descriptor of the same open lock file, so when we are killed mid-commit
- * the commit still runs to its end and the next injection into the image
- * waits for it instead of racing it. */
-static gboolean
-run_commit (const char *overlay, int lock, const char *secret_obj, GError **error)
-{
-    g_autoptr(GSubprocessLauncher) l =
-        g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-    g_autoptr(GSubprocess) p = NULL;
-    g_autofree char *err = NULL;
-    g_autoptr(GError) e = NULL;
-    const char *what = "committing the injected changes into the image (qemu-img commit)";
-    int keep = fcntl (lock, F_DUPFD_CLOEXEC, 3);
-
-    if (keep < 0)
-        return vi_throw_errno (error, errno, "%s", what);
-    g_subprocess_launcher_take_fd (l, keep, 3);
-    if (secret_obj)
-        p = g_subprocess_launcher_spawn (l, &e, "qemu-img", "commit", "-q", "--object", secret_obj,
-                                         overlay, NULL);
-    else
-        p = g_subprocess_launcher_spawn (l, &e, "qemu-img", "commit", "-q", overlay, NULL);
-    if (p == NULL || !g_subprocess_communicate_utf8 (p, NULL, NULL, NULL, &err, &e))
-        return vi_throw (error, VI_ERROR_FAILED, "%s: %s", what, e->message);
-    if (!g_subprocess_get_successful (p))
-        return vi_throw (error, VI_ERROR_FAILED, "%s failed: %s", what, g_strstrip (err));
-    return TRUE;
-}
-
 static gboolean
 commit_overlay (const char *work, const char *overlay, int lock, const char *secret_obj,
                 GError **error)
 {
     g_autofree char *intent = g_build_filename (work, "commit", NULL);
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+    g_auto(GStrv) argv = NULL;
 
     /* durable before the first cluster is copied: roll-forward relies on it */
     if (!g_file_set_contents_full (intent, overlay, -1,
                                    G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                    0600, NULL))
         return vi_throw_errno (error, errno, "recording the commit in %s", intent);
-    if (!run_commit (overlay, lock, secret_obj, error))
+    g_strv_builder_add_many (b, "qemu-img", "commit", "-q", NULL);
+    if (secret_obj)
+        g_strv_builder_add_many (b, "--object", secret_obj, NULL);
+    g_strv_builder_add (b, overlay);
+    argv = g_strv_builder_end (b);
+    /* holding the image's lock: the commit runs to its end even when we are
+     * killed mid-commit, and the next injection into the image waits for it
+     * instead of racing it */
+    if (!run_tool ((const char *const *) argv, lock,
+                   "committing the injected changes into the image (qemu-img commit)", error))
         return FALSE;
     (void) g_unlink (overlay);
     (void) g_unlink (intent);
@@ -400,7 +403,7 @@ run_helper (const char *const *argv, gint64 deadline_us, HelperOutput *h, int *o
 gboolean
 vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
                  gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
-                 char **out_summary, GError **error)
+                 ViInjectResult *out_result, GError **error)
 {
     gint64 deadline = g_get_monotonic_time () + (gint64) cfg->timeout * G_USEC_PER_SEC;
     vi_autofd slot = -1;
@@ -417,6 +420,7 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
     g_auto(HelperOutput) h = { g_string_new (NULL), g_string_new (NULL), NULL, progress,
                                progress_data };
+    g_auto(ViInjectResult) result = { 0 };
     int status = 0;
     gboolean ok = FALSE;
 
@@ -470,7 +474,7 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
         g_strv_builder_add_many (b, "-f", "qcow2", "-F", target->format, "-b", backing, overlay,
                                  NULL);
         create = g_strv_builder_end (b);
-        if (!run_sync ((const char *const *) create, "creating the overlay (qemu-img create)",
+        if (!run_tool ((const char *const *) create, -1, "creating the overlay (qemu-img create)",
                        error))
             goto out;
     }
@@ -518,12 +522,19 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
                                                  : "the libguestfs helper failed");
         goto out;
     }
+    /* before the commit: a helper we cannot understand has not done its job */
+    if (!vi_run_result_parse (h.out->str, h.out->len, &result, error)) {
+        g_prefix_error (error, "the libguestfs helper: ");
+        goto out;
+    }
     if (!dry_run)
         set_stage (&h, "commit");
     if (!dry_run && !commit_overlay (work, overlay, lock, secret_obj, error))
         goto out;
-    if (out_summary)
-        *out_summary = g_strdup (h.out->str);
+    if (out_result) {
+        *out_result = result;
+        result = (ViInjectResult) { 0 };
+    }
     ok = TRUE;
 out:
     if (ok || !g_file_test (intent, G_FILE_TEST_EXISTS))

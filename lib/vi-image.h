@@ -24,7 +24,8 @@
  * (format qcow2) whose backing file is the real image; the backing of an
  * iSCSI disk with <auth> names the secret object, whose file F (0600, in
  * the work directory) holds the password.  On success the
- * helper prints vi_plan_describe() on stdout and exits 0 after a clean
+ * helper prints its ViInjectResult on stdout (vi_run_result_format(): the
+ * plan and whether it creates /.autorelabel) and exits 0 after a clean
  * guestfs_shutdown; on failure it prints one line on stderr and exits with
  * vi_error_exit_code().  It never touches any file but PATH.
  */
@@ -52,13 +53,15 @@ const char *vi_image_helper_path (void);
  * @spec: the request
  * @dry_run: plan only (no overlay commit, nothing written)
  * @progress: (nullable): told of each stage as it starts
- * @out_summary: (out) (optional): the plan / what was done, one step a line
+ * @out_result: (out caller-allocates) (optional): what the helper reported
+ *   (the plan / what was done, one step a line; the /.autorelabel flag); set
+ *   on success, the caller clears it
  *
  * Returns: %TRUE, or %FALSE with @error (VI_ERROR_TIMEOUT naming the stage:
  * waiting for a slot, launch, mount, write, commit).
  */
 gboolean vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
                           gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
-                          char **out_summary, GError **error);
+                          ViInjectResult *out_result, GError **error);
 
 G_END_DECLS

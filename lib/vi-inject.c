@@ -948,7 +948,7 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
 
 gboolean
 vi_inject (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, gboolean dry_run,
-           char **out_summary, GError **error)
+           ViInjectResult *out_result, GError **error)
 {
     g_autoptr(ViPlan) plan = vi_plan_build (spec, vfs, opts, error);
 
@@ -956,7 +956,9 @@ vi_inject (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, gboolean
         return FALSE;
     if (!dry_run && !vi_plan_apply (plan, vfs, error))
         return FALSE;
-    if (out_summary)
-        *out_summary = vi_plan_describe (plan);
+    if (out_result) {
+        out_result->summary = vi_plan_describe (plan);
+        out_result->autorelabel = plan->autorelabel;
+    }
     return TRUE;
 }

@@ -26,9 +26,33 @@ typedef struct {
     gsize read_max;             /* cap for guest files read (default 8 MiB when 0) */
 } ViInjectOptions;
 
-/* The plan's reason for /.autorelabel: an SELinux guest whose files the
- * backend cannot relabel (the hook logs it when it appears in the plan). */
+/* The plan's reason for /.autorelabel, in its summary: an SELinux guest
+ * whose files the backend cannot relabel (ViInjectResult.autorelabel says
+ * so to a program). */
 #define VI_INJECT_AUTORELABEL_NOTE "SELinux: relabel at first boot (backend cannot relabel)"
+
+/**
+ * ViInjectResult:
+ * @summary: vi_plan_describe() of what was (or, dry run, would be) done
+ * @autorelabel: the guest is SELinux-enforcing and the backend cannot
+ *   relabel, so this injection creates (dry run: would create) /.autorelabel
+ *   and the guest relabels at its first boot
+ *
+ * What an injection reports to its caller; vi_run_result_format() carries
+ * it across a process boundary.  Clear it with vi_inject_result_clear().
+ */
+typedef struct {
+    char *summary;
+    gboolean autorelabel;
+} ViInjectResult;
+
+static inline void
+vi_inject_result_clear (ViInjectResult *result)
+{
+    g_clear_pointer (&result->summary, g_free);
+    result->autorelabel = FALSE;
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ViInjectResult, vi_inject_result_clear)
 
 /**
  * vi_plan_build:
@@ -59,10 +83,12 @@ gboolean vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error);
 
 /**
  * vi_inject:
- * vi_plan_build() + vi_plan_apply(); @out_summary (nullable) gets
- * vi_plan_describe().
+ * @out_result: (out caller-allocates) (optional): set on success; the
+ *   caller clears it
+ *
+ * vi_plan_build() + vi_plan_apply() (only the build with @dry_run).
  */
 gboolean vi_inject (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts,
-                    gboolean dry_run, char **out_summary, GError **error);
+                    gboolean dry_run, ViInjectResult *out_result, GError **error);
 
 G_END_DECLS

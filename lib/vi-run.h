@@ -10,6 +10,7 @@
 #include <glib.h>
 #include "vi-config.h"
 #include "vi-domain.h"
+#include "vi-inject.h"
 #include "vi-spec.h"
 
 G_BEGIN_DECLS
@@ -28,12 +29,34 @@ typedef void (*ViProgressFunc) (const char *stage, gpointer user_data);
 /**
  * vi_run_inject:
  * @progress: (nullable): told of each stage
- * @out_summary: (out) (optional): vi_plan_describe() of what was (or, with
- *   @dry_run, would be) done
+ * @out_result: (out caller-allocates) (optional): what was (or, with
+ *   @dry_run, would be) done, whichever process did it; set on success, the
+ *   caller clears it
  * Returns: %TRUE, or %FALSE with @error; map it with vi_error_exit_code().
  */
 gboolean vi_run_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
                         gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
-                        char **out_summary, GError **error);
+                        ViInjectResult *out_result, GError **error);
+
+/**
+ * vi_run_result_format:
+ * Returns: (transfer full): @result as one JSON object, {"summary": TEXT,
+ * "autorelabel": BOOL}: how a result crosses a process boundary (the
+ * libguestfs helper's stdout, the LXC mount child's pipe).  Bytes of the
+ * summary that are not UTF-8 become U+FFFD.
+ */
+char *vi_run_result_format (const ViInjectResult *result);
+
+/**
+ * vi_run_result_parse:
+ * @out_result: (out caller-allocates): set only on success
+ *
+ * Reads what vi_run_result_format() wrote (@len bytes of @text, or up to
+ * its NUL when -1).  Both members are required with their types; others
+ * are ignored.
+ * Returns: %TRUE, or %FALSE with VI_ERROR_FAILED.
+ */
+gboolean vi_run_result_parse (const char *text, gssize len, ViInjectResult *out_result,
+                              GError **error);
 
 G_END_DECLS

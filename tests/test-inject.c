@@ -72,12 +72,13 @@ test_fake_all_operations (void)
     ViInjectOptions opts = { .secrets_dir = secrets_dir };
     g_autoptr(GError) error = NULL;
     g_autoptr(ViPlan) again = NULL;
-    g_autofree char *summary = NULL;
+    g_auto(ViInjectResult) result = { 0 };
     g_auto(GStrv) shadow = NULL;
     g_auto(GStrv) root = NULL;
 
-    g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &summary, &error));
+    g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
     g_assert_no_error (error);
+    g_assert_false (result.autorelabel);       /* no SELinux */
     g_assert_cmpstr (fake_vfs_get (vfs, "/root/.ssh/authorized_keys"), ==, KEY1 "\n" KEY2 "\n");
     g_assert_cmpstr (fake_vfs_get (vfs, "/home/alice/.ssh/authorized_keys"), ==, KEY1 "\n");
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/hostname"), ==, "web1.example.com\n");
@@ -373,16 +374,16 @@ test_fake_home_slashes (void)
         g_autoptr(GError) error = NULL;
         g_autofree char *passwd = g_strdup_printf ("root:x:0:0:root:/root:/bin/bash\n"
                                                    "alice:x:1000:1000::%s:/bin/bash\n", homes[h]);
-        g_autofree char *summary = NULL;
+        g_auto(ViInjectResult) result = { 0 };
         gboolean exists = TRUE;
 
         fake_vfs_add_file (vfs, "/etc/passwd", passwd, 0644, 0, 0);
-        g_assert_true (vi_inject (spec, vfs, NULL, FALSE, &summary, &error));
+        g_assert_true (vi_inject (spec, vfs, NULL, FALSE, &result, &error));
         g_assert_no_error (error);
         g_assert_cmpstr (fake_vfs_get (vfs, "/home/alice/.ssh/authorized_keys"), ==, KEY1 "\n");
         g_assert_null (fake_vfs_get (vfs, "/.ssh/authorized_keys"));
-        g_assert_null (strstr (summary, "//"));
-        g_assert_nonnull (strstr (summary, "mkdir       /home/alice/.ssh 0700 1000:1000"));
+        g_assert_null (strstr (result.summary, "//"));
+        g_assert_nonnull (strstr (result.summary, "mkdir       /home/alice/.ssh 0700 1000:1000"));
         g_assert_true (vi_vfs_exists (vfs, "/.ssh", &exists, &error));
         g_assert_false (exists);
     }
@@ -433,6 +434,7 @@ test_tree (gconstpointer data)
     g_autoptr(GError) error = NULL;
     g_autofree char *net = NULL, *shadow = NULL, *before = NULL, *after = NULL;
     g_autofree char *relabel = NULL;
+    g_auto(ViInjectResult) result = { 0 };
     int status;
 
     if (geteuid () != 0) {
@@ -449,7 +451,7 @@ test_tree (gconstpointer data)
     {
         g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
         g_assert_no_error (error);
-        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, NULL, &error));
+        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
         g_assert_no_error (error);
     }
     net = tree_file (root, d->net_file);
@@ -464,6 +466,7 @@ test_tree (gconstpointer data)
     }
     relabel = g_build_filename (root, ".autorelabel", NULL);
     g_assert_cmpint (g_file_test (relabel, G_FILE_TEST_EXISTS), ==, d->autorelabel);
+    g_assert_cmpint (result.autorelabel, ==, d->autorelabel);
     {
         g_autofree char *ak = g_build_filename (root, "root/.ssh/authorized_keys", NULL);
         g_autofree char *srv = g_build_filename (root, "srv/app", NULL);

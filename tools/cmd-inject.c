@@ -99,7 +99,7 @@ cli_cmd_inject (CliGlobal *global, int argc, char **argv)
     g_autoptr(ViSpec) spec = NULL;
     g_autoptr(ViTarget) target = NULL;
     g_autoptr(ViDomain) dom = NULL;
-    g_autofree char *summary = NULL;
+    g_auto(ViInjectResult) result = { 0 };
     g_autofree char *what = NULL;
     int n_targets;
     int status = 1;
@@ -190,7 +190,7 @@ cli_cmd_inject (CliGlobal *global, int argc, char **argv)
     if (o.verbose || global->verbose)
         g_printerr ("virt-inject: injecting into %s\n", what);
     if (!vi_run_inject (cfg, target, spec, o.dry_run,
-                        o.verbose || global->verbose ? print_stage : NULL, NULL, &summary,
+                        o.verbose || global->verbose ? print_stage : NULL, NULL, &result,
                         &error)) {
         status = cli_error (error);
         goto out;
@@ -200,10 +200,10 @@ cli_cmd_inject (CliGlobal *global, int argc, char **argv)
     if (o.dry_run)
         printf ("dry run: nothing written to %s; the plan:\n", what);
     if (o.dry_run || o.verbose || global->verbose)
-        fputs (summary, stdout);
+        fputs (result.summary, stdout);
     else {
         guint changed = 0, total = 0;
-        g_auto(GStrv) lines = g_strsplit (summary, "\n", -1);
+        g_auto(GStrv) lines = g_strsplit (result.summary, "\n", -1);
         for (guint i = 0; lines[i]; i++)
             if (*lines[i]) {
                 total++;

@@ -1,14 +1,16 @@
 /* virt-inject-guestfs: inject a request into a disk image inside the
  * libguestfs appliance.  Run by lib/vi-image.c on a qcow2 overlay (its
  * command line is documented in lib/vi-image.h); not meant to be run by
- * hand.  Prints the plan on stdout, "stage: NAME" lines and at most one
- * error line on stderr, and exits with vi_error_exit_code().
+ * hand.  Prints the result (vi_run_result_format(): the plan, the
+ * /.autorelabel flag) on stdout, "stage: NAME" lines and at most one error
+ * line on stderr, and exits with vi_error_exit_code().
  */
 #include <locale.h>
 #include <stdio.h>
 
 #include "vi-error.h"
 #include "vi-inject.h"
+#include "vi-run.h"
 #include "vi-spec.h"
 #include "vi-vfs-guestfs.h"
 
@@ -48,7 +50,8 @@ main (int argc, char **argv)
     g_autoptr(GError) error = NULL;
     g_autoptr(ViSpec) spec = NULL;
     g_autoptr(ViVfs) vfs = NULL;
-    g_autofree char *summary = NULL;
+    g_auto(ViInjectResult) result = { 0 };
+    g_autofree char *result_text = NULL;
     ViLimits limits;
     ViGuestfsOptions gopts = { 0 };
     ViInjectOptions iopts = { 0 };
@@ -82,12 +85,13 @@ main (int argc, char **argv)
 
     print_stage ("write");
     iopts.secrets_dir = secrets_dir;
-    if (!vi_inject (spec, vfs, &iopts, dry_run, &summary, &error))
+    if (!vi_inject (spec, vfs, &iopts, dry_run, &result, &error))
         goto fail;
     print_stage ("shutdown");
     if (!vi_vfs_guestfs_shutdown (vfs, &error))
         goto fail;
-    fputs (summary, stdout);
+    result_text = vi_run_result_format (&result);
+    fputs (result_text, stdout);
     return 0;
 
 fail:

@@ -1,6 +1,7 @@
 /* test-guestfs-fake.c: the libguestfs backend's error paths, against a fake
  * libguestfs (no appliance): launch, write, rename and shutdown failures,
- * refusals, and root finding with 0, 1 and 2 candidate roots. */
+ * refusals, root finding with 0, 1 and 2 candidate roots, and the SELinux
+ * relabel or its /.autorelabel fallback. */
 #include <string.h>
 #include <sys/stat.h>
 
@@ -234,7 +235,8 @@ test_roots (void)
 
 /* An SELinux-enforcing guest: with setfiles in the appliance exactly the
  * written paths are relabelled with the guest's file_contexts; without it
- * /.autorelabel is created instead, and the plan says why. */
+ * /.autorelabel is created instead, the plan says why and the result says
+ * so. */
 #define SELINUX_SPEC \
     "<vi:inject xmlns:vi='http://virt-inject.org/xmlns/libvirt/domain/1.0'>" \
     "<vi:file path='/etc/motd'>hi&#10;</vi:file><vi:file path='/etc/issue'>x&#10;</vi:file>" \
@@ -242,15 +244,22 @@ test_roots (void)
 #define FILE_CONTEXTS "/etc/selinux/targeted/contexts/files/file_contexts"
 
 static void
-add_selinux_root (void)
+add_selinux_root_mode (const char *mode)
 {
+    g_autofree char *config = g_strdup_printf ("SELINUX=%s\nSELINUXTYPE=targeted\n", mode);
+
     add_root ("/dev/sda1");
     fake_guestfs_add_file ("/dev/sda1", "/etc/selinux", NULL, S_IFDIR | 0755, 2);
     fake_guestfs_add_file ("/dev/sda1", "/etc/selinux/targeted", NULL, S_IFDIR | 0755, 2);
-    fake_guestfs_add_file ("/dev/sda1", "/etc/selinux/config",
-                           "SELINUX=enforcing\nSELINUXTYPE=targeted\n", S_IFREG | 0644, 1);
+    fake_guestfs_add_file ("/dev/sda1", "/etc/selinux/config", config, S_IFREG | 0644, 1);
     fake_guestfs_add_file ("/dev/sda1", FILE_CONTEXTS, "/.* system_u:object_r:default_t:s0\n",
                            S_IFREG | 0644, 1);
+}
+
+static void
+add_selinux_root (void)
+{
+    add_selinux_root_mode ("enforcing");
 }
 
 static void
@@ -265,21 +274,22 @@ test_selinux (void)
     /* setfiles available: the two written files, nothing else */
     {
         g_autoptr(ViVfs) vfs = NULL;
-        g_autofree char *summary = NULL;
+        g_auto(ViInjectResult) result = { 0 };
 
         fake_guestfs_reset ();
         fake_guestfs_set_relabel (TRUE);
         add_selinux_root ();
         vfs = open_vfs (NULL, &error);
         g_assert_no_error (error);
-        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &summary, &error));
+        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
         g_assert_no_error (error);
         r = fake_guestfs_relabelled ();
         g_assert_cmpuint (r->len, ==, 2);
         g_assert_cmpstr (r->pdata[0], ==, FILE_CONTEXTS " /etc/motd");
         g_assert_cmpstr (r->pdata[1], ==, FILE_CONTEXTS " /etc/issue");
         g_assert_null (fake_guestfs_content ("/.autorelabel"));
-        g_assert_nonnull (strstr (summary, "relabel"));
+        g_assert_nonnull (strstr (result.summary, "relabel"));
+        g_assert_false (result.autorelabel);
     }
     /* a relabel failure fails the injection, naming the path */
     {
@@ -294,20 +304,71 @@ test_selinux (void)
         g_assert_nonnull (strstr (error->message, "/etc/motd"));
         g_clear_error (&error);
     }
-    /* no setfiles in the appliance: /.autorelabel, and the plan says so */
+    /* no setfiles in the appliance: /.autorelabel, the plan and the result
+     * say so */
     {
         g_autoptr(ViVfs) vfs = NULL;
-        g_autofree char *summary = NULL;
+        g_auto(ViInjectResult) result = { 0 };
 
         fake_guestfs_reset ();
         add_selinux_root ();
         vfs = open_vfs (NULL, &error);
-        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &summary, &error));
+        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
         g_assert_no_error (error);
         g_assert_cmpuint (fake_guestfs_relabelled ()->len, ==, 0);
         g_assert_cmpstr (fake_guestfs_content ("/.autorelabel"), ==, "");
-        g_assert_nonnull (strstr (summary, VI_INJECT_AUTORELABEL_NOTE));
+        g_assert_nonnull (strstr (result.summary, VI_INJECT_AUTORELABEL_NOTE));
+        g_assert_true (result.autorelabel);
     }
+}
+
+/* ViInjectResult.autorelabel: set exactly when this injection creates (or,
+ * dry run, would create) /.autorelabel. */
+typedef struct {
+    const char *name;
+    const char *selinux;        /* SELINUX= in the guest's config */
+    gboolean setfiles;          /* the appliance can relabel */
+    gboolean present;           /* /.autorelabel is already there */
+    gboolean dry_run;
+    gboolean autorelabel;       /* expected flag */
+    guint relabelled;           /* expected guestfs_selinux_relabel calls */
+    const char *content;        /* expected /.autorelabel afterwards, NULL: none */
+} AutorelabelCase;
+
+static const AutorelabelCase autorelabel_cases[] = {
+    { "relabelled", "enforcing", TRUE, FALSE, FALSE, FALSE, 2, NULL },
+    { "fallback", "enforcing", FALSE, FALSE, FALSE, TRUE, 0, "" },
+    { "fallback-permissive", "permissive", FALSE, FALSE, FALSE, TRUE, 0, "" },
+    { "fallback-dry-run", "enforcing", FALSE, FALSE, TRUE, TRUE, 0, NULL },
+    { "already-there", "enforcing", FALSE, TRUE, FALSE, FALSE, 0, "" },
+    { "disabled", "disabled", FALSE, FALSE, FALSE, FALSE, 0, NULL },
+};
+
+static void
+test_autorelabel_flag (gconstpointer data)
+{
+    const AutorelabelCase *c = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViSpec) spec = vi_spec_parse (SELINUX_SPEC, strlen (SELINUX_SPEC), NULL, &error);
+    g_autoptr(ViVfs) vfs = NULL;
+    g_auto(ViInjectResult) result = { 0 };
+
+    g_assert_no_error (error);
+    fake_guestfs_reset ();
+    fake_guestfs_set_relabel (c->setfiles);
+    add_selinux_root_mode (c->selinux);
+    if (c->present)
+        fake_guestfs_add_file ("/dev/sda1", "/.autorelabel", "", S_IFREG | 0644, 1);
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (vi_inject (spec, vfs, NULL, c->dry_run, &result, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (result.autorelabel, ==, c->autorelabel);
+    g_assert_cmpuint (fake_guestfs_relabelled ()->len, ==, c->relabelled);
+    g_assert_cmpstr (fake_guestfs_content ("/.autorelabel"), ==, c->content);
+    /* the plan names the fallback exactly when the flag is set */
+    g_assert_cmpint (strstr (result.summary, VI_INJECT_AUTORELABEL_NOTE) != NULL, ==,
+                     c->autorelabel);
 }
 
 int
@@ -323,5 +384,10 @@ main (int argc, char **argv)
     g_test_add_func ("/guestfs-fake/refusals", test_refusals);
     g_test_add_func ("/guestfs-fake/root-finding", test_roots);
     g_test_add_func ("/guestfs-fake/selinux", test_selinux);
+    for (gsize i = 0; i < G_N_ELEMENTS (autorelabel_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/guestfs-fake/autorelabel-flag/%s",
+                                                 autorelabel_cases[i].name);
+        g_test_add_data_func (path, &autorelabel_cases[i], test_autorelabel_flag);
+    }
     return g_test_run ();
 }
