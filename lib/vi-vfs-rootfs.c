@@ -472,16 +472,21 @@ rootfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error)
 
 /* unlinkat(AT_REMOVEDIR) through the confined parent: the kernel removes
  * only an empty directory, so whatever the guest put there instead (a file,
- * a symlink, content) is never unlinked. */
+ * a symlink, content) is never unlinked.  A parent that does not exist
+ * means the directory does not either; a parent that cannot be resolved
+ * (a symlink loop, a mount crossing, a file in the way) is reported, not
+ * taken for a directory already gone. */
 static gboolean
 rootfs_rmdir (ViVfs *vfs, const char *path, GError **error)
 {
     RootfsVfs *self = (RootfsVfs *) vfs;
-    g_autofree char *leaf = NULL;
-    vi_autofd dir_fd = open_parent (self, path, &leaf, NULL);
+    g_autofree char *dir = NULL, *leaf = NULL;
+    vi_autofd dir_fd = -1;
 
+    split_path (path, &dir, &leaf);
+    dir_fd = confined_open (self, dir, O_PATH | O_DIRECTORY, 0);
     if (dir_fd < 0)
-        return TRUE;    /* the parent does not exist: neither does the directory */
+        return errno == ENOENT ? TRUE : throw_lookup (error, errno, path);
     if (unlinkat (dir_fd, leaf, AT_REMOVEDIR) == 0 || errno == ENOENT)
         return TRUE;
     if (errno == ENOTDIR)

@@ -73,8 +73,9 @@ typedef struct {
 
     /* Remove an empty directory (one that mkdir_p created), and nothing
      * else: a file or symlink found at @path, or a directory that is no
-     * longer empty, is left alone and is VI_ERROR_GUEST.  Missing is not an
-     * error.  Used to undo a failed injection. */
+     * longer empty, is left alone and is VI_ERROR_GUEST.  Missing (the
+     * directory or its parent) is not an error; a parent that cannot be
+     * resolved is.  Used to undo a failed injection. */
     gboolean (*rmdir) (ViVfs *vfs, const char *path, GError **error);
 
     /* Drop every staged write, removing their temporary files; what was

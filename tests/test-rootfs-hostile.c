@@ -498,6 +498,92 @@ test_rmdir_only (Fixture *f, gconstpointer data)
     g_assert_false (g_file_test (p, G_FILE_TEST_EXISTS));
 }
 
+/* rmdir resolves the parent inside the tree.  A symlink in the parent to an
+ * empty host directory (absolute, or climbing with "..") leads to a path
+ * that does not exist in the guest: nothing to remove, and the host
+ * directory stays.  A parent that cannot be resolved at all is reported,
+ * never taken for a directory already gone. */
+static void
+test_rmdir_parent (Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autofree char *before = NULL, *after = NULL, *host_before = NULL, *host_after = NULL;
+    const char *sub = host_path (f, "empty/sub");
+
+    mkdirs (f->root, "srv");
+    mkdirs (f->host, "empty/sub");
+    link_to (f->root, "srv/abs", host_path (f, "empty"));
+    link_to (f->root, "srv/up", "../../host");
+    link_to (f->root, "srv/loop", "loop");
+    before = guest_state (f);
+    host_before = host_state (f);
+    vfs = vi_vfs_rootfs_open (f->root, NULL, &error);
+    g_assert_no_error (error);
+
+    g_assert_true (vi_vfs_rmdir (vfs, "/srv/abs/sub", &error));
+    g_assert_no_error (error);
+    g_assert_true (vi_vfs_rmdir (vfs, "/srv/up/empty/sub", &error));
+    g_assert_no_error (error);
+    g_assert_true (g_file_test (sub, G_FILE_TEST_IS_DIR));
+
+    g_assert_false (vi_vfs_rmdir (vfs, "/srv/loop/d", &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_assert_nonnull (strstr (error->message, "/srv/loop/d: "));
+    g_clear_error (&error);
+    g_assert_false (vi_vfs_rmdir (vfs, "/etc/passwd/d", &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_assert_nonnull (strstr (error->message, "/etc/passwd/d: a component of the path is not a directory"));
+    g_clear_error (&error);
+
+    after = guest_state (f);
+    g_assert_cmpstr (before, ==, after);
+    host_after = host_state (f);
+    g_assert_cmpstr (host_before, ==, host_after);
+}
+
+/* A staged write is a temporary file in its directory: rmdir leaves the
+ * directory while it is there, and discard unlinks it at once (not only
+ * when the VFS is freed), after which the directory can go. */
+static void
+test_discard_then_rmdir (Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GBytes) content = g_bytes_new_static ("x\n", 2);
+    g_autoptr(GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
+    g_autofree char *before = guest_state (f);
+    g_autofree char *after = NULL;
+    g_autofree char *dir = g_build_filename (f->root, "srv/a", NULL);
+
+    vfs = vi_vfs_rootfs_open (f->root, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (vi_vfs_mkdir_p (vfs, "/srv/a", 0755, 0, 0, created, &error));
+    g_assert_true (vi_vfs_write_file (vfs, "/srv/a/f", content, 0644, 0, 0, &error));
+    g_assert_no_error (error);
+    g_assert_false (vi_vfs_rmdir (vfs, "/srv/a", &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_assert_nonnull (strstr (error->message, "/srv/a: no longer empty"));
+    g_clear_error (&error);
+
+    g_assert_true (vi_vfs_discard (vfs, &error));
+    g_assert_no_error (error);
+    {
+        g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+        g_assert_nonnull (d);
+        g_assert_null (g_dir_read_name (d));        /* the temporary file is gone */
+    }
+    g_assert_cmpuint (created->len, ==, 2);
+    for (guint i = created->len; i > 0; i--)
+        g_assert_true (vi_vfs_rmdir (vfs, created->pdata[i - 1], &error));
+    g_assert_no_error (error);
+    /* the discarded write is not committed later */
+    g_assert_true (vi_vfs_commit (vfs, &error));
+    g_assert_no_error (error);
+    after = guest_state (f);
+    g_assert_cmpstr (before, ==, after);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -516,6 +602,10 @@ main (int argc, char **argv)
                 test_late_refusal, fixture_teardown);
     g_test_add ("/rootfs-hostile/undo-removes-only-empty-dirs", Fixture, NULL, fixture_setup,
                 test_rmdir_only, fixture_teardown);
+    g_test_add ("/rootfs-hostile/rmdir-resolves-parent-inside", Fixture, NULL, fixture_setup,
+                test_rmdir_parent, fixture_teardown);
+    g_test_add ("/rootfs-hostile/discard-then-rmdir", Fixture, NULL, fixture_setup,
+                test_discard_then_rmdir, fixture_teardown);
     g_test_add ("/rootfs-hostile/race-1000-rounds", Fixture, NULL, fixture_setup, test_race,
                 fixture_teardown);
     return g_test_run ();
