@@ -18,6 +18,7 @@ typedef struct {
     GHashTable *staged;         /* path -> Node (written, not committed) */
     guint calls;
     guint fail_at;
+    gboolean fail_later;        /* every call after fail_at fails too */
     const char *fail_op;
 } FakeVfs;
 
@@ -45,7 +46,10 @@ node_new (ViFileType type, GBytes *content, guint mode, guint32 uid, guint32 gid
 static gboolean
 injected_failure (FakeVfs *self, const char *op, const char *path, GError **error)
 {
-    if (++self->calls != self->fail_at && !(self->fail_op && g_str_equal (op, self->fail_op)))
+    ++self->calls;
+    if (self->calls != self->fail_at &&
+        !(self->fail_later && self->fail_at > 0 && self->calls > self->fail_at) &&
+        !(self->fail_op && g_str_equal (op, self->fail_op)))
         return FALSE;
     vi_throw (error, VI_ERROR_FAILED, "%s: %s: injected failure (call %u)", path, op, self->calls);
     return TRUE;
@@ -99,8 +103,10 @@ f_write (ViVfs *vfs, const char *path, GBytes *content, guint mode, guint32 uid,
     return TRUE;
 }
 
-/* Each directory created counts as one mutating call, so that a failure
- * can come after some components were made, as in the real backends. */
+/* Each directory created counts as two mutating calls, as in the real
+ * backends: the mkdir itself (failing, nothing is made), then setting its
+ * owner and mode (failing, the directory is there, reported in @created,
+ * and the call fails). */
 static gboolean
 f_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, GPtrArray *created,
            GError **error)
@@ -120,9 +126,15 @@ f_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, G
         if (injected_failure (self, "mkdir", p->str, error))
             return FALSE;
         g_hash_table_insert (self->nodes, g_strdup (p->str),
-                             node_new (VI_FILE_TYPE_DIRECTORY, NULL, mode, uid, gid));
+                             node_new (VI_FILE_TYPE_DIRECTORY, NULL, 0700, 0, 0));
         if (created)
             g_ptr_array_add (created, g_strdup (p->str));
+        if (injected_failure (self, "chown", p->str, error))
+            return FALSE;
+        n = g_hash_table_lookup (self->nodes, p->str);
+        n->mode = mode;
+        n->uid = uid;
+        n->gid = gid;
     }
     return TRUE;
 }
@@ -173,14 +185,28 @@ f_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error)
     return TRUE;
 }
 
+/* Whether @table holds a path below the directory @dir. */
+static gboolean
+has_child (GHashTable *table, const char *dir)
+{
+    g_autofree char *prefix = g_strconcat (dir, "/", NULL);
+    GHashTableIter it;
+    gpointer k;
+
+    g_hash_table_iter_init (&it, table);
+    while (g_hash_table_iter_next (&it, &k, NULL))
+        if (g_str_has_prefix (k, prefix))
+            return TRUE;
+    return FALSE;
+}
+
+/* A staged write counts as an entry of its directory: in the real backends
+ * it is a temporary file there until commit or discard. */
 static gboolean
 f_rmdir (ViVfs *vfs, const char *path, GError **error)
 {
     FakeVfs *self = (FakeVfs *) vfs;
     Node *n = g_hash_table_lookup (self->nodes, path);
-    g_autofree char *prefix = g_strconcat (path, "/", NULL);
-    GHashTableIter it;
-    gpointer k;
 
     if (injected_failure (self, "rmdir", path, error))
         return FALSE;
@@ -188,10 +214,8 @@ f_rmdir (ViVfs *vfs, const char *path, GError **error)
         return TRUE;
     if (n->type != VI_FILE_TYPE_DIRECTORY)
         return vi_throw (error, VI_ERROR_GUEST, "%s: no longer a directory (left alone)", path);
-    g_hash_table_iter_init (&it, self->nodes);
-    while (g_hash_table_iter_next (&it, &k, NULL))
-        if (g_str_has_prefix (k, prefix))
-            return vi_throw (error, VI_ERROR_GUEST, "%s: no longer empty (left alone)", path);
+    if (has_child (self->nodes, path) || has_child (self->staged, path))
+        return vi_throw (error, VI_ERROR_GUEST, "%s: no longer empty (left alone)", path);
     g_hash_table_remove (self->nodes, path);
     return TRUE;
 }
@@ -289,21 +313,29 @@ fake_vfs_get (ViVfs *vfs, const char *path)
     }
 }
 
-char *
-fake_vfs_state (ViVfs *vfs)
+static void
+dump (GHashTable *table, const char *prefix, GString *s)
 {
-    FakeVfs *self = (FakeVfs *) vfs;
-    g_autoptr(GList) keys = g_list_sort (g_hash_table_get_keys (self->nodes), (GCompareFunc) strcmp);
-    GString *s = g_string_new (NULL);
+    g_autoptr(GList) keys = g_list_sort (g_hash_table_get_keys (table), (GCompareFunc) strcmp);
 
     for (GList *l = keys; l; l = l->next) {
-        Node *n = g_hash_table_lookup (self->nodes, l->data);
-        g_string_append_printf (s, "%s %d %o %u:%u\n", (char *) l->data, n->type, n->mode, n->uid,
-                                n->gid);
+        Node *n = g_hash_table_lookup (table, l->data);
+        g_string_append_printf (s, "%s%s %d %o %u:%u\n", prefix, (char *) l->data, n->type,
+                                n->mode, n->uid, n->gid);
         if (n->content)
             g_string_append_len (s, g_bytes_get_data (n->content, NULL),
                                  g_bytes_get_size (n->content));
     }
+}
+
+char *
+fake_vfs_state (ViVfs *vfs)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    GString *s = g_string_new (NULL);
+
+    dump (self->nodes, "", s);
+    dump (self->staged, "staged ", s);
     return g_string_free (s, FALSE);
 }
 
@@ -312,7 +344,15 @@ fake_vfs_fail_at (ViVfs *vfs, guint n)
 {
     FakeVfs *self = (FakeVfs *) vfs;
     self->fail_at = n;
+    self->fail_later = FALSE;
     self->calls = 0;
+}
+
+void
+fake_vfs_fail_from (ViVfs *vfs, guint n)
+{
+    fake_vfs_fail_at (vfs, n);
+    ((FakeVfs *) vfs)->fail_later = TRUE;
 }
 
 void

@@ -1,11 +1,16 @@
 /* fake-vfs.h: an in-memory VFS for the injection logic's tests.
  *
  * Every call can be made to fail: fake_vfs_fail_at (vfs, N) makes the Nth
- * mutating call (write_file, each directory mkdir_p creates, chmod, chown,
- * rmdir, discard, commit) fail; fake_vfs_fail_op (vfs, "rmdir") makes every
- * call of one operation fail (to test a failed undo).
+ * mutating call (write_file, chmod, chown, rmdir, discard, commit, and for
+ * each directory mkdir_p creates, the mkdir and then the setting of its
+ * owner and mode: a failure there leaves the directory made, as in a real
+ * backend) fail; fake_vfs_fail_from (vfs, N) makes it and
+ * every later one fail; fake_vfs_fail_op (vfs, "rmdir") makes every call of
+ * one operation fail (to test a failed undo).
  * Writes are staged until commit, as in the real backends, so a failure
- * before commit leaves the fake's files exactly as they were.
+ * before commit leaves the fake's files exactly as they were; a staged
+ * write is an entry of its directory (rmdir refuses the directory) until
+ * commit or discard, as the temporary file of a real backend is.
  */
 #pragma once
 
@@ -17,8 +22,11 @@ void fake_vfs_add_file (ViVfs *vfs, const char *path, const char *content, guint
 void fake_vfs_add_dir (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid);
 /** The committed content of @path, or NULL. */
 const char *fake_vfs_get (ViVfs *vfs, const char *path);
-/** Every committed file and directory (path, type, mode, owner, content). */
+/** The whole tree: every committed file and directory (path, type, mode,
+ * owner, content), then every staged write not yet committed or discarded
+ * ("staged " before its path). */
 char *fake_vfs_state (ViVfs *vfs);
 void fake_vfs_fail_at (ViVfs *vfs, guint n);
+void fake_vfs_fail_from (ViVfs *vfs, guint n);
 void fake_vfs_fail_op (ViVfs *vfs, const char *op);
 guint fake_vfs_n_mutations (ViVfs *vfs);
