@@ -845,27 +845,40 @@ undo_add (GPtrArray *undo, const char *path, gboolean created, const ViStat *old
     g_ptr_array_add (undo, u);
 }
 
-/* Undo in reverse order (innermost directory first); best effort: a
- * directory that is no longer empty (the commit had begun), or that the
- * guest replaced, is left alone, never its content removed.  Returns what
- * could not be put back, or NULL. */
+static void
+note_undo_failure (GString *failed, GError **e)
+{
+    g_string_append_printf (failed, "%s%s", failed->len ? "; " : "", (*e)->message);
+    g_clear_error (e);
+}
+
+/* Drop the staged writes, then undo in reverse order (innermost directory
+ * first); best effort: a directory that is no longer empty (the commit had
+ * begun), or that the guest replaced, is left alone, never its content
+ * removed.  Every undo is tried even when an earlier one failed.  Returns
+ * what could not be put back, or NULL. */
 static char *
 rollback (GPtrArray *undo, ViVfs *vfs)
 {
     g_autoptr(GString) failed = g_string_new (NULL);
-    g_autoptr(GError) de = NULL;
+    g_autoptr(GError) e = NULL;
 
-    if (!vi_vfs_discard (vfs, &de))
-        g_string_append (failed, de->message);
+    if (!vi_vfs_discard (vfs, &e))
+        note_undo_failure (failed, &e);
     for (guint i = undo->len; i > 0; i--) {
         const Undo *u = undo->pdata[i - 1];
-        g_autoptr(GError) e = NULL;
-        gboolean ok = u->created
-            ? vi_vfs_rmdir (vfs, u->path, &e)
-            : vi_vfs_chown (vfs, u->path, u->old.uid, u->old.gid, &e) &&
-              vi_vfs_chmod (vfs, u->path, u->old.mode, &e);
-        if (!ok)
-            g_string_append_printf (failed, "%s%s", failed->len ? "; " : "", e->message);
+
+        if (u->created) {
+            if (!vi_vfs_rmdir (vfs, u->path, &e))
+                note_undo_failure (failed, &e);
+            continue;
+        }
+        /* The owner, then the mode (a chown may clear set-id bits), the
+         * mode also when the owner could not be put back. */
+        if (!vi_vfs_chown (vfs, u->path, u->old.uid, u->old.gid, &e))
+            note_undo_failure (failed, &e);
+        if (!vi_vfs_chmod (vfs, u->path, u->old.mode, &e))
+            note_undo_failure (failed, &e);
     }
     return failed->len ? g_string_free (g_steal_pointer (&failed), FALSE) : NULL;
 }

@@ -7,7 +7,8 @@
  * before the first write.  vi_plan_apply() then only creates directories and
  * writes the planned files through the VFS, skipping those whose content,
  * mode and owner are already right (a second run changes no byte and no
- * mtime), commits, and relabels for SELinux.
+ * mtime), commits, and relabels for SELinux; a failure before the commit
+ * leaves the guest as it was.
  */
 #pragma once
 
@@ -77,7 +78,14 @@ guint vi_plan_n_changes (const ViPlan *plan);
 
 /**
  * vi_plan_apply:
- * Applies @plan; the error names the step and the guest path.
+ * Applies @plan, all or nothing: when a step or the commit fails, the staged
+ * writes are dropped, the directories the apply created are removed again
+ * (only while empty: vi_vfs_rmdir()) and the modes and owners it changed
+ * are put back.  The error names the failing step and the guest path; what
+ * could not be undone follows as "(could not undo: ...)".  A commit that
+ * fails after renaming some files cannot take those back; their
+ * directories then stay, and say so.  A failed SELinux relabel comes after
+ * the commit and is not undone.
  */
 gboolean vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error);
 

@@ -279,6 +279,45 @@ test_fake_undo_failure (void)
     g_assert_nonnull (strstr (state, "/srv/app"));
 }
 
+/* When every undo fails too (the commit and every call after it fail),
+ * each one is still tried and named: the discard, the rmdir of each created
+ * directory, and both the owner and the mode of a changed directory. */
+static void
+test_fake_undo_all_fail (void)
+{
+    g_autoptr(ViSpec) spec = parse (nested_request);
+    ViInjectOptions opts = { .secrets_dir = secrets_dir };
+    g_autoptr(ViVfs) vfs = nested_fake ();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *prefix = NULL, *state = NULL;
+    static const char *const named[] = {
+        "/: discard: injected failure", "/srv/a/b/c: rmdir: injected failure",
+        "/home/bob: rmdir: injected failure", "/opt: rmdir: injected failure",
+        "/home/alice: chown: injected failure", "/home/alice: chmod: injected failure",
+        "/root/.ssh: chown: injected failure", "/root/.ssh: chmod: injected failure",
+    };
+    guint n_calls;
+
+    {
+        g_autoptr(ViVfs) clean = nested_fake ();
+        g_assert_true (vi_inject (spec, clean, &opts, FALSE, NULL, NULL));
+        n_calls = fake_vfs_n_mutations (clean);
+    }
+    fake_vfs_fail_from (vfs, n_calls);          /* the commit and everything after it */
+    g_assert_false (vi_inject (spec, vfs, &opts, FALSE, NULL, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_FAILED);
+    prefix = g_strdup_printf ("committing the changes: /: commit: injected failure (call %u) "
+                              "(could not undo: /: discard: ", n_calls);
+    if (!g_str_has_prefix (error->message, prefix))
+        g_error ("%s", error->message);
+    for (guint i = 0; i < G_N_ELEMENTS (named); i++)
+        if (strstr (error->message, named[i]) == NULL)
+            g_error ("'%s' is not named in: %s", named[i], error->message);
+    state = fake_vfs_state (vfs);
+    g_assert_nonnull (strstr (state, "/srv/a/b/c 1 755 0:0\n"));
+    g_assert_nonnull (strstr (state, "/home/alice 1 700 1000:10\n"));
+}
+
 static void
 test_fake_missing_user (void)
 {
@@ -599,6 +638,7 @@ main (int argc, char **argv)
     g_test_add_data_func ("/inject/fake/fail-at-every-step-nested-dirs", &fail_cases[2],
                           test_fake_fail_everywhere);
     g_test_add_func ("/inject/fake/undo-failure-reported", test_fake_undo_failure);
+    g_test_add_func ("/inject/fake/undo-all-fail-all-named", test_fake_undo_all_fail);
     g_test_add_func ("/inject/fake/missing-user", test_fake_missing_user);
     g_test_add_func ("/inject/fake/yescrypt-refused-on-musl", test_fake_yescrypt_refused);
     g_test_add_func ("/inject/fake/alpine-network", test_fake_alpine_network);
