@@ -166,7 +166,7 @@ g_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, G
             g_ptr_array_add (created, g_strdup (sofar->str));
         if (guestfs_lchown (self->g, uid, gid, sofar->str) < 0 ||
             guestfs_chmod (self->g, mode, sofar->str) < 0)
-            return throw_g (self, error, sofar->str, "creating the directory");
+            return throw_g (self, error, sofar->str, "setting owner and mode");
     }
     return TRUE;
 }

@@ -330,7 +330,13 @@ guestfs_write (guestfs_h *g, const char *path, const char *content, size_t size)
     return 0;
 }
 
-int guestfs_lchown (guestfs_h *g, int owner, int group, const char *path) { return lookup (g, path) ? 0 : -1; }
+int
+guestfs_lchown (guestfs_h *g, int owner, int group, const char *path)
+{
+    if (FAILS (g, "guestfs_lchown"))
+        return -1;
+    return lookup (g, path) ? 0 : -1;
+}
 
 int
 guestfs_chmod (guestfs_h *g, int mode, const char *path)
@@ -350,10 +356,13 @@ int
 guestfs_rmdir (guestfs_h *g, const char *path)
 {
     g_autofree char *prefix = g_strconcat (path, "/", NULL);
-    Node *n = lookup (g, path);
+    Node *n;
     GHashTableIter it;
     gpointer k;
 
+    if (FAILS (g, "guestfs_rmdir"))
+        return -1;
+    n = lookup (g, path);
     if (n == NULL)
         return -1;
     if (!S_ISDIR (n->mode))

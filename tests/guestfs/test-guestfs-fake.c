@@ -125,6 +125,63 @@ test_mkdir_rmdir (void)
     g_assert_cmpstr (before, ==, after);
 }
 
+/* What the undo of a failed apply meets in the appliance: a staged
+ * temporary file keeps its directory until discard removes it; a directory
+ * made and then not given its owner is still named as created; a failing
+ * rmdir is an error that names the path, not a directory already gone. */
+static void
+test_undo_paths (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr(GBytes) b = g_bytes_new_static ("x", 1);
+    g_autofree char *before = NULL, *after = NULL, *staged = NULL;
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    before = fake_guestfs_paths ();
+
+    g_assert_true (vi_vfs_mkdir_p (vfs, "/srv/a", 0755, 0, 0, created, &error));
+    g_assert_true (vi_vfs_write_file (vfs, "/srv/a/f", b, 0644, 0, 0, &error));
+    g_assert_no_error (error);
+    staged = fake_guestfs_paths ();
+    g_assert_nonnull (strstr (staged, "/srv/a/.f.vi-"));
+    g_assert_false (vi_vfs_rmdir (vfs, "/srv/a", &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_assert_nonnull (strstr (error->message, "/srv/a: no longer empty"));
+    g_clear_error (&error);
+    g_assert_true (vi_vfs_discard (vfs, &error));
+    g_assert_cmpuint (created->len, ==, 2);
+    for (guint i = created->len; i > 0; i--)
+        g_assert_true (vi_vfs_rmdir (vfs, created->pdata[i - 1], &error));
+    g_assert_no_error (error);
+    after = fake_guestfs_paths ();
+    g_assert_cmpstr (before, ==, after);
+    g_clear_pointer (&after, g_free);
+
+    g_ptr_array_set_size (created, 0);
+    fake_guestfs_fail ("guestfs_lchown");
+    g_assert_false (vi_vfs_mkdir_p (vfs, "/opt/x", 0755, 0, 0, created, &error));
+    g_assert_nonnull (strstr (error->message, "/opt: setting owner and mode"));
+    g_clear_error (&error);
+    g_assert_cmpuint (created->len, ==, 1);
+    g_assert_cmpstr (created->pdata[0], ==, "/opt");
+
+    fake_guestfs_fail ("guestfs_rmdir");
+    g_assert_false (vi_vfs_rmdir (vfs, "/opt", &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_FAILED);
+    g_assert_nonnull (strstr (error->message, "/opt: removing the directory"));
+    g_clear_error (&error);
+    fake_guestfs_fail (NULL);
+    g_assert_true (vi_vfs_rmdir (vfs, "/opt", &error));
+    g_assert_no_error (error);
+    after = fake_guestfs_paths ();
+    g_assert_cmpstr (before, ==, after);
+}
+
 static void
 test_rename_failure (void)
 {
@@ -380,6 +437,7 @@ main (int argc, char **argv)
     g_test_add_func ("/guestfs-fake/write-failure", test_write_failure);
     g_test_add_func ("/guestfs-fake/rename-failure", test_rename_failure);
     g_test_add_func ("/guestfs-fake/mkdir-rmdir", test_mkdir_rmdir);
+    g_test_add_func ("/guestfs-fake/undo-paths", test_undo_paths);
     g_test_add_func ("/guestfs-fake/shutdown-failure", test_shutdown_failure);
     g_test_add_func ("/guestfs-fake/refusals", test_refusals);
     g_test_add_func ("/guestfs-fake/root-finding", test_roots);
