@@ -295,7 +295,8 @@ guestfs_read_file (guestfs_h *g, const char *path, size_t *size_r)
         return NULL;
     d = g_bytes_get_data (n->content, &len);
     out = malloc (len + 1);
-    memcpy (out, d, len);
+    if (len > 0)            /* an empty file's data may be NULL */
+        memcpy (out, d, len);
     *size_r = len;
     return out;
 }
