@@ -49,7 +49,7 @@ for s in $suites; do
         # The unit suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
         asan="$top/build-asan"
         [ -f "$asan/build.ninja" ] || meson setup "$asan" -Db_sanitize=address,undefined \
-            -Db_lundef=false -Dguestfs=disabled -Dlibvirt=disabled
+            -Db_lundef=false -Dlibvirt=disabled
         export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
         export ASAN_OPTIONS=detect_leaks=1
         run_suite asan sh -c "ninja -C '$asan' && meson test -C '$asan' --suite unit --print-errorlogs --num-processes 2 --logbase testlog-asan"
