@@ -119,20 +119,18 @@ prepare (const ViConfig *cfg, ViDomain *dom)
         return fail (error, dom->name);
     }
     {
-        guint changes = 0;
         g_auto(GStrv) lines = g_strsplit (result.summary ? result.summary : "", "\n", -1);
-        for (guint i = 0; lines[i]; i++) {
-            changes += *lines[i] && !g_str_has_prefix (lines[i], "unchanged");
+
+        for (guint i = 0; lines[i]; i++)
             if (*lines[i])
                 vi_log (LOG_DEBUG, "domain %s: %s", dom->name, lines[i]);
-        }
         if (result.autorelabel)
             vi_log (LOG_NOTICE, "domain %s: SELinux guest whose injected files cannot be "
                     "relabelled here: created /.autorelabel, the guest relabels at first boot",
                     dom->name);
         vi_log (LOG_INFO, "domain %s (%s): injected request %.12s into %s (%s backend): "
                 "%u changes in %.1f s", dom->name, dom->uuid ? dom->uuid : "-", digest, what,
-                target->kind == VI_TARGET_IMAGE ? "libguestfs" : "rootfs", changes,
+                target->kind == VI_TARGET_IMAGE ? "libguestfs" : "rootfs", result.changes,
                 (g_get_monotonic_time () - start) / 1e6);
     }
     return 0;

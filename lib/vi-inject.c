@@ -639,21 +639,17 @@ plan_resolv_conf (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
     g_auto(GStrv) lines = NULL;
     g_autoptr(GError) e = NULL;
     GString *out;
-    ViStat st = { 0 };
+    ViStat st = { .mode = 0644 };       /* a new file: 0644 root:root */
 
     if (*ours == '\0')
         return TRUE;
-    if (!vi_vfs_stat (vfs, path, &st, &e)) {
-        if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
-            g_propagate_error (error, g_steal_pointer (&e));
-            return FALSE;
-        }
-        st.type = VI_FILE_TYPE_SYMLINK;     /* (not there: made as below) */
+    if (!vi_vfs_stat (vfs, path, &st, &e) && !g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+        g_propagate_error (error, g_steal_pointer (&e));
+        return FALSE;
     }
-    if (st.type == VI_FILE_TYPE_SYMLINK) {
+    if (e != NULL || st.type == VI_FILE_TYPE_SYMLINK) {
         text = g_strdup ("");
-        st.mode = 0644;
-        st.uid = st.gid = 0;
+        st = (ViStat) { .mode = 0644 };
     } else if (!read_for_edit (plan, vfs, path, &text, &st, error)) {
         return FALSE;
     }
@@ -972,6 +968,8 @@ vi_inject (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, gboolean
     if (out_result) {
         out_result->summary = vi_plan_describe (plan);
         out_result->autorelabel = plan->autorelabel;
+        out_result->changes = vi_plan_n_changes (plan);
+        out_result->unchanged = plan->steps->len - out_result->changes;
     }
     return TRUE;
 }

@@ -38,6 +38,8 @@ typedef struct {
  * @autorelabel: the guest is SELinux-enforcing and the backend cannot
  *   relabel, so this injection creates (dry run: would create) /.autorelabel
  *   and the guest relabels at its first boot
+ * @changes: steps of the plan that change the guest
+ * @unchanged: steps already as requested
  *
  * What an injection reports to its caller; vi_run_result_format() carries
  * it across a process boundary.  Clear it with vi_inject_result_clear().
@@ -45,6 +47,8 @@ typedef struct {
 typedef struct {
     char *summary;
     gboolean autorelabel;
+    guint changes;
+    guint unchanged;
 } ViInjectResult;
 
 static inline void
@@ -52,6 +56,7 @@ vi_inject_result_clear (ViInjectResult *result)
 {
     g_clear_pointer (&result->summary, g_free);
     result->autorelabel = FALSE;
+    result->changes = result->unchanged = 0;
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ViInjectResult, vi_inject_result_clear)
 

@@ -101,6 +101,10 @@ vi_run_result_format (const ViInjectResult *result)
     json_builder_add_string_value (b, summary);
     json_builder_set_member_name (b, "autorelabel");
     json_builder_add_boolean_value (b, result->autorelabel);
+    json_builder_set_member_name (b, "changes");
+    json_builder_add_int_value (b, result->changes);
+    json_builder_set_member_name (b, "unchanged");
+    json_builder_add_int_value (b, result->unchanged);
     json_builder_end_object (b);
     root = json_builder_get_root (b);
     return json_to_string (root, FALSE);
@@ -123,20 +127,28 @@ vi_run_result_parse (const char *text, gssize len, ViInjectResult *out_result, G
     g_autoptr(JsonParser) parser = json_parser_new ();
     g_autoptr(GError) e = NULL;
     JsonNode *root;
-    JsonNode *summary, *autorelabel;
+    JsonNode *summary, *autorelabel, *changes, *unchanged;
+    JsonObject *obj;
 
     if (!json_parser_load_from_data (parser, text, len, &e))
         return vi_throw (error, VI_ERROR_FAILED, "unreadable injection result: %s", e->message);
     root = json_parser_get_root (parser);
     if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
         return vi_throw (error, VI_ERROR_FAILED, "unreadable injection result: not an object");
-    summary = member_of_type (json_node_get_object (root), "summary", G_TYPE_STRING);
-    autorelabel = member_of_type (json_node_get_object (root), "autorelabel", G_TYPE_BOOLEAN);
-    if (summary == NULL || autorelabel == NULL)
+    obj = json_node_get_object (root);
+    summary = member_of_type (obj, "summary", G_TYPE_STRING);
+    autorelabel = member_of_type (obj, "autorelabel", G_TYPE_BOOLEAN);
+    changes = member_of_type (obj, "changes", G_TYPE_INT64);
+    unchanged = member_of_type (obj, "unchanged", G_TYPE_INT64);
+    if (summary == NULL || autorelabel == NULL || changes == NULL || unchanged == NULL ||
+        json_node_get_int (changes) < 0 || json_node_get_int (changes) > G_MAXUINT ||
+        json_node_get_int (unchanged) < 0 || json_node_get_int (unchanged) > G_MAXUINT)
         return vi_throw (error, VI_ERROR_FAILED,
-                         "unreadable injection result: a string \"summary\" and a boolean "
-                         "\"autorelabel\" are required");
+                         "unreadable injection result: a string \"summary\", a boolean "
+                         "\"autorelabel\" and counts \"changes\" and \"unchanged\" are required");
     out_result->summary = g_strdup (json_node_get_string (summary));
     out_result->autorelabel = json_node_get_boolean (autorelabel);
+    out_result->changes = (guint) json_node_get_int (changes);
+    out_result->unchanged = (guint) json_node_get_int (unchanged);
     return TRUE;
 }

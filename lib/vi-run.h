@@ -41,7 +41,7 @@ gboolean vi_run_inject (const ViConfig *cfg, const ViTarget *target, const ViSpe
 /**
  * vi_run_result_format:
  * Returns: (transfer full): @result as one JSON object, {"summary": TEXT,
- * "autorelabel": BOOL}: how a result crosses a process boundary (the
+ * "autorelabel": BOOL, "changes": N, "unchanged": N}: how a result crosses a process boundary (the
  * libguestfs helper's stdout, the LXC mount child's pipe).  Bytes of the
  * summary that are not UTF-8 become U+FFFD.
  */

@@ -94,6 +94,17 @@ test_fake_all_operations (void)
     g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
     g_assert_no_error (error);
     g_assert_false (result.autorelabel);       /* no SELinux */
+    {
+        /* the counts are those of the plan's steps, one line each */
+        g_auto(GStrv) steps = g_strsplit (result.summary, "\n", -1);
+        guint unchanged = 0, all = g_strv_length (steps) - 1;
+
+        for (guint i = 0; steps[i]; i++)
+            unchanged += g_str_has_prefix (steps[i], "unchanged ");
+        g_assert_cmpuint (result.changes, >, 0);
+        g_assert_cmpuint (result.changes, ==, all - unchanged);
+        g_assert_cmpuint (result.unchanged, ==, unchanged);
+    }
     g_assert_cmpstr (fake_vfs_get (vfs, "/root/.ssh/authorized_keys"), ==, KEY1 "\n" KEY2 "\n");
     g_assert_cmpstr (fake_vfs_get (vfs, "/home/alice/.ssh/authorized_keys"), ==, KEY1 "\n");
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/hostname"), ==, "web1.example.com\n");
@@ -411,7 +422,8 @@ test_fake_alpine_auto_once (void)
 {
     g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:network renderer='ifupdown'>"
                                     "<vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address>"
-                                    "</vi:interface><vi:interface name='eth1'><vi:dhcp/></vi:interface>"
+                                    "<vi:nameserver>192.0.2.53</vi:nameserver></vi:interface>"
+                                    "<vi:interface name='eth1'><vi:dhcp/></vi:interface>"
                                     "</vi:network></vi:inject>");
     g_autoptr(ViVfs) vfs = alpine_fake ();
     g_autoptr(GError) error = NULL;
@@ -431,6 +443,8 @@ test_fake_alpine_auto_once (void)
     }
     g_assert_cmpuint (auto_eth0, ==, 1);
     g_assert_cmpuint (auto_eth1, ==, 1);
+    /* no resolv.conf in the guest: one is made */
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/resolv.conf"), ==, "nameserver 192.0.2.53\n");
     assert_idempotent (spec, vfs);
 }
 

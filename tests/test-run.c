@@ -9,20 +9,21 @@
 typedef struct {
     const char *summary;
     gboolean autorelabel;
+    guint changes, unchanged;
 } RoundTrip;
 
 static const RoundTrip round_trips[] = {
-    { "", FALSE },
-    { "write       /.autorelabel 0644 0:0 (" VI_INJECT_AUTORELABEL_NOTE ")\n", TRUE },
-    { "mkdir       /home/a \"b\"\\c\t/.ssh 0700 1000:1000\nunchanged   /etc/motd\n", FALSE },
-    { "write       /etc/h\xc3\xa9llo 0644 0:0\n", TRUE },
+    { "", FALSE, 0, 0 },
+    { "write       /.autorelabel 0644 0:0 (" VI_INJECT_AUTORELABEL_NOTE ")\n", TRUE, 1, 0 },
+    { "mkdir       /home/a \"b\"\\c\t/.ssh 0700 1000:1000\nunchanged   /etc/motd\n", FALSE, 1, 1 },
+    { "write       /etc/h\xc3\xa9llo 0644 0:0\n", TRUE, G_MAXUINT, 7 },
 };
 
 static void
 test_round_trip (gconstpointer data)
 {
     const RoundTrip *c = data;
-    ViInjectResult in = { (char *) c->summary, c->autorelabel };
+    ViInjectResult in = { (char *) c->summary, c->autorelabel, c->changes, c->unchanged };
     g_auto(ViInjectResult) out = { 0 };
     g_autoptr(GError) error = NULL;
     g_autofree char *text = vi_run_result_format (&in);
@@ -33,6 +34,8 @@ test_round_trip (gconstpointer data)
     g_assert_no_error (error);
     g_assert_cmpstr (out.summary, ==, c->summary);
     g_assert_cmpint (out.autorelabel, ==, c->autorelabel);
+    g_assert_cmpuint (out.changes, ==, c->changes);
+    g_assert_cmpuint (out.unchanged, ==, c->unchanged);
 }
 
 /* a guest path that is not UTF-8 (a home from the guest's passwd) still
@@ -64,6 +67,12 @@ static const char *const unreadable[] = {
     "{\"summary\": \"x\", \"autorelabel\": \"true\"}",
     "{\"summary\": \"x\", \"autorelabel\": 1}",
     "{\"summary\": \"x\", \"autorelabel\": [true]}",
+    "{\"summary\": \"x\", \"autorelabel\": true}",
+    "{\"summary\": \"x\", \"autorelabel\": true, \"changes\": 1}",
+    "{\"summary\": \"x\", \"autorelabel\": true, \"changes\": -1, \"unchanged\": 0}",
+    "{\"summary\": \"x\", \"autorelabel\": true, \"changes\": 4294967296, \"unchanged\": 0}",
+    "{\"summary\": \"x\", \"autorelabel\": true, \"changes\": 1.5, \"unchanged\": 0}",
+    "{\"summary\": \"x\", \"autorelabel\": true, \"changes\": \"1\", \"unchanged\": 0}",
 };
 
 static void
@@ -86,7 +95,8 @@ test_unreadable (gconstpointer data)
 static void
 test_lenient (void)
 {
-    static const char text[] = "{\"other\": [1], \"autorelabel\": true, \"summary\": \"s\"}garbage";
+    static const char text[] = "{\"other\": [1], \"unchanged\": 2, \"autorelabel\": true, "
+                               "\"changes\": 3, \"summary\": \"s\"}garbage";
     g_auto(ViInjectResult) out = { 0 };
     g_autoptr(GError) error = NULL;
 
@@ -94,6 +104,8 @@ test_lenient (void)
     g_assert_no_error (error);
     g_assert_cmpstr (out.summary, ==, "s");
     g_assert_true (out.autorelabel);
+    g_assert_cmpuint (out.changes, ==, 3);
+    g_assert_cmpuint (out.unchanged, ==, 2);
 }
 
 int

@@ -201,17 +201,9 @@ cli_cmd_inject (CliGlobal *global, int argc, char **argv)
         printf ("dry run: nothing written to %s; the plan:\n", what);
     if (o.dry_run || o.verbose || global->verbose)
         fputs (result.summary, stdout);
-    else {
-        guint changed = 0, total = 0;
-        g_auto(GStrv) lines = g_strsplit (result.summary, "\n", -1);
-        for (guint i = 0; lines[i]; i++)
-            if (*lines[i]) {
-                total++;
-                changed += !g_str_has_prefix (lines[i], "unchanged");
-            }
-        printf ("%s: %u change%s (%u already as requested)\n", what, changed,
-                changed == 1 ? "" : "s", total - changed);
-    }
+    else
+        printf ("%s: %u change%s (%u already as requested)\n", what, result.changes,
+                result.changes == 1 ? "" : "s", result.unchanged);
     status = 0;
 out:
     inject_options_clear (&o);
