@@ -15,9 +15,14 @@
  * outside it, atomically, however the tree changes during the walk),
  * RESOLVE_NO_MAGICLINKS (no /proc escape hatches) and RESOLVE_NO_XDEV (no
  * crossing into another mount, such as a bind mount of a host directory).
- * The last component is never followed: files are opened with O_NOFOLLOW,
- * inspected with fstat, and only regular files are read, non-blocking and
- * with a size cap.  Files are never written in place: the new content goes
+ * The last component is never followed, and nothing but a regular file is
+ * ever opened: every final component is first resolved with
+ * O_PATH|O_NOFOLLOW (which opens nothing: no driver's open() runs, no FIFO
+ * peer is released), inspected with fstat, and only a verified regular file
+ * is then reopened for reading through /proc/self/fd/N, which names that
+ * very inode, not whatever the path names by then (systemd's fd_reopen).
+ * Owner and mode are changed through the O_PATH descriptor without opening
+ * the inode at all.  Reads have a size cap.  Files are never written in place: the new content goes
  * to a fresh temporary file (O_CREAT|O_EXCL|O_NOFOLLOW) in the same
  * directory, gets owner then mode (chown clears setuid bits), and is renamed
  * over the old name relative to the directory fd already resolved, so a
@@ -102,6 +107,26 @@ confined_open (RootfsVfs *self, const char *rel, guint64 flags, guint64 mode)
     }
     errno = EAGAIN;
     return -1;
+}
+
+/* The name under which the kernel reopens (or changes) the inode of an
+ * O_PATH descriptor: /proc/self/fd/N is a magic link to that inode itself,
+ * so the guest cannot swap another file in between. */
+static char *
+fd_path (int fd)
+{
+    return g_strdup_printf ("/proc/self/fd/%d", fd);
+}
+
+/* Open for reading the regular file that the O_PATH descriptor @path_fd
+ * already names (the caller checked S_ISREG on it with fstat). */
+static int
+reopen_regular (int path_fd)
+{
+    g_autofree char *p = fd_path (path_fd);
+
+    /* no O_NOFOLLOW: the magic link itself must be followed */
+    return open (p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 }
 
 /* Turn an errno of a confined lookup into a GError naming the guest path. */
@@ -189,6 +214,7 @@ rootfs_read_file (ViVfs *vfs, const char *path, gsize max, GBytes **out, GError 
 {
     RootfsVfs *self = (RootfsVfs *) vfs;
     Staged *staged = find_staged (self, path);
+    vi_autofd pfd = -1;
     vi_autofd fd = -1;
     struct stat st;
     g_autofree char *buf = NULL;
@@ -199,10 +225,11 @@ rootfs_read_file (ViVfs *vfs, const char *path, gsize max, GBytes **out, GError 
         return TRUE;
     }
 
-    fd = confined_open (self, path + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0);
-    if (fd < 0)
+    /* O_PATH first: a device node or FIFO is never opened, only named */
+    pfd = confined_open (self, path + 1, O_PATH | O_NOFOLLOW, 0);
+    if (pfd < 0)
         return throw_lookup (error, errno, path);
-    if (fstat (fd, &st) < 0)
+    if (fstat (pfd, &st) < 0)
         return vi_throw_errno (error, errno, "%s", path);
     if (!S_ISREG (st.st_mode))
         return vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file (refused)", path);
@@ -213,6 +240,9 @@ rootfs_read_file (ViVfs *vfs, const char *path, gsize max, GBytes **out, GError 
     if ((guint64) st.st_size > max)
         return vi_throw (error, VI_ERROR_GUEST, "%s: larger than the %" G_GSIZE_FORMAT
                          "-byte limit for files read from the guest", path, max);
+    fd = reopen_regular (pfd);
+    if (fd < 0)
+        return vi_throw_errno (error, errno, "opening %s", path);
 
     buf = g_malloc (max + 1);
     for (;;) {
@@ -250,18 +280,21 @@ write_all (int fd, GBytes *content)
     return TRUE;
 }
 
-/* Keep the SELinux label of the file being replaced. */
+/* Keep the SELinux label of the regular file being replaced; the old file
+ * is named through an O_PATH descriptor, never opened. */
 static void
 copy_label (int dir_fd, const char *leaf, int new_fd)
 {
-    vi_autofd old = openat (dir_fd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-                               O_CLOEXEC);
+    vi_autofd old = openat (dir_fd, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    g_autofree char *old_path = NULL;
+    struct stat st;
     char label[1024];
     ssize_t n;
 
-    if (old < 0)
+    if (old < 0 || fstat (old, &st) < 0 || !S_ISREG (st.st_mode))
         return;
-    n = fgetxattr (old, SELINUX_XATTR, label, sizeof label);
+    old_path = fd_path (old);
+    n = getxattr (old_path, SELINUX_XATTR, label, sizeof label);
     if (n > 0)
         (void) fsetxattr (new_fd, SELINUX_XATTR, label, n, 0);
 }
@@ -369,60 +402,56 @@ rootfs_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 g
     return TRUE;
 }
 
-/* Open an existing file or directory for fchmod/fchown, never following a
- * symlink and never opening a device or FIFO. */
+/* Resolve an existing regular file or directory for a change of owner or
+ * mode: an O_PATH descriptor, never following a symlink, and refusing
+ * anything else before it could be opened.  The change goes through the
+ * descriptor (fchownat AT_EMPTY_PATH, chmod of /proc/self/fd/N), so it
+ * reaches exactly the inode inspected here, and nothing is ever opened. */
 static int
-open_for_attr (RootfsVfs *self, const char *path, GError **error)
+resolve_for_attr (RootfsVfs *self, const char *path, struct stat *out_st, GError **error)
 {
     vi_autofd pfd = confined_open (self, path + 1, O_PATH | O_NOFOLLOW, 0);
-    struct stat st;
-    int fd;
 
     if (pfd < 0) {
         throw_lookup (error, errno, path);
         return -1;
     }
-    if (fstat (pfd, &st) < 0) {
+    if (fstat (pfd, out_st) < 0) {
         vi_throw_errno (error, errno, "%s", path);
         return -1;
     }
-    if (!S_ISREG (st.st_mode) && !S_ISDIR (st.st_mode)) {
+    if (!S_ISREG (out_st->st_mode) && !S_ISDIR (out_st->st_mode)) {
         vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file or directory (refused)", path);
         return -1;
     }
     /* chmod/chown act on the inode: one shared with a file outside the
      * guest (a hard link) would change that file too. */
-    if (S_ISREG (st.st_mode) && st.st_nlink > 1) {
+    if (S_ISREG (out_st->st_mode) && out_st->st_nlink > 1) {
         vi_throw (error, VI_ERROR_GUEST, "%s: has %ju hard links; virt-inject never changes the "
                   "owner or mode of an inode it may share with something outside the guest",
-                  path, (uintmax_t) st.st_nlink);
+                  path, (uintmax_t) out_st->st_nlink);
         return -1;
     }
-    fd = confined_open (self, path + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0);
-    if (fd < 0) {
-        throw_lookup (error, errno, path);
-        return -1;
-    }
-    /* The same inode we inspected, not one swapped in since. */
-    {
-        struct stat st2;
-        if (fstat (fd, &st2) < 0 || st2.st_ino != st.st_ino || st2.st_dev != st.st_dev) {
-            close (fd);
-            vi_throw (error, VI_ERROR_GUEST, "%s: changed while being opened (refused)", path);
-            return -1;
-        }
-    }
-    return fd;
+    return g_steal_fd (&pfd);
+}
+
+static gboolean
+chmod_fd (int path_fd, guint mode)
+{
+    g_autofree char *p = fd_path (path_fd);
+
+    return fchmodat (AT_FDCWD, p, mode, 0) == 0;
 }
 
 static gboolean
 rootfs_chmod (ViVfs *vfs, const char *path, guint mode, GError **error)
 {
-    vi_autofd fd = open_for_attr ((RootfsVfs *) vfs, path, error);
+    struct stat st;
+    vi_autofd fd = resolve_for_attr ((RootfsVfs *) vfs, path, &st, error);
 
     if (fd < 0)
         return FALSE;
-    if (fchmod (fd, mode) < 0)
+    if (!chmod_fd (fd, mode))
         return vi_throw_errno (error, errno, "%s: chmod", path);
     return TRUE;
 }
@@ -438,11 +467,11 @@ rootfs_chown (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **e
 
     if (!to_host_ids (self, uid, gid, &huid, &hgid, path, error))
         return FALSE;
-    fd = open_for_attr (self, path, error);
+    fd = resolve_for_attr (self, path, &st, error);
     if (fd < 0)
         return FALSE;
     /* chown clears set-id bits: put the mode back afterwards. */
-    if (fstat (fd, &st) < 0 || fchown (fd, huid, hgid) < 0 || fchmod (fd, st.st_mode & 07777) < 0)
+    if (fchownat (fd, "", huid, hgid, AT_EMPTY_PATH) < 0 || !chmod_fd (fd, st.st_mode & 07777))
         return vi_throw_errno (error, errno, "%s: chown", path);
     return TRUE;
 }
@@ -564,6 +593,26 @@ static const ViVfsOps rootfs_ops = {
     .free = rootfs_free,
 };
 
+/* The host's own "/" under any name ("/./", "//", "/usr/..", a symlink to
+ * it, a bind mount of it) is refused: injecting there would edit the host.
+ * Decided on the opened directory (device and inode), never on the
+ * spelling. */
+static gboolean
+check_not_host_root (int root_fd, const char *root_dir, GError **error)
+{
+    struct stat st, host;
+
+    if (fstat (root_fd, &st) < 0)
+        return vi_throw_errno (error, errno, "root directory %s", root_dir);
+    if (stat ("/", &host) < 0)
+        return vi_throw_errno (error, errno, "the host's root directory");
+    if (st.st_dev == host.st_dev && st.st_ino == host.st_ino)
+        return vi_throw (error, VI_ERROR_TARGET,
+                         "root directory %s is the host's own root directory: virt-inject "
+                         "refuses to inject into it (it would edit the host)", root_dir);
+    return TRUE;
+}
+
 ViVfs *
 vi_vfs_rootfs_open (const char *root_dir, const ViIdMap *idmap, GError **error)
 {
@@ -576,6 +625,8 @@ vi_vfs_rootfs_open (const char *root_dir, const ViIdMap *idmap, GError **error)
         vi_throw_errno (error, errno, "root directory %s", root_dir);
         return NULL;
     }
+    if (!check_not_host_root (root_fd, root_dir, error))
+        return NULL;
     /* Refuse up front on kernels without openat2: no unconfined fallback. */
     probe = (int) syscall (SYS_openat2, root_fd, ".", &how, sizeof how);
     if (probe < 0) {

@@ -69,6 +69,14 @@ t_no_root () { before=$(ls -la /etc/hostname /root/.ssh 2>&1 | md5sum);
     domain h5 always fail "<filesystem type='mount'><source dir='$T/root'/><target dir='/data'/></filesystem>" |
     hook prepare begin; rc=$?; [ $rc -eq 1 ] && grep -q "host's own '/'" "$T/err" &&
     [ "$(ls -la /etc/hostname /root/.ssh 2>&1 | md5sum)" = "$before" ]; }
+# The host's own root under another name: refused on the opened directory
+# (exit 1, naming it), the host's files untouched.
+t_host_root_alias () { before=$(stat -c '%Y %s' /etc/hostname /etc/hosts 2>&1); ln -sfn / "$T/to-root"
+    for d in /./ // /usr/.. "$T/to-root"; do
+        domain h5 always fail "<filesystem type='mount'><source dir='$d'/><target dir='/'/></filesystem>" |
+            hook prepare begin; rc=$?
+        [ $rc -eq 1 ] && grep -q "is the host's own root directory" "$T/err" || return 1
+    done; [ "$(stat -c '%Y %s' /etc/hostname /etc/hosts 2>&1)" = "$before" ]; }
 # The no-op path reads nothing but stdin: with a config file that cannot be
 # parsed, no-op events still succeed (it is never opened); the hook program
 # links nothing but libc, and its worker no libguestfs or libvirt.  (Its
@@ -149,6 +157,7 @@ ok "an invalid request fails the start with one virt-inject: line" t_invalid
 ok "on-error fail: a failed injection fails the start (exit 2)" t_fail
 ok "on-error warn: a failed injection lets the domain start" t_warn
 ok "an LXC domain without a root filesystem is refused, host untouched" t_no_root
+ok "an LXC root that is the host's / under another name is refused, host untouched" t_host_root_alias
 ok "nothing to do: no config read; the hook links only libc" t_fast
 ok "16 simultaneous CLI injections into 16 trees are all correct" t_parallel_trees
 ok "ENOSPC in the guest filesystem: exit 2, files as they were, no temporary or new directory left" t_enospc

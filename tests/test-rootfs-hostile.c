@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 #include <glib/gstdio.h>
 
 #include "vi-error.h"
+#include "vi-fd.h"
 #include "vi-inject.h"
 #include "vi-spec.h"
 #include "vi-vfs.h"
@@ -584,6 +586,184 @@ test_discard_then_rmdir (Fixture *f, gconstpointer data)
     g_assert_cmpstr (before, ==, after);
 }
 
+/* The host's own "/" under any name is refused on the opened directory;
+ * in the same fixture the guest tree (the positive control) opens. */
+static const char *const host_root_aliases[] = { "/", "/./", "//", "/usr/..", "/etc/../.", NULL };
+
+static void
+assert_host_root_refused (const char *dir)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (dir, NULL, &error);
+
+    g_assert_null (vfs);
+    g_assert_error (error, VI_ERROR, VI_ERROR_TARGET);
+    g_assert_nonnull (strstr (error->message, "the host's own root directory"));
+    g_assert_nonnull (strstr (error->message, dir));
+}
+
+static void
+test_host_root (Fixture *f, gconstpointer data)
+{
+    g_autofree char *link = g_build_filename (f->top, "link-to-root", NULL);
+    g_autofree char *bind = g_build_filename (f->top, "bind-of-root", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) guest = vi_vfs_rootfs_open (f->root, NULL, &error);
+    pid_t pid;
+    int status;
+
+    g_assert_no_error (error);
+    g_assert_nonnull (guest);
+    for (guint i = 0; host_root_aliases[i]; i++)
+        assert_host_root_refused (host_root_aliases[i]);
+    g_assert_cmpint (symlink ("/", link), ==, 0);
+    assert_host_root_refused (link);
+
+    /* a bind mount of "/" elsewhere, in a private mount namespace */
+    g_assert_cmpint (g_mkdir (bind, 0755), ==, 0);
+    pid = fork ();
+    if (pid == 0) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(ViVfs) v = NULL;
+
+        if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount ("/", bind, NULL, MS_BIND, NULL) < 0)
+            _exit (3);
+        v = vi_vfs_rootfs_open (bind, NULL, &e);
+        _exit (v == NULL && g_error_matches (e, VI_ERROR, VI_ERROR_TARGET) ? 0 : 1);
+    }
+    g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+    g_assert_true (WIFEXITED (status));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+}
+
+/* Device nodes and FIFOs are never opened: not to read, write, chmod or
+ * chown them.  Two observers: a writer blocked in open(2) on a FIFO, which
+ * any open for reading would release, and inotify IN_OPEN on a device node.
+ * Each observer is shown to work by opening the node ourselves afterwards
+ * (the positive control), so a check that cannot fire cannot pass. */
+static pid_t
+fifo_writer (const char *fifo)
+{
+    pid_t pid = fork ();
+
+    if (pid == 0) {
+        int fd;
+
+        alarm (30);
+        fd = open (fifo, O_WRONLY);     /* blocks until a reader opens */
+        _exit (fd >= 0 ? 0 : 1);
+    }
+    return pid;
+}
+
+static gboolean
+released_within (pid_t pid, int ms)
+{
+    for (int i = 0; i < ms / 10; i++) {
+        int status;
+        if (waitpid (pid, &status, WNOHANG) == pid)
+            return TRUE;
+        g_usleep (10 * 1000);
+    }
+    return FALSE;
+}
+
+static int
+count_opens (int ifd)
+{
+    char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+    int opens = 0;
+    ssize_t n;
+
+    while ((n = read (ifd, buf, sizeof buf)) > 0)
+        for (char *p = buf; p < buf + n; p += sizeof (struct inotify_event) +
+                                              ((struct inotify_event *) p)->len)
+            if (((struct inotify_event *) p)->mask & IN_OPEN)
+                opens++;
+    return opens;
+}
+
+static void
+touch_every_way (ViVfs *vfs, const char *path)
+{
+    g_autoptr(GBytes) content = g_bytes_new_static ("x\n", 2);
+    g_autoptr(GBytes) out = NULL;
+    g_autoptr(GError) error = NULL;
+    ViStat st;
+
+    g_assert_false (vi_vfs_read_file (vfs, path, 1 << 20, &out, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    g_assert_false (vi_vfs_write_file (vfs, path, content, 0600, 0, 0, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    g_assert_false (vi_vfs_chmod (vfs, path, 0600, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    g_assert_false (vi_vfs_chown (vfs, path, 0, 0, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    g_assert_true (vi_vfs_stat (vfs, path, &st, &error));
+    g_assert_cmpint (st.type, ==, VI_FILE_TYPE_OTHER);
+}
+
+static void
+test_never_opened (Fixture *f, gconstpointer data)
+{
+    g_autofree char *fifo = g_build_filename (f->root, "etc/fifo", NULL);
+    g_autofree char *dev = g_build_filename (f->root, "etc/dev", NULL);
+    g_autofree char *reg = g_build_filename (f->root, "etc/regular", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (f->root, NULL, &error);
+    g_autoptr(GBytes) out = NULL;
+    vi_autofd ifd = -1;
+    vi_autofd probe = -1;
+    pid_t writer;
+
+    g_assert_no_error (error);
+    g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+    g_assert_cmpint (mknod (dev, S_IFCHR | 0600, makedev (1, 3)), ==, 0);   /* /dev/null */
+    put (f->root, "etc/regular", "r\n", 0644);
+
+    /* the FIFO */
+    writer = fifo_writer (fifo);
+    g_usleep (100 * 1000);
+    touch_every_way (vfs, "/etc/fifo");
+    g_assert_false (released_within (writer, 300));
+    probe = open (fifo, O_RDONLY | O_NONBLOCK);     /* positive control */
+    g_assert_cmpint (probe, >=, 0);
+    g_assert_true (released_within (writer, 5000));
+    vi_clear_fd (&probe);
+
+    /* the device node: inotify reports opens, and not O_PATH ones (the
+     * calibration: an O_PATH open reports nothing) */
+    ifd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+    g_assert_cmpint (ifd, >=, 0);
+    g_assert_cmpint (inotify_add_watch (ifd, dev, IN_OPEN), >=, 0);
+    probe = open (dev, O_PATH);
+    g_assert_cmpint (probe, >=, 0);
+    vi_clear_fd (&probe);
+    g_assert_cmpint (count_opens (ifd), ==, 0);
+    touch_every_way (vfs, "/etc/dev");
+    g_assert_cmpint (count_opens (ifd), ==, 0);
+    probe = open (dev, O_RDONLY);                   /* positive control */
+    g_assert_cmpint (probe, >=, 0);
+    vi_clear_fd (&probe);
+    g_assert_cmpint (count_opens (ifd), ==, 1);
+
+    /* and a regular file in the same tree is read, opened once */
+    g_assert_cmpint (inotify_add_watch (ifd, reg, IN_OPEN), >=, 0);
+    g_assert_true (vi_vfs_read_file (vfs, "/etc/regular", 1 << 20, &out, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (g_bytes_get_size (out), ==, 2);
+    g_assert_cmpint (count_opens (ifd), ==, 1);
+    g_assert_true (vi_vfs_chmod (vfs, "/etc/regular", 0600, &error));
+    g_assert_true (vi_vfs_chown (vfs, "/etc/regular", 0, 0, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (count_opens (ifd), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -598,6 +778,10 @@ main (int argc, char **argv)
                 fixture_teardown);
     g_test_add ("/rootfs-hostile/bind-mount", Fixture, NULL, fixture_setup, test_bind_mount,
                 fixture_teardown);
+    g_test_add ("/rootfs-hostile/host-root-under-any-name", Fixture, NULL, fixture_setup,
+                test_host_root, fixture_teardown);
+    g_test_add ("/rootfs-hostile/devices-and-fifos-never-opened", Fixture, NULL, fixture_setup,
+                test_never_opened, fixture_teardown);
     g_test_add ("/rootfs-hostile/late-refusal-undone", Fixture, NULL, fixture_setup,
                 test_late_refusal, fixture_teardown);
     g_test_add ("/rootfs-hostile/undo-removes-only-empty-dirs", Fixture, NULL, fixture_setup,

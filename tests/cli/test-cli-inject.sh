@@ -169,6 +169,28 @@ expect 1 "two targets" vic inject --rootfs "$tmp/g5" -a "$tmp/x.img" --format ra
 expect 1 "-a without --format" vic inject -a "$tmp/x.img" --hostname a
 grep -q 'needs --format' "$tmp/err"
 ok $? "the error tells the user to give --format"
+# The host's own root under any name: refused on the opened directory (exit 1),
+# as a root directory and as an LXC domain's root, and /etc/hostname untouched;
+# the same commands on a guest tree succeed (the positive control).
+host_before=$(stat -c '%Y %s' /etc/hostname /etc/hosts 2>&1)
+ln -s / "$tmp/link-to-root"
+for alias in / /./ // /usr/.. "$tmp/link-to-root"; do
+    expect 1 "inject --rootfs $alias (the host's root) is refused" \
+        vic inject --rootfs "$alias" --hostname evil --dry-run
+    grep -q "is the host's own root directory" "$tmp/err"
+    ok $? "the refusal of $alias names it"
+    printf "<domain type='lxc'><name>h</name><metadata><vi:inject xmlns:vi='http://virt-inject.org/xmlns/libvirt/domain/1.0'><vi:hostname>evil</vi:hostname></vi:inject></metadata><devices><filesystem type='mount'><source dir='%s'/><target dir='/'/></filesystem></devices></domain>\n" "$alias" >"$tmp/hostroot.xml"
+    expect 1 "inject --domain-xml with <source dir='$alias'/> is refused" \
+        vic inject --domain-xml "$tmp/hostroot.xml" --dry-run
+done
+[ "$(stat -c '%Y %s' /etc/hostname /etc/hosts 2>&1)" = "$host_before" ]
+ok $? "the host's /etc/hostname and /etc/hosts are untouched"
+tree g5root
+sed "s|source dir='[^']*'|source dir='$tmp/g5root'|" "$tmp/hostroot.xml" >"$tmp/guestroot.xml"
+expect 0 "the same domain XML on a guest tree is injected (positive control)" \
+    vic inject --domain-xml "$tmp/guestroot.xml"
+[ "$(cat "$tmp/g5root/etc/hostname")" = evil ]
+ok $? "the guest tree got the hostname"
 expect 2 "a user missing from the guest fails the injection" \
     vic inject --rootfs "$tmp/g5" --hostname ok --ssh-key "nosuchuser:$tmp/k1"
 snapshot "$tmp/g5" >"$tmp/r2"
