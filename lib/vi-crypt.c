@@ -64,6 +64,67 @@ vi_crypt_hash (const char *clear, ViHashMethod method, GError **error)
     return ret;
 }
 
+/* Whether @hash is a yescrypt hash at virt-inject's own cost (libxcrypt's
+ * default) or lower: its parameter field is one crypt_gensalt_rn() gives
+ * for a cost of 1 to that default.  Comparing with what the library itself
+ * writes needs no decoder of yescrypt's parameter encoding. */
+static gboolean
+yescrypt_cost_ok (const char *hash)
+{
+    const char *params = hash + 3;
+    const char *end = strchr (params, '$');
+
+    if (end == NULL)
+        return FALSE;
+    for (unsigned long cost = 1; cost <= VI_CRYPT_YESCRYPT_MAX_COST; cost++) {
+        char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+        const char *p;
+
+        if (crypt_gensalt_rn ("$y$", cost, NULL, 0, salt, sizeof salt) == NULL)
+            continue;
+        p = salt + 3;
+        if (strncmp (p, params, end - params) == 0 && p[end - params] == '$')
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* Whether @hash is SHA-256/512-crypt with at most VI_CRYPT_SHA_MAX_ROUNDS
+ * rounds (5000 when it names none). */
+static gboolean
+sha_rounds_ok (const char *hash)
+{
+    const char *p = hash + 3;
+    const char *end;
+    g_autofree char *digits = NULL;
+    guint64 rounds;
+
+    if (!g_str_has_prefix (p, "rounds="))
+        return TRUE;
+    p += strlen ("rounds=");
+    end = strchr (p, '$');
+    if (end == NULL || end == p || end - p > 10)
+        return FALSE;
+    digits = g_strndup (p, end - p);
+    return g_ascii_string_to_unsigned (digits, 10, 0, VI_CRYPT_SHA_MAX_ROUNDS, &rounds, NULL);
+}
+
+gboolean
+vi_crypt_cost_bounded (const char *hash)
+{
+    if (g_str_has_prefix (hash, "$y$"))
+        return yescrypt_cost_ok (hash);
+    if (g_str_has_prefix (hash, "$6$") || g_str_has_prefix (hash, "$5$"))
+        return sha_rounds_ok (hash);
+    return FALSE;
+}
+
+gboolean
+vi_crypt_verify_bounded (const char *clear, const char *hash)
+{
+    return vi_crypt_cost_bounded (hash) && vi_crypt_verify (clear, hash);
+}
+
 gboolean
 vi_crypt_verify (const char *clear, const char *hash)
 {

@@ -21,8 +21,33 @@ int vi_hash_method_from_string (const char *s);          /* -1 when unknown */
  */
 char *vi_crypt_hash (const char *clear, ViHashMethod method, GError **error);
 
-/** vi_crypt_verify: whether @clear matches @hash (crypt_r). */
+/** vi_crypt_verify: whether @clear matches @hash (crypt_r), at whatever
+ * cost @hash names: only for hashes virt-inject or its user made. */
 gboolean vi_crypt_verify (const char *clear, const char *hash);
+
+/* The costs up to which a hash found in a guest is verified at all
+ * (vi_crypt_verify_bounded): yescrypt at libxcrypt's default cost (5, what
+ * vi_crypt_hash uses) or lower; SHA-256/512-crypt with at most this many
+ * rounds (twice what vi_crypt_hash uses). */
+#define VI_CRYPT_YESCRYPT_MAX_COST 5
+#define VI_CRYPT_SHA_MAX_ROUNDS 200000
+
+/**
+ * vi_crypt_cost_bounded:
+ * Returns: whether verifying @hash costs at most what virt-inject's own
+ * hashes cost: $y$ at cost <= VI_CRYPT_YESCRYPT_MAX_COST, $6$/$5$ with at
+ * most VI_CRYPT_SHA_MAX_ROUNDS rounds.  Every other method ($2b$, $7$,
+ * $gy$, ...) and any higher cost is %FALSE.  Computes no hash.
+ */
+gboolean vi_crypt_cost_bounded (const char *hash);
+
+/**
+ * vi_crypt_verify_bounded:
+ * Whether @clear matches @hash, for a @hash a guest chose: %FALSE without
+ * hashing anything when vi_crypt_cost_bounded() is %FALSE, so a guest
+ * cannot make the host burn CPU or memory on a costly hash.
+ */
+gboolean vi_crypt_verify_bounded (const char *clear, const char *hash);
 
 /**
  * vi_password_read_file:

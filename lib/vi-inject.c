@@ -381,8 +381,10 @@ new_password_field (ViPlan *plan, const ViUser *u, const char *old_field,
         if (clear == NULL)
             return FALSE;
         /* Keep the current hash when it already is this password: a new
-         * salt on every run would make the injection non-idempotent. */
-        keep = old_field[0] == '$' && vi_crypt_verify (clear, old_field);
+         * salt on every run would make the injection non-idempotent.  The
+         * guest chose that hash and its cost: it is verified only when it
+         * costs no more than ours, and replaced otherwise. */
+        keep = vi_crypt_verify_bounded (clear, old_field);
         *out = keep ? g_strdup (old_field) : vi_crypt_hash (clear, method, error);
         vi_password_wipe (clear);
         return *out != NULL;

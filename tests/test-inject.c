@@ -1,8 +1,13 @@
 /* test-inject.c: the operations, against the in-memory fake VFS (every call
  * made to fail in turn) and against real generated guest trees of four
  * distributions through the root-directory backend. */
+#include <crypt.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "fake-vfs.h"
@@ -632,6 +637,94 @@ test_tree (gconstpointer data)
     g_assert_cmpint (system (cmd), ==, 0);
 }
 
+/* The guest chooses the hash already in its shadow, and so what verifying
+ * a secret against it would cost.  Only hashes at virt-inject's own cost
+ * or lower are verified (and kept when they match: idempotence); any
+ * other method or a higher cost is replaced without hashing it.  Each case
+ * runs in a child under a deadline and, without ASan (which reserves
+ * terabytes of address space), a 512 MiB RLIMIT_AS. */
+typedef struct {
+    const char *name;
+    const char *hash;       /* NULL: made by make_own() */
+    gboolean kept;          /* the positive controls: verified and kept */
+} CostCase;
+
+static const CostCase cost_cases[] = {
+    { "sha512-999999999-rounds", "$6$rounds=999999999$abcdefgh$" "xxxxxxxxxxxxxxxxxxxxxx", FALSE },
+    { "sha256-999999999-rounds", "$5$rounds=999999999$abcdefgh$" "xxxxxxxxxxxxxxxxxxxxxx", FALSE },
+    { "sha512-just-over-the-cap", "$6$rounds=200001$abcdefgh$xxxxxxxxxxxxxxxxxxxxxx", FALSE },
+    { "bcrypt-cost-31", "$2b$31$abcdefghijklmnopqrstuuxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", FALSE },
+    { "scrypt", "$7$DU..../....abcdefgh$xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", FALSE },
+    { "gost-yescrypt", "$gy$j9T$abcdefgh$xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", FALSE },
+    { "yescrypt-cost-11", "$y$jFT$abcdefgh$xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", FALSE },
+    { "yescrypt-own-cost", NULL, TRUE },
+    { "sha512-own-rounds", NULL, TRUE },
+    { "sha256-default-rounds", NULL, TRUE },
+};
+
+/* A hash of the test secret made the way the case's name says. */
+static char *
+make_own (const CostCase *c)
+{
+    g_autoptr(GError) error = NULL;
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    struct crypt_data data = { 0 };
+
+    if (g_str_has_prefix (c->name, "yescrypt"))
+        return vi_crypt_hash ("rootpw-secret", VI_HASH_YESCRYPT, &error);
+    if (g_str_has_prefix (c->name, "sha512"))
+        return vi_crypt_hash ("rootpw-secret", VI_HASH_SHA512, &error);
+    g_assert_nonnull (crypt_gensalt_rn ("$5$", 0, NULL, 0, salt, sizeof salt));
+    return g_strdup (crypt_r ("rootpw-secret", salt, &data));
+}
+
+static void
+test_fake_guest_hash_cost (gconstpointer data)
+{
+    const CostCase *c = data;
+    g_autofree char *old = c->hash ? g_strdup (c->hash) : make_own (c);
+    g_autofree char *shadow = g_strdup_printf ("root:%s:19000:0:99999:7:::\n", old);
+    gint64 start;
+    pid_t pid;
+    int status;
+
+    g_assert_nonnull (old);
+    /* the cost check itself agrees with the table */
+    g_assert_cmpint (vi_crypt_cost_bounded (old), ==, c->kept);
+    start = g_get_monotonic_time ();
+    pid = fork ();
+    if (pid == 0) {
+        g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:user name='root'>"
+                                        "<vi:password secret='rootpw'/></vi:user></vi:inject>");
+        g_autoptr(ViVfs) vfs = debian_fake ();
+        ViInjectOptions opts = { .secrets_dir = secrets_dir };
+        g_autoptr(GError) error = NULL;
+        g_auto(GStrv) f = NULL;
+#if !defined(__SANITIZE_ADDRESS__)
+        struct rlimit as = { 512 << 20, 512 << 20 };
+
+        if (setrlimit (RLIMIT_AS, &as) < 0)
+            _exit (10);
+#endif
+        alarm (5);
+        fake_vfs_add_file (vfs, "/etc/shadow", shadow, 0640, 0, 42);
+        if (!vi_inject (spec, vfs, &opts, FALSE, NULL, &error))
+            _exit (11);
+        f = g_strsplit (fake_vfs_get (vfs, "/etc/shadow"), ":", 3);
+        if (c->kept)
+            _exit (g_str_equal (f[1], old) ? 0 : 12);
+        /* replaced by a hash of ours that verifies the secret */
+        _exit (!g_str_equal (f[1], old) && vi_crypt_verify ("rootpw-secret", f[1]) ? 0 : 13);
+    }
+    g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+    if (!WIFEXITED (status))
+        g_error ("%s: the injection was killed by signal %d (the deadline)", c->name,
+                 WTERMSIG (status));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+    /* well under a second, including our own yescrypt hash */
+    g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -660,6 +753,11 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/collision", test_fake_collision);
     g_test_add_func ("/inject/fake/edge-cases", test_fake_edge_cases);
     g_test_add_func ("/inject/fake/home-trailing-slash", test_fake_home_slashes);
+    for (gsize i = 0; i < G_N_ELEMENTS (cost_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/inject/fake/guest-hash-cost/%s",
+                                                 cost_cases[i].name);
+        g_test_add_data_func (path, &cost_cases[i], test_fake_guest_hash_cost);
+    }
     for (gsize i = 0; i < G_N_ELEMENTS (distros); i++) {
         g_autofree char *path = g_strdup_printf ("/inject/tree/%s", distros[i].distro);
         g_test_add_data_func (path, &distros[i], test_tree);
