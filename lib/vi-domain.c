@@ -100,7 +100,7 @@ vi_target_free (ViTarget *t)
     g_ptr_array_unref (t->servers);
     g_free (t->username);
     if (t->secret)
-        memset (t->secret, 0, strlen (t->secret));
+        explicit_bzero (t->secret, strlen (t->secret));
     g_free (t->secret);
     g_free (t->disk_dev);
     g_free (t->root_device);
@@ -402,6 +402,14 @@ parse_idmap (xmlNode *root, ViIdMap **out, GError **error)
                                  c->name, names[i]);
             *fields[i] = (guint32) n;
         }
+        /* target + (guest_id - start) must stay below 2^32: a map that
+         * wraps would turn a guest id into host uid 0 */
+        if ((guint64) r.start + r.count > (guint64) G_MAXUINT32 + 1 ||
+            (guint64) r.target + r.count > (guint64) G_MAXUINT32 + 1)
+            return vi_throw (error, VI_ERROR_TARGET,
+                             "<idmap><%s start='%u' target='%u' count='%u'>: the range passes "
+                             "the largest id (2^32 - 1) and would wrap around to 0",
+                             c->name, r.start, r.target, r.count);
         g_array_append_val (is_uid ? map->uid : map->gid, r);
     }
     *out = g_steal_pointer (&map);

@@ -205,7 +205,8 @@ parse_id (const char *s, guint32 *out)
 /* The home directory of a passwd entry as a guest path.  "/home/alice/"
  * and "/home//alice" name /home/alice (the kernel resolves them so), so
  * repeated and trailing slashes are dropped before the path is checked;
- * a home that still is no valid guest path (relative, "..", "/") is "/". */
+ * a home that still is no valid guest path (empty, relative, "..") or is
+ * "/" itself is unusable: %NULL. */
 static char *
 home_path (const char *field)
 {
@@ -217,9 +218,9 @@ home_path (const char *field)
             g_string_append_c (s, *p);
     if (s->len > 1 && s->str[s->len - 1] == '/')
         g_string_truncate (s, s->len - 1);
-    if (!vi_check_guest_path (s->str, &e)) {
+    if (!vi_check_guest_path (s->str, &e) || g_str_equal (s->str, "/")) {
         g_string_free (s, TRUE);
-        return g_strdup ("/");
+        return NULL;
     }
     return g_string_free (s, FALSE);
 }
@@ -253,7 +254,7 @@ vi_guest_lookup_user (ViVfs *vfs, const char *name, GError **error)
         ViPasswdEntry *e = g_new0 (ViPasswdEntry, 1);
         e->name = g_strdup (name);
         e->uid = e->gid = number;
-        e->home = g_strdup ("/");
+        e->home = NULL;
         return e;
     }
     vi_throw (error, VI_ERROR_GUEST, "user '%s' does not exist in the guest's /etc/passwd", name);

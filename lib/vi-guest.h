@@ -18,7 +18,8 @@ typedef struct {
     guint32 uid;
     guint32 gid;
     char *home;                 /* absolute, validated, without repeated or trailing
-                                 * slashes; "/" when unusable */
+                                 * slashes; %NULL when unusable (empty, relative,
+                                 * "..", "/" itself, or a uid not in passwd) */
 } ViPasswdEntry;
 
 void vi_passwd_entry_free (ViPasswdEntry *e);
@@ -62,7 +63,7 @@ ViNetRenderer vi_guest_detect_renderer (ViVfs *vfs);
  * @name: a user name or a decimal uid
  * Returns: (transfer full): the guest /etc/passwd entry; VI_ERROR_GUEST when
  * there is no such user (a number that is not in passwd is accepted as is,
- * with gid = uid and home "/").
+ * with gid = uid and no home).
  */
 ViPasswdEntry *vi_guest_lookup_user (ViVfs *vfs, const char *name, GError **error);
 

@@ -302,6 +302,12 @@ plan_ssh_keys (ViPlan *plan, const ViUser *u, ViVfs *vfs, GError **error)
     pw = vi_guest_lookup_user (vfs, u->name, error);
     if (pw == NULL)
         return FALSE;
+    /* Never a default: a home of "/" would put the keys in /.ssh. */
+    if (pw->home == NULL)
+        return vi_throw (error, VI_ERROR_GUEST,
+                         "SSH keys for %s: the user has no usable home directory in the "
+                         "guest's /etc/passwd (empty, relative, \"/\" or not listed there)",
+                         u->name);
     why = g_strdup_printf ("SSH keys for %s", u->name);
     ssh_dir = g_build_filename (pw->home, ".ssh", NULL);
     ak = g_build_filename (ssh_dir, "authorized_keys", NULL);

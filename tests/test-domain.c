@@ -136,6 +136,43 @@ test_idmap (void)
     g_assert_cmpuint (vi_idmap_to_guest (t->idmap, FALSE, 5), ==, 65534);
 }
 
+/* A map whose target range passes 2^32 would wrap guest ids around to
+ * host uid 0: refused.  The positive control: the largest range that ends
+ * exactly at 2^32 - 1 is accepted and maps its last id there. */
+static void
+test_idmap_wrap (void)
+{
+    static const char *const maps[] = {
+        "<uid start='0' target='4294967295' count='2'/>",
+        "<uid start='0' target='4294900000' count='100000'/>",
+        "<gid start='4294967290' target='1000' count='10'/>",
+        "<uid start='0' target='4294967286' count='10'/>",      /* the control */
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (maps); i++) {
+        g_autofree char *xml = g_strdup_printf (
+            "<domain type='lxc'><name>c</name><devices><filesystem type='mount'>"
+            "<source dir='/ct'/><target dir='/'/></filesystem></devices>"
+            "<idmap>%s</idmap></domain>", maps[i]);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(ViDomain) dom = vi_domain_parse (xml, strlen (xml), NULL, &error);
+        g_autoptr(ViTarget) t = NULL;
+        guint32 host = 0;
+
+        g_assert_no_error (error);
+        t = vi_domain_choose_target (dom, NULL, NULL, &error);
+        if (i + 1 < G_N_ELEMENTS (maps)) {
+            g_assert_null (t);
+            g_assert_error (error, VI_ERROR, VI_ERROR_TARGET);
+            g_assert_nonnull (strstr (error->message, "would wrap around to 0"));
+            continue;
+        }
+        g_assert_no_error (error);
+        g_assert_true (vi_idmap_to_host (t->idmap, FALSE, 9, &host, &error));
+        g_assert_cmpuint (host, ==, G_MAXUINT32);
+    }
+}
+
 static void
 test_examples (void)
 {
@@ -172,6 +209,7 @@ main (int argc, char **argv)
         g_test_add_data_func (path, &cases[i], test_case);
     }
     g_test_add_func ("/domain/idmap", test_idmap);
+    g_test_add_func ("/domain/idmap-wrap", test_idmap_wrap);
     g_test_add_func ("/domain/examples", test_examples);
     return g_test_run ();
 }

@@ -530,6 +530,53 @@ test_fake_home_slashes (void)
     }
 }
 
+/* A user whose home is empty, relative, "/" or "..", or a uid that passwd
+ * does not list, gets no keys in /.ssh: the injection fails naming the
+ * user, and nothing is written.  The positive control: the same request
+ * for a user with a real home. */
+static void
+test_fake_home_unusable (void)
+{
+    static const char *const homes[] = { "", "home/alice", "/", "//", "/home/../alice", "/." };
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:user name='alice'>"
+                                    "<vi:ssh-key>" KEY1 "</vi:ssh-key></vi:user></vi:inject>");
+    g_autoptr(ViSpec) by_uid = parse ("<vi:inject xmlns:vi='" NS "'><vi:user name='4321'>"
+                                      "<vi:ssh-key>" KEY1 "</vi:ssh-key></vi:user></vi:inject>");
+
+    for (gsize h = 0; h <= G_N_ELEMENTS (homes); h++) {
+        g_autoptr(ViVfs) vfs = debian_fake ();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *passwd = NULL;
+        g_autofree char *before = NULL, *after = NULL;
+        const char *home = h < G_N_ELEMENTS (homes) ? homes[h] : "/home/alice";
+
+        passwd = g_strdup_printf ("root:x:0:0:root:/root:/bin/bash\n"
+                                  "alice:x:1000:1000::%s:/bin/bash\n", home);
+        fake_vfs_add_file (vfs, "/etc/passwd", passwd, 0644, 0, 0);
+        before = fake_vfs_state (vfs);
+        if (h == G_N_ELEMENTS (homes)) {
+            g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+            g_assert_no_error (error);
+            g_assert_cmpstr (fake_vfs_get (vfs, "/home/alice/.ssh/authorized_keys"), ==, KEY1 "\n");
+            continue;
+        }
+        g_assert_false (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+        g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+        g_assert_nonnull (strstr (error->message, "SSH keys for alice: the user has no usable home"));
+        after = fake_vfs_state (vfs);
+        g_assert_cmpstr (before, ==, after);
+    }
+    {
+        g_autoptr(ViVfs) vfs = debian_fake ();
+        g_autoptr(GError) error = NULL;
+
+        g_assert_false (vi_inject (by_uid, vfs, NULL, FALSE, NULL, &error));
+        g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+        g_assert_nonnull (strstr (error->message, "SSH keys for 4321"));
+        g_assert_null (fake_vfs_get (vfs, "/.ssh/authorized_keys"));
+    }
+}
+
 /* ---- real trees ------------------------------------------------------ */
 
 typedef struct {
@@ -753,6 +800,7 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/collision", test_fake_collision);
     g_test_add_func ("/inject/fake/edge-cases", test_fake_edge_cases);
     g_test_add_func ("/inject/fake/home-trailing-slash", test_fake_home_slashes);
+    g_test_add_func ("/inject/fake/home-unusable", test_fake_home_unusable);
     for (gsize i = 0; i < G_N_ELEMENTS (cost_cases); i++) {
         g_autofree char *path = g_strdup_printf ("/inject/fake/guest-hash-cost/%s",
                                                  cost_cases[i].name);

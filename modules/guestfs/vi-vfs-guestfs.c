@@ -20,6 +20,7 @@
 #include <guestfs.h>
 
 #include "vi-error.h"
+#include "vi-spec.h"
 
 #define SELINUX_XATTR "security.selinux"
 
@@ -411,6 +412,7 @@ mount_root (GuestfsVfs *self, const char *root, GError **error)
     char *fstab;
     g_auto(GStrv) lines = NULL;
     g_autoptr(GArray) mounts = g_array_new (FALSE, TRUE, sizeof (FstabMount));
+    g_autoptr(GError) e = NULL;
 
     g_array_set_clear_func (mounts, fstab_mount_clear);
     if (guestfs_mount (self->g, root, "/") < 0)
@@ -436,6 +438,12 @@ mount_root (GuestfsVfs *self, const char *root, GError **error)
         type = w->pdata[2];
         if (mp[0] != '/' || g_str_equal (mp, "/") || !is_linux_fs (type))
             continue;
+        /* guest data: checked as every guest path is before it reaches
+         * guestfs_mount ("/../x", control characters, ...) */
+        if (!vi_check_guest_path (mp, &e))
+            return vi_throw (error, VI_ERROR_GUEST,
+                             "the guest's /etc/fstab names an unusable mount point: %s",
+                             e->message);
         m.mountpoint = g_strdup (mp);
         m.spec = g_strdup (w->pdata[0]);
         g_array_append_val (mounts, m);

@@ -294,7 +294,7 @@ lv_resolve_secret (gpointer conn, const char *type, const char *uuid, const char
     /* Ceph keys are binary; everything else is text. */
     *out_value = type && g_str_equal (type, "ceph") ? g_base64_encode (value, len)
                                                     : g_strndup ((const char *) value, len);
-    memset (value, 0, len);
+    explicit_bzero (value, len);
     free (value);
     return TRUE;
 }

@@ -276,6 +276,32 @@ test_roots (void)
     g_assert_cmpstr (m->pdata[m->len - 1], ==, "/usr/local");
     vi_vfs_free (vfs);
 
+    /* a mount point from the guest's fstab is checked like any guest
+     * path: "/../x" never reaches guestfs_mount (the same fstab without it,
+     * above, mounts everything: the positive control) */
+    {
+        static const char *const bad[] = { "/../../tmp", "/usr/../..", "/mnt/a\x01b" };
+
+        for (gsize b = 0; b < G_N_ELEMENTS (bad); b++) {
+            g_autoptr(GError) eb = NULL;
+            g_autofree char *fstab = g_strdup_printf (FSTAB "LABEL=usr %s ext4 defaults 0 2\n",
+                                                      bad[b]);
+
+            fake_guestfs_reset ();
+            add_root ("/dev/root");
+            fake_guestfs_add_file ("/dev/root", "/etc/fstab", fstab, S_IFREG | 0644, 1);
+            fake_guestfs_add_fs ("/dev/boot", "ext4");
+            fake_guestfs_add_fs ("/dev/usr", "ext4");
+            fake_guestfs_add_fs ("/dev/local", "ext4");
+            g_assert_null (open_vfs (NULL, &eb));
+            g_assert_error (eb, VI_ERROR, VI_ERROR_GUEST);
+            g_assert_nonnull (strstr (eb->message, "unusable mount point"));
+            m = fake_guestfs_mounts ();
+            for (guint k = 0; k < m->len; k++)
+                g_assert_cmpstr (m->pdata[k], !=, bad[b]);
+        }
+    }
+
     /* merged /usr with a separate /usr: /bin and /etc/os-release are
      * symlinks into the not yet mounted /usr, and still mark the root */
     fake_guestfs_reset ();
