@@ -20,12 +20,14 @@ typedef struct {
     gsize offset;
     guint64 min;
     guint64 max;
+    const char *alias_of;       /* "group.key" this older name stands for; that one wins */
 } ConfigKey;
 
 #define OFF(field) G_STRUCT_OFFSET (ViConfig, field)
 
 static const ConfigKey config_keys[] = {
-    { "guestfs", "timeout", KEY_UINT, OFF (timeout), 1, 86400 },
+    { "inject", "timeout", KEY_UINT, OFF (timeout), 1, 86400 },
+    { "guestfs", "timeout", KEY_UINT, OFF (timeout), 1, 86400, "inject.timeout" },
     { "guestfs", "memsize", KEY_UINT, OFF (memsize), 128, 65536 },
     { "guestfs", "smp", KEY_UINT, OFF (smp), 1, 64 },
     { "guestfs", "force_tcg", KEY_BOOL, OFF (force_tcg), 0, 1 },
@@ -42,11 +44,15 @@ static const ConfigKey config_keys[] = {
 GStrv
 vi_config_known_keys (void)
 {
-    GStrv names = g_new0 (char *, G_N_ELEMENTS (config_keys) + 1);
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
 
     for (gsize i = 0; i < G_N_ELEMENTS (config_keys); i++)
-        names[i] = g_strdup_printf ("%s.%s", config_keys[i].group, config_keys[i].key);
-    return names;
+        if (config_keys[i].alias_of == NULL) {
+            g_autofree char *name = g_strdup_printf ("%s.%s", config_keys[i].group,
+                                                     config_keys[i].key);
+            g_strv_builder_add (b, name);
+        }
+    return g_strv_builder_end (b);
 }
 
 ViConfig *
@@ -175,6 +181,12 @@ vi_config_load (const char *path, GError **error)
                 vi_throw (error, VI_ERROR_INVALID, "%s: [%s] %s: unknown key", file, groups[g],
                           keys[i]);
                 return NULL;
+            }
+            if (k->alias_of != NULL) {
+                g_auto(GStrv) gk = g_strsplit (k->alias_of, ".", 2);
+
+                if (g_key_file_has_key (kf, gk[0], gk[1], NULL))
+                    continue;   /* the current name wins over the older one */
             }
             raw = g_key_file_get_value (kf, groups[g], keys[i], NULL);
             if (!set_value (cfg, file, k, raw, error))

@@ -15,8 +15,12 @@ G_BEGIN_DECLS
 #define VI_CONFIG_DEFAULT_PATH SYSCONFDIR "/virt-inject/virt-inject.conf"
 
 typedef struct {
+    /* [inject] */
+    guint timeout;              /* whole-injection deadline for every kind of target,
+                                 * seconds (default 600); [guestfs] timeout is its
+                                 * older name */
+
     /* [guestfs] */
-    guint timeout;              /* whole-injection deadline, seconds (default 600) */
     guint memsize;              /* appliance MiB (0 = libguestfs default) */
     guint smp;                  /* appliance vCPUs (default 1) */
     gboolean force_tcg;         /* software emulation (nested KVM hosts) */

@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/file.h>
@@ -43,6 +42,7 @@
 
 #include "vi-error.h"
 #include "vi-fd.h"
+#include "vi-child.h"
 #include "vi-ledger.h"
 
 const char *
@@ -261,55 +261,7 @@ roll_forward (const char *work, int lock, const char *secret_obj, GError **error
     return commit_overlay (work, overlay, lock, secret_obj, error);
 }
 
-typedef struct {
-    GString *out;
-    GString *err;
-    char *stage;
-    ViProgressFunc progress;
-    gpointer progress_data;
-} HelperOutput;
-
-static void
-helper_output_clear (HelperOutput *h)
-{
-    if (h->out)
-        g_string_free (h->out, TRUE);
-    if (h->err)
-        g_string_free (h->err, TRUE);
-    g_free (h->stage);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (HelperOutput, helper_output_clear)
-
-static void
-set_stage (HelperOutput *h, const char *stage)
-{
-    g_free (h->stage);
-    h->stage = g_strdup (stage);
-    if (h->progress)
-        h->progress (stage, h->progress_data);
-}
-
-static void
-take_lines (HelperOutput *h)
-{
-    /* The helper announces its stages on stderr as "stage: NAME". */
-    char *p = h->err->str, *nl;
-    GString *rest = g_string_new (NULL);
-
-    while ((nl = strchr (p, '\n')) != NULL) {
-        *nl = '\0';
-        if (g_str_has_prefix (p, "stage: ")) {
-            set_stage (h, p + 7);
-        } else {
-            g_string_append_printf (rest, "%s\n", p);
-        }
-        p = nl + 1;
-    }
-    g_string_append (rest, p);
-    g_string_assign (h->err, rest->str);
-    g_string_free (rest, TRUE);
-}
-
+/* Appended to a timeout in the launch stage (or before any stage). */
 static const char *
 stage_hint (const char *stage)
 {
@@ -317,87 +269,6 @@ stage_hint (const char *stage)
         return "; the appliance did not finish booting: if KVM is not usable on this host "
                "(nested virtualization), set force_tcg = true in [guestfs]";
     return "";
-}
-
-/* fork+exec the helper in its own process group, collect its output, and
- * enforce the deadline on the whole group. */
-static gboolean
-run_helper (const char *const *argv, gint64 deadline_us, HelperOutput *h, int *out_status,
-            GError **error)
-{
-    int outp[2], errp[2];
-    pid_t pid;
-    gboolean timed_out = FALSE;
-    int status = 0;
-    struct pollfd fds[2];
-    int open_fds = 2;
-
-    if (pipe2 (outp, O_CLOEXEC) < 0 || pipe2 (errp, O_CLOEXEC) < 0)
-        return vi_throw_errno (error, errno, "pipe");
-    pid = fork ();
-    if (pid < 0)
-        return vi_throw_errno (error, errno, "fork");
-    if (pid == 0) {
-        setpgid (0, 0);
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid () == 1)
-            _exit (127);
-        dup2 (outp[1], 1);
-        dup2 (errp[1], 2);
-        execv (argv[0], (char **) argv);
-        _exit (127);
-    }
-    setpgid (pid, pid);
-    close (outp[1]);
-    close (errp[1]);
-    fds[0] = (struct pollfd) { .fd = outp[0], .events = POLLIN };
-    fds[1] = (struct pollfd) { .fd = errp[0], .events = POLLIN };
-
-    while (open_fds > 0) {
-        gint64 left = (deadline_us - g_get_monotonic_time ()) / 1000;
-        int n;
-
-        if (left <= 0) {
-            timed_out = TRUE;
-            break;
-        }
-        n = poll (fds, 2, (int) MIN (left, 1000));
-        if (n < 0 && errno != EINTR)
-            break;
-        for (int i = 0; i < 2; i++) {
-            char buf[4096];
-            ssize_t r;
-
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            r = read (fds[i].fd, buf, sizeof buf);
-            if (r <= 0) {
-                close (fds[i].fd);
-                fds[i].fd = -1;
-                open_fds--;
-                continue;
-            }
-            g_string_append_len (i == 0 ? h->out : h->err, buf, r);
-            if (i == 1)
-                take_lines (h);
-        }
-    }
-    if (timed_out)
-        kill (-pid, SIGKILL);
-    for (int i = 0; i < 2; i++)
-        if (fds[i].fd >= 0)
-            close (fds[i].fd);
-    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    /* Anything left of the group (the appliance) goes with it. */
-    kill (-pid, SIGKILL);
-    if (timed_out)
-        return vi_throw (error, VI_ERROR_TIMEOUT,
-                         "timed out after the [guestfs] timeout during the %s stage; the "
-                         "appliance was killed and the image left unchanged%s",
-                         h->stage ? h->stage : "launch", stage_hint (h->stage));
-    *out_status = status;
-    return TRUE;
 }
 
 gboolean
@@ -418,10 +289,15 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
     g_autofree char *secret_path = g_build_filename (work, "secret", NULL);
     g_autofree char *secret_obj = NULL;
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-    g_auto(HelperOutput) h = { g_string_new (NULL), g_string_new (NULL), NULL, progress,
-                               progress_data };
+    ViChildOptions copts = {
+        .deadline = deadline,
+        .timeout = cfg->timeout,
+        .killed = "the appliance was killed and the image left unchanged",
+        .progress = progress,
+        .progress_data = progress_data,
+    };
+    g_autofree char *stage = NULL;
     g_auto(ViInjectResult) result = { 0 };
-    int status = 0;
     gboolean ok = FALSE;
 
     if (target->path == NULL && target->protocol == NULL)
@@ -458,7 +334,8 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
     if (!roll_forward (work, lock, secret_obj, error))
         goto out;
 
-    set_stage (&h, "slot");
+    if (progress)
+        progress ("slot", progress_data);
     slot = vi_slot_acquire (cfg->run_dir, cfg->max_parallel, deadline, error);
     if (slot < 0)
         goto out;
@@ -508,27 +385,17 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
     g_ptr_array_add (argv, g_strdup (spec_path));
     g_ptr_array_add (argv, NULL);
 
-    if (!run_helper ((const char *const *) argv->pdata, deadline, &h, &status, error))
-        goto out;
-    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-        int code = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
-        g_autofree char *msg = g_strstrip (g_strdup (h.err->str));
-        const char *prefix = "virt-inject-guestfs: ";
+    if (!vi_child_run_argv ((const char *const *) argv->pdata, &copts, &stage, &result, error)) {
+        if (g_error_matches (*error, VI_ERROR, VI_ERROR_TIMEOUT)) {
+            char *m = g_strconcat ((*error)->message, stage_hint (stage), NULL);
 
-        if (g_str_has_prefix (msg, prefix))
-            memmove (msg, msg + strlen (prefix), strlen (msg) - strlen (prefix) + 1);
-        vi_throw (error, code == 1 ? VI_ERROR_TARGET : code == 3 ? VI_ERROR_TIMEOUT : VI_ERROR_FAILED,
-                  "%s", *msg ? msg : code == 127 ? "cannot run the libguestfs helper"
-                                                 : "the libguestfs helper failed");
+            g_free ((*error)->message);
+            (*error)->message = m;
+        }
         goto out;
     }
-    /* before the commit: a helper we cannot understand has not done its job */
-    if (!vi_run_result_parse (h.out->str, h.out->len, &result, error)) {
-        g_prefix_error (error, "the libguestfs helper: ");
-        goto out;
-    }
-    if (!dry_run)
-        set_stage (&h, "commit");
+    if (!dry_run && progress)
+        progress ("commit", progress_data);
     if (!dry_run && !commit_overlay (work, overlay, lock, secret_obj, error))
         goto out;
     if (out_result) {

@@ -23,10 +23,10 @@
  * FILE holds the canonical request (vi_spec_format).  PATH is the overlay
  * (format qcow2) whose backing file is the real image; the backing of an
  * iSCSI disk with <auth> names the secret object, whose file F (0600, in
- * the work directory) holds the password.  On success the
- * helper prints its ViInjectResult on stdout (vi_run_result_format(): the
- * plan and whether it creates /.autorelabel) and exits 0 after a clean
- * guestfs_shutdown; on failure it prints one line on stderr and exits with
+ * the work directory) holds the password.  The helper speaks vi-child's
+ * wire: "stage: NAME" lines on stderr, and one JSON object on stdout: its
+ * ViInjectResult (the plan and whether it creates /.autorelabel) after a
+ * clean guestfs_shutdown and exit 0, or its error, with exit status
  * vi_error_exit_code().  It never touches any file but PATH.
  */
 #pragma once
@@ -34,7 +34,7 @@
 #include <glib.h>
 #include "vi-config.h"
 #include "vi-domain.h"
-#include "vi-run.h"
+#include "vi-child.h"
 #include "vi-spec.h"
 
 G_BEGIN_DECLS

@@ -41,7 +41,7 @@ typedef struct {
  * @changes: steps of the plan that change the guest
  * @unchanged: steps already as requested
  *
- * What an injection reports to its caller; vi_run_result_format() carries
+ * What an injection reports to its caller; vi_child_result_format() carries
  * it across a process boundary.  Clear it with vi_inject_result_clear().
  */
 typedef struct {

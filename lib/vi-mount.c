@@ -1,14 +1,15 @@
 /* vi-mount.c: LXC image roots, mounted in a private mount namespace.
  *
- * The work happens in a forked child: it unshares its mount namespace and
+ * The work happens in a child (vi_child_run_func): it unshares its mount namespace and
  * makes every mount private, so nothing it mounts is visible to the host or
  * outlives it.  Raw images (and block devices) are attached to a loop
  * device; other formats are exported by qemu-storage-daemon as a FUSE file
  * (this kernel has no nbd module) and that file is loop-attached.  The
  * filesystem is mounted nosuid,nodev,noexec, the callback runs, and
  * everything is unmounted and detached on every path.  The loop device has
- * LO_FLAGS_AUTOCLEAR, so it detaches itself even if the child is killed.
- * Errors (and the callback's text) go back to the parent over a pipe.
+ * LO_FLAGS_AUTOCLEAR, so it detaches itself even if the child is killed;
+ * qemu-storage-daemon is in the child's process group, which the deadline
+ * kills whole (vi-child).
  */
 #include "vi-mount.h"
 
@@ -20,7 +21,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -142,10 +142,9 @@ qsd_stop (GPid pid)
     waitpid (pid, NULL, 0);
 }
 
-/* In the child: mount, run, clean up.  Returns the callback's result. */
+/* Mount, run, clean up.  Returns the callback's result. */
 static gboolean
-child_work (const ViTarget *target, ViMountFunc func, gpointer user_data, char **out_text,
-            GError **error)
+child_work (const ViTarget *target, ViMountFunc func, gpointer user_data, GError **error)
 {
     g_autofree char *tmp = NULL;
     g_autofree char *mnt = NULL;
@@ -196,7 +195,7 @@ child_work (const ViTarget *target, ViMountFunc func, gpointer user_data, char *
             goto out;
     }
     mounted = TRUE;
-    ok = func (mnt, user_data, out_text, error);
+    ok = func (mnt, user_data, error);
 
 out:
     if (mounted && umount2 (mnt, 0) < 0 && ok) {
@@ -215,84 +214,13 @@ out:
     return ok;
 }
 
-static void
-write_all (int fd, const void *buf, gsize len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write (fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        p += n;
-        len -= n;
-    }
-}
-
 gboolean
-vi_mount_run (const ViTarget *target, ViMountFunc func, gpointer user_data, char **out_text,
-              GError **error)
+vi_mount_within (const ViTarget *target, ViMountFunc func, gpointer user_data, GError **error)
 {
-    int p[2];
-    pid_t pid;
-    g_autoptr(GString) msg = g_string_new (NULL);
-    char buf[4096];
-    ssize_t n;
-    int status = 0;
-
     if (target->kind != VI_TARGET_ROOTFS_IMAGE)
         return vi_throw (error, VI_ERROR_TARGET, "not an LXC image root");
     if (geteuid () != 0)
         return vi_throw (error, VI_ERROR_UNSUPPORTED,
                          "mounting an LXC image root needs root (a private mount namespace)");
-    if (pipe2 (p, O_CLOEXEC) < 0)
-        return vi_throw_errno (error, errno, "pipe");
-    pid = fork ();
-    if (pid < 0)
-        return vi_throw_errno (error, errno, "fork");
-    if (pid == 0) {
-        g_autoptr(GError) e = NULL;
-        g_autofree char *text = NULL;
-        gboolean ok;
-        guint32 hdr[3];
-
-        close (p[0]);
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        ok = child_work (target, func, user_data, &text, &e);
-        /* code, message length, text length; then message, text */
-        hdr[0] = ok ? G_MAXUINT32 : (guint32) (e && e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED);
-        hdr[1] = ok ? 0 : (guint32) strlen (e ? e->message : "failed");
-        hdr[2] = text ? (guint32) strlen (text) : 0;
-        write_all (p[1], hdr, sizeof hdr);
-        if (!ok)
-            write_all (p[1], e ? e->message : "failed", hdr[1]);
-        if (text)
-            write_all (p[1], text, hdr[2]);
-        _exit (ok ? 0 : 1);
-    }
-    close (p[1]);
-    while ((n = read (p[0], buf, sizeof buf)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            break;
-        g_string_append_len (msg, buf, n);
-    }
-    close (p[0]);
-    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (msg->len < 12)
-        return vi_throw (error, VI_ERROR_FAILED, "the mount helper process died (status %d)", status);
-    {
-        guint32 hdr[3];
-        memcpy (hdr, msg->str, sizeof hdr);
-        if (msg->len < 12 + (gsize) hdr[1] + hdr[2])
-            return vi_throw (error, VI_ERROR_FAILED, "the mount helper process died");
-        if (hdr[0] != G_MAXUINT32)
-            return vi_throw (error, (ViErrorCode) hdr[0], "%.*s", (int) hdr[1], msg->str + 12);
-        if (out_text)
-            *out_text = g_strndup (msg->str + 12 + hdr[1], hdr[2]);
-    }
-    return TRUE;
+    return child_work (target, func, user_data, error);
 }

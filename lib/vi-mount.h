@@ -19,23 +19,22 @@ G_BEGIN_DECLS
 /**
  * ViMountFunc:
  * Called with the mounted root (a host path valid only inside the private
- * namespace, for vi_vfs_rootfs_open()).  It runs in a child process: what it
- * reports goes back through @out_text (may stay %NULL) and @error.
+ * namespace, for vi_vfs_rootfs_open()).
  */
-typedef gboolean (*ViMountFunc) (const char *root_dir, gpointer user_data, char **out_text,
-                                 GError **error);
+typedef gboolean (*ViMountFunc) (const char *root_dir, gpointer user_data, GError **error);
 
 /**
- * vi_mount_run:
+ * vi_mount_within:
  * @target: a VI_TARGET_ROOTFS_IMAGE target
  *
- * Mounts @target in a private mount namespace, runs @func there, then
- * unmounts and detaches.  The namespace is entered by the calling process
- * (which must be single-threaded and root) in a forked child so the caller's
- * namespace never changes; @func runs in that child and its GError is
- * passed back to the caller, with @out_text.
+ * Moves the calling process into a private mount namespace, mounts @target
+ * there, runs @func, then unmounts and detaches.  The calling process's
+ * mounts are changed for good: call it only in a child made for the
+ * purpose (vi_child_run_func()), never in a CLI or the hook itself.  Needs
+ * root.
+ * Returns: @func's result, or %FALSE with @error when mounting failed.
  */
-gboolean vi_mount_run (const ViTarget *target, ViMountFunc func, gpointer user_data,
-                       char **out_text, GError **error);
+gboolean vi_mount_within (const ViTarget *target, ViMountFunc func, gpointer user_data,
+                          GError **error);
 
 G_END_DECLS

@@ -35,11 +35,19 @@
  * unconfined lookups.
  *
  * Durability is batched: write_file stages temporary files; commit() runs
- * one syncfs, all the renames, then one syncfs.
+ * one syncfs, all the renames, then one syncfs.  The temporary files live
+ * in one staging directory per injection at the top of the tree
+ * (".virt-inject-staging-XXXXXXXX", 0700, on the same filesystem, since
+ * nothing crosses a mount), named by a counter, and are renamed from there
+ * into place.  So a final name never holds partial content, and an
+ * injection killed at any point (the deadline) leaves only that directory,
+ * which the next injection's first write removes with what it holds; a
+ * dry run writes nothing, so it removes nothing either.
  */
 #include "vi-vfs.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <string.h>
@@ -58,10 +66,12 @@
 #define OPENAT2_RETRIES 32
 #define SELINUX_XATTR "security.selinux"
 
+#define STAGING_PREFIX ".virt-inject-staging-"
+
 typedef struct {
     char *path;                 /* guest path */
     int dir_fd;                 /* the parent directory, resolved when staged */
-    char *tmp_name;             /* temporary file in dir_fd */
+    char *tmp_name;             /* temporary file in the staging directory */
     char *leaf;
     GBytes *content;
 } Staged;
@@ -72,13 +82,14 @@ typedef struct {
     int sync_fd;                /* a readable fd on the same filesystem, for syncfs */
     const ViIdMap *idmap;
     GPtrArray *staged;          /* (element-type Staged) */
+    int staging_fd;             /* O_PATH: the staging directory, -1 until the first write */
+    char *staging_name;         /* its name in the root */
+    guint n_tmp;                /* temporary files made so far (their names) */
 } RootfsVfs;
 
 static void
 staged_free (Staged *s)
 {
-    if (s->tmp_name != NULL && s->dir_fd >= 0)
-        (void) unlinkat (s->dir_fd, s->tmp_name, 0);
     if (s->dir_fd >= 0)
         close (s->dir_fd);
     g_free (s->path);
@@ -299,6 +310,111 @@ copy_label (int dir_fd, const char *leaf, int new_fd)
         (void) fsetxattr (new_fd, SELINUX_XATTR, label, n, 0);
 }
 
+/* Remove what a killed injection left in the staging directory @name of
+ * the root: its regular files, then the directory.  Best effort: anything
+ * else found there (the guest's own doing) stays, and so does the
+ * directory then. */
+static void
+sweep_staging_dir (RootfsVfs *self, const char *name)
+{
+    vi_autofd pfd = confined_open (self, name, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+    g_autofree char *p = NULL;
+    DIR *d;
+    struct dirent *e;
+
+    if (pfd < 0)
+        return;
+    p = fd_path (pfd);
+    d = opendir (p);
+    if (d == NULL)
+        return;
+    while ((e = readdir (d)) != NULL) {
+        struct stat st;
+
+        if (e->d_type == DT_REG ||
+            (e->d_type == DT_UNKNOWN && fstatat (pfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+             S_ISREG (st.st_mode)))
+            (void) unlinkat (pfd, e->d_name, 0);
+    }
+    closedir (d);
+    (void) unlinkat (self->root_fd, name, AT_REMOVEDIR);
+}
+
+static void
+sweep_staging (RootfsVfs *self)
+{
+    vi_autofd fd = openat (self->sync_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+    DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+    struct dirent *e;
+
+    if (d == NULL)
+        return;
+    fd = -1;    /* the DIR owns it */
+    while ((e = readdir (d)) != NULL)
+        if (g_str_has_prefix (e->d_name, STAGING_PREFIX) &&
+            (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN))
+            g_ptr_array_add (names, g_strdup (e->d_name));
+    closedir (d);
+    for (guint i = 0; i < names->len; i++)
+        sweep_staging_dir (self, names->pdata[i]);
+}
+
+/* The staging directory of this injection, made at the first write after
+ * removing what earlier, killed injections left. */
+static gboolean
+ensure_staging (RootfsVfs *self, GError **error)
+{
+    if (self->staging_fd >= 0)
+        return TRUE;
+    sweep_staging (self);
+    for (int i = 0; i < 16; i++) {
+        g_autofree char *name = g_strdup_printf (STAGING_PREFIX "%08x", g_random_int ());
+
+        if (mkdirat (self->root_fd, name, 0700) < 0) {
+            if (errno == EEXIST)
+                continue;
+            return vi_throw_errno (error, errno, "/%s: creating the staging directory", name);
+        }
+        self->staging_fd = confined_open (self, name, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (self->staging_fd < 0) {
+            int errsv = errno;
+            (void) unlinkat (self->root_fd, name, AT_REMOVEDIR);
+            return throw_lookup (error, errsv, name);
+        }
+        self->staging_name = g_steal_pointer (&name);
+        return TRUE;
+    }
+    return vi_throw (error, VI_ERROR_FAILED, "no free name for a staging directory");
+}
+
+/* Remove every uncommitted temporary file and the staging directory. */
+static gboolean
+drop_staging (RootfsVfs *self, GError **error)
+{
+    gboolean ok = TRUE;
+
+    for (guint i = 0; i < self->staged->len; i++) {
+        Staged *s = self->staged->pdata[i];
+
+        if (s->tmp_name && unlinkat (self->staging_fd, s->tmp_name, 0) < 0 && errno != ENOENT &&
+            ok)
+            ok = vi_throw_errno (error, errno, "%s: removing the temporary file /%s/%s", s->path,
+                                 self->staging_name, s->tmp_name);
+        g_clear_pointer (&s->tmp_name, g_free);
+    }
+    g_ptr_array_set_size (self->staged, 0);
+    if (self->staging_fd >= 0) {
+        if (unlinkat (self->root_fd, self->staging_name, AT_REMOVEDIR) < 0 && errno != ENOENT &&
+            ok)
+            ok = vi_throw_errno (error, errno, "/%s: removing the staging directory",
+                                 self->staging_name);
+        vi_clear_fd (&self->staging_fd);
+        g_clear_pointer (&self->staging_name, g_free);
+    }
+    return ok;
+}
+
 static gboolean
 rootfs_write_file (ViVfs *vfs, const char *path, GBytes *content, guint mode, guint32 uid,
                    guint32 gid, GError **error)
@@ -323,23 +439,16 @@ rootfs_write_file (ViVfs *vfs, const char *path, GBytes *content, guint mode, gu
         return vi_throw (error, VI_ERROR_GUEST,
                          "%s: exists and is not a regular file (refused)", path);
 
-    for (int i = 0; i < 16 && fd < 0; i++) {
-        g_free (tmp);
-        tmp = g_strdup_printf (".%s.vi-%08x", leaf, g_random_int ());
-        if (strlen (tmp) > 255) {
-            g_free (tmp);
-            tmp = g_strdup_printf (".vi-%08x", g_random_int ());
-        }
-        fd = openat (dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0 && errno != EEXIST)
-            return vi_throw_errno (error, errno, "%s: creating a temporary file", path);
-    }
+    if (!ensure_staging (self, error))
+        return FALSE;
+    tmp = g_strdup_printf ("%u", self->n_tmp++);
+    fd = openat (self->staging_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
-        return vi_throw (error, VI_ERROR_FAILED, "%s: no free temporary file name", path);
+        return vi_throw_errno (error, errno, "%s: creating a temporary file", path);
 
     if (!write_all (fd, content) || fchown (fd, huid, hgid) < 0 || fchmod (fd, mode) < 0) {
         int errsv = errno;
-        (void) unlinkat (dir_fd, tmp, 0);
+        (void) unlinkat (self->staging_fd, tmp, 0);
         return vi_throw_errno (error, errsv, "%s: writing the new content", path);
     }
     copy_label (dir_fd, leaf, fd);
@@ -537,32 +646,20 @@ rootfs_commit (ViVfs *vfs, GError **error)
     for (guint i = 0; i < self->staged->len; i++) {
         Staged *s = self->staged->pdata[i];
 
-        if (renameat (s->dir_fd, s->tmp_name, s->dir_fd, s->leaf) < 0)
+        if (renameat (self->staging_fd, s->tmp_name, s->dir_fd, s->leaf) < 0)
             return vi_throw_errno (error, errno, "%s: replacing the file", s->path);
         g_clear_pointer (&s->tmp_name, g_free);
     }
-    g_ptr_array_set_size (self->staged, 0);
     if (syncfs (self->sync_fd) < 0)
         return vi_throw_errno (error, errno, "syncing the guest filesystem");
-    return TRUE;
+    /* empty now; a crash before this leaves it for the next sweep */
+    return drop_staging (self, error);
 }
 
 static gboolean
 rootfs_discard (ViVfs *vfs, GError **error)
 {
-    RootfsVfs *self = (RootfsVfs *) vfs;
-    gboolean ok = TRUE;
-
-    for (guint i = 0; i < self->staged->len; i++) {
-        Staged *s = self->staged->pdata[i];
-
-        if (s->tmp_name && unlinkat (s->dir_fd, s->tmp_name, 0) < 0 && errno != ENOENT && ok)
-            ok = vi_throw_errno (error, errno, "%s: removing the temporary file %s", s->path,
-                                 s->tmp_name);
-        g_clear_pointer (&s->tmp_name, g_free);
-    }
-    g_ptr_array_set_size (self->staged, 0);
-    return ok;
+    return drop_staging ((RootfsVfs *) vfs, error);
 }
 
 static void
@@ -570,7 +667,8 @@ rootfs_free (ViVfs *vfs)
 {
     RootfsVfs *self = (RootfsVfs *) vfs;
 
-    g_ptr_array_unref (self->staged);     /* unlinks uncommitted temporary files */
+    (void) drop_staging (self, NULL);     /* uncommitted temporary files */
+    g_ptr_array_unref (self->staged);
     if (self->sync_fd >= 0)
         close (self->sync_fd);
     if (self->root_fd >= 0)
@@ -653,5 +751,6 @@ vi_vfs_rootfs_open (const char *root_dir, const ViIdMap *idmap, GError **error)
     self->root_fd = g_steal_fd (&root_fd);
     self->idmap = idmap;
     self->staged = g_ptr_array_new_with_free_func ((GDestroyNotify) staged_free);
+    self->staging_fd = -1;
     return &self->parent;
 }

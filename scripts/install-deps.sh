@@ -19,7 +19,7 @@ PKGS="
   libvirt-daemon-system libvirt-daemon-driver-lxc libvirt-clients
   e2fsprogs fdisk parted lvm2 util-linux fuse3 dosfstools
   debootstrap valgrind openssh-client whois bc
-  procps perl python3 mount kmod tgt
+  procps perl python3 mount kmod tgt bindfs
 "
 
 missing=""

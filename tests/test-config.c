@@ -44,7 +44,30 @@ test_override (void)
     g_assert_cmpuint (cfg->max_parallel, ==, 4);     /* omitted: default */
 }
 
+/* [inject] timeout is the deadline of every injection; [guestfs] timeout,
+ * its older name, is still read, and loses to it in either order. */
+static void
+test_timeout_alias (void)
+{
+    static const struct { const char *text; guint want; } cases[] = {
+        { "[inject]\ntimeout = 7\n", 7 },
+        { "[guestfs]\ntimeout = 8\n", 8 },
+        { "[guestfs]\ntimeout = 8\n[inject]\ntimeout = 9\n", 9 },
+        { "[inject]\ntimeout = 9\n[guestfs]\ntimeout = 8\n", 9 },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+        g_autofree char *path = write_conf (cases[i].text);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(ViConfig) cfg = vi_config_load (path, &error);
+
+        g_assert_no_error (error);
+        g_assert_cmpuint (cfg->timeout, ==, cases[i].want);
+    }
+}
+
 static const struct { const char *text; const char *error; } bad[] = {
+    { "[inject]\ntimeout = 0\n", "[inject] timeout" },
     { "[guestfs]\nbogus = 1\n", "[guestfs] bogus: unknown key" },
     { "[nope]\nx = 1\n", "[nope]: unknown group" },
     { "[guestfs]\ntimeout = soon\n", "[guestfs] timeout" },
@@ -122,6 +145,7 @@ main (int argc, char **argv)
     g_test_init (&argc, &argv, NULL);
     g_test_add_func ("/config/defaults", test_defaults);
     g_test_add_func ("/config/override", test_override);
+    g_test_add_func ("/config/timeout-alias", test_timeout_alias);
     g_test_add_func ("/config/bad", test_bad);
     g_test_add_func ("/config/missing-explicit", test_missing_explicit);
     g_test_add_func ("/config/documented", test_documented);

@@ -137,12 +137,59 @@ t_enospc () { "$SRC/tests/make-guest-tree.sh" debian12 "$T/small-src" >/dev/null
         rc=\$?; cat '$T/enospc.err';
         [ \$rc -eq 2 ] && grep -q 'No space left' '$T/enospc.err' &&
         [ \"\$(cat '$T/small/etc/hostname' '$T/small/etc/shadow' | md5sum)\" = \"\$before\" ] &&
-        [ -z \"\$(find '$T/small' -name '.*.vi-*')\" ] && [ ! -e '$T/small/srv/new' ]"; }
+        [ -z \"\$(find '$T/small' -name '.virt-inject-staging-*' -o -name '.*.vi-*')\" ] &&
+        [ ! -e '$T/small/srv/new' ]"; }
 # A read-only tree: clean failure, nothing changed.
 t_readonly () { "$SRC/tests/make-guest-tree.sh" debian12 "$T/ro" >/dev/null
     unshare -m sh -c "mount --bind '$T/ro' '$T/ro' && mount -o remount,bind,ro '$T/ro' &&
         '$VI' --config-file '$T/conf' inject --rootfs '$T/ro' --hostname ro 2>'$T/ro.err'; rc=\$?; cat '$T/ro.err';
         [ \$rc -eq 2 ] && grep -q 'Read-only' '$T/ro.err'" && [ "$(cat "$T/ro/etc/hostname")" = localhost ]; }
+
+# One deadline for every target: a root directory on a FUSE filesystem that
+# stops answering (bindfs, stopped with SIGSTOP), and an LXC raw image root
+# whose image file is on it.  The CLI and the hook exit 3 in time, naming
+# the stage; the guest's files hold no partial content; once the
+# filesystem answers again, an injection succeeds and leaves no staging
+# directory behind.  The positive control: the same commands succeed while
+# the filesystem answers.
+t_fuse_hang () { src=$T/fuse-src; mnt=$T/fuse-mnt; mkdir -p "$mnt"
+    "$SRC/tests/make-guest-tree.sh" debian12 "$src" >/dev/null
+    image_tree "$src/ct.raw" raw || return 1
+    printf '[inject]\ntimeout = 3\n[paths]\nstate_dir = %s/state\nrun_dir = %s/run\nsecrets_dir = %s/secrets\n' \
+        "$T" "$T" "$T" > "$T/conf3"
+    bindfs -f "$src" "$mnt" & bpid=$!
+    i=0; until mountpoint -q "$mnt"; do sleep 0.1; i=$((i + 1)); [ $i -lt 100 ] || return 1; done
+    img="<filesystem type='file'><driver type='loop' format='raw'/><source file='$mnt/ct.raw'/><target dir='/'/></filesystem>"
+    "$VI" --config-file "$T/conf3" inject --rootfs "$mnt" --hostname alive >/dev/null &&
+    domain alive2 always fail "$img" | VIRT_INJECT_CONFIG=$T/conf3 hook prepare begin &&
+    [ "$(cat "$src/etc/hostname")" = alive ] && [ "$(guest_cat "$src/ct.raw" /etc/hostname)" = alive2 ] || {
+        kill $bpid; umount "$mnt"; return 1; }
+    kill -STOP $bpid
+    s0=$(date +%s%N)
+    "$VI" --config-file "$T/conf3" inject --rootfs "$mnt" --hostname stuck 2>"$T/fuse.err"; rc1=$?
+    s1=$(date +%s%N)
+    domain stuck always fail "<filesystem type='mount'><source dir='$mnt'/><target dir='/'/></filesystem>" |
+        VIRT_INJECT_CONFIG=$T/conf3 hook prepare begin; rc2=$?; cp "$T/err" "$T/fuse-hook.err"
+    s2=$(date +%s%N)
+    domain stuck always fail "$img" | VIRT_INJECT_CONFIG=$T/conf3 hook prepare begin; rc3=$?
+    cp "$T/err" "$T/fuse-img.err"
+    s3=$(date +%s%N)
+    kill -CONT $bpid
+    echo "# exits $rc1 $rc2 $rc3, ms $(( (s1 - s0) / 1000000 )) $(( (s2 - s1) / 1000000 )) $(( (s3 - s2) / 1000000 ))"
+    sed 's/^/# /' "$T/fuse.err" "$T/fuse-hook.err" "$T/fuse-img.err"
+    ok=0
+    [ $rc1 -eq 3 ] && [ $rc2 -eq 3 ] && [ $rc3 -eq 3 ] || ok=1
+    for ms in $(( (s1 - s0) / 1000000 )) $(( (s2 - s1) / 1000000 )) $(( (s3 - s2) / 1000000 )); do
+        [ "$ms" -lt 8000 ] || ok=1; done
+    grep -q 'timed out after 3 s (the \[inject\] timeout) during the open stage' "$T/fuse.err" &&
+    grep -q 'timed out after 3 s' "$T/fuse-hook.err" &&
+    grep -q 'timed out after 3 s .* during the mount stage' "$T/fuse-img.err" || ok=1
+    [ "$(cat "$src/etc/hostname")" = alive ] && [ "$(guest_cat "$src/ct.raw" /etc/hostname)" = alive2 ] || ok=1
+    "$VI" --config-file "$T/conf3" inject --rootfs "$mnt" --hostname again >/dev/null &&
+        [ "$(cat "$src/etc/hostname")" = again ] && [ -z "$(ls -a "$src" | grep virt-inject-staging)" ] || ok=1
+    umount "$mnt"; wait $bpid
+    ! grep -q "$T" /proc/mounts && ! losetup -j "$src/ct.raw" | grep -q . || ok=1
+    return $ok; }
 
 ok "prepare begin injects into an LXC root directory" t_prepare
 ok "policy once: the same request is not injected again" t_once
@@ -166,4 +213,5 @@ ok "hook install, status, uninstall (links in DIR/qemu.d and DIR/lxc.d)" t_insta
 ok "hook forget DOMAIN drops the ledger entry" t_forget
 ok "LXC raw image root: loop device in a private namespace, cleaned up" t_loop_raw
 ok "LXC qcow2 image root: qemu-storage-daemon FUSE export, cleaned up" t_nbd_qcow2
+ok "one deadline: a root directory and an LXC image root on a FUSE filesystem that stops answering, exit 3 in time, no partial file" t_fuse_hang
 tap_done

@@ -4,7 +4,7 @@
  * wrapper around the real qemu-img first on PATH, which logs each call and
  * what its descriptor 3 is: the overlay is created and committed for real,
  * the commit holding the image's lock, and a failing qemu-img is reported
- * with its stderr; the helper's result (vi_run_result_format()) crosses
+ * with its stderr; the helper's result (vi_child_result_format()) crosses
  * back, its /.autorelabel flag with it, and one we cannot read is an error.
  */
 #include <string.h>
@@ -74,7 +74,7 @@ fixture_set_up (Fixture *f, gconstpointer data)
     f->helper_out = g_build_filename (f->dir, "helper-out", NULL);
     {
         ViInjectResult r = { (char *) RESULT_SUMMARY, TRUE };
-        g_autofree char *text = vi_run_result_format (&r);
+        g_autofree char *text = vi_child_result_format (&r);
 
         g_assert_true (g_file_set_contents (f->helper_out, text, -1, NULL));
     }
@@ -217,8 +217,8 @@ test_unreadable_result (Fixture *f, gconstpointer data)
         g_assert_false (vi_image_inject (f->cfg, target, spec, FALSE, NULL, NULL, &result,
                                          &error));
         g_assert_error (error, VI_ERROR, VI_ERROR_FAILED);
-        g_assert_true (g_str_has_prefix (error->message,
-                                         "the libguestfs helper: unreadable injection result"));
+        g_assert_true (g_str_has_prefix (error->message, "the injection's process ended "
+                                         "(status 0) without a readable result"));
         g_assert_null (result.summary);
         log = read_log (f);
         g_assert_cmpstr (log, ==, "create -> none\n");

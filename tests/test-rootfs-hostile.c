@@ -544,9 +544,31 @@ test_rmdir_parent (Fixture *f, gconstpointer data)
     g_assert_cmpstr (host_before, ==, host_after);
 }
 
-/* A staged write is a temporary file in its directory: rmdir leaves the
- * directory while it is there, and discard unlinks it at once (not only
- * when the VFS is freed), after which the directory can go. */
+/* A staged write is a temporary file in the injection's staging directory
+ * at the top of the tree, never in the target directory (so a final name
+ * never holds partial content); discard removes it and the staging
+ * directory at once (not only when the VFS is freed), and the created
+ * directories can go. */
+static guint
+count_staging (const char *root, guint *out_files)
+{
+    g_autoptr(GDir) d = g_dir_open (root, 0, NULL);
+    const char *name;
+    guint n = 0;
+
+    *out_files = 0;
+    while (d && (name = g_dir_read_name (d)))
+        if (g_str_has_prefix (name, ".virt-inject-staging-")) {
+            g_autofree char *p = g_build_filename (root, name, NULL);
+            g_autoptr(GDir) sd = g_dir_open (p, 0, NULL);
+
+            n++;
+            while (sd && g_dir_read_name (sd))
+                (*out_files)++;
+        }
+    return n;
+}
+
 static void
 test_discard_then_rmdir (Fixture *f, gconstpointer data)
 {
@@ -563,17 +585,21 @@ test_discard_then_rmdir (Fixture *f, gconstpointer data)
     g_assert_true (vi_vfs_mkdir_p (vfs, "/srv/a", 0755, 0, 0, created, &error));
     g_assert_true (vi_vfs_write_file (vfs, "/srv/a/f", content, 0644, 0, 0, &error));
     g_assert_no_error (error);
-    g_assert_false (vi_vfs_rmdir (vfs, "/srv/a", &error));
-    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
-    g_assert_nonnull (strstr (error->message, "/srv/a: no longer empty"));
-    g_clear_error (&error);
+    {
+        g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+        guint files;
+
+        g_assert_nonnull (d);
+        g_assert_null (g_dir_read_name (d));        /* nothing in the target directory */
+        g_assert_cmpuint (count_staging (f->root, &files), ==, 1);
+        g_assert_cmpuint (files, ==, 1);
+    }
 
     g_assert_true (vi_vfs_discard (vfs, &error));
     g_assert_no_error (error);
     {
-        g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-        g_assert_nonnull (d);
-        g_assert_null (g_dir_read_name (d));        /* the temporary file is gone */
+        guint files;
+        g_assert_cmpuint (count_staging (f->root, &files), ==, 0);  /* gone at once */
     }
     g_assert_cmpuint (created->len, ==, 2);
     for (guint i = created->len; i > 0; i--)
@@ -764,6 +790,67 @@ test_never_opened (Fixture *f, gconstpointer data)
     g_assert_cmpint (count_opens (ifd), ==, 0);
 }
 
+/* What a killed injection left (a staging directory with temporary files)
+ * is removed by the next injection's first write, and by nothing else: a
+ * VFS that only reads (a dry run) leaves it.  A guest's look-alikes are
+ * not followed: a symlink with the staging name leading to the host, and
+ * a directory or symlink inside a staging directory, stay where they are,
+ * and the host is untouched. */
+static void
+test_staging_sweep (Fixture *f, gconstpointer data)
+{
+    g_autofree char *left = g_build_filename (f->root, ".virt-inject-staging-0badf00d", NULL);
+    g_autofree char *odd = g_build_filename (f->root, ".virt-inject-staging-guest", NULL);
+    g_autofree char *lnk = g_build_filename (f->root, ".virt-inject-staging-link", NULL);
+    g_autofree char *host_before = NULL, *host_after = NULL;
+    g_autoptr(GBytes) content = g_bytes_new_static ("new\n", 4);
+    g_autoptr(GError) error = NULL;
+
+    mkdirs (f->root, ".virt-inject-staging-0badf00d");
+    put (f->root, ".virt-inject-staging-0badf00d/0", "half", 0600);
+    put (f->root, ".virt-inject-staging-0badf00d/1", "half", 0600);
+    mkdirs (f->root, ".virt-inject-staging-guest/keep");
+    {
+        g_autofree char *to_host = g_build_filename (odd, "to-host", NULL);
+        g_assert_cmpint (symlink (host_path (f, "etc"), to_host), ==, 0);
+    }
+    g_assert_cmpint (symlink (host_path (f, "etc"), lnk), ==, 0);
+    host_before = host_state (f);
+    {
+        g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (f->root, NULL, &error);
+        g_autoptr(GBytes) out = NULL;
+
+        g_assert_no_error (error);
+        g_assert_true (vi_vfs_read_file (vfs, "/etc/passwd", 1 << 20, &out, &error));
+        g_assert_no_error (error);
+    }
+    g_assert_true (g_file_test (left, G_FILE_TEST_IS_DIR));     /* reading removes nothing */
+    {
+        g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (f->root, NULL, &error);
+
+        g_assert_true (vi_vfs_write_file (vfs, "/etc/motd", content, 0644, 0, 0, &error));
+        g_assert_true (vi_vfs_commit (vfs, &error));
+        g_assert_no_error (error);
+    }
+    g_assert_false (g_file_test (left, G_FILE_TEST_EXISTS));    /* the leftover is gone */
+    g_assert_true (g_file_test (odd, G_FILE_TEST_IS_DIR));      /* the guest's own stays */
+    {
+        g_autofree char *keep = g_build_filename (odd, "keep", NULL);
+        g_autofree char *to_host = g_build_filename (odd, "to-host", NULL);
+        g_assert_true (g_file_test (keep, G_FILE_TEST_IS_DIR));
+        g_assert_true (g_file_test (to_host, G_FILE_TEST_IS_SYMLINK));
+    }
+    g_assert_true (g_file_test (lnk, G_FILE_TEST_IS_SYMLINK));
+    host_after = host_state (f);
+    g_assert_cmpstr (host_before, ==, host_after);
+    {
+        g_autofree char *motd = NULL;
+        g_autofree char *p = g_build_filename (f->root, "etc/motd", NULL);
+        g_assert_true (g_file_get_contents (p, &motd, NULL, NULL));
+        g_assert_cmpstr (motd, ==, "new\n");
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -788,6 +875,8 @@ main (int argc, char **argv)
                 test_rmdir_only, fixture_teardown);
     g_test_add ("/rootfs-hostile/rmdir-resolves-parent-inside", Fixture, NULL, fixture_setup,
                 test_rmdir_parent, fixture_teardown);
+    g_test_add ("/rootfs-hostile/staging-leftovers-swept", Fixture, NULL, fixture_setup,
+                test_staging_sweep, fixture_teardown);
     g_test_add ("/rootfs-hostile/discard-then-rmdir", Fixture, NULL, fixture_setup,
                 test_discard_then_rmdir, fixture_teardown);
     g_test_add ("/rootfs-hostile/race-1000-rounds", Fixture, NULL, fixture_setup, test_race,

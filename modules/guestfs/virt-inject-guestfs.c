@@ -1,24 +1,23 @@
 /* virt-inject-guestfs: inject a request into a disk image inside the
  * libguestfs appliance.  Run by lib/vi-image.c on a qcow2 overlay (its
  * command line is documented in lib/vi-image.h); not meant to be run by
- * hand.  Prints the result (vi_run_result_format(): the plan, the
- * /.autorelabel flag) on stdout, "stage: NAME" lines and at most one error
- * line on stderr, and exits with vi_error_exit_code().
+ * hand.  Speaks vi-child's wire: "stage: NAME" lines on stderr, one JSON
+ * object on stdout (the result: the plan, the /.autorelabel flag; or the
+ * error), and exits with vi_error_exit_code().
  */
 #include <locale.h>
 #include <stdio.h>
 
 #include "vi-error.h"
 #include "vi-inject.h"
-#include "vi-run.h"
+#include "vi-child.h"
 #include "vi-spec.h"
 #include "vi-vfs-guestfs.h"
 
 static void
 print_stage (const char *stage)
 {
-    fprintf (stderr, "stage: %s\n", stage);
-    fflush (stderr);
+    vi_child_announce_stage (stage);
 }
 
 int
@@ -51,7 +50,6 @@ main (int argc, char **argv)
     g_autoptr(ViSpec) spec = NULL;
     g_autoptr(ViVfs) vfs = NULL;
     g_auto(ViInjectResult) result = { 0 };
-    g_autofree char *result_text = NULL;
     ViLimits limits;
     ViGuestfsOptions gopts = { 0 };
     ViInjectOptions iopts = { 0 };
@@ -90,11 +88,8 @@ main (int argc, char **argv)
     print_stage ("shutdown");
     if (!vi_vfs_guestfs_shutdown (vfs, &error))
         goto fail;
-    result_text = vi_run_result_format (&result);
-    fputs (result_text, stdout);
-    return 0;
+    return vi_child_finish ("virt-inject-guestfs", TRUE, &result, NULL);
 
 fail:
-    fprintf (stderr, "virt-inject-guestfs: %s\n", error->message);
-    return vi_error_exit_code (error);
+    return vi_child_finish ("virt-inject-guestfs", FALSE, NULL, error);
 }
