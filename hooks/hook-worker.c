@@ -114,13 +114,21 @@ prepare (const ViConfig *cfg, ViDomain *dom)
         vi_log (LOG_ERR, "domain %s (%s): injection into %s failed after %.1f s: %s", dom->name,
                 dom->uuid ? dom->uuid : "-", what ? what : "?",
                 (g_get_monotonic_time () - start) / 1e6, error->message);
-        if (spec->on_error == VI_ON_ERROR_WARN)
+        /* on-error="warn" lets the domain start, except on an image whose
+         * commit started and did not finish: no guest boots half-committed */
+        if (spec->on_error == VI_ON_ERROR_WARN &&
+            !g_error_matches (error, VI_ERROR, VI_ERROR_COMMIT_PENDING))
             return 0;
         return fail (error, dom->name);
     }
     {
         g_auto(GStrv) lines = g_strsplit (result.summary ? result.summary : "", "\n", -1);
 
+        g_auto(GStrv) notes = g_strsplit (result.notes ? result.notes : "", "\n", -1);
+
+        for (guint i = 0; notes[i]; i++)
+            if (*notes[i])
+                vi_log (LOG_NOTICE, "domain %s: %s", dom->name, notes[i]);
         for (guint i = 0; lines[i]; i++)
             if (*lines[i])
                 vi_log (LOG_DEBUG, "domain %s: %s", dom->name, lines[i]);

@@ -46,6 +46,12 @@ vi_child_result_format (const ViInjectResult *result)
     json_builder_add_int_value (b, result->changes);
     json_builder_set_member_name (b, "unchanged");
     json_builder_add_int_value (b, result->unchanged);
+    if (result->notes != NULL) {
+        g_autofree char *notes = g_utf8_make_valid (result->notes, -1);
+
+        json_builder_set_member_name (b, "notes");
+        json_builder_add_string_value (b, notes);
+    }
     json_builder_end_object (b);
     root = json_builder_get_root (b);
     return json_to_string (root, FALSE);
@@ -97,10 +103,10 @@ parse_error_object (JsonNode *node, GError **error)
     JsonNode *message = obj ? member_of_type (obj, "message", G_TYPE_STRING) : NULL;
 
     if (code == NULL || message == NULL || json_node_get_int (code) < VI_ERROR_INVALID ||
-        json_node_get_int (code) > VI_ERROR_TIMEOUT)
+        json_node_get_int (code) > VI_ERROR_LAST_CODE)
         return vi_throw (error, VI_ERROR_FAILED, "unreadable injection result: an error needs a "
                          "\"code\" from %d to %d and a string \"message\"", VI_ERROR_INVALID,
-                         VI_ERROR_TIMEOUT);
+                         VI_ERROR_LAST_CODE);
     return vi_throw (error, (ViErrorCode) json_node_get_int (code), "%s",
                      json_node_get_string (message));
 }
@@ -111,7 +117,7 @@ vi_child_result_parse (const char *text, gssize len, ViInjectResult *out_result,
     g_autoptr(JsonParser) parser = json_parser_new ();
     g_autoptr(GError) e = NULL;
     JsonNode *root;
-    JsonNode *summary, *autorelabel, *changes, *unchanged;
+    JsonNode *summary, *autorelabel, *changes, *unchanged, *notes;
     JsonObject *obj;
 
     if (!json_parser_load_from_data (parser, text, len, &e))
@@ -134,6 +140,8 @@ vi_child_result_parse (const char *text, gssize len, ViInjectResult *out_result,
     out_result->autorelabel = json_node_get_boolean (autorelabel);
     out_result->changes = (guint) json_node_get_int (changes);
     out_result->unchanged = (guint) json_node_get_int (unchanged);
+    notes = member_of_type (obj, "notes", G_TYPE_STRING);
+    out_result->notes = notes ? g_strdup (json_node_get_string (notes)) : NULL;
     return TRUE;
 }
 

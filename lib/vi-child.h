@@ -14,7 +14,8 @@
  * The wire: the child writes "stage: NAME" lines on its stderr as each
  * stage starts (anything else there is diagnostic text), and exactly one
  * JSON object on its stdout as it ends: the result
- *   {"summary": TEXT, "autorelabel": BOOL, "changes": N, "unchanged": N}
+ *   {"summary": TEXT, "autorelabel": BOOL, "changes": N, "unchanged": N,
+ *    "notes": TEXT (optional)}
  * or the error
  *   {"error": {"code": N, "message": TEXT}}   (N: a ViErrorCode)
  * and exits with vi_error_exit_code() of that error, or 0.

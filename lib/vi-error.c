@@ -23,6 +23,7 @@ vi_error_exit_code (const GError *error)
     case VI_ERROR_FAILED:
     case VI_ERROR_NOT_FOUND:
     case VI_ERROR_UNSUPPORTED:
+    case VI_ERROR_COMMIT_PENDING:
     default:
         return 2;
     }

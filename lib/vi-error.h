@@ -22,7 +22,13 @@ typedef enum {
     VI_ERROR_NOT_FOUND,     /* a guest path does not exist (callers often expect it) -> exit 2 */
     VI_ERROR_UNSUPPORTED,   /* the host cannot do it safely (no openat2, no nbd...) -> exit 2 */
     VI_ERROR_TIMEOUT,       /* the deadline expired; nothing left running           -> exit 3 */
+    VI_ERROR_COMMIT_PENDING,/* a commit into a disk image started and did not finish:
+                             * the image is half-committed until the next injection
+                             * rolls it forward; fails a start whatever on-error
+                             * says                                                 -> exit 2 */
 } ViErrorCode;
+
+#define VI_ERROR_LAST_CODE VI_ERROR_COMMIT_PENDING
 
 /**
  * vi_error_exit_code:

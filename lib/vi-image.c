@@ -58,11 +58,12 @@ vi_image_helper_path (void)
  * into the error when it fails.  No deadline: both are short, and a commit
  * must not be cut short (see the top comment).
  *
- * @pass_fd: -1, or a descriptor the child gets as its descriptor 3 (a
- * duplicate: the caller keeps @pass_fd).  The commit gets the image's lock
- * this way, so it holds the lock even when we are killed. */
+ * @fds: @n_fds descriptors (-1 for none) the child gets as its descriptors
+ * 3, 4, ... (duplicates: the caller keeps them).  The commit gets the image
+ * and the image's lock this way, so it holds the lock even when we are
+ * killed. */
 static gboolean
-run_tool (const char *const *argv, int pass_fd, const char *what, GError **error)
+run_tool (const char *const *argv, const int *fds, gsize n_fds, const char *what, GError **error)
 {
     g_autoptr(GSubprocessLauncher) l =
         g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
@@ -71,13 +72,16 @@ run_tool (const char *const *argv, int pass_fd, const char *what, GError **error
     g_autofree char *err = NULL;
     g_autoptr(GError) e = NULL;
 
-    if (pass_fd >= 0) {
+    for (gsize i = 0; i < n_fds; i++) {
         /* the launcher owns what it is given: give it a duplicate */
-        int keep = fcntl (pass_fd, F_DUPFD_CLOEXEC, 3);
+        int keep;
 
+        if (fds[i] < 0)
+            continue;
+        keep = fcntl (fds[i], F_DUPFD_CLOEXEC, 10);
         if (keep < 0)
             return vi_throw_errno (error, errno, "%s", what);
-        g_subprocess_launcher_take_fd (l, keep, 3);
+        g_subprocess_launcher_take_fd (l, keep, 3 + (int) i);
     }
     p = g_subprocess_launcher_spawnv (l, argv, &e);
     /* bytes, not UTF-8: a message in another encoding must not hide the
@@ -91,8 +95,6 @@ run_tool (const char *const *argv, int pass_fd, const char *what, GError **error
     return TRUE;
 }
 
-/* The backing of the overlay: the image path, or a network disk as qemu
- * sees it. */
 /* The id of the qemu secret object holding a network disk's password: the
  * password itself never appears in an argv, a backing file name or a log;
  * qemu reads it from a 0600 file in the image's work directory. */
@@ -150,16 +152,13 @@ iscsi_backing (const ViTarget *t, const char *portal, GError **error)
     return g_strconcat ("json:", json, NULL);
 }
 
-/* The backing of the overlay: the image path, or a network disk as qemu
- * sees it. */
+/* The backing of the overlay for a network disk, as qemu sees it (a local
+ * image is named through our descriptor instead). */
 static char *
 backing_of (const ViTarget *t, GError **error)
 {
     const char *server;
 
-    /* qemu resolves a relative backing file against the overlay's directory */
-    if (t->protocol == NULL)
-        return g_canonicalize_filename (t->path, NULL);
     if (t->servers->len == 0) {
         vi_throw (error, VI_ERROR_TARGET, "network disk without a server");
         return NULL;
@@ -183,26 +182,42 @@ backing_of (const ViTarget *t, GError **error)
     return NULL;
 }
 
-/* A read-only image (a read-only filesystem or block device, an immutable
- * file) is refused before the appliance is started, not after a launch
- * whose result could not be committed.  Opening it for writing is the
- * test that also holds for root, who ignores permission bits. */
-static gboolean
-check_writable (const char *path, GError **error)
+/* The image, opened once for the whole injection: the overlay's backing
+ * and the commit both go through this descriptor, so a path swapped for a
+ * symlink to another disk after this point cannot be hit.  Opened for
+ * writing unless @dry_run: for root, who ignores permission bits, that is
+ * the test that the image can be written, and a read-only image (a
+ * read-only filesystem or block device, an immutable file) is refused
+ * before the appliance is started, not after a launch whose result could
+ * not be committed. */
+static int
+open_image (const char *path, gboolean dry_run, GError **error)
 {
-    vi_autofd fd = open (path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    vi_autofd fd = open (path, (dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     struct stat st;
     int ro = 0;
 
-    if (fd < 0)
-        return vi_throw (error, VI_ERROR_TARGET, "image %s cannot be written: %s", path,
-                         g_strerror (errno));
+    if (fd < 0) {
+        vi_throw (error, VI_ERROR_TARGET, "image %s cannot be %s: %s", path,
+                  dry_run ? "read" : "written", g_strerror (errno));
+        return -1;
+    }
+    if (fstat (fd, &st) < 0) {
+        vi_throw_errno (error, errno, "image %s", path);
+        return -1;
+    }
+    if (!S_ISREG (st.st_mode) && !S_ISBLK (st.st_mode)) {
+        vi_throw (error, VI_ERROR_TARGET, "image %s is not a regular file or block device", path);
+        return -1;
+    }
     /* Linux lets a read-only block device be opened for writing and fails
      * the writes: ask it. */
-    if (fstat (fd, &st) == 0 && S_ISBLK (st.st_mode) && ioctl (fd, BLKROGET, &ro) == 0 && ro)
-        return vi_throw (error, VI_ERROR_TARGET, "image %s cannot be written: %s", path,
-                         "the block device is read-only");
-    return TRUE;
+    if (!dry_run && S_ISBLK (st.st_mode) && ioctl (fd, BLKROGET, &ro) == 0 && ro) {
+        vi_throw (error, VI_ERROR_TARGET, "image %s cannot be written: %s", path,
+                  "the block device is read-only");
+        return -1;
+    }
+    return g_steal_fd (&fd);
 }
 
 static char *
@@ -216,49 +231,291 @@ work_dir_for (const ViConfig *cfg, const ViTarget *t)
     return g_build_filename (cfg->state_dir, "work", sum, NULL);
 }
 
-static gboolean
-commit_overlay (const char *work, const char *overlay, int lock, const char *secret_obj,
-                GError **error)
-{
-    g_autofree char *intent = g_build_filename (work, "commit", NULL);
-    g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
-    g_auto(GStrv) argv = NULL;
+/* ---- the intent: what the overlay in the work directory is ----------------
+ *
+ * "intent.json" beside the overlay, written when the overlay is made:
+ *   {"version": 1, "state": "made"|"ready"|"committing",
+ *    "image": {"dev", "ino", "size", "mtime_ns", "ctime_ns"} (local images)}
+ * made:       the appliance may not have finished: never committed;
+ * ready:      the helper finished after a clean shutdown: committed only onto
+ *             the image it was made on, unchanged (the identity above);
+ * committing: qemu-img commit started: the image may be half-committed; the
+ *             next injection finishes it (roll forward: the same clusters
+ *             again) before anything else, and until then every injection,
+ *             a dry run too, fails whatever on-error says.
+ * "ready" and "committing" are durable before what they allow happens. */
 
-    /* durable before the first cluster is copied: roll-forward relies on it */
-    if (!g_file_set_contents_full (intent, overlay, -1,
-                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                   0600, NULL))
-        return vi_throw_errno (error, errno, "recording the commit in %s", intent);
-    g_strv_builder_add_many (b, "qemu-img", "commit", "-q", NULL);
-    if (secret_obj)
-        g_strv_builder_add_many (b, "--object", secret_obj, NULL);
-    g_strv_builder_add (b, overlay);
-    argv = g_strv_builder_end (b);
-    /* holding the image's lock: the commit runs to its end even when we are
-     * killed mid-commit, and the next injection into the image waits for it
-     * instead of racing it */
-    if (!run_tool ((const char *const *) argv, lock,
-                   "committing the injected changes into the image (qemu-img commit)", error))
-        return FALSE;
-    (void) g_unlink (overlay);
-    (void) g_unlink (intent);
+typedef struct {
+    gboolean known;             /* a local image: the identity below is set */
+    guint64 dev, ino, size;
+    gint64 mtime_ns, ctime_ns;
+} ImageId;
+
+typedef enum { INTENT_NONE, INTENT_MADE, INTENT_READY, INTENT_COMMITTING } IntentState;
+
+static const char *const intent_names[] = { "none", "made", "ready", "committing" };
+G_STATIC_ASSERT (G_N_ELEMENTS (intent_names) == INTENT_COMMITTING + 1);
+
+static void
+image_id_of (int fd, ImageId *out)
+{
+    struct stat st;
+
+    *out = (ImageId) { 0 };
+    if (fd < 0 || fstat (fd, &st) < 0)
+        return;
+    out->known = TRUE;
+    out->dev = st.st_dev;
+    out->ino = st.st_ino;
+    out->size = st.st_size;
+    out->mtime_ns = (gint64) st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st.st_mtim.tv_nsec;
+    out->ctime_ns = (gint64) st.st_ctim.tv_sec * G_GINT64_CONSTANT (1000000000) + st.st_ctim.tv_nsec;
+}
+
+static gboolean
+same_file (const ImageId *a, const ImageId *b)
+{
+    return a->known && b->known && a->dev == b->dev && a->ino == b->ino;
+}
+
+static gboolean
+image_id_equal (const ImageId *a, const ImageId *b)
+{
+    return same_file (a, b) && a->size == b->size && a->mtime_ns == b->mtime_ns &&
+           a->ctime_ns == b->ctime_ns;
+}
+
+static gboolean
+intent_write (const char *path, IntentState state, const ImageId *id, GError **error)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new ();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *text = NULL;
+    GFileSetContentsFlags flags = G_FILE_SET_CONTENTS_CONSISTENT;
+
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "version");
+    json_builder_add_int_value (b, 1);
+    json_builder_set_member_name (b, "state");
+    json_builder_add_string_value (b, intent_names[state]);
+    if (id->known) {
+        json_builder_set_member_name (b, "image");
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "dev");
+        json_builder_add_int_value (b, (gint64) id->dev);
+        json_builder_set_member_name (b, "ino");
+        json_builder_add_int_value (b, (gint64) id->ino);
+        json_builder_set_member_name (b, "size");
+        json_builder_add_int_value (b, (gint64) id->size);
+        json_builder_set_member_name (b, "mtime_ns");
+        json_builder_add_int_value (b, id->mtime_ns);
+        json_builder_set_member_name (b, "ctime_ns");
+        json_builder_add_int_value (b, id->ctime_ns);
+        json_builder_end_object (b);
+    }
+    json_builder_end_object (b);
+    root = json_builder_get_root (b);
+    text = json_to_string (root, FALSE);
+    /* what "ready" and "committing" allow must not happen before they
+     * are on disk */
+    if (state != INTENT_MADE)
+        flags |= G_FILE_SET_CONTENTS_DURABLE;
+    if (!g_file_set_contents_full (path, text, -1, flags, 0600, NULL))
+        return vi_throw_errno (error, errno, "recording the injection's state in %s", path);
     return TRUE;
 }
 
-/* Finish a commit a killed injector had started (see the top comment). */
-static gboolean
-roll_forward (const char *work, int lock, const char *secret_obj, GError **error)
+static gint64
+member_int (JsonObject *o, const char *name, gboolean *ok)
 {
-    g_autofree char *intent = g_build_filename (work, "commit", NULL);
-    g_autofree char *overlay = NULL;
+    JsonNode *n = o ? json_object_get_member (o, name) : NULL;
 
-    if (!g_file_get_contents (intent, &overlay, NULL, NULL))
-        return TRUE;
-    if (!g_file_test (overlay, G_FILE_TEST_EXISTS)) {
-        (void) g_unlink (intent);
+    if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64) {
+        *ok = FALSE;
+        return 0;
+    }
+    return json_node_get_int (n);
+}
+
+/* The state recorded at @path; INTENT_NONE when there is none or it cannot
+ * be read (then the overlay is discarded, never committed). */
+static IntentState
+intent_read (const char *path, ImageId *out_id)
+{
+    g_autofree char *text = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    JsonObject *o, *img;
+    JsonNode *state, *image;
+    gboolean ok = TRUE;
+
+    *out_id = (ImageId) { 0 };
+    if (!g_file_get_contents (path, &text, NULL, NULL) ||
+        !json_parser_load_from_data (parser, text, -1, NULL) ||
+        !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+        return INTENT_NONE;
+    o = json_node_get_object (json_parser_get_root (parser));
+    state = json_object_get_member (o, "state");
+    if (member_int (o, "version", &ok) != 1 || !ok || state == NULL ||
+        !JSON_NODE_HOLDS_VALUE (state) || json_node_get_value_type (state) != G_TYPE_STRING)
+        return INTENT_NONE;
+    image = json_object_get_member (o, "image");
+    img = image && JSON_NODE_HOLDS_OBJECT (image) ? json_node_get_object (image) : NULL;
+    if (img != NULL) {
+        out_id->dev = (guint64) member_int (img, "dev", &ok);
+        out_id->ino = (guint64) member_int (img, "ino", &ok);
+        out_id->size = (guint64) member_int (img, "size", &ok);
+        out_id->mtime_ns = member_int (img, "mtime_ns", &ok);
+        out_id->ctime_ns = member_int (img, "ctime_ns", &ok);
+        out_id->known = ok;
+    }
+    for (int s = INTENT_MADE; s <= INTENT_COMMITTING; s++)
+        if (g_str_equal (json_node_get_string (state), intent_names[s]))
+            return (IntentState) s;
+    return INTENT_NONE;
+}
+
+/* How the image is named to qemu: a local image as the descriptor we hold
+ * (@proc_path: another process's view of it, /proc/PID/fd/N; else our
+ * child's, /dev/fd/3), anything else as its backing string. */
+typedef struct {
+    const char *work;
+    char *overlay;
+    char *dry_overlay;          /* a dry run's own: it never touches the state of the others */
+    char *intent;
+    char *legacy_intent;        /* "commit": the overlay's path, before intent.json */
+    int image_fd;               /* -1 for network disks */
+    int lock;
+    const char *format;
+    const char *secret_obj;     /* (nullable) */
+    const char *path;           /* for messages */
+} Work;
+
+/* Commit the overlay into the image: "committing" on disk first, then the
+ * overlay's backing pointed at our descriptor of the image (qemu-img rebase
+ * -u: no data moves), then qemu-img commit with that descriptor as its
+ * fd 3 and the image's lock as its fd 4.  The commit runs in a process of
+ * its own outside the group the deadline kills, holding the lock: it runs
+ * to its end even when we are killed, and the next injection waits for it. */
+static gboolean
+commit_overlay (Work *w, const ImageId *id, GError **error)
+{
+    g_autoptr(GError) e = NULL;
+    int fds[] = { w->image_fd, w->lock };
+
+    if (!intent_write (w->intent, INTENT_COMMITTING, id, error))
+        return FALSE;
+    (void) g_unlink (w->legacy_intent);
+    if (w->image_fd >= 0) {
+        const char *rebase[] = { "qemu-img", "rebase", "-q", "-u", "-F", w->format,
+                                 "-b", "/dev/fd/3", w->overlay, NULL };
+
+        if (!run_tool (rebase, fds, G_N_ELEMENTS (fds),
+                       "pointing the overlay at the image (qemu-img rebase)", &e))
+            return vi_throw (error, VI_ERROR_COMMIT_PENDING, "%s; the commit is pending and the "
+                             "next injection into %s finishes it", e->message, w->path);
+    }
+    {
+        g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+        g_auto(GStrv) argv = NULL;
+
+        g_strv_builder_add_many (b, "qemu-img", "commit", "-q", NULL);
+        if (w->secret_obj)
+            g_strv_builder_add_many (b, "--object", w->secret_obj, NULL);
+        g_strv_builder_add (b, w->overlay);
+        argv = g_strv_builder_end (b);
+        if (!run_tool ((const char *const *) argv, fds, G_N_ELEMENTS (fds),
+                       "committing the injected changes into the image (qemu-img commit)", &e))
+            return vi_throw (error, VI_ERROR_COMMIT_PENDING, "%s; the image may be half-committed: "
+                             "no guest may boot on it until the next injection into %s finishes "
+                             "the commit", e->message, w->path);
+    }
+    (void) g_unlink (w->overlay);
+    (void) g_unlink (w->intent);
+    return TRUE;
+}
+
+static void
+add_note (GString *notes, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+add_note (GString *notes, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start (ap, fmt);
+    g_string_append_vprintf (notes, fmt, ap);
+    va_end (ap);
+    g_string_append_c (notes, '\n');
+}
+
+static void
+discard (Work *w)
+{
+    (void) g_unlink (w->overlay);
+    (void) g_unlink (w->intent);
+    (void) g_unlink (w->legacy_intent);
+}
+
+/* Before anything else, deal with what an earlier injection into the same
+ * image left in the work directory (see the intent above). */
+static gboolean
+recover (Work *w, gboolean dry_run, GString *notes, GError **error)
+{
+    ImageId recorded, now;
+    IntentState state = intent_read (w->intent, &recorded);
+    gboolean have_overlay = g_file_test (w->overlay, G_FILE_TEST_EXISTS);
+
+    image_id_of (w->image_fd, &now);
+    /* a commit recorded by an earlier version: the overlay's path in "commit" */
+    if (state == INTENT_NONE && g_file_test (w->legacy_intent, G_FILE_TEST_EXISTS))
+        state = INTENT_COMMITTING;
+    if (!have_overlay) {
+        if (!dry_run && state != INTENT_NONE)
+            discard (w);
         return TRUE;
     }
-    return commit_overlay (work, overlay, lock, secret_obj, error);
+    switch (state) {
+    case INTENT_COMMITTING:
+        if (dry_run)
+            return vi_throw (error, VI_ERROR_COMMIT_PENDING,
+                             "an interrupted commit into %s is pending: an injection without "
+                             "--dry-run finishes it first", w->path);
+        if (recorded.known && !same_file (&recorded, &now))
+            return vi_throw (error, VI_ERROR_COMMIT_PENDING,
+                             "an interrupted commit into %s is pending, but %s is no longer the "
+                             "file the commit started on (another device or inode): not rolling "
+                             "forward onto it; restore the image, or remove %s to give it up",
+                             w->path, w->path, w->work);
+        if (!commit_overlay (w, &recorded, error))
+            return FALSE;
+        add_note (notes, "finished the commit of an earlier injection into %s that had been "
+                  "interrupted (roll forward)", w->path);
+        return TRUE;
+    case INTENT_READY:
+        if (dry_run)
+            return TRUE;
+        if (image_id_equal (&recorded, &now)) {
+            if (!commit_overlay (w, &recorded, error))
+                return FALSE;
+            add_note (notes, "committed the finished overlay of an earlier injection into %s "
+                      "(its commit had not started; the image is unchanged since)", w->path);
+            return TRUE;
+        }
+        discard (w);
+        add_note (notes, "discarded the finished overlay of an earlier injection into %s: %s",
+                  w->path, recorded.known ? "the image changed since it was made (size, "
+                  "mtime or ctime)" : "the image's identity cannot be checked");
+        return TRUE;
+    case INTENT_MADE:
+    case INTENT_NONE:
+    default:
+        if (dry_run)
+            return TRUE;
+        discard (w);
+        add_note (notes, "discarded the overlay of an earlier injection into %s that did not "
+                  "finish (never committed)", w->path);
+        return TRUE;
+    }
 }
 
 /* Appended to a timeout in the launch stage (or before any stage). */
@@ -271,94 +528,12 @@ stage_hint (const char *stage)
     return "";
 }
 
-gboolean
-vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
-                 gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
-                 ViInjectResult *out_result, GError **error)
+/* The helper's command line (vi-image.h). */
+static GPtrArray *
+helper_argv (const ViConfig *cfg, const ViTarget *target, const char *overlay,
+             const char *secret_obj, const char *spec_path, gboolean dry_run)
 {
-    gint64 deadline = g_get_monotonic_time () + (gint64) cfg->timeout * G_USEC_PER_SEC;
-    vi_autofd slot = -1;
-    vi_autofd lock = -1;
-    g_autofree char *work = work_dir_for (cfg, target);
-    g_autofree char *lock_path = g_build_filename (work, "lock", NULL);
-    g_autofree char *overlay = g_build_filename (work, "overlay.qcow2", NULL);
-    g_autofree char *spec_path = g_build_filename (work, "request.xml", NULL);
-    g_autofree char *intent = g_build_filename (work, "commit", NULL);
-    g_autofree char *canon = vi_spec_format (spec);
-    g_autofree char *backing = NULL;
-    g_autofree char *secret_path = g_build_filename (work, "secret", NULL);
-    g_autofree char *secret_obj = NULL;
-    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-    ViChildOptions copts = {
-        .deadline = deadline,
-        .timeout = cfg->timeout,
-        .killed = "the appliance was killed and the image left unchanged",
-        .progress = progress,
-        .progress_data = progress_data,
-    };
-    g_autofree char *stage = NULL;
-    g_auto(ViInjectResult) result = { 0 };
-    gboolean ok = FALSE;
-
-    if (target->path == NULL && target->protocol == NULL)
-        return vi_throw (error, VI_ERROR_TARGET, "no image to inject into");
-    if (target->protocol == NULL && !g_file_test (target->path, G_FILE_TEST_EXISTS))
-        return vi_throw (error, VI_ERROR_TARGET, "image %s: no such file or device", target->path);
-    if (!dry_run && target->protocol == NULL && !check_writable (target->path, error))
-        return FALSE;
-    backing = backing_of (target, error);
-    if (backing == NULL)
-        return FALSE;
-
-    if (g_mkdir_with_parents (work, 0700) < 0)
-        return vi_throw_errno (error, errno, "creating %s", work);
-    /* One injection per image at a time. */
-    lock = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (lock < 0)
-        return vi_throw_errno (error, errno, "%s", lock_path);
-    while (flock (lock, LOCK_EX | LOCK_NB) < 0) {
-        if (g_get_monotonic_time () >= deadline)
-            return vi_throw (error, VI_ERROR_TIMEOUT,
-                             "timed out waiting for another injection into the same image");
-        g_usleep (100 * 1000);
-    }
-    if (target->secret) {
-        /* 0600 in our 0700 work directory; removed on every way out */
-        secret_obj = g_strdup_printf ("secret,id=" SECRET_ID ",format=raw,file=%s", secret_path);
-        if (!g_file_set_contents_full (secret_path, target->secret, -1,
-                                       G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL)) {
-            vi_throw_errno (error, errno, "%s", secret_path);
-            goto out;
-        }
-    }
-    if (!roll_forward (work, lock, secret_obj, error))
-        goto out;
-
-    if (progress)
-        progress ("slot", progress_data);
-    slot = vi_slot_acquire (cfg->run_dir, cfg->max_parallel, deadline, error);
-    if (slot < 0)
-        goto out;
-
-    (void) g_unlink (overlay);
-    {
-        g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
-        g_auto(GStrv) create = NULL;
-
-        g_strv_builder_add_many (b, "qemu-img", "create", "-q", NULL);
-        if (secret_obj)     /* qemu-img opens the backing for its size */
-            g_strv_builder_add_many (b, "--object", secret_obj, NULL);
-        g_strv_builder_add_many (b, "-f", "qcow2", "-F", target->format, "-b", backing, overlay,
-                                 NULL);
-        create = g_strv_builder_end (b);
-        if (!run_tool ((const char *const *) create, -1, "creating the overlay (qemu-img create)",
-                       error))
-            goto out;
-    }
-    if (!g_file_set_contents_full (spec_path, canon, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL)) {
-        vi_throw_errno (error, errno, "%s", spec_path);
-        goto out;
-    }
+    GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
 
     g_ptr_array_add (argv, g_strdup (vi_image_helper_path ()));
     g_ptr_array_add (argv, g_strdup ("--add"));
@@ -384,30 +559,186 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
     g_ptr_array_add (argv, g_strdup ("--spec"));
     g_ptr_array_add (argv, g_strdup (spec_path));
     g_ptr_array_add (argv, NULL);
+    return argv;
+}
 
-    if (!vi_child_run_argv ((const char *const *) argv->pdata, &copts, &stage, &result, error)) {
-        if (g_error_matches (*error, VI_ERROR, VI_ERROR_TIMEOUT)) {
-            char *m = g_strconcat ((*error)->message, stage_hint (stage), NULL);
+/* Everything after the image's lock is held and the secret is in place:
+ * recover, overlay, helper, commit. */
+static gboolean
+inject_locked (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec, Work *w,
+               gboolean dry_run, gint64 deadline, ViProgressFunc progress, gpointer progress_data,
+               ViInjectResult *out_result, GError **error)
+{
+    g_autofree char *spec_path = g_build_filename (w->work, "request.xml", NULL);
+    g_autofree char *canon = vi_spec_format (spec);
+    g_autofree char *backing = NULL;
+    g_autoptr(GString) notes = g_string_new (NULL);
+    g_autoptr(GPtrArray) argv = NULL;
+    g_autofree char *stage = NULL;
+    g_auto(ViInjectResult) result = { 0 };
+    ImageId made = { 0 }, now = { 0 };
+    vi_autofd slot = -1;
+    ViChildOptions copts = {
+        .deadline = deadline,
+        .timeout = cfg->timeout,
+        .killed = "the appliance was killed and the image left unchanged",
+        .progress = progress,
+        .progress_data = progress_data,
+    };
+    g_autoptr(GError) e = NULL;
+    gboolean ok;
 
-            g_free ((*error)->message);
-            (*error)->message = m;
-        }
-        goto out;
+    if (!recover (w, dry_run, notes, error))
+        return FALSE;
+
+    if (progress)
+        progress ("slot", progress_data);
+    slot = vi_slot_acquire (cfg->run_dir, cfg->max_parallel, deadline, error);
+    if (slot < 0)
+        return FALSE;
+
+    /* A local image is the appliance's backing through our descriptor, as
+     * /proc/OURPID/fd/N: the helper and its qemu read the inode we opened,
+     * whatever the path names by then. */
+    backing = w->image_fd >= 0 ? g_strdup_printf ("/proc/%d/fd/%d", (int) getpid (), w->image_fd)
+                               : backing_of (target, error);
+    if (backing == NULL)
+        return FALSE;
+    image_id_of (w->image_fd, &made);
+    (void) g_unlink (dry_run ? w->dry_overlay : w->overlay);
+    if (!dry_run && !intent_write (w->intent, INTENT_MADE, &made, error))
+        return FALSE;
+    {
+        g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+        g_auto(GStrv) create = NULL;
+
+        g_strv_builder_add_many (b, "qemu-img", "create", "-q", NULL);
+        if (w->secret_obj)     /* qemu-img opens the backing for its size */
+            g_strv_builder_add_many (b, "--object", w->secret_obj, NULL);
+        g_strv_builder_add_many (b, "-f", "qcow2", "-F", target->format, "-b", backing,
+                                 dry_run ? w->dry_overlay : w->overlay, NULL);
+        create = g_strv_builder_end (b);
+        if (!run_tool ((const char *const *) create, NULL, 0,
+                       "creating the overlay (qemu-img create)", error))
+            return FALSE;
     }
-    if (!dry_run && progress)
-        progress ("commit", progress_data);
-    if (!dry_run && !commit_overlay (work, overlay, lock, secret_obj, error))
-        goto out;
+    if (!g_file_set_contents_full (spec_path, canon, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL))
+        return vi_throw_errno (error, errno, "%s", spec_path);
+
+    argv = helper_argv (cfg, target, dry_run ? w->dry_overlay : w->overlay, w->secret_obj,
+                        spec_path, dry_run);
+    ok = vi_child_run_argv ((const char *const *) argv->pdata, &copts, &stage, &result, &e);
+    (void) g_unlink (spec_path);
+    if (!ok) {
+        if (g_error_matches (e, VI_ERROR, VI_ERROR_TIMEOUT)) {
+            char *m = g_strconcat (e->message, stage_hint (stage), NULL);
+
+            g_free (e->message);
+            e->message = m;
+        }
+        g_propagate_error (error, g_steal_pointer (&e));
+        return FALSE;
+    }
+    if (!dry_run) {
+        /* the image must still be what the overlay was made on: something
+         * else writing it meanwhile (a running guest) makes the overlay's
+         * clusters stale */
+        image_id_of (w->image_fd, &now);
+        if (made.known && !image_id_equal (&made, &now))
+            return vi_throw (error, VI_ERROR_FAILED, "image %s changed while the injection ran "
+                             "(something else writes it): the injection was discarded", w->path);
+        if (!intent_write (w->intent, INTENT_READY, &made, error))
+            return FALSE;
+        if (progress)
+            progress ("commit", progress_data);
+        if (!commit_overlay (w, &made, error))
+            return FALSE;
+    }
+    if (notes->len > 0) {
+        g_string_truncate (notes, notes->len - 1);
+        result.notes = g_string_free (g_steal_pointer (&notes), FALSE);
+    }
     if (out_result) {
         *out_result = result;
         result = (ViInjectResult) { 0 };
     }
-    ok = TRUE;
-out:
-    if (ok || !g_file_test (intent, G_FILE_TEST_EXISTS))
-        (void) g_unlink (overlay);
-    (void) g_unlink (spec_path);
+    return TRUE;
+}
+
+gboolean
+vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
+                 gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
+                 ViInjectResult *out_result, GError **error)
+{
+    gint64 deadline = g_get_monotonic_time () + (gint64) cfg->timeout * G_USEC_PER_SEC;
+    g_autofree char *work = work_dir_for (cfg, target);
+    g_autofree char *lock_path = g_build_filename (work, "lock", NULL);
+    g_autofree char *secret_path = g_build_filename (work, "secret", NULL);
+    g_autofree char *secret_obj = NULL;
+    vi_autofd image_fd = -1;
+    vi_autofd lock = -1;
+    Work w = { 0 };
+    gboolean ok;
+
+    if (target->path == NULL && target->protocol == NULL)
+        return vi_throw (error, VI_ERROR_TARGET, "no image to inject into");
+    if (target->protocol == NULL) {
+        if (!g_file_test (target->path, G_FILE_TEST_EXISTS))
+            return vi_throw (error, VI_ERROR_TARGET, "image %s: no such file or device",
+                             target->path);
+        image_fd = open_image (target->path, dry_run, error);
+        if (image_fd < 0)
+            return FALSE;
+    }
+
+    if (g_mkdir_with_parents (work, 0700) < 0)
+        return vi_throw_errno (error, errno, "creating %s", work);
+    /* One injection per image at a time. */
+    lock = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lock < 0)
+        return vi_throw_errno (error, errno, "%s", lock_path);
+    while (flock (lock, LOCK_EX | LOCK_NB) < 0) {
+        if (g_get_monotonic_time () >= deadline)
+            return vi_throw (error, VI_ERROR_TIMEOUT,
+                             "timed out waiting for another injection into the same image");
+        g_usleep (100 * 1000);
+    }
+    if (target->secret) {
+        /* 0600 in our 0700 work directory; removed on every way out */
+        secret_obj = g_strdup_printf ("secret,id=" SECRET_ID ",format=raw,file=%s", secret_path);
+        if (!g_file_set_contents_full (secret_path, target->secret, -1,
+                                       G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL))
+            return vi_throw_errno (error, errno, "%s", secret_path);
+    }
+
+    w.work = work;
+    w.overlay = g_build_filename (work, "overlay.qcow2", NULL);
+    w.dry_overlay = g_build_filename (work, "dry-run.qcow2", NULL);
+    w.intent = g_build_filename (work, "intent.json", NULL);
+    w.legacy_intent = g_build_filename (work, "commit", NULL);
+    w.image_fd = image_fd;
+    w.lock = lock;
+    w.format = target->format;
+    w.secret_obj = secret_obj;
+    w.path = target->path ? target->path : "(network disk)";
+    ok = inject_locked (cfg, target, spec, &w, dry_run, deadline, progress, progress_data,
+                        out_result, error);
+    /* A failed injection leaves nothing to commit, unless its commit
+     * started: then the overlay is what the next injection rolls forward. */
+    if (dry_run) {
+        (void) g_unlink (w.dry_overlay);
+    } else if (!ok) {
+        ImageId ignored;
+
+        if (intent_read (w.intent, &ignored) != INTENT_COMMITTING &&
+            !g_file_test (w.legacy_intent, G_FILE_TEST_EXISTS))
+            discard (&w);
+    }
     if (secret_obj)
         (void) g_unlink (secret_path);
+    g_free (w.overlay);
+    g_free (w.dry_overlay);
+    g_free (w.intent);
+    g_free (w.legacy_intent);
     return ok;
 }

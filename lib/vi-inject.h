@@ -40,6 +40,7 @@ typedef struct {
  *   and the guest relabels at its first boot
  * @changes: steps of the plan that change the guest
  * @unchanged: steps already as requested
+ * @notes: see the member
  *
  * What an injection reports to its caller; vi_child_result_format() carries
  * it across a process boundary.  Clear it with vi_inject_result_clear().
@@ -49,12 +50,16 @@ typedef struct {
     gboolean autorelabel;
     guint changes;
     guint unchanged;
+    char *notes;        /* (nullable) what the host side did besides the plan, one line
+                         * each, for the log (an earlier interrupted injection finished
+                         * or discarded, and why) */
 } ViInjectResult;
 
 static inline void
 vi_inject_result_clear (ViInjectResult *result)
 {
     g_clear_pointer (&result->summary, g_free);
+    g_clear_pointer (&result->notes, g_free);
     result->autorelabel = FALSE;
     result->changes = result->unchanged = 0;
 }

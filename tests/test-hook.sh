@@ -191,6 +191,29 @@ t_fuse_hang () { src=$T/fuse-src; mnt=$T/fuse-mnt; mkdir -p "$mnt"
     ! grep -q "$T" /proc/mounts && ! losetup -j "$src/ct.raw" | grep -q . || ok=1
     return $ok; }
 
+# A disk image whose commit fails once started: the start fails even with
+# on-error="warn" (no guest boots half-committed); a failure before the
+# commit (the overlay cannot be created) lets it start as warn says (the
+# control).  A stand-in helper and a qemu-img wrapper: no appliance.
+t_commit_pending () { mkdir -p "$T/cp/bin"; qemu-img create -q -f raw "$T/cp/disk.raw" 1M || return 1
+    printf '{"summary": "", "autorelabel": false, "changes": 0, "unchanged": 0}' > "$T/cp/out"
+    printf '#!/bin/sh\nexec cat %s\n' "$T/cp/out" > "$T/cp/helper"
+    printf '#!/bin/sh\n[ "$1" = "$VI_TEST_FAIL" ] && { echo "qemu-img: I/O error" >&2; exit 1; }\nexec /usr/bin/qemu-img "$@"\n' > "$T/cp/bin/qemu-img"
+    chmod +x "$T/cp/helper" "$T/cp/bin/qemu-img"
+    qdom () { cat <<XML
+<domain type='qemu'><name>vm1</name><uuid>1b5e6a1c-2d3f-4a5b-8c9d-0e1f2a3b4c5d</uuid>
+<metadata><v:inject xmlns:v='$NS' policy='always' on-error='warn'><v:hostname>h</v:hostname></v:inject></metadata>
+<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$T/cp/disk.raw'/><target dev='vda'/></disk></devices></domain>
+XML
+    }
+    qdom | VI_TEST_FAIL=create PATH="$T/cp/bin:$PATH" VIRT_INJECT_GUESTFS_HELPER="$T/cp/helper" \
+        hook prepare begin || return 1
+    qdom | VI_TEST_FAIL=commit PATH="$T/cp/bin:$PATH" VIRT_INJECT_GUESTFS_HELPER="$T/cp/helper" \
+        hook prepare begin; rc=$?; sed 's/^/# /' "$T/err"
+    [ $rc -eq 2 ] && grep -q 'no guest may boot on it' "$T/err" || return 1
+    # the next start rolls the commit forward and succeeds
+    qdom | PATH="$T/cp/bin:$PATH" VIRT_INJECT_GUESTFS_HELPER="$T/cp/helper" hook prepare begin; }
+
 ok "prepare begin injects into an LXC root directory" t_prepare
 ok "policy once: the same request is not injected again" t_once
 ok "a changed request is injected again" t_changed
@@ -213,5 +236,6 @@ ok "hook install, status, uninstall (links in DIR/qemu.d and DIR/lxc.d)" t_insta
 ok "hook forget DOMAIN drops the ledger entry" t_forget
 ok "LXC raw image root: loop device in a private namespace, cleaned up" t_loop_raw
 ok "LXC qcow2 image root: qemu-storage-daemon FUSE export, cleaned up" t_nbd_qcow2
+ok "a disk image whose commit started and failed fails the start even with on-error=warn" t_commit_pending
 ok "one deadline: a root directory and an LXC image root on a FUSE filesystem that stops answering, exit 3 in time, no partial file" t_fuse_hang
 tap_done

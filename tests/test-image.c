@@ -7,7 +7,9 @@
  * with its stderr; the helper's result (vi_child_result_format()) crosses
  * back, its /.autorelabel flag with it, and one we cannot read is an error.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <glib/gstdio.h>
 
 #include "vi-error.h"
@@ -17,19 +19,33 @@
     "<vi:inject xmlns:vi='http://virt-inject.org/xmlns/libvirt/domain/1.0'>" \
     "<vi:hostname>h1</vi:hostname></vi:inject>"
 
-/* the wrapper: "ARGS -> FD3" per call into $VI_TEST_LOG; VI_TEST_CREATE_FAIL
- * makes `create` fail with a message */
+/* the wrapper: "CMD -> FD3 FD4" per call into $VI_TEST_LOG; the command
+ * named by VI_TEST_FAIL fails with a message */
 static const char qemu_img_wrapper[] =
     "#!/bin/sh\n"
-    "printf '%s -> %s\\n' \"$1\" \"$(readlink /proc/self/fd/3 || echo none)\" >> \"$VI_TEST_LOG\"\n"
-    "if [ \"$1\" = create ] && [ -n \"${VI_TEST_CREATE_FAIL:-}\" ]; then\n"
+    "printf '%s -> %s %s\\n' \"$1\" \"$(readlink /proc/self/fd/3 || echo none)\" "
+    "\"$(readlink /proc/self/fd/4 || echo none)\" >> \"$VI_TEST_LOG\"\n"
+    "if [ \"$1\" = \"${VI_TEST_FAIL:-}\" ]; then\n"
     "    echo 'qemu-img: disk full' >&2; exit 1\n"
     "fi\n"
     "exec /usr/bin/qemu-img \"$@\"\n";
 
-/* the helper: $VI_TEST_HELPER_OUT on stdout, exit 0 */
+/* the helper: writes 4 KiB of 0x5a at offset 0 of the overlay (--add
+ * PATH), as the appliance would; VI_TEST_SWAP=FILE then renames the
+ * directory of $VI_TEST_SWAP_IMAGE away (the image's own ctime stays) and
+ * puts a symlink to FILE where the image was; VI_TEST_TOUCH changes the
+ * image (something else writing it); then $VI_TEST_HELPER_OUT on stdout,
+ * exit 0 */
 static const char helper[] =
     "#!/bin/sh\n"
+    "qemu-io -f qcow2 -c 'write -P 0x5a 0 4k' \"$2\" >/dev/null || exit 2\n"
+    "if [ -n \"${VI_TEST_SWAP:-}\" ]; then\n"
+    "    d=$(dirname \"$VI_TEST_SWAP_IMAGE\")\n"
+    "    mv \"$d\" \"$d.orig\" && mkdir \"$d\" && ln -s \"$VI_TEST_SWAP\" \"$VI_TEST_SWAP_IMAGE\"\n"
+    "fi\n"
+    "if [ -n \"${VI_TEST_TOUCH:-}\" ]; then\n"
+    "    printf x | dd of=\"$VI_TEST_IMAGE\" bs=1 seek=8192 conv=notrunc 2>/dev/null\n"
+    "fi\n"
     "exec cat \"$VI_TEST_HELPER_OUT\"\n";
 
 #define RESULT_SUMMARY "write       /.autorelabel 0644 0:0 (" VI_INJECT_AUTORELABEL_NOTE ")\n"
@@ -85,6 +101,7 @@ fixture_set_up (Fixture *f, gconstpointer data)
     g_setenv ("VI_TEST_LOG", f->log, TRUE);
     g_setenv ("VI_TEST_HELPER_OUT", f->helper_out, TRUE);
     g_setenv ("VIRT_INJECT_GUESTFS_HELPER", help, TRUE);
+    g_setenv ("VI_TEST_IMAGE", f->image, TRUE);
 
     f->cfg = vi_config_new_default ();
     g_free (f->cfg->state_dir);
@@ -103,7 +120,10 @@ fixture_tear_down (Fixture *f, gconstpointer data)
     g_setenv ("PATH", f->old_path, TRUE);
     g_unsetenv ("VI_TEST_LOG");
     g_unsetenv ("VI_TEST_HELPER_OUT");
-    g_unsetenv ("VI_TEST_CREATE_FAIL");
+    g_unsetenv ("VI_TEST_FAIL");
+    g_unsetenv ("VI_TEST_SWAP");
+    g_unsetenv ("VI_TEST_TOUCH");
+    g_unsetenv ("VI_TEST_IMAGE");
     g_unsetenv ("VIRT_INJECT_GUESTFS_HELPER");
     g_assert_cmpint (system (cmd), ==, 0);
     vi_config_free (f->cfg);
@@ -134,33 +154,241 @@ read_log (const Fixture *f)
     return text;
 }
 
-/* create without a descriptor to hand down, commit with the image's lock
- * as its descriptor 3; the helper's result (the /.autorelabel flag with the
- * plan) comes through */
-static void
-test_create_and_commit (Fixture *f, gconstpointer data)
+/* Whether the first 4 KiB of the raw image @path hold the helper's 0x5a. */
+static gboolean
+image_has_data (const char *path)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+
+    g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+    g_assert_cmpuint (len, >=, 4096);
+    for (gsize i = 0; i < 4096; i++)
+        if ((guchar) data[i] != 0x5a)
+            return FALSE;
+    return TRUE;
+}
+
+static char *
+canon (const char *path)
+{
+    char *real = realpath (path, NULL);
+    char *ret = g_strdup (real ? real : path);
+
+    free (real);
+    return ret;
+}
+
+static char *
+work_dir (const Fixture *f)
+{
+    g_autofree char *key = g_strdup_printf ("file|%s|", f->image);
+    g_autofree char *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, key, -1);
+
+    return g_build_filename (f->cfg->state_dir, "work", sum, NULL);
+}
+
+static gboolean
+inject (Fixture *f, gboolean dry_run, ViInjectResult *result, GError **error)
 {
     g_autoptr(ViSpec) spec = parse_spec ();
     g_autoptr(ViTarget) target = vi_target_new (VI_TARGET_IMAGE, f->image);
+
+    target->format = g_strdup ("raw");
+    return vi_image_inject (f->cfg, target, spec, dry_run, NULL, NULL, result, error);
+}
+
+/* create without a descriptor to hand down; rebase and commit with the
+ * image (the descriptor opened at the start) as descriptor 3 and the
+ * image's lock as 4; the appliance's write reaches the image through the
+ * overlay's backing (our descriptor); the helper's result (the
+ * /.autorelabel flag with the plan) comes through */
+static void
+test_create_and_commit (Fixture *f, gconstpointer data)
+{
     g_autoptr(GError) error = NULL;
     g_auto(ViInjectResult) result = { 0 };
-    g_autofree char *log = NULL;
-    g_auto(GStrv) lines = NULL;
+    g_autofree char *log = NULL, *want = NULL, *image = canon (f->image);
+    g_autofree char *work = work_dir (f);
+    g_autofree char *lock = g_build_filename (work, "lock", NULL);
 
     (void) data;
-    target->format = g_strdup ("raw");
-    g_assert_true (vi_image_inject (f->cfg, target, spec, FALSE, NULL, NULL, &result, &error));
+    g_assert_false (image_has_data (f->image));
+    g_assert_true (inject (f, FALSE, &result, &error));
     g_assert_no_error (error);
     g_assert_cmpstr (result.summary, ==, RESULT_SUMMARY);
     g_assert_true (result.autorelabel);
+    g_assert_null (result.notes);
     log = read_log (f);
-    lines = g_strsplit (log, "\n", -1);
-    g_assert_cmpuint (g_strv_length (lines), ==, 3);
-    g_assert_cmpstr (lines[0], ==, "create -> none");
-    g_assert_true (g_str_has_prefix (lines[1], "commit -> "));
-    g_assert_true (g_str_has_suffix (lines[1], "/lock"));
-    g_assert_true (g_str_has_prefix (lines[1] + strlen ("commit -> "), f->cfg->state_dir));
-    g_assert_cmpstr (lines[2], ==, "");
+    want = g_strdup_printf ("create -> none none\nrebase -> %s %s\ncommit -> %s %s\n", image,
+                            lock, image, lock);
+    g_assert_cmpstr (log, ==, want);
+    g_assert_true (image_has_data (f->image));
+}
+
+/* The image's path swapped for a symlink to another disk between the
+ * launch and the commit: the commit goes through the descriptor opened at
+ * the start, into the original inode; the other disk is untouched. */
+static void
+test_swap_before_commit (Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *sub = g_build_filename (f->dir, "sub", NULL);
+    g_autofree char *image = g_build_filename (sub, "disk.raw", NULL);
+    g_autofree char *orig = g_build_filename (f->dir, "sub.orig", "disk.raw", NULL);
+    g_autofree char *other = g_build_filename (f->dir, "other.raw", NULL);
+    g_autofree char *cmd = g_strdup_printf ("sh -c \"mkdir '%s' && /usr/bin/qemu-img create -q "
+                                            "-f raw '%s' 1M && /usr/bin/qemu-img create -q -f raw "
+                                            "'%s' 1M\"", sub, image, other);
+    g_autoptr(ViSpec) spec = parse_spec ();
+    g_autoptr(ViTarget) target = vi_target_new (VI_TARGET_IMAGE, image);
+    int status = -1;
+
+    (void) data;
+    g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
+    g_assert_cmpint (status, ==, 0);
+    target->format = g_strdup ("raw");
+    g_setenv ("VI_TEST_SWAP", other, TRUE);
+    g_setenv ("VI_TEST_SWAP_IMAGE", image, TRUE);
+    if (!vi_image_inject (f->cfg, target, spec, FALSE, NULL, NULL, NULL, &error))
+        g_error ("%s", error->message);
+    g_unsetenv ("VI_TEST_SWAP_IMAGE");
+    g_assert_true (g_file_test (image, G_FILE_TEST_IS_SYMLINK));    /* the swap happened */
+    g_assert_true (image_has_data (orig));
+    g_assert_false (image_has_data (other));
+}
+
+/* Something else writes the image while the appliance runs: the overlay is
+ * stale, nothing is committed, the image keeps the other writer's data. */
+static void
+test_image_changed_during (Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *log = NULL;
+
+    (void) data;
+    g_setenv ("VI_TEST_TOUCH", "1", TRUE);
+    g_assert_false (inject (f, FALSE, NULL, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_FAILED);
+    g_assert_nonnull (strstr (error->message, "changed while the injection ran"));
+    log = read_log (f);
+    g_assert_null (strstr (log, "commit"));
+    g_assert_false (image_has_data (f->image));
+}
+
+/* A commit that fails once started: VI_ERROR_COMMIT_PENDING (which fails
+ * a start whatever on-error says); a dry run then refuses and writes
+ * nothing; the next real injection rolls the commit forward first, says
+ * so, then injects. */
+static void
+test_commit_pending (Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_auto(ViInjectResult) result = { 0 };
+    g_autofree char *log = NULL;
+    g_autofree char *before = NULL, *after = NULL;
+    gsize len;
+
+    (void) data;
+    g_setenv ("VI_TEST_FAIL", "commit", TRUE);
+    g_assert_false (inject (f, FALSE, NULL, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_COMMIT_PENDING);
+    g_assert_nonnull (strstr (error->message, "no guest may boot on it"));
+    g_assert_cmpint (vi_error_exit_code (error), ==, 2);
+    g_clear_error (&error);
+    g_unsetenv ("VI_TEST_FAIL");
+
+    /* a dry run: refused, no qemu-img run at all, the image unchanged */
+    g_assert_true (g_file_get_contents (f->image, &before, &len, NULL));
+    (void) g_unlink (f->log);
+    g_assert_false (inject (f, TRUE, NULL, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_COMMIT_PENDING);
+    g_assert_nonnull (strstr (error->message, "without --dry-run finishes it"));
+    g_clear_error (&error);
+    log = read_log (f);
+    g_assert_cmpstr (log, ==, "");
+    g_assert_true (g_file_get_contents (f->image, &after, &len, NULL));
+    g_assert_true (memcmp (before, after, len) == 0);
+
+    /* the next injection: roll forward, then its own */
+    g_assert_true (inject (f, FALSE, &result, &error));
+    g_assert_no_error (error);
+    g_assert_nonnull (strstr (result.notes, "roll forward"));
+    g_clear_pointer (&log, g_free);
+    log = read_log (f);
+    g_assert_true (g_str_has_prefix (log, "rebase -> "));
+    g_assert_nonnull (strstr (log, "\ncommit -> "));
+    g_assert_nonnull (strstr (log, "\ncreate -> none none\n"));
+    g_assert_true (image_has_data (f->image));
+}
+
+/* What an earlier injection left, by the state it recorded: a finished
+ * overlay ("ready") is committed onto the unchanged image and discarded
+ * when the image changed since; an unfinished one ("made") is always
+ * discarded.  Each says why in the notes.  The overlays are made here with
+ * the helper's 0x5a data; the injection's own helper then writes none. */
+typedef struct {
+    const char *state;
+    gboolean change_image;
+    gboolean committed;
+    const char *note;
+} LeftCase;
+
+static const LeftCase left_cases[] = {
+    { "ready", FALSE, TRUE, "committed the finished overlay" },
+    { "ready", TRUE, FALSE, "the image changed since it was made" },
+    { "made", FALSE, FALSE, "did not finish (never committed)" },
+};
+
+static void
+test_left_over (Fixture *f, gconstpointer data)
+{
+    const LeftCase *c = data;
+    g_autofree char *work = work_dir (f);
+    g_autofree char *overlay = g_build_filename (work, "overlay.qcow2", NULL);
+    g_autofree char *intent = g_build_filename (work, "intent.json", NULL);
+    g_autofree char *cmd = NULL, *text = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(ViInjectResult) result = { 0 };
+    struct stat st;
+    int status = -1;
+
+    g_assert_cmpint (g_mkdir_with_parents (work, 0700), ==, 0);
+    cmd = g_strdup_printf ("sh -c \"/usr/bin/qemu-img create -q -f qcow2 -F raw -b '%s' '%s' && "
+                           "qemu-io -f qcow2 -c 'write -P 0x5a 0 4k' '%s' >/dev/null\"",
+                           f->image, overlay, overlay);
+    g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
+    g_assert_cmpint (status, ==, 0);
+    g_assert_cmpint (stat (f->image, &st), ==, 0);
+    text = g_strdup_printf ("{\"version\": 1, \"state\": \"%s\", \"image\": {\"dev\": %"
+                            G_GUINT64_FORMAT ", \"ino\": %" G_GUINT64_FORMAT ", \"size\": %"
+                            G_GINT64_FORMAT ", \"mtime_ns\": %" G_GINT64_FORMAT
+                            ", \"ctime_ns\": %" G_GINT64_FORMAT "}}", c->state,
+                            (guint64) st.st_dev, (guint64) st.st_ino, (gint64) st.st_size,
+                            (gint64) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
+                            (gint64) st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec);
+    g_assert_true (g_file_set_contents (intent, text, -1, NULL));
+    if (c->change_image) {
+        g_autofree char *touch = g_strdup_printf ("touch '%s'", f->image);
+
+        g_usleep (20 * 1000);
+        g_assert_cmpint (system (touch), ==, 0);
+    }
+    /* the injection's own helper writes nothing this time */
+    {
+        g_autofree char *help = g_build_filename (f->dir, "helper-quiet", NULL);
+        g_autofree char *script = g_strdup_printf ("#!/bin/sh\nexec cat '%s'\n", f->helper_out);
+        write_script (help, script);
+        g_setenv ("VIRT_INJECT_GUESTFS_HELPER", help, TRUE);
+    }
+    g_assert_true (inject (f, FALSE, &result, &error));
+    g_assert_no_error (error);
+    g_assert_nonnull (result.notes);
+    if (strstr (result.notes, c->note) == NULL)
+        g_error ("notes lack '%s': %s", c->note, result.notes);
+    g_assert_cmpint (image_has_data (f->image), ==, c->committed);
+    g_assert_false (g_file_test (overlay, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (intent, G_FILE_TEST_EXISTS));
 }
 
 /* a failing qemu-img: its exit status fails the injection, its stderr is
@@ -175,13 +403,14 @@ test_create_fails (Fixture *f, gconstpointer data)
 
     (void) data;
     target->format = g_strdup ("raw");
-    g_setenv ("VI_TEST_CREATE_FAIL", "1", TRUE);
+    g_setenv ("VI_TEST_FAIL", "create", TRUE);
     g_assert_false (vi_image_inject (f->cfg, target, spec, FALSE, NULL, NULL, NULL, &error));
     g_assert_error (error, VI_ERROR, VI_ERROR_FAILED);
     g_assert_cmpstr (error->message, ==,
                      "creating the overlay (qemu-img create) failed: qemu-img: disk full");
     log = read_log (f);
-    g_assert_cmpstr (log, ==, "create -> none\n");
+    g_assert_cmpstr (log, ==, "create -> none none\n");
+    g_assert_false (image_has_data (f->image));
 }
 
 static void
@@ -221,7 +450,8 @@ test_unreadable_result (Fixture *f, gconstpointer data)
                                          "(status 0) without a readable result"));
         g_assert_null (result.summary);
         log = read_log (f);
-        g_assert_cmpstr (log, ==, "create -> none\n");
+        g_assert_cmpstr (log, ==, "create -> none none\n");
+        g_assert_false (image_has_data (f->image));
     }
 }
 
@@ -239,5 +469,17 @@ main (int argc, char **argv)
                 fixture_tear_down);
     g_test_add ("/image/unreadable-result", Fixture, NULL, fixture_set_up,
                 test_unreadable_result, fixture_tear_down);
+    g_test_add ("/image/commit-through-the-descriptor", Fixture, NULL, fixture_set_up,
+                test_swap_before_commit, fixture_tear_down);
+    g_test_add ("/image/image-changed-during-injection", Fixture, NULL, fixture_set_up,
+                test_image_changed_during, fixture_tear_down);
+    g_test_add ("/image/commit-pending", Fixture, NULL, fixture_set_up, test_commit_pending,
+                fixture_tear_down);
+    for (gsize i = 0; i < G_N_ELEMENTS (left_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/image/left-over/%s%s", left_cases[i].state,
+                                                 left_cases[i].change_image ? "-image-changed" : "");
+        g_test_add (path, Fixture, &left_cases[i], fixture_set_up, test_left_over,
+                    fixture_tear_down);
+    }
     return g_test_run ();
 }

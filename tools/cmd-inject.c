@@ -195,6 +195,12 @@ cli_cmd_inject (CliGlobal *global, int argc, char **argv)
         status = cli_error (error);
         goto out;
     }
+    if (result.notes != NULL) {
+        g_auto(GStrv) notes = g_strsplit (result.notes, "\n", -1);
+
+        for (guint i = 0; notes[i]; i++)
+            g_printerr ("virt-inject: note: %s\n", notes[i]);
+    }
     if (!o.dry_run)
         cli_request_show_generated (&req);
     if (o.dry_run)
