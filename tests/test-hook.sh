@@ -214,6 +214,35 @@ XML
     # the next start rolls the commit forward and succeeds
     qdom | PATH="$T/cp/bin:$PATH" VIRT_INJECT_GUESTFS_HELPER="$T/cp/helper" hook prepare begin; }
 
+# A child that SIGKILL cannot reach: bindfs B over bindfs A, A stopped.
+# B reads our request and blocks on A, so our injection waits for an answer
+# already sent to a server, uninterruptibly (the kernel's FUSE "wait it
+# out").  The CLI still returns by the deadline plus the 3 s grace, exit 3,
+# saying the process was left; once A answers again, it ends by itself.
+t_fuse_unkillable () { a=$T/fa; b=$T/fb; mkdir -p "$a" "$b"
+    "$SRC/tests/make-guest-tree.sh" debian12 "$T/fu-src" >/dev/null
+    bindfs -f "$T/fu-src" "$a" & apid=$!
+    i=0; until mountpoint -q "$a"; do sleep 0.1; i=$((i + 1)); [ $i -lt 100 ] || return 1; done
+    bindfs -f "$a" "$b" & bpid=$!
+    i=0; until mountpoint -q "$b"; do sleep 0.1; i=$((i + 1)); [ $i -lt 100 ] || return 1; done
+    "$VI" --config-file "$T/conf3" inject --rootfs "$b" --hostname alive >/dev/null || {
+        umount "$b"; umount "$a"; return 1; }
+    sleep 1.5     # past FUSE's attribute and entry caches (1 s)
+    kill -STOP $apid
+    s0=$(date +%s%N)
+    "$VI" --config-file "$T/conf3" inject --rootfs "$b" --hostname stuck 2>"$T/fu.err"; rc=$?
+    ms=$(( ($(date +%s%N) - s0) / 1000000 ))
+    echo "# exit $rc in $ms ms"; sed 's/^/# /' "$T/fu.err"
+    kill -CONT $apid
+    ok=0
+    [ $rc -eq 3 ] && [ $ms -lt 9000 ] && grep -q 'timed out after 3 s' "$T/fu.err" &&
+        grep -q 'stuck in the kernel' "$T/fu.err" || ok=1
+    i=0; while pgrep -f "inject --rootfs $b --hostname stuck" >/dev/null; do
+        sleep 0.1; i=$((i + 1)); [ $i -lt 100 ] || { ok=1; break; }; done
+    [ "$(cat "$T/fu-src/etc/hostname")" = alive ] || ok=1
+    umount "$b"; umount "$a"; wait $bpid $apid
+    return $ok; }
+
 ok "prepare begin injects into an LXC root directory" t_prepare
 ok "policy once: the same request is not injected again" t_once
 ok "a changed request is injected again" t_changed
@@ -238,4 +267,5 @@ ok "LXC raw image root: loop device in a private namespace, cleaned up" t_loop_r
 ok "LXC qcow2 image root: qemu-storage-daemon FUSE export, cleaned up" t_nbd_qcow2
 ok "a disk image whose commit started and failed fails the start even with on-error=warn" t_commit_pending
 ok "one deadline: a root directory and an LXC image root on a FUSE filesystem that stops answering, exit 3 in time, no partial file" t_fuse_hang
+ok "one deadline: a child stuck where SIGKILL cannot reach is left after the grace, exit 3 in time" t_fuse_unkillable
 tap_done
