@@ -100,8 +100,8 @@ install_copy (const char *dir, const char *dest, GBytes *front, GError **error)
 /* AppArmor: when libvirtd has a profile here, whether its local include
  * file includes our rules.  Never edited by us: local/ belongs to the
  * admin (dpkg creates it empty, no package writes it); we say the line.
- * Returns FALSE when the rules are missing and AppArmor is enabled, i.e.
- * when a request would fail at the next start. */
+ * Returns FALSE when AppArmor is enabled and the line, our rules or our
+ * profile are missing, i.e. when a request would fail at the next start. */
 static gboolean
 apparmor_report (const char *aa_dir)
 {
@@ -111,7 +111,7 @@ apparmor_report (const char *aa_dir)
     g_autofree char *ours = g_build_filename (aa_dir, "virt-inject", NULL);
     g_autofree char *text = NULL;
     g_autofree char *enabled = NULL;
-    gboolean included = FALSE, on;
+    gboolean included = FALSE, on, files;
 
     if (!g_file_test (profile, G_FILE_TEST_EXISTS))
         return TRUE;
@@ -133,13 +133,14 @@ apparmor_report (const char *aa_dir)
                 "in %s\n", AA_INCLUDE, local);
         return TRUE;
     }
-    if (!g_file_test (snippet, G_FILE_TEST_EXISTS) || !g_file_test (ours, G_FILE_TEST_EXISTS))
+    files = g_file_test (snippet, G_FILE_TEST_EXISTS) && g_file_test (ours, G_FILE_TEST_EXISTS);
+    if (!files)
         printf ("AppArmor: %s or %s is missing: install virt-inject with "
                 "-Dapparmor_dir=%s\n", snippet, ours, aa_dir);
     if (included) {
         printf ("AppArmor: %s includes %s: libvirtd may run the hook's worker (in the "
                 "virt-inject-hook-worker profile)\n", local, AA_SNIPPET);
-        return TRUE;
+        return files || !on;
     }
     printf ("AppArmor: libvirtd's profile does not let it run the hook's worker: add the line\n"
             "  %s\n"
