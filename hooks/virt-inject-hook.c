@@ -6,13 +6,21 @@
  * it drains stdin, and unless the operation is one virt-inject acts on
  * (prepare begin, migrate begin, restore begin, release end) AND the domain
  * XML mentions our namespace, it exits 0 at once with stdout empty.
- * Otherwise it execs virt-inject-hook-worker, found beside its own
- * executable, with the same argv and the XML on stdin (a sealed memfd).
+ * Otherwise it execs the worker, LIBEXECDIR/virt-inject-hook-worker, with
+ * the same argv and the XML on stdin (a sealed memfd).
+ *
+ * `virt-inject hook install` copies this program into libvirt's hook
+ * directories as a real file, not a symlink: on AppArmor hosts libvirtd's
+ * profile lets hooks run from under /etc/libvirt/hooks/ and judges an exec
+ * by the target's real path, so a link into libexecdir would be refused.
+ * The copy does not know where it came from (/proc/self/exe names the
+ * copy), so the worker is found by its installed path, the one the shipped
+ * AppArmor rule names (data/apparmor/).  VIRT_INJECT_HOOK_WORKER replaces
+ * it for tests of the build tree; libvirtd gives hooks a clean environment,
+ * so an installed hook always runs the installed worker.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +28,7 @@
 #include <unistd.h>
 
 #define VI_NS "http://virt-inject.org/xmlns/libvirt/domain/1.0"
-#define WORKER "virt-inject-hook-worker"
+#define WORKER LIBEXECDIR "/virt-inject-hook-worker"
 #define XML_MAX (64u * 1024 * 1024)
 
 static int
@@ -44,7 +52,7 @@ main (int argc, char **argv)
 {
     char *xml = NULL;
     size_t len = 0, cap = 0;
-    char self[PATH_MAX], worker[PATH_MAX];
+    const char *worker = getenv ("VIRT_INJECT_HOOK_WORKER");
     ssize_t n;
     int fd;
 
@@ -71,14 +79,8 @@ main (int argc, char **argv)
         return 0;
     }
 
-    /* The worker sits beside the hook program (libexecdir, or the build tree). */
-    n = readlink ("/proc/self/exe", self, sizeof self - 1);
-    if (n < 0)
-        die ("/proc/self/exe");
-    self[n] = '\0';
-    if (snprintf (worker, sizeof worker, "%s/" WORKER, dirname (self)) >= (int) sizeof worker)
-        die ("worker path");
-
+    if (worker == NULL || *worker == '\0')
+        worker = WORKER;
     fd = memfd_create ("domain-xml", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0)
         die ("memfd_create");
@@ -95,7 +97,7 @@ main (int argc, char **argv)
     if (lseek (fd, 0, SEEK_SET) < 0 || dup2 (fd, 0) < 0)
         die ("memfd");
     free (xml);
-    argv[0] = worker;
+    argv[0] = (char *) worker;
     execv (worker, argv);
     die (worker);
 }

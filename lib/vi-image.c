@@ -53,6 +53,59 @@ vi_image_helper_path (void)
     return env && *env ? env : LIBEXECDIR "/virt-inject-guestfs";
 }
 
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+    return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The backend settings of a colon-separated list, as a sorted, deduplicated
+ * strv without empty items (libguestfs's own reading of the variable). */
+static GStrv
+settings_set (const char *list)
+{
+    g_auto(GStrv) items = g_strsplit (list ? list : "", ":", -1);
+    g_autoptr(GPtrArray) out = g_ptr_array_new ();
+
+    for (guint i = 0; items[i]; i++)
+        if (*items[i] && !g_ptr_array_find_with_equal_func (out, items[i], g_str_equal, NULL))
+            g_ptr_array_add (out, g_strdup (items[i]));
+    g_ptr_array_sort (out, compare_strings);
+    g_ptr_array_add (out, NULL);
+    return (GStrv) g_ptr_array_free (g_steal_pointer (&out), FALSE);
+}
+
+char *
+vi_image_env_overrides (const ViConfig *cfg, const char *const *envp)
+{
+    g_auto(GStrv) own = envp ? NULL : g_get_environ ();
+    const char *const *env = envp ? envp : (const char *const *) own;
+    const char *backend = g_environ_getenv ((char **) env, "LIBGUESTFS_BACKEND");
+    const char *settings = g_environ_getenv ((char **) env, "LIBGUESTFS_BACKEND_SETTINGS");
+    g_autoptr(GString) out = g_string_new (NULL);
+
+    if (backend && *backend && !g_str_equal (backend, "direct"))
+        g_string_append_printf (out, "LIBGUESTFS_BACKEND=%s from the environment is overridden: "
+                                "the appliance always uses the direct backend (the libvirt "
+                                "backend would call back into libvirtd, a deadlock in the "
+                                "hook)\n",
+                                backend);
+    if (settings) {
+        g_auto(GStrv) asked = settings_set (settings);
+        g_auto(GStrv) given = settings_set (cfg->force_tcg ? "force_tcg" : "");
+
+        if (!g_strv_equal ((const char *const *) asked, (const char *const *) given))
+            g_string_append_printf (out, "LIBGUESTFS_BACKEND_SETTINGS=%s from the environment is "
+                                    "overridden: the configuration decides the backend settings "
+                                    "([guestfs] force_tcg = %s, %s%s), so the appliance gets %s\n",
+                                    settings, cfg->force_tcg ? "true" : "false",
+                                    cfg->path ? "from " : "the default: no configuration file",
+                                    cfg->path ? cfg->path : "",
+                                    cfg->force_tcg ? "force_tcg" : "no backend settings");
+    }
+    return out->len ? g_string_free (g_steal_pointer (&out), FALSE) : NULL;
+}
+
 /* Run a short host command (qemu-img) to completion, found on PATH, in our
  * environment, stdin from /dev/null and stdout silenced; its stderr goes
  * into the error when it fails.  No deadline: both are short, and a commit

@@ -47,6 +47,25 @@ G_BEGIN_DECLS
 const char *vi_image_helper_path (void);
 
 /**
+ * vi_image_env_overrides:
+ * @cfg: the configuration ([guestfs] force_tcg, and the file it came from)
+ * @envp: (nullable): the environment to compare with (for tests), or %NULL
+ *   for the process's
+ *
+ * The configuration is the one place that decides the appliance's backend
+ * and its settings: the helper creates its handle with
+ * GUESTFS_CREATE_NO_ENVIRONMENT, so LIBGUESTFS_BACKEND and
+ * LIBGUESTFS_BACKEND_SETTINGS are never read.  This says where such a
+ * variable asks for something else than what the appliance will get (the
+ * backend is always "direct"; the settings are "force_tcg" or none), for
+ * `--verbose`.  A variable asking for the same thing is not mentioned.
+ *
+ * Returns: (transfer full) (nullable): one line per overridden variable,
+ * each ending in a newline, or %NULL when nothing is overridden.
+ */
+char *vi_image_env_overrides (const ViConfig *cfg, const char *const *envp);
+
+/**
  * vi_image_inject:
  * @cfg: deadline, memsize, smp, force_tcg, max_parallel, limits, paths
  * @target: a VI_TARGET_IMAGE target

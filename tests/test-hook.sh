@@ -9,6 +9,8 @@ SRC=$VIRT_INJECT_SOURCE_ROOT
 B=$VIRT_INJECT_BUILD_ROOT
 HOOK=$B/hooks/virt-inject-hook
 VI=$B/tools/virt-inject
+# The front execs the installed worker unless told otherwise.
+export VIRT_INJECT_HOOK_WORKER=$B/hooks/virt-inject-hook-worker
 NS=http://virt-inject.org/xmlns/libvirt/domain/1.0
 
 if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root"; exit 77; fi
@@ -109,11 +111,46 @@ t_nbd_qcow2 () { image_tree "$T/ct.qcow2" qcow2 || return 1
     [ "$(guest_cat "$T/check.raw" /etc/hostname)" = h7 ] && ! pgrep -f "qemu-storage-daemon.*$T" >/dev/null &&
     ! grep -q "$T" /proc/mounts; }
 
-t_install () { export VIRT_INJECT_HOOK_PROGRAM=$HOOK; d=$T/hooks
-    "$VI" hook install --hook-dir "$d" | grep -q SIGHUP &&
-    [ "$(readlink "$d/qemu.d/virt-inject")" = "$HOOK" ] && [ "$(readlink "$d/lxc.d/virt-inject")" = "$HOOK" ] &&
-    "$VI" hook status --hook-dir "$d" && "$VI" hook uninstall --hook-dir "$d" >/dev/null &&
-    [ ! -e "$d/qemu.d/virt-inject" ] && ! "$VI" hook status --hook-dir "$d"; }
+# hook install copies the front (a real file: AppArmor judges an exec by the
+# real path, and libvirtd's profile allows the hook directory, not libexec).
+t_install () { export VIRT_INJECT_HOOK_PROGRAM=$HOOK; d=$T/hooks; aa=$T/aa-none
+    "$VI" hook install --hook-dir "$d" --apparmor-dir "$aa" | grep -q SIGHUP || return 1
+    for drv in qemu lxc; do f=$d/$drv.d/virt-inject
+        [ -f "$f" ] && [ ! -L "$f" ] && [ "$(stat -c %a "$f")" = 755 ] && cmp -s "$f" "$HOOK" || return 1; done
+    [ -z "$(find "$d" -name '.virt-inject.*')" ] &&
+    "$VI" hook status --hook-dir "$d" --apparmor-dir "$aa" | grep -q "lxc.d/virt-inject: installed (a copy of $HOOK)" &&
+    "$VI" hook install --hook-dir "$d" --apparmor-dir "$aa" >/dev/null &&
+    "$VI" hook status --hook-dir "$d" --apparmor-dir "$aa" >/dev/null &&
+    "$VI" hook uninstall --hook-dir "$d" >/dev/null &&
+    [ ! -e "$d/qemu.d/virt-inject" ] && [ ! -e "$d/lxc.d/virt-inject" ] &&
+    ! "$VI" hook status --hook-dir "$d" --apparmor-dir "$aa"; }
+# The copy is the hook: run from the hook directory it injects.
+t_install_runs () { d=$T/hooks-run
+    "$VI" hook install --hook-dir "$d" --apparmor-dir "$T/aa-none" >/dev/null &&
+    domain h10 always | "$d/lxc.d/virt-inject" ct1 prepare begin - && hostname_is h10 &&
+    "$VI" hook uninstall --hook-dir "$d" >/dev/null; }
+# A copy that differs from this version's front is stale; the symlink of an
+# older install is recognised (status says to reinstall; uninstall removes it).
+t_install_stale () { d=$T/hooks-stale; aa=$T/aa-none
+    "$VI" hook install --hook-dir "$d" --apparmor-dir "$aa" >/dev/null &&
+    printf 'x' >> "$d/lxc.d/virt-inject" &&
+    { "$VI" hook status --hook-dir "$d" --apparmor-dir "$aa" > "$T/st.out"; [ $? -eq 1 ]; } &&
+    grep -q 'lxc.d/virt-inject: stale copy' "$T/st.out" && grep -q 'qemu.d/virt-inject: installed' "$T/st.out" &&
+    ln -sf "$HOOK" "$d/qemu.d/virt-inject" &&
+    { "$VI" hook status --hook-dir "$d" --apparmor-dir "$aa" > "$T/st.out"; [ $? -eq 1 ]; } &&
+    grep -q "qemu.d/virt-inject: a symlink to $HOOK.*hook install" "$T/st.out" &&
+    "$VI" hook uninstall --hook-dir "$d" >/dev/null &&
+    [ ! -e "$d/qemu.d/virt-inject" ] && [ ! -L "$d/qemu.d/virt-inject" ] && [ ! -e "$d/lxc.d/virt-inject" ]; }
+# Where libvirtd has an AppArmor profile, install and status say whether its
+# local include file includes our rules, and never edit it.
+t_install_apparmor () { d=$T/hooks-aa; aa=$T/aa
+    mkdir -p "$aa/local" "$aa/abstractions" && : > "$aa/usr.sbin.libvirtd" && : > "$aa/virt-inject" &&
+    : > "$aa/abstractions/virt-inject-hook" && printf '# site rules\n' > "$aa/local/usr.sbin.libvirtd" &&
+    "$VI" hook install --hook-dir "$d" --apparmor-dir "$aa" > "$T/aa.out" &&
+    grep -q "include if exists <abstractions/virt-inject-hook>" "$T/aa.out" &&
+    [ "$(cat "$aa/local/usr.sbin.libvirtd")" = '# site rules' ] &&
+    printf 'include if exists <abstractions/virt-inject-hook>\n' >> "$aa/local/usr.sbin.libvirtd" &&
+    "$VI" hook status --hook-dir "$d" --apparmor-dir "$aa" | grep -q "usr.sbin.libvirtd includes abstractions/virt-inject-hook"; }
 t_forget () { domain h8 | hook prepare begin && [ -f "$T/state/ledger/$UUID" ] &&
     "$VI" --config-file "$T/conf" hook forget ct1 | grep -q 'forgot ct1' && [ ! -f "$T/state/ledger/$UUID" ] &&
     "$VI" --config-file "$T/conf" hook forget ct1 | grep -q 'nothing to forget'; }
@@ -261,7 +298,10 @@ ok "nothing to do: no config read; the hook links only libc" t_fast
 ok "16 simultaneous CLI injections into 16 trees are all correct" t_parallel_trees
 ok "ENOSPC in the guest filesystem: exit 2, files as they were, no temporary or new directory left" t_enospc
 ok "a read-only tree: exit 2, nothing changed" t_readonly
-ok "hook install, status, uninstall (links in DIR/qemu.d and DIR/lxc.d)" t_install
+ok "hook install copies the front into DIR/qemu.d and DIR/lxc.d (0755, same bytes); status; uninstall" t_install
+ok "the installed copy runs as the hook" t_install_runs
+ok "hook status: a stale copy and an old symlink install; uninstall removes the symlink" t_install_stale
+ok "hook install/status: AppArmor include line reported, local file never edited" t_install_apparmor
 ok "hook forget DOMAIN drops the ledger entry" t_forget
 ok "LXC raw image root: loop device in a private namespace, cleaned up" t_loop_raw
 ok "LXC qcow2 image root: qemu-storage-daemon FUSE export, cleaned up" t_nbd_qcow2

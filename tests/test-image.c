@@ -455,10 +455,80 @@ test_unreadable_result (Fixture *f, gconstpointer data)
     }
 }
 
+/* --verbose says where the configuration overrides libguestfs's
+ * environment: the backend is always direct, the settings come from
+ * [guestfs] force_tcg; an environment asking for the same is not named. */
+typedef struct {
+    const char *backend, *settings;     /* NULL: unset */
+    gboolean force_tcg;
+    const char *expected;               /* NULL: nothing overridden */
+} EnvCase;
+
+static const EnvCase env_cases[] = {
+    { NULL, NULL, FALSE, NULL },
+    { NULL, NULL, TRUE, NULL },
+    { "direct", "force_tcg", TRUE, NULL },
+    { "direct", "", FALSE, NULL },
+    { NULL, "force_tcg:force_tcg:", TRUE, NULL },
+    { "", NULL, FALSE, NULL },
+    { NULL, "force_tcg", FALSE,
+      "LIBGUESTFS_BACKEND_SETTINGS=force_tcg from the environment is overridden: the "
+      "configuration decides the backend settings ([guestfs] force_tcg = false, from "
+      "/etc/vi.conf), so the appliance gets no backend settings\n" },
+    { NULL, "", TRUE,
+      "LIBGUESTFS_BACKEND_SETTINGS= from the environment is overridden: the configuration "
+      "decides the backend settings ([guestfs] force_tcg = true, from /etc/vi.conf), so the "
+      "appliance gets force_tcg\n" },
+    { NULL, "force_kvm", TRUE,
+      "LIBGUESTFS_BACKEND_SETTINGS=force_kvm from the environment is overridden: the "
+      "configuration decides the backend settings ([guestfs] force_tcg = true, from "
+      "/etc/vi.conf), so the appliance gets force_tcg\n" },
+    { "libvirt", "force_tcg", TRUE,
+      "LIBGUESTFS_BACKEND=libvirt from the environment is overridden: the appliance always "
+      "uses the direct backend (the libvirt backend would call back into libvirtd, a deadlock "
+      "in the hook)\n" },
+};
+
+static void
+test_env_overrides (gconstpointer data)
+{
+    const EnvCase *c = data;
+    g_autoptr(ViConfig) cfg = vi_config_new_default ();
+    g_auto(GStrv) envp = g_new0 (char *, 1);
+    g_autofree char *got = NULL;
+
+    cfg->force_tcg = c->force_tcg;
+    cfg->path = g_strdup ("/etc/vi.conf");
+    envp = g_environ_setenv (envp, "PATH", "/usr/bin", TRUE);
+    if (c->backend)
+        envp = g_environ_setenv (envp, "LIBGUESTFS_BACKEND", c->backend, TRUE);
+    if (c->settings)
+        envp = g_environ_setenv (envp, "LIBGUESTFS_BACKEND_SETTINGS", c->settings, TRUE);
+    got = vi_image_env_overrides (cfg, (const char *const *) envp);
+    g_assert_cmpstr (got, ==, c->expected);
+}
+
+/* Without a configuration file the line says the default decides. */
+static void
+test_env_overrides_default (void)
+{
+    g_autoptr(ViConfig) cfg = vi_config_new_default ();
+    const char *const envp[] = { "LIBGUESTFS_BACKEND_SETTINGS=force_tcg", NULL };
+    g_autofree char *got = vi_image_env_overrides (cfg, envp);
+
+    g_assert_nonnull (strstr (got, "([guestfs] force_tcg = false, the default: no configuration "
+                                   "file), so the appliance gets no backend settings"));
+}
+
 int
 main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
+    for (gsize i = 0; i < G_N_ELEMENTS (env_cases); i++) {
+        g_autofree char *name = g_strdup_printf ("/image/env-overrides/%" G_GSIZE_FORMAT, i);
+        g_test_add_data_func (name, &env_cases[i], test_env_overrides);
+    }
+    g_test_add_func ("/image/env-overrides/default", test_env_overrides_default);
     if (!g_file_test ("/usr/bin/qemu-img", G_FILE_TEST_IS_EXECUTABLE)) {
         g_test_add_func ("/image/qemu-img", test_skip);
         return g_test_run ();

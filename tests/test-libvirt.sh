@@ -56,6 +56,7 @@ cat > "$T/hook" <<WRAP
 export VIRT_INJECT_CONFIG=$T/conf
 export VIRT_INJECT_GUESTFS_HELPER=$VIRT_INJECT_GUESTFS_HELPER
 export LIBGUESTFS_BACKEND=direct
+export VIRT_INJECT_HOOK_WORKER=$B/hooks/virt-inject-hook-worker
 exec $B/hooks/virt-inject-hook "\$@"
 WRAP
 chmod 0755 "$T/hook"

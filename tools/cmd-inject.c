@@ -6,6 +6,7 @@
 #include "cli-libvirt.h"
 #include "cli-request.h"
 #include "vi-error.h"
+#include "vi-image.h"
 #include "vi-run.h"
 
 typedef struct {
@@ -187,8 +188,19 @@ cli_cmd_inject (CliGlobal *global, int argc, char **argv)
     }
 
     what = vi_target_describe (target);
-    if (o.verbose || global->verbose)
+    if (o.verbose || global->verbose) {
         g_printerr ("virt-inject: injecting into %s\n", what);
+        /* The configuration decides the appliance's backend settings: say
+         * where the environment asked for others. */
+        if (target->kind == VI_TARGET_IMAGE) {
+            g_autofree char *overrides = vi_image_env_overrides (cfg, NULL);
+            g_auto(GStrv) lines = g_strsplit (overrides ? overrides : "", "\n", -1);
+
+            for (guint i = 0; lines[i]; i++)
+                if (*lines[i])
+                    g_printerr ("virt-inject: %s\n", lines[i]);
+        }
+    }
     if (!vi_run_inject (cfg, target, spec, o.dry_run,
                         o.verbose || global->verbose ? print_stage : NULL, NULL, &result,
                         &error)) {

@@ -220,5 +220,31 @@ expect 0 "--verbose" vic inject --rootfs "$tmp/g6" --hostname verbose --verbose
 grep -q '^virt-inject: \[write\] writing into the guest' "$tmp/err"
 ok $? "--verbose announces the write stage"
 
+# --- --verbose says where the configuration overrides libguestfs's
+# environment (a stand-in helper: no appliance is started) ---------------
+truncate -s 8M "$tmp/env.img"
+for tcg in false true; do
+    printf '[guestfs]\nforce_tcg = %s\n[paths]\nstate_dir = %s/state\nrun_dir = %s/run\n' \
+        "$tcg" "$tmp" "$tmp" >"$tmp/conf-$tcg"
+done
+envrun () {  # envrun CONFIG-FORCE-TCG OPTION...: stderr in $tmp/err
+    tcg=$1; shift
+    LIBGUESTFS_BACKEND_SETTINGS=force_tcg VIRT_INJECT_GUESTFS_HELPER=/bin/false \
+        "$vi" --config-file "$tmp/conf-$tcg" inject --hostname e "$@" >/dev/null 2>"$tmp/err"
+}
+envrun false -a "$tmp/env.img" --format raw --verbose
+grep -q "^virt-inject: LIBGUESTFS_BACKEND_SETTINGS=force_tcg from the environment is overridden: .*force_tcg = false, from $tmp/conf-false), so the appliance gets no backend settings$" "$tmp/err"
+ok $? "--verbose: force_tcg in the environment, false in the configuration: it says so"
+envrun false -a "$tmp/env.img" --format raw
+! grep -q LIBGUESTFS "$tmp/err"
+ok $? "without --verbose: not a word"
+envrun true -a "$tmp/env.img" --format raw --verbose
+! grep -q LIBGUESTFS "$tmp/err"
+ok $? "--verbose: the environment asks for what the configuration gives: nothing said"
+tree g7
+envrun false --rootfs "$tmp/g7" --verbose
+! grep -q LIBGUESTFS "$tmp/err"
+ok $? "--verbose with a root directory (no appliance): nothing said"
+
 echo "1..$n"
 exit $failed
