@@ -33,6 +33,7 @@ cleanup () {
         tgtadm --lld iscsi --op delete --mode account --user vi-au-user >/dev/null 2>&1
     fi
     [ -n "${tgt_started:-}" ] && tgtadm --lld iscsi --op delete --mode system >/dev/null 2>&1
+    virsh -c lxc:///system undefine vi-au-hostroot >/dev/null 2>&1
     for d in vi-au-meta vi-au-vol vi-au-iscsi; do
         virsh -c "$URI" destroy "$d" >/dev/null 2>&1
         virsh -c "$URI" undefine "$d" >/dev/null 2>&1
@@ -135,6 +136,22 @@ t_running () {
     virsh -c "$URI" destroy vi-au-meta >/dev/null
     cat "$T/run.err"; [ $rc -eq 1 ] && grep -q 'is running' "$T/run.err"
 }
+# inject -d of an LXC domain whose root is the host's / spelled /./: refused
+# on the opened directory (exit 1, naming it), the host's files untouched.
+t_host_root () {
+    before=$(stat -c '%Y %s' /etc/hostname /etc/hosts 2>&1)
+    cat > "$T/hostroot.xml" <<XML
+<domain type='lxc'><name>vi-au-hostroot</name><memory unit='MiB'>64</memory>
+<os><type>exe</type><init>/sbin/init</init></os>
+<devices><filesystem type='mount'><source dir='/./'/><target dir='/'/></filesystem></devices></domain>
+XML
+    virsh -c lxc:///system define "$T/hostroot.xml" >/dev/null || return 1
+    "$VI" inject -c lxc:///system -d vi-au-hostroot --hostname evil 2>"$T/hr.err"; rc=$?
+    virsh -c lxc:///system undefine vi-au-hostroot >/dev/null
+    cat "$T/hr.err"
+    [ $rc -eq 1 ] && grep -q "is the host's own root directory" "$T/hr.err" &&
+    [ "$(stat -c '%Y %s' /etc/hostname /etc/hosts 2>&1)" = "$before" ]
+}
 t_volume () {
     mkdir -p "$T/pool"
     virsh -c "$URI" pool-define-as vi-au-pool dir --target "$T/pool" >/dev/null &&
@@ -212,6 +229,7 @@ ok "metadata edit saves a valid edit, keeps the old request on an invalid one" t
 ok "metadata remove" t_remove
 ok "an unknown domain is an error naming it" t_unknown_domain
 ok "inject -d refuses a running domain" t_running
+ok "inject -d of an LXC domain whose root is the host's / under another name is refused" t_host_root
 ok "inject -c URI -d resolves a type='volume' disk and injects into it" t_volume
 ok "inject -c URI -d into an iSCSI disk with CHAP from a libvirt secret; password in no argv" t_iscsi
 
