@@ -141,19 +141,19 @@ t_install_stale () { d=$T/hooks-stale; aa=$T/aa-none
     grep -q "qemu.d/virt-inject: a symlink to $HOOK.*hook install" "$T/st.out" &&
     "$VI" hook uninstall --hook-dir "$d" >/dev/null &&
     [ ! -e "$d/qemu.d/virt-inject" ] && [ ! -L "$d/qemu.d/virt-inject" ] && [ ! -e "$d/lxc.d/virt-inject" ]; }
-# The hook of another installation (a meson install under /usr/local: its
-# front execs /usr/local/libexec/virt-inject-hook-worker) in our place, and a
+# The hook of another installation (a meson install under /usr/local whose
+# front execs a worker that is not this build's) in our place, and a
 # second virt-inject hook under another name: status names both (exit 1),
 # install replaces the first and removes the second, so virt-inject never
 # runs twice; a hook that is not ours stays.
 t_install_other () { d=$T/hooks-other; aa=$T/aa-none
     mkdir -p "$d/qemu.d" "$d/lxc.d" &&
-    printf '\177ELF fake front\0%s\0/usr/local/libexec/virt-inject-hook-worker\0' "$NS" > "$d/qemu.d/virt-inject" &&
+    printf '\177ELF fake front\0%s\0/usr/local/vi-other/libexec/virt-inject-hook-worker\0' "$NS" > "$d/qemu.d/virt-inject" &&
     cp "$HOOK" "$d/lxc.d/50-copy" && cp "$d/qemu.d/virt-inject" "$d/qemu.d/10-local" &&
     chmod 0755 "$d/qemu.d/virt-inject" "$d/qemu.d/10-local" &&
     printf '#!/bin/sh\nexit 0\n' > "$d/qemu.d/other" && chmod 0755 "$d/qemu.d/other" &&
     { "$VI" hook status --hook-dir "$d" --apparmor-dir "$aa" > "$T/st.out"; [ $? -eq 1 ]; } &&
-    grep -q "qemu.d/virt-inject: the hook of another virt-inject installation (its worker is /usr/local/libexec/virt-inject-hook-worker), left by a meson install under /usr/local" "$T/st.out" &&
+    grep -q "qemu.d/virt-inject: the hook of another virt-inject installation (its worker is /usr/local/vi-other/libexec/virt-inject-hook-worker), left by a meson install under /usr/local" "$T/st.out" &&
     grep -q "lxc.d/50-copy: a second virt-inject hook" "$T/st.out" &&
     grep -q "qemu.d/10-local: a second virt-inject hook" "$T/st.out" &&
     ! grep -q "qemu.d/other" "$T/st.out" &&
