@@ -58,7 +58,7 @@ installed () { in_root dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null |
 deb () { ls "$P"/"$1"_*.deb; }
 
 # --- build and lintian ----------------------------------------------------
-listing () { ls -a "$SRC" "$SRC/debian" "$SRC/.."; }
+listing () { ls -a "$SRC" "$SRC/debian"; ls -a "$SRC/.." | grep '^virt-inject.*\.\(deb\|changes\|buildinfo\)$'; }
 t_build () {
     listing > "$W/listing.before"
     "$SRC/scripts/build-packages.sh" "$P" > "$W/build.log" 2>&1 || { tail -50 "$W/build.log"; return 1; }
