@@ -23,12 +23,17 @@ done
 
 T=$(mktemp -d /var/tmp/vi-ansible-XXXXXX)
 chmod 0755 "$T"
+# The package owns the hook directories and dpkg removes them with it when
+# they are empty: those that were here before are made again at the end.
+had_dirs=$(ls -d /etc/libvirt/hooks/qemu.d /etc/libvirt/hooks/lxc.d 2>/dev/null)
 cleanup () {
     virsh -c lxc:/// destroy "$DOM" >/dev/null 2>&1
     virsh -c lxc:/// undefine "$DOM" >/dev/null 2>&1
     rm -f /etc/virt-inject/secrets/ci-root
+    rmdir /etc/virt-inject/secrets 2>/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get purge -y -q virt-inject virt-inject-guestfs >/dev/null 2>&1
     rm -rf /var/cache/virt-inject-ansible /var/lib/virt-inject-ansible "$T"
+    for d in $had_dirs; do mkdir -p "$d"; done
 }
 trap cleanup EXIT
 
@@ -113,10 +118,11 @@ ok "a second run changes neither the packages nor the settings" t_again
 
 # --- and gone again -----------------------------------------------------------
 t_purged () { virsh -c lxc:/// undefine "$DOM" >/dev/null 2>&1
-    rm -f /etc/virt-inject/secrets/ci-root
+    # the secret and its directory are ours to remove (dpkg keeps what it did not install)
+    rm -f /etc/virt-inject/secrets/ci-root && rmdir /etc/virt-inject/secrets || return 1
     DEBIAN_FRONTEND=noninteractive apt-get purge -y -q virt-inject virt-inject-guestfs > "$T/purge.log" 2>&1 ||
         { cat "$T/purge.log"; return 1; }
     [ ! -e /etc/libvirt/hooks/qemu.d/virt-inject ] && [ ! -e /etc/libvirt/hooks/lxc.d/virt-inject ] &&
-    [ ! -e /var/lib/virt-inject ] && [ ! -e /etc/virt-inject/virt-inject.conf ]; }
+    [ ! -e /var/lib/virt-inject ] && [ ! -e /etc/virt-inject ]; }
 ok "apt purge on this host: the hook, the state and the configuration are gone" t_purged
 tap_done
