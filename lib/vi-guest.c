@@ -158,6 +158,22 @@ read_selinux (ViVfs *vfs, gboolean *out, GError **error)
     return TRUE;
 }
 
+/* cloud-init is there when its program or its main configuration is: a
+ * guest that has either runs it at boot (Debian's package ships both). */
+static gboolean
+has_cloud_init (ViVfs *vfs)
+{
+    static const char *const marks[] = { "/usr/bin/cloud-init", "/etc/cloud/cloud.cfg" };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (marks); i++) {
+        gboolean exists = FALSE;
+
+        if (vi_vfs_exists (vfs, marks[i], &exists, NULL) && exists)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 ViGuestFacts *
 vi_guest_read_facts (ViVfs *vfs, GError **error)
 {
@@ -188,6 +204,7 @@ vi_guest_read_facts (ViVfs *vfs, GError **error)
     if (!read_selinux (vfs, &f->selinux_enforcing, error))
         return NULL;
     f->net_renderer = vi_guest_detect_renderer (vfs);
+    f->cloud_init = has_cloud_init (vfs);
     return g_steal_pointer (&f);
 }
 

@@ -708,6 +708,38 @@ plan_network (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
     return TRUE;
 }
 
+/* ---- cloud-init -------------------------------------------------------- */
+
+/* A guest with cloud-init rewrites its network configuration, hostname and
+ * /etc/hosts at boot from whatever datasource it finds (a NoCloud seed disk
+ * a user also attached, a cloud's metadata service).  When the request sets
+ * those, a drop-in of ours in /etc/cloud/cloud.cfg.d tells cloud-init to
+ * leave them alone, with its documented switches.  It sorts last, so it
+ * wins over the image's own cloud.cfg.d files.  What still wins over it: a
+ * cloud-config user-data that sets the same keys itself (cloud-init merges
+ * user-data over the system configuration); a datasource's network
+ * configuration and meta-data hostname do not. */
+#define CLOUD_INIT_DROPIN "/etc/cloud/cloud.cfg.d/99-virt-inject.cfg"
+
+static gboolean
+plan_cloud_init (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
+{
+    GString *cfg;
+
+    if (!plan->facts->cloud_init || (!spec->has_network && spec->hostname == NULL))
+        return TRUE;
+    cfg = g_string_new ("# Written by virt-inject: cloud-init keeps the network configuration and\n"
+                        "# hostname that virt-inject injected.  A cloud-config user-data that sets\n"
+                        "# these keys itself still wins (cloud-init merges it over this file).\n");
+    if (spec->has_network)
+        g_string_append (cfg, "network:\n  config: disabled\n");
+    if (spec->hostname != NULL)
+        g_string_append (cfg, "preserve_hostname: true\nmanage_etc_hosts: false\n");
+    return plan_dir (plan, vfs, "/etc/cloud/cloud.cfg.d", 0755, 0, 0, "cloud-init", error) &&
+           plan_write (plan, vfs, CLOUD_INIT_DROPIN, bytes_take_string (g_string_free (cfg, FALSE)),
+                       0644, 0, 0, "cloud-init: keep the injected network and hostname", error);
+}
+
 /* ---- meta -------------------------------------------------------------- */
 
 static gboolean
@@ -773,6 +805,7 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
     if (!plan_passwords (plan, spec, vfs, opts, error) ||
         !plan_hostname (plan, spec, vfs, error) ||
         !plan_network (plan, spec, vfs, error) ||
+        !plan_cloud_init (plan, spec, vfs, error) ||
         !plan_meta (plan, spec, vfs, error))
         return NULL;
 

@@ -20,7 +20,7 @@ PKGS="
   e2fsprogs fdisk parted lvm2 util-linux fuse3 dosfstools
   debootstrap valgrind openssh-client whois bc
   procps perl python3 mount kmod tgt bindfs
-  apparmor binutils
+  apparmor binutils python3-yaml
 "
 
 missing=""

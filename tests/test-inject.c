@@ -577,6 +577,77 @@ test_fake_home_unusable (void)
     }
 }
 
+/* cloud-init: a guest that has it gets a drop-in that keeps the injected
+ * network configuration and hostname, with only the keys the request
+ * needs; a guest without it (the control), or a request that sets
+ * neither, gets none; a second run changes nothing. */
+typedef struct {
+    const char *name;
+    gboolean cloud_init;
+    const char *request;    /* inside <vi:inject> */
+    const char *dropin;     /* NULL: none written */
+} CloudInitCase;
+
+#define CI_HEAD "# Written by virt-inject: cloud-init keeps the network configuration and\n" \
+                "# hostname that virt-inject injected.  A cloud-config user-data that sets\n" \
+                "# these keys itself still wins (cloud-init merges it over this file).\n"
+#define CI_NET "<vi:network><vi:interface name='eth0'><vi:dhcp/></vi:interface></vi:network>"
+
+static const CloudInitCase cloud_init_cases[] = {
+    { "network-and-hostname", TRUE, "<vi:hostname>web1</vi:hostname>" CI_NET,
+      CI_HEAD "network:\n  config: disabled\npreserve_hostname: true\nmanage_etc_hosts: false\n" },
+    { "hostname-only", TRUE, "<vi:hostname>web1</vi:hostname>",
+      CI_HEAD "preserve_hostname: true\nmanage_etc_hosts: false\n" },
+    { "network-only", TRUE, CI_NET, CI_HEAD "network:\n  config: disabled\n" },
+    { "neither", TRUE, "<vi:file path='/etc/motd'>hi&#10;</vi:file>", NULL },
+    { "no-cloud-init", FALSE, "<vi:hostname>web1</vi:hostname>" CI_NET, NULL },
+};
+
+static void
+test_fake_cloud_init (gconstpointer data)
+{
+    const CloudInitCase *c = data;
+    g_autofree char *xml = g_strdup_printf ("<vi:inject xmlns:vi='" NS "'>%s</vi:inject>",
+                                            c->request);
+    g_autoptr(ViSpec) spec = parse (xml);
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViPlan) again = NULL;
+
+    if (c->cloud_init) {
+        fake_vfs_add_dir (vfs, "/usr", 0755, 0, 0);
+        fake_vfs_add_dir (vfs, "/usr/bin", 0755, 0, 0);
+        fake_vfs_add_file (vfs, "/usr/bin/cloud-init", "", 0755, 0, 0);
+    }
+    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/cloud/cloud.cfg.d/99-virt-inject.cfg"), ==, c->dropin);
+    if (c->dropin != NULL) {
+        /* YAML as cloud-init reads it (PyYAML's safe_load, as cloud-init does),
+         * with the values of the right types */
+        g_autofree char *tmp = NULL;
+        int fd = g_file_open_tmp ("vi-cloud-XXXXXX.cfg", &tmp, &error);
+        g_autofree char *cmd = NULL;
+        int status = -1;
+
+        g_assert_no_error (error);
+        close (fd);
+        g_assert_true (g_file_set_contents (tmp, c->dropin, -1, NULL));
+        cmd = g_strdup_printf ("python3 -c \"import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); "
+                               "assert d.get('network', {'config': 'disabled'}) == {'config': 'disabled'}; "
+                               "assert d.get('preserve_hostname', True) is True; "
+                               "assert d.get('manage_etc_hosts', False) is False; "
+                               "assert set(d) <= {'network', 'preserve_hostname', 'manage_etc_hosts'}\" %s",
+                               tmp);
+        g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
+        g_assert_cmpint (status, ==, 0);
+        g_unlink (tmp);
+    }
+    again = vi_plan_build (spec, vfs, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (vi_plan_n_changes (again), ==, 0);
+}
+
 /* ---- real trees ------------------------------------------------------ */
 
 typedef struct {
@@ -801,6 +872,11 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/edge-cases", test_fake_edge_cases);
     g_test_add_func ("/inject/fake/home-trailing-slash", test_fake_home_slashes);
     g_test_add_func ("/inject/fake/home-unusable", test_fake_home_unusable);
+    for (gsize i = 0; i < G_N_ELEMENTS (cloud_init_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/inject/fake/cloud-init/%s",
+                                                 cloud_init_cases[i].name);
+        g_test_add_data_func (path, &cloud_init_cases[i], test_fake_cloud_init);
+    }
     for (gsize i = 0; i < G_N_ELEMENTS (cost_cases); i++) {
         g_autofree char *path = g_strdup_printf ("/inject/fake/guest-hash-cost/%s",
                                                  cost_cases[i].name);
