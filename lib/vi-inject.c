@@ -5,7 +5,8 @@
  * anything is written.  A step whose result is already in the guest (same
  * content, mode and owner) is recorded as "unchanged" and not applied, which
  * makes every injection idempotent.  vi_plan_apply() creates directories,
- * fixes attributes, writes files, commits the VFS batch, and relabels.
+ * fixes attributes, writes files, commits the VFS batch, and labels what it
+ * wrote with the guest's own SELinux policy.
  */
 #include "vi-inject.h"
 
@@ -14,6 +15,7 @@
 #include <json-glib/json-glib.h>
 
 #include "vi-crypt.h"
+#include "vi-selinux.h"
 #include "vi-error.h"
 #include "vi-net.h"
 
@@ -41,8 +43,8 @@ struct _ViPlan {
     GHashTable *writes;             /* guest path -> Step* (planned writes) */
     GHashTable *dirs;               /* guest paths known to exist or planned */
     ViGuestFacts *facts;
-    gboolean relabel;               /* relabel written paths */
-    gboolean autorelabel;           /* backend cannot: create /.autorelabel */
+    ViLabeler *labeler;             /* label written paths with the guest's policy */
+    gboolean autorelabel;           /* that cannot be done: create /.autorelabel */
     gsize read_max;
 };
 
@@ -65,6 +67,7 @@ vi_plan_free (ViPlan *plan)
     g_hash_table_unref (plan->writes);
     g_hash_table_unref (plan->dirs);
     vi_guest_facts_free (plan->facts);
+    vi_labeler_free (plan->labeler);
     g_free (plan);
 }
 
@@ -809,18 +812,28 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
         !plan_meta (plan, spec, vfs, error))
         return NULL;
 
-    if (spec->selinux == VI_SELINUX_YES ||
-        (spec->selinux == VI_SELINUX_AUTO && plan->facts->selinux_enforcing)) {
-        if (vi_vfs_can_relabel (vfs)) {
-            plan->relabel = TRUE;
-        } else if (vi_plan_n_changes (plan) > 0) {
+    /* Labels only when something changes: an idempotent run reads no policy. */
+    if ((spec->selinux == VI_SELINUX_YES ||
+         (spec->selinux == VI_SELINUX_AUTO && plan->facts->selinux_enforcing)) &&
+        vi_plan_n_changes (plan) > 0) {
+        g_autoptr(GError) e = NULL;
+        g_autofree char *reason = NULL;
+
+        if (!vi_vfs_can_set_label (vfs))
+            reason = g_strdup_printf ("the %s backend cannot set labels", vfs->ops->name);
+        else if ((plan->labeler = vi_labeler_new (vfs, plan->facts->selinux_type, plan->read_max,
+                                                  &e)) == NULL)
+            reason = g_strdup (e->message);
+        if (plan->labeler == NULL) {
             gboolean exists = FALSE;
             if (!vi_vfs_exists (vfs, "/.autorelabel", &exists, error))
                 return NULL;
             if (!exists) {
+                g_autofree char *why = g_strdup_printf (VI_INJECT_AUTORELABEL_NOTE ": %s", reason);
+
                 plan->autorelabel = TRUE;
                 if (!plan_write (plan, vfs, "/.autorelabel", g_bytes_new_static ("", 0), 0644, 0, 0,
-                                 VI_INJECT_AUTORELABEL_NOTE, error))
+                                 why, error))
                     return NULL;
             }
         }
@@ -849,8 +862,9 @@ vi_plan_describe (const ViPlan *plan)
         g_string_append_printf (s, "%-11s %s %04o %u:%u (%s)\n", verbs[st->kind], st->path, st->mode,
                                 st->uid, st->gid, st->why);
     }
-    if (plan->relabel)
-        g_string_append (s, "relabel     the written paths (SELinux)\n");
+    if (plan->labeler)
+        g_string_append (s, "label       the created and written paths, from the guest's SELinux "
+                         "file_contexts\n");
     return g_string_free (s, FALSE);
 }
 
@@ -939,10 +953,32 @@ apply_failed (GPtrArray *undo, ViVfs *vfs, GError **error, int code, const char 
     return vi_throw (error, code, "%s", msg);
 }
 
+/* What restorecon in the guest would give each path the plan created or
+ * wrote (after the commit: a label is an attribute of the final inode). */
+static gboolean
+label_written (ViPlan *plan, ViVfs *vfs, GError **error)
+{
+    if (plan->labeler == NULL)
+        return TRUE;
+    for (guint i = 0; i < plan->steps->len; i++) {
+        Step *st = plan->steps->pdata[i];
+        g_autofree char *con = NULL;
+        g_autoptr(GError) e = NULL;
+
+        if (st->kind != STEP_MKDIR && st->kind != STEP_WRITE)
+            continue;
+        con = vi_labeler_lookup (plan->labeler, st->path, st->kind == STEP_MKDIR);
+        if (con != NULL && !vi_vfs_set_label (vfs, st->path, con, &e))
+            return vi_throw (error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
+                             "labelling %s (%s) after the commit: %s", st->path, st->why,
+                             e->message);
+    }
+    return TRUE;
+}
+
 gboolean
 vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
 {
-    g_autoptr(GPtrArray) written = g_ptr_array_new ();
     g_autoptr(GPtrArray) undo = g_ptr_array_new_with_free_func ((GDestroyNotify) undo_free);
 
     for (guint i = 0; i < plan->steps->len; i++) {
@@ -980,7 +1016,6 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
             return apply_failed (undo, vfs, error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
                                  "%s %s (%s): %s", what[st->kind], st->path, st->why, e->message);
         }
-        g_ptr_array_add (written, st->path);
     }
     {
         g_autoptr(GError) e = NULL;
@@ -988,12 +1023,7 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
             return apply_failed (undo, vfs, error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
                                  "committing the changes: %s", e->message);
     }
-    if (plan->relabel && written->len > 0) {
-        g_ptr_array_add (written, NULL);
-        if (!vi_vfs_relabel (vfs, (const char *const *) written->pdata, error))
-            return FALSE;
-    }
-    return TRUE;
+    return label_written (plan, vfs, error);
 }
 
 gboolean

@@ -585,6 +585,22 @@ rootfs_chown (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **e
     return TRUE;
 }
 
+/* Through the O_PATH descriptor, as chmod: the very inode checked. */
+static gboolean
+rootfs_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
+{
+    struct stat st;
+    vi_autofd fd = resolve_for_attr ((RootfsVfs *) vfs, path, &st, error);
+    g_autofree char *p = NULL;
+
+    if (fd < 0)
+        return FALSE;
+    p = fd_path (fd);
+    if (setxattr (p, SELINUX_XATTR, context, strlen (context) + 1, 0) < 0)
+        return vi_throw_errno (error, errno, "%s: setting the SELinux label %s", path, context);
+    return TRUE;
+}
+
 static gboolean
 rootfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error)
 {
@@ -687,7 +703,7 @@ static const ViVfsOps rootfs_ops = {
     .stat = rootfs_stat,
     .rmdir = rootfs_rmdir,
     .commit = rootfs_commit,
-    .relabel = NULL,            /* containers are labelled by the host at start */
+    .set_label = rootfs_set_label,
     .free = rootfs_free,
 };
 

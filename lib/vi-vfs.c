@@ -78,18 +78,18 @@ vi_vfs_discard (ViVfs *vfs, GError **error)
 }
 
 gboolean
-vi_vfs_can_relabel (ViVfs *vfs)
+vi_vfs_can_set_label (ViVfs *vfs)
 {
-    return vfs->ops->relabel != NULL;
+    return vfs->ops->set_label != NULL;
 }
 
 gboolean
-vi_vfs_relabel (ViVfs *vfs, const char *const *paths, GError **error)
+vi_vfs_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
 {
-    if (vfs->ops->relabel == NULL)
-        return vi_throw (error, VI_ERROR_UNSUPPORTED, "the %s backend cannot relabel files",
+    if (vfs->ops->set_label == NULL)
+        return vi_throw (error, VI_ERROR_UNSUPPORTED, "the %s backend cannot set SELinux labels",
                          vfs->ops->name);
-    return vfs->ops->relabel (vfs, paths, error);
+    return vfs->ops->set_label (vfs, path, context, error);
 }
 
 void

@@ -86,9 +86,11 @@ typedef struct {
     /* Make every staged write durable and visible. */
     gboolean (*commit) (ViVfs *vfs, GError **error);
 
-    /* Relabel exactly @paths with the guest's SELinux policy; may be NULL
-     * (backend cannot: the caller falls back to /.autorelabel). */
-    gboolean (*relabel) (ViVfs *vfs, const char *const *paths, GError **error);
+    /* Set the SELinux label (security.selinux) of the regular file or
+     * directory @path, never following a symlink; @context is what the
+     * guest's policy gives it (vi-selinux).  May be NULL (the backend
+     * cannot: the caller falls back to /.autorelabel). */
+    gboolean (*set_label) (ViVfs *vfs, const char *path, const char *context, GError **error);
 
     /* Free the backend; staged writes not committed are discarded. */
     void (*free) (ViVfs *vfs);
@@ -111,8 +113,8 @@ gboolean vi_vfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error)
 gboolean vi_vfs_rmdir (ViVfs *vfs, const char *path, GError **error);
 gboolean vi_vfs_commit (ViVfs *vfs, GError **error);
 gboolean vi_vfs_discard (ViVfs *vfs, GError **error);
-gboolean vi_vfs_can_relabel (ViVfs *vfs);
-gboolean vi_vfs_relabel (ViVfs *vfs, const char *const *paths, GError **error);
+gboolean vi_vfs_can_set_label (ViVfs *vfs);
+gboolean vi_vfs_set_label (ViVfs *vfs, const char *path, const char *context, GError **error);
 void vi_vfs_free (ViVfs *vfs);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ViVfs, vi_vfs_free)
 

@@ -10,6 +10,7 @@ typedef struct {
     GBytes *content;
     guint mode;
     guint32 uid, gid;
+    char *label;                /* security.selinux, or NULL */
 } Node;
 
 typedef struct {
@@ -27,6 +28,7 @@ node_free (Node *n)
 {
     if (n->content)
         g_bytes_unref (n->content);
+    g_free (n->label);
     g_free (n);
 }
 
@@ -239,6 +241,23 @@ f_commit (ViVfs *vfs, GError **error)
 }
 
 static gboolean
+f_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    Node *n = g_hash_table_lookup (self->nodes, path);
+
+    if (injected_failure (self, "set_label", path, error))
+        return FALSE;
+    if (n == NULL)
+        return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: No such file or directory", path);
+    if (n->type != VI_FILE_TYPE_REGULAR && n->type != VI_FILE_TYPE_DIRECTORY)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file or directory (refused)", path);
+    g_free (n->label);
+    n->label = g_strdup (context);
+    return TRUE;
+}
+
+static gboolean
 f_discard (ViVfs *vfs, GError **error)
 {
     FakeVfs *self = (FakeVfs *) vfs;
@@ -259,8 +278,28 @@ f_free (ViVfs *vfs)
 static const ViVfsOps fake_ops = {
     .name = "fake", .read_file = f_read, .write_file = f_write, .mkdir_p = f_mkdir_p,
     .chmod = f_chmod, .chown = f_chown, .stat = f_stat, .rmdir = f_rmdir,
-    .discard = f_discard, .commit = f_commit, .relabel = NULL, .free = f_free,
+    .discard = f_discard, .commit = f_commit, .set_label = f_set_label, .free = f_free,
 };
+
+static const ViVfsOps fake_ops_no_labels = {
+    .name = "fake", .read_file = f_read, .write_file = f_write, .mkdir_p = f_mkdir_p,
+    .chmod = f_chmod, .chown = f_chown, .stat = f_stat, .rmdir = f_rmdir,
+    .discard = f_discard, .commit = f_commit, .set_label = NULL, .free = f_free,
+};
+
+void
+fake_vfs_disable_labels (ViVfs *vfs)
+{
+    vfs->ops = &fake_ops_no_labels;
+}
+
+const char *
+fake_vfs_get_label (ViVfs *vfs, const char *path)
+{
+    Node *n = g_hash_table_lookup (((FakeVfs *) vfs)->nodes, path);
+
+    return n ? n->label : NULL;
+}
 
 ViVfs *
 fake_vfs_new (void)
@@ -320,8 +359,9 @@ dump (GHashTable *table, const char *prefix, GString *s)
 
     for (GList *l = keys; l; l = l->next) {
         Node *n = g_hash_table_lookup (table, l->data);
-        g_string_append_printf (s, "%s%s %d %o %u:%u\n", prefix, (char *) l->data, n->type,
-                                n->mode, n->uid, n->gid);
+        g_string_append_printf (s, "%s%s %d %o %u:%u%s%s\n", prefix, (char *) l->data, n->type,
+                                n->mode, n->uid, n->gid, n->label ? " " : "",
+                                n->label ? n->label : "");
         if (n->content)
             g_string_append_len (s, g_bytes_get_data (n->content, NULL),
                                  g_bytes_get_size (n->content));

@@ -22,6 +22,10 @@ void fake_vfs_add_file (ViVfs *vfs, const char *path, const char *content, guint
 void fake_vfs_add_dir (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid);
 /** The committed content of @path, or NULL. */
 const char *fake_vfs_get (ViVfs *vfs, const char *path);
+/** The SELinux label set_label gave @path, or NULL. */
+const char *fake_vfs_get_label (ViVfs *vfs, const char *path);
+/** A backend that cannot set labels (set_label NULL). */
+void fake_vfs_disable_labels (ViVfs *vfs);
 /** The whole tree: every committed file and directory (path, type, mode,
  * owner, content), then every staged write not yet committed or discarded
  * ("staged " before its path). */

@@ -7,6 +7,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
+#include <selinux/label.h>
+#include <selinux/selinux.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 
@@ -655,15 +658,46 @@ typedef struct {
     const char *net_file;       /* the file the guest's stack reads */
     const char *net_expect;     /* a line it must hold */
     const char *hash_prefix;
-    gboolean autorelabel;
+    const char *const *labels;  /* "PATH LABEL" the guest's policy gives, or NULL */
 } Distro;
 
-static const Distro distros[] = {
-    { "debian12", "/etc/network/interfaces.d/virt-inject-eth0", "iface eth0 inet6 static", "$y$", FALSE },
-    { "ubuntu2204", "/etc/netplan/90-virt-inject.yaml", "        macaddress: \"52:54:00:12:34:56\"", "$y$", FALSE },
-    { "fedora39", "/etc/NetworkManager/system-connections/virt-inject-eth0.nmconnection", "address1=192.0.2.10/24", "$y$", TRUE },
-    { "alpine319", "/etc/network/interfaces", "# BEGIN virt-inject", "$6$", FALSE },
+/* fedora39's small policy (make-guest-tree.sh): each path its own type */
+static const char *const fedora_labels[] = {
+    "/etc/shadow system_u:object_r:shadow_t:s0",
+    "/etc/hostname system_u:object_r:hostname_etc_t:s0",
+    "/etc/motd system_u:object_r:etc_t:s0",
+    "/etc/NetworkManager/system-connections/virt-inject-eth0.nmconnection "
+        "system_u:object_r:NetworkManager_etc_rw_t:s0",
+    "/root/.ssh system_u:object_r:ssh_home_t:s0",
+    "/root/.ssh/authorized_keys system_u:object_r:ssh_home_t:s0",
+    "/home/alice/.ssh unconfined_u:object_r:ssh_home_t:s0",
+    "/home/alice/.ssh/authorized_keys unconfined_u:object_r:ssh_home_t:s0",
+    "/srv/app system_u:object_r:var_t:s0",
+    "/srv/app/run.sh system_u:object_r:var_t:s0",
+    "/meta.js system_u:object_r:default_t:s0",
+    NULL
 };
+
+static const Distro distros[] = {
+    { "debian12", "/etc/network/interfaces.d/virt-inject-eth0", "iface eth0 inet6 static", "$y$", NULL },
+    { "ubuntu2204", "/etc/netplan/90-virt-inject.yaml", "        macaddress: \"52:54:00:12:34:56\"", "$y$", NULL },
+    { "fedora39", "/etc/NetworkManager/system-connections/virt-inject-eth0.nmconnection", "address1=192.0.2.10/24", "$y$", fedora_labels },
+    { "alpine319", "/etc/network/interfaces", "# BEGIN virt-inject", "$6$", NULL },
+};
+
+/* The security.selinux of @path in the tree, without following it. */
+static char *
+tree_label (const char *root, const char *path)
+{
+    g_autofree char *p = g_build_filename (root, path, NULL);
+    char buf[256];
+    ssize_t n = lgetxattr (p, "security.selinux", buf, sizeof buf - 1);
+
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    return g_strdup (buf);    /* the value ends with its NUL, as setfiles writes it */
+}
 
 static char *
 tree_file (const char *root, const char *path)
@@ -723,9 +757,17 @@ test_tree (gconstpointer data)
         g_assert_true (g_str_has_prefix (f[1], d->hash_prefix));
         g_assert_true (vi_crypt_verify ("rootpw-secret", f[1]));
     }
+    /* an SELinux guest whose policy is readable gets labels, not /.autorelabel */
     relabel = g_build_filename (root, ".autorelabel", NULL);
-    g_assert_cmpint (g_file_test (relabel, G_FILE_TEST_EXISTS), ==, d->autorelabel);
-    g_assert_cmpint (result.autorelabel, ==, d->autorelabel);
+    g_assert_false (g_file_test (relabel, G_FILE_TEST_EXISTS));
+    g_assert_false (result.autorelabel);
+    for (guint i = 0; d->labels && d->labels[i]; i++) {
+        g_auto(GStrv) pl = g_strsplit (d->labels[i], " ", 2);
+        g_autofree char *got = tree_label (root, pl[0]);
+
+        if (g_strcmp0 (got, pl[1]) != 0)
+            g_error ("%s: %s is labelled %s, not %s", d->distro, pl[0], got, pl[1]);
+    }
     {
         g_autofree char *ak = g_build_filename (root, "root/.ssh/authorized_keys", NULL);
         g_autofree char *srv = g_build_filename (root, "srv/app", NULL);
@@ -843,6 +885,82 @@ test_fake_guest_hash_cost (gconstpointer data)
     g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
 }
 
+/* A Debian tree carrying the real reference policy: the file_contexts that
+ * Debian's selinux-policy-default builds when it is installed, copied from
+ * the host (the text files only).  Every path the request creates or writes
+ * reads back with the label selabel_lookup gives it from that policy, and
+ * the labels differ by path (the control: not one default for all). */
+#define HOST_POLICY "/etc/selinux/default/contexts/files"
+
+static void
+test_tree_real_policy (void)
+{
+    static const char *const paths[] = {
+        "/etc/shadow", "/etc/hostname", "/etc/hosts", "/etc/motd", "/root/.ssh",
+        "/root/.ssh/authorized_keys", "/home/alice/.ssh", "/home/alice/.ssh/authorized_keys",
+        "/srv/app", "/srv/app/run.sh", "/meta.js", "/etc/network/interfaces.d/virt-inject-eth0",
+    };
+    g_autoptr(ViSpec) spec = parse (request);
+    ViInjectOptions opts = { .secrets_dir = secrets_dir };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *top = NULL, *root = NULL, *cmd = NULL, *script = NULL, *pol = NULL;
+    g_autofree char *fc = g_build_filename (HOST_POLICY, "file_contexts", NULL);
+    g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    struct selinux_opt sopts[] = { { SELABEL_OPT_PATH, fc } };
+    struct selabel_handle *h;
+    int status;
+
+    if (geteuid () != 0 || !g_file_test (fc, G_FILE_TEST_IS_REGULAR)) {
+        g_test_skip ("needs root and Debian's selinux-policy-default (" HOST_POLICY ")");
+        return;
+    }
+    top = g_dir_make_tmp ("vi-tree-XXXXXX", NULL);
+    root = g_build_filename (top, "root", NULL);
+    script = g_build_filename (g_getenv ("VIRT_INJECT_SOURCE_ROOT"), "tests", "make-guest-tree.sh", NULL);
+    pol = g_build_filename (root, "etc/selinux/default/contexts/files", NULL);
+    cmd = g_strdup_printf ("sh -c \"%s debian12 %s >/dev/null && mkdir -p %s && "
+                           "cp " HOST_POLICY "/file_contexts " HOST_POLICY "/file_contexts.homedirs "
+                           HOST_POLICY "/file_contexts.subs_dist %s/ && "
+                           "printf 'SELINUX=enforcing\\nSELINUXTYPE=default\\n' > %s/etc/selinux/config\"",
+                           script, root, pol, pol, root);
+    g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
+    g_assert_cmpint (status, ==, 0);
+    {
+        g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
+        g_auto(ViInjectResult) result = { 0 };
+
+        g_assert_no_error (error);
+        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
+        g_assert_no_error (error);
+        g_assert_false (result.autorelabel);
+    }
+    h = selabel_open (SELABEL_CTX_FILE, sopts, 1);
+    g_assert_nonnull (h);
+    for (gsize i = 0; i < G_N_ELEMENTS (paths); i++) {
+        g_autofree char *got = tree_label (root, paths[i]);
+        g_autofree char *full = g_build_filename (root, paths[i], NULL);
+        struct stat st;
+        char *want = NULL;
+
+        g_assert_cmpint (lstat (full, &st), ==, 0);
+        g_assert_cmpint (selabel_lookup (h, &want, paths[i], st.st_mode & S_IFMT), ==, 0);
+        if (g_strcmp0 (got, want) != 0)
+            g_error ("%s is labelled %s; the policy says %s", paths[i], got, want);
+        g_hash_table_add (seen, g_strdup (want));
+        freecon (want);
+    }
+    selabel_close (h);
+    /* the control: the policy's own types, several of them */
+    g_assert_cmpuint (g_hash_table_size (seen), >=, 4);
+    {
+        g_autofree char *shadow = tree_label (root, "/etc/shadow");
+        g_assert_nonnull (strstr (shadow, ":shadow_t:"));
+    }
+    g_free (cmd);
+    cmd = g_strdup_printf ("rm -rf '%s'", top);
+    g_assert_cmpint (system (cmd), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -882,6 +1000,7 @@ main (int argc, char **argv)
                                                  cost_cases[i].name);
         g_test_add_data_func (path, &cost_cases[i], test_fake_guest_hash_cost);
     }
+    g_test_add_func ("/inject/tree/debian12-real-selinux-policy", test_tree_real_policy);
     for (gsize i = 0; i < G_N_ELEMENTS (distros); i++) {
         g_autofree char *path = g_strdup_printf ("/inject/tree/%s", distros[i].distro);
         g_test_add_data_func (path, &distros[i], test_tree);

@@ -33,7 +33,6 @@ typedef struct {
     ViVfs parent;
     guestfs_h *g;
     GPtrArray *staged;
-    char *selinux_specfile;     /* guest file_contexts, when relabelling is possible */
 } GuestfsVfs;
 
 static void
@@ -257,14 +256,21 @@ g_commit (ViVfs *vfs, GError **error)
     return TRUE;
 }
 
+/* lsetxattr inside the appliance: no setfiles needed (Debian's appliance
+ * has none), the label is the guest policy's own (vi-selinux). */
 static gboolean
-g_relabel (ViVfs *vfs, const char *const *paths, GError **error)
+g_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
+    ViStat st;
 
-    for (; *paths; paths++)
-        if (guestfs_selinux_relabel (self->g, self->selinux_specfile, *paths, -1) < 0)
-            return throw_g (self, error, *paths, "SELinux relabel");
+    if (!g_stat_ (vfs, path, &st, error))
+        return FALSE;
+    if (st.type != VI_FILE_TYPE_REGULAR && st.type != VI_FILE_TYPE_DIRECTORY)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file or directory (refused)",
+                         path);
+    if (guestfs_lsetxattr (self->g, SELINUX_XATTR, context, (int) strlen (context) + 1, path) < 0)
+        return throw_g (self, error, path, "setting the SELinux label");
     return TRUE;
 }
 
@@ -294,19 +300,14 @@ g_free_ (ViVfs *vfs)
     g_ptr_array_unref (self->staged);
     if (self->g)
         guestfs_close (self->g);
-    g_free (self->selinux_specfile);
     g_free (self);
 }
 
 static const ViVfsOps guestfs_ops = {
     .name = "guestfs", .read_file = g_read_file, .write_file = g_write_file,
     .mkdir_p = g_mkdir_p, .chmod = g_chmod_, .chown = g_chown_, .stat = g_stat_,
-    .rmdir = g_rmdir, .discard = g_discard, .commit = g_commit, .relabel = NULL, .free = g_free_,
-};
-static const ViVfsOps guestfs_ops_selinux = {
-    .name = "guestfs", .read_file = g_read_file, .write_file = g_write_file,
-    .mkdir_p = g_mkdir_p, .chmod = g_chmod_, .chown = g_chown_, .stat = g_stat_,
-    .rmdir = g_rmdir, .discard = g_discard, .commit = g_commit, .relabel = g_relabel, .free = g_free_,
+    .rmdir = g_rmdir, .discard = g_discard, .commit = g_commit, .set_label = g_set_label,
+    .free = g_free_,
 };
 
 /* ---- root finding ------------------------------------------------------ */
@@ -467,33 +468,6 @@ mount_root (GuestfsVfs *self, const char *root, GError **error)
     return TRUE;
 }
 
-/* SELinux relabelling needs setfiles in the appliance and the guest's
- * policy file_contexts. */
-static char *
-selinux_specfile (guestfs_h *g)
-{
-    const char *const features[] = { "selinuxrelabel", NULL };
-    char *config;
-    g_auto(GStrv) lines = NULL;
-
-    if (guestfs_feature_available (g, (char **) features) <= 0)
-        return NULL;
-    config = guestfs_cat (g, "/etc/selinux/config");
-    if (config == NULL)
-        return NULL;
-    lines = g_strsplit (config, "\n", -1);
-    free (config);
-    for (guint i = 0; lines[i]; i++)
-        if (g_str_has_prefix (lines[i], "SELINUXTYPE=")) {
-            g_autofree char *type = g_strstrip (g_strdup (lines[i] + 12));
-            char *spec = g_strdup_printf ("/etc/selinux/%s/contexts/files/file_contexts", type);
-            if (strchr (type, '/') == NULL && guestfs_is_file (g, spec) > 0)
-                return spec;
-            g_free (spec);
-        }
-    return NULL;
-}
-
 ViVfs *
 vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GError **error)
 {
@@ -550,9 +524,6 @@ vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GEr
     root = opts->root ? g_strdup (opts->root) : find_root (self, error);
     if (root == NULL || !mount_root (self, root, error))
         return NULL;
-    self->selinux_specfile = selinux_specfile (self->g);
-    if (self->selinux_specfile)
-        self->parent.ops = &guestfs_ops_selinux;
     return g_steal_pointer (&vfs);
 }
 

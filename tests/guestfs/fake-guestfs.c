@@ -32,8 +32,7 @@ static GPtrArray *device_order;
 static GHashTable *root_fs;         /* the mounted "/" */
 static GPtrArray *mounts;
 static char *fail_fn;
-static gboolean can_relabel;        /* the "selinuxrelabel" feature */
-static GPtrArray *relabelled;       /* "SPECFILE PATH" per guestfs_selinux_relabel call */
+static GPtrArray *labels;           /* "PATH LABEL" per guestfs_lsetxattr of security.selinux */
 
 static void
 node_free (Node *n)
@@ -51,9 +50,8 @@ fake_guestfs_reset (void)
     g_clear_pointer (&device_order, g_ptr_array_unref);
     g_clear_pointer (&mounts, g_ptr_array_unref);
     g_clear_pointer (&fail_fn, g_free);
-    g_clear_pointer (&relabelled, g_ptr_array_unref);
-    relabelled = g_ptr_array_new_with_free_func (g_free);
-    can_relabel = FALSE;
+    g_clear_pointer (&labels, g_ptr_array_unref);
+    labels = g_ptr_array_new_with_free_func (g_free);
     root_fs = NULL;
     filesystems = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) g_hash_table_unref);
@@ -92,16 +90,10 @@ fake_guestfs_fail (const char *fn)
     fail_fn = g_strdup (fn);
 }
 
-void
-fake_guestfs_set_relabel (gboolean available)
-{
-    can_relabel = available;
-}
-
 const GPtrArray *
-fake_guestfs_relabelled (void)
+fake_guestfs_labels (void)
 {
-    return relabelled;
+    return labels;
 }
 
 const GPtrArray *
@@ -189,23 +181,6 @@ int guestfs_shutdown (guestfs_h *g) { return FAILS (g, "guestfs_shutdown"); }
 int guestfs_sync (guestfs_h *g) { return FAILS (g, "guestfs_sync"); }
 int guestfs_umount_all (guestfs_h *g) { root_fs = NULL; return 0; }
 void guestfs_close (guestfs_h *g) { g_free (g->last_error); g_free (g); }
-int
-guestfs_feature_available (guestfs_h *g, char *const *groups)
-{
-    for (; *groups; groups++)
-        if (!(can_relabel && g_str_equal (*groups, "selinuxrelabel")))
-            return 0;
-    return 1;
-}
-
-int
-guestfs_selinux_relabel (guestfs_h *g, const char *specfile, const char *path, ...)
-{
-    if (FAILS (g, "guestfs_selinux_relabel") < 0)
-        return -1;
-    g_ptr_array_add (relabelled, g_strdup_printf ("%s %s", specfile, path));
-    return 0;
-}
 
 int
 guestfs_add_drive_opts (guestfs_h *g, const char *filename, ...)
@@ -350,7 +325,19 @@ guestfs_chmod (guestfs_h *g, int mode, const char *path)
 }
 
 char *guestfs_lgetxattr (guestfs_h *g, const char *path, const char *name, size_t *size_r) { err (g, ENODATA, "no label"); return NULL; }
-int guestfs_lsetxattr (guestfs_h *g, const char *xattr, const char *val, int vallen, const char *path) { return 0; }
+int
+guestfs_lsetxattr (guestfs_h *g, const char *xattr, const char *val, int vallen, const char *path)
+{
+    if (FAILS (g, "guestfs_lsetxattr") < 0)
+        return -1;
+    if (g_str_equal (xattr, "security.selinux")) {
+        /* the value is NUL-terminated, as setfiles writes it */
+        if (vallen < 1 || val[vallen - 1] != '\0')
+            return err (g, EINVAL, "label without its NUL");
+        g_ptr_array_add (labels, g_strdup_printf ("%s %s", path, val));
+    }
+    return 0;
+}
 int guestfs_rm_f (guestfs_h *g, const char *path) { if (root_fs) g_hash_table_remove (root_fs, path); return 0; }
 
 int

@@ -10,10 +10,8 @@ void fake_guestfs_add_file (const char *device, const char *path, const char *co
                             int nlink);
 void fake_guestfs_fail (const char *fn);
 const GPtrArray *fake_guestfs_mounts (void);
-/* Whether guestfs_feature_available() reports "selinuxrelabel". */
-void fake_guestfs_set_relabel (gboolean available);
-/* Every guestfs_selinux_relabel() call so far, as "SPECFILE PATH". */
-const GPtrArray *fake_guestfs_relabelled (void);
+/* Every SELinux label guestfs_lsetxattr() set on a final path, "PATH LABEL". */
+const GPtrArray *fake_guestfs_labels (void);
 const char *fake_guestfs_content (const char *path);
 /* Every path of the mounted root, sorted, one per line. */
 char *fake_guestfs_paths (void);

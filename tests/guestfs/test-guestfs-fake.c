@@ -316,18 +316,22 @@ test_roots (void)
     vi_vfs_free (vfs);
 }
 
-/* An SELinux-enforcing guest: with setfiles in the appliance exactly the
- * written paths are relabelled with the guest's file_contexts; without it
- * /.autorelabel is created instead, the plan says why and the result says
- * so. */
+/* An SELinux-enforcing guest: each written path gets the label the guest's
+ * own file_contexts gives it (looked up with libselinux, set with
+ * lsetxattr in the appliance: no setfiles needed); when the policy cannot
+ * be read, /.autorelabel is created instead, the plan says why and the
+ * result says so. */
 #define SELINUX_SPEC \
     "<vi:inject xmlns:vi='http://virt-inject.org/xmlns/libvirt/domain/1.0'>" \
     "<vi:file path='/etc/motd'>hi&#10;</vi:file><vi:file path='/etc/issue'>x&#10;</vi:file>" \
     "</vi:inject>"
 #define FILE_CONTEXTS "/etc/selinux/targeted/contexts/files/file_contexts"
+#define CONTEXTS "/.*\tsystem_u:object_r:default_t:s0\n" \
+                 "/etc(/.*)?\tsystem_u:object_r:etc_t:s0\n" \
+                 "/etc/issue\t--\tsystem_u:object_r:etc_runtime_t:s0\n"
 
 static void
-add_selinux_root_mode (const char *mode)
+add_selinux_root_full (const char *mode, gboolean policy)
 {
     g_autofree char *config = g_strdup_printf ("SELINUX=%s\nSELINUXTYPE=targeted\n", mode);
 
@@ -335,14 +339,8 @@ add_selinux_root_mode (const char *mode)
     fake_guestfs_add_file ("/dev/sda1", "/etc/selinux", NULL, S_IFDIR | 0755, 2);
     fake_guestfs_add_file ("/dev/sda1", "/etc/selinux/targeted", NULL, S_IFDIR | 0755, 2);
     fake_guestfs_add_file ("/dev/sda1", "/etc/selinux/config", config, S_IFREG | 0644, 1);
-    fake_guestfs_add_file ("/dev/sda1", FILE_CONTEXTS, "/.* system_u:object_r:default_t:s0\n",
-                           S_IFREG | 0644, 1);
-}
-
-static void
-add_selinux_root (void)
-{
-    add_selinux_root_mode ("enforcing");
+    if (policy)
+        fake_guestfs_add_file ("/dev/sda1", FILE_CONTEXTS, CONTEXTS, S_IFREG | 0644, 1);
 }
 
 static void
@@ -354,53 +352,51 @@ test_selinux (void)
     const GPtrArray *r;
 
     g_assert_no_error (error);
-    /* setfiles available: the two written files, nothing else */
+    /* the guest's policy readable: the two written files, each its own label */
     {
         g_autoptr(ViVfs) vfs = NULL;
         g_auto(ViInjectResult) result = { 0 };
 
         fake_guestfs_reset ();
-        fake_guestfs_set_relabel (TRUE);
-        add_selinux_root ();
+        add_selinux_root_full ("enforcing", TRUE);
         vfs = open_vfs (NULL, &error);
         g_assert_no_error (error);
         g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
         g_assert_no_error (error);
-        r = fake_guestfs_relabelled ();
+        r = fake_guestfs_labels ();
         g_assert_cmpuint (r->len, ==, 2);
-        g_assert_cmpstr (r->pdata[0], ==, FILE_CONTEXTS " /etc/motd");
-        g_assert_cmpstr (r->pdata[1], ==, FILE_CONTEXTS " /etc/issue");
+        g_assert_cmpstr (r->pdata[0], ==, "/etc/motd system_u:object_r:etc_t:s0");
+        g_assert_cmpstr (r->pdata[1], ==, "/etc/issue system_u:object_r:etc_runtime_t:s0");
         g_assert_null (fake_guestfs_content ("/.autorelabel"));
-        g_assert_nonnull (strstr (result.summary, "relabel"));
+        g_assert_nonnull (strstr (result.summary, "SELinux file_contexts"));
         g_assert_false (result.autorelabel);
     }
-    /* a relabel failure fails the injection, naming the path */
+    /* a label that cannot be set fails the injection, naming the path */
     {
         g_autoptr(ViVfs) vfs = NULL;
 
         fake_guestfs_reset ();
-        fake_guestfs_set_relabel (TRUE);
-        add_selinux_root ();
+        add_selinux_root_full ("enforcing", TRUE);
         vfs = open_vfs (NULL, &error);
-        fake_guestfs_fail ("guestfs_selinux_relabel");
+        fake_guestfs_fail ("guestfs_lsetxattr");
         g_assert_false (vi_inject (spec, vfs, &opts, FALSE, NULL, &error));
-        g_assert_nonnull (strstr (error->message, "/etc/motd"));
+        g_assert_nonnull (strstr (error->message, "labelling /etc/motd"));
         g_clear_error (&error);
     }
-    /* no setfiles in the appliance: /.autorelabel, the plan and the result
-     * say so */
+    /* no file_contexts: /.autorelabel, the plan says why, the result says so */
     {
         g_autoptr(ViVfs) vfs = NULL;
         g_auto(ViInjectResult) result = { 0 };
 
         fake_guestfs_reset ();
-        add_selinux_root ();
+        add_selinux_root_full ("enforcing", FALSE);
         vfs = open_vfs (NULL, &error);
         g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
         g_assert_no_error (error);
-        g_assert_cmpuint (fake_guestfs_relabelled ()->len, ==, 0);
+        g_assert_cmpuint (fake_guestfs_labels ()->len, ==, 0);
         g_assert_cmpstr (fake_guestfs_content ("/.autorelabel"), ==, "");
         g_assert_nonnull (strstr (result.summary, VI_INJECT_AUTORELABEL_NOTE));
+        g_assert_nonnull (strstr (result.summary, "the guest's SELinux policy cannot be read"));
         g_assert_true (result.autorelabel);
     }
 }
@@ -410,21 +406,23 @@ test_selinux (void)
 typedef struct {
     const char *name;
     const char *selinux;        /* SELINUX= in the guest's config */
-    gboolean setfiles;          /* the appliance can relabel */
+    gboolean policy;            /* the guest's file_contexts is there */
     gboolean present;           /* /.autorelabel is already there */
     gboolean dry_run;
     gboolean autorelabel;       /* expected flag */
-    guint relabelled;           /* expected guestfs_selinux_relabel calls */
+    guint labelled;             /* expected labels set */
     const char *content;        /* expected /.autorelabel afterwards, NULL: none */
 } AutorelabelCase;
 
 static const AutorelabelCase autorelabel_cases[] = {
-    { "relabelled", "enforcing", TRUE, FALSE, FALSE, FALSE, 2, NULL },
+    { "labelled", "enforcing", TRUE, FALSE, FALSE, FALSE, 2, NULL },
+    { "labelled-permissive", "permissive", TRUE, FALSE, FALSE, FALSE, 2, NULL },
+    { "labelled-dry-run", "enforcing", TRUE, FALSE, TRUE, FALSE, 0, NULL },
     { "fallback", "enforcing", FALSE, FALSE, FALSE, TRUE, 0, "" },
     { "fallback-permissive", "permissive", FALSE, FALSE, FALSE, TRUE, 0, "" },
     { "fallback-dry-run", "enforcing", FALSE, FALSE, TRUE, TRUE, 0, NULL },
     { "already-there", "enforcing", FALSE, TRUE, FALSE, FALSE, 0, "" },
-    { "disabled", "disabled", FALSE, FALSE, FALSE, FALSE, 0, NULL },
+    { "disabled", "disabled", TRUE, FALSE, FALSE, FALSE, 0, NULL },
 };
 
 static void
@@ -438,8 +436,7 @@ test_autorelabel_flag (gconstpointer data)
 
     g_assert_no_error (error);
     fake_guestfs_reset ();
-    fake_guestfs_set_relabel (c->setfiles);
-    add_selinux_root_mode (c->selinux);
+    add_selinux_root_full (c->selinux, c->policy);
     if (c->present)
         fake_guestfs_add_file ("/dev/sda1", "/.autorelabel", "", S_IFREG | 0644, 1);
     vfs = open_vfs (NULL, &error);
@@ -447,7 +444,7 @@ test_autorelabel_flag (gconstpointer data)
     g_assert_true (vi_inject (spec, vfs, NULL, c->dry_run, &result, &error));
     g_assert_no_error (error);
     g_assert_cmpint (result.autorelabel, ==, c->autorelabel);
-    g_assert_cmpuint (fake_guestfs_relabelled ()->len, ==, c->relabelled);
+    g_assert_cmpuint (fake_guestfs_labels ()->len, ==, c->labelled);
     g_assert_cmpstr (fake_guestfs_content ("/.autorelabel"), ==, c->content);
     /* the plan names the fallback exactly when the flag is set */
     g_assert_cmpint (strstr (result.summary, VI_INJECT_AUTORELABEL_NOTE) != NULL, ==,
