@@ -123,7 +123,8 @@ no_qemu () {
 wait_for () {
     until grep -q "$1" "$2" 2>/dev/null; do kill -0 "$3" 2>/dev/null || return 1; sleep 0.05; done
 }
-intent () { find "$T/state/work" -name commit | grep -q .; }
+# a commit recorded as started (lib/vi-image.c: intent.json, state "committing")
+intent () { cat "$T"/state/work/*/intent.json 2>/dev/null | grep -q '"state":"committing"'; }
 # (a function: never put it in the background, $! would not be virt-inject)
 vic () { "$VI" --config-file "$T/conf" "$@"; }
 # spec_files HOSTNAME [N]: /etc/motd and N (21: the standard request's 22
