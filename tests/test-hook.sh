@@ -272,7 +272,8 @@ t_fuse_unkillable () { a=$T/fa; b=$T/fb; mkdir -p "$a" "$b"
     echo "# exit $rc in $ms ms"; sed 's/^/# /' "$T/fu.err"
     kill -CONT $apid
     ok=0
-    [ $rc -eq 3 ] && [ $ms -lt 9000 ] && grep -q 'timed out after 3 s' "$T/fu.err" &&
+    # 3 s deadline + 3 s grace; about 6 s measured, more under ASan on a loaded machine
+    [ $rc -eq 3 ] && [ $ms -lt 12000 ] && grep -q 'timed out after 3 s' "$T/fu.err" &&
         grep -q 'stuck in the kernel' "$T/fu.err" || ok=1
     i=0; while pgrep -f "inject --rootfs $b --hostname stuck" >/dev/null; do
         sleep 0.1; i=$((i + 1)); [ $i -lt 100 ] || { ok=1; break; }; done
