@@ -7,6 +7,7 @@
  */
 #include "vi-net.h"
 
+#include <fnmatch.h>
 #include <string.h>
 
 #include "vi-error.h"
@@ -412,4 +413,219 @@ vi_net_nameservers (GPtrArray *interfaces)
         }
     }
     return g_string_free (s, FALSE);
+}
+
+/* ---- the guest's own configuration of the requested interfaces --------- */
+
+/* Lines of @text and back: g_strsplit() on '\n' keeps a last "" for a final
+ * newline, so joining with '\n' gives the same bytes back. */
+static char *
+join_lines (GPtrArray *out)
+{
+    g_ptr_array_add (out, NULL);
+    return g_strjoinv ("\n", (char **) out->pdata);
+}
+
+char *
+vi_net_unmark (const char *text)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    g_autoptr(GPtrArray) out = g_ptr_array_new ();
+
+    for (guint i = 0; lines[i]; i++) {
+        if (g_str_equal (lines[i], VI_NET_MARK_ADDED) && lines[i + 1] != NULL) {
+            i++;                            /* and the line it marks */
+            continue;
+        }
+        g_ptr_array_add (out, g_str_has_prefix (lines[i], VI_NET_MARK)
+                              ? lines[i] + strlen (VI_NET_MARK) : lines[i]);
+    }
+    return join_lines (out);
+}
+
+/* @name is one of @ifaces, or an alias of one ("eth0:1"). */
+static gboolean
+names_requested (const char *name, const char *const *ifaces)
+{
+    for (; *ifaces; ifaces++) {
+        gsize n = strlen (*ifaces);
+
+        if (strncmp (name, *ifaces, n) == 0 && (name[n] == '\0' || name[n] == ':'))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* Ends with a backslash: interfaces(5) continues the line on the next. */
+static gboolean
+continued (const char *line)
+{
+    gsize n = strlen (line);
+
+    while (n > 0 && g_ascii_isspace (line[n - 1]))
+        n--;
+    return n > 0 && line[n - 1] == '\\';
+}
+
+/* The words of the logical line made of lines[first..last]. */
+static char **
+logical_words (char **lines, guint first, guint last)
+{
+    g_autoptr(GString) s = g_string_new (NULL);
+    g_auto(GStrv) w = NULL;
+    GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+    for (guint k = first; k <= last; k++) {
+        gsize n = strlen (lines[k]);
+
+        while (n > 0 && g_ascii_isspace (lines[k][n - 1]))
+            n--;
+        if (k < last && n > 0)
+            n--;                            /* the backslash */
+        g_string_append_len (s, lines[k], n);
+        g_string_append_c (s, ' ');
+    }
+    w = g_strsplit_set (s->str, " \t", -1);
+    for (guint k = 0; w[k]; k++)
+        if (*w[k])
+            g_ptr_array_add (out, g_strdup (w[k]));
+    g_ptr_array_add (out, NULL);
+    return (char **) g_ptr_array_free (out, FALSE);
+}
+
+/* Keywords that start a stanza, and those followed by interface names. */
+static gboolean
+names_interfaces (const char *kw)
+{
+    return g_str_equal (kw, "auto") || g_str_has_prefix (kw, "allow-") ||
+           g_str_equal (kw, "mapping") || g_str_equal (kw, "no-auto-down") ||
+           g_str_equal (kw, "no-scripts");
+}
+
+static gboolean
+starts_stanza (const char *kw)
+{
+    return names_interfaces (kw) || g_str_equal (kw, "iface") || g_str_equal (kw, "source") ||
+           g_str_equal (kw, "source-directory") || g_str_equal (kw, "rename") ||
+           g_str_equal (kw, "template");
+}
+
+char *
+vi_net_ifupdown_disable (const char *text, const char *const *ifaces)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+    gboolean in_disabled = FALSE;       /* the option lines of a disabled stanza */
+
+    for (guint i = 0; lines[i]; ) {
+        const char *l = lines[i] + strspn (lines[i], " \t");
+        guint last = i;
+        g_auto(GStrv) w = NULL;
+        gboolean disable = FALSE;
+        g_autofree char *replacement = NULL;
+
+        if (*l == '#' || *l == '\0') {     /* comments and blank lines end nothing */
+            g_ptr_array_add (out, g_strdup (lines[i++]));
+            continue;
+        }
+        while (continued (lines[last]) && lines[last + 1] != NULL)
+            last++;
+        w = logical_words (lines, i, last);
+        if (starts_stanza (w[0])) {
+            in_disabled = FALSE;
+            if (g_str_equal (w[0], "iface") && w[1] && names_requested (w[1], ifaces)) {
+                disable = in_disabled = TRUE;
+            } else if (names_interfaces (w[0])) {
+                g_autoptr(GString) kept = g_string_new (NULL);
+                guint n_kept = 0, n_ours = 0;
+
+                g_string_append_len (kept, lines[i], l - lines[i]);
+                g_string_append (kept, w[0]);
+                for (guint k = 1; w[k]; k++) {
+                    if (names_requested (w[k], ifaces)) {
+                        n_ours++;
+                    } else {
+                        g_string_append_printf (kept, " %s", w[k]);
+                        n_kept++;
+                    }
+                }
+                disable = n_ours > 0;
+                /* a mapping of the requested interfaces only goes with its options */
+                in_disabled = disable && n_kept == 0 && g_str_equal (w[0], "mapping");
+                if (disable && n_kept > 0)
+                    replacement = g_string_free (g_steal_pointer (&kept), FALSE);
+            }
+        } else {
+            disable = in_disabled;
+        }
+        for (; i <= last; i++)
+            g_ptr_array_add (out, disable ? g_strconcat (VI_NET_MARK, lines[i], NULL)
+                                          : g_strdup (lines[i]));
+        if (replacement) {
+            g_ptr_array_add (out, g_strdup (VI_NET_MARK_ADDED));
+            g_ptr_array_add (out, g_steal_pointer (&replacement));
+        }
+    }
+    return join_lines (out);
+}
+
+void
+vi_ifupdown_source_free (ViIfupdownSource *s)
+{
+    if (s == NULL)
+        return;
+    g_free (s->pattern);
+    g_free (s);
+}
+
+GPtrArray *
+vi_net_ifupdown_sources (const char *text, const char *file_dir)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) vi_ifupdown_source_free);
+
+    for (guint i = 0; lines[i]; i++) {
+        const char *l = lines[i] + strspn (lines[i], " \t");
+        guint last = i;
+        g_auto(GStrv) w = NULL;
+
+        if (*l == '#' || *l == '\0')
+            continue;
+        while (continued (lines[last]) && lines[last + 1] != NULL)
+            last++;
+        w = logical_words (lines, i, last);
+        i = last;
+        if ((g_str_equal (w[0], "source") || g_str_equal (w[0], "source-directory")) && w[1]) {
+            ViIfupdownSource *src = g_new0 (ViIfupdownSource, 1);
+
+            src->directory = g_str_equal (w[0], "source-directory");
+            src->pattern = g_canonicalize_filename (w[1], file_dir);
+            g_ptr_array_add (out, src);
+        }
+    }
+    return out;
+}
+
+/* A name run-parts(8) (and so source-directory) accepts. */
+static gboolean
+run_parts_name (const char *name)
+{
+    if (*name == '\0')
+        return FALSE;
+    for (; *name; name++)
+        if (!g_ascii_isalnum (*name) && *name != '_' && *name != '-')
+            return FALSE;
+    return TRUE;
+}
+
+gboolean
+vi_net_ifupdown_source_includes (const ViIfupdownSource *src, const char *path)
+{
+    g_autofree char *dir = NULL, *base = NULL;
+
+    if (!src->directory)
+        return fnmatch (src->pattern, path, FNM_PATHNAME | FNM_PERIOD) == 0;
+    dir = g_path_get_dirname (path);
+    base = g_path_get_basename (path);
+    return g_str_equal (dir, src->pattern) && run_parts_name (base);
 }

@@ -53,4 +53,67 @@ GPtrArray *vi_net_render_ifupdown_busybox (GPtrArray *interfaces);
  */
 char *vi_net_nameservers (GPtrArray *interfaces);
 
+/* ---- the guest's own configuration of the requested interfaces ----------
+ *
+ * Edits of guest files are pure functions on their text, idempotent (a
+ * second pass changes no byte), and reversible: a guest line virt-inject
+ * disables gets VI_NET_MARK in front of it, and a line it adds instead
+ * follows a line VI_NET_MARK_ADDED.  vi_net_unmark() (and the command in
+ * README.md, "Network: the guest's own configuration") undoes both.
+ */
+#define VI_NET_MARK "# virt-inject: "
+#define VI_NET_MARK_ADDED "# virt-inject: added the next line"
+
+/**
+ * vi_net_unmark:
+ * Returns: (transfer full): @text with every line after VI_NET_MARK_ADDED
+ * removed (with that marker) and VI_NET_MARK removed from the start of
+ * every other line: the guest's text as it was before virt-inject.
+ */
+char *vi_net_unmark (const char *text);
+
+/**
+ * vi_net_ifupdown_disable:
+ * @text: an interfaces(5) file
+ * @ifaces: the requested interface names
+ *
+ * Comments out (VI_NET_MARK) every stanza of @ifaces ("iface IFACE ...",
+ * and "iface IFACE:N ...", an alias adding addresses to IFACE) with its
+ * option lines, and takes @ifaces out of the lines that name interfaces
+ * ("auto", "allow-*", "mapping", "no-auto-down", "no-scripts"): a line
+ * naming only them is commented out, a line naming others too is commented
+ * out and followed by VI_NET_MARK_ADDED and the same line without them.
+ *
+ * Returns: (transfer full): the new text (equal to @text when nothing is
+ * to change).
+ */
+char *vi_net_ifupdown_disable (const char *text, const char *const *ifaces);
+
+typedef struct {
+    gboolean directory;         /* source-directory DIR, else source PATTERN */
+    char *pattern;              /* absolute */
+} ViIfupdownSource;
+
+void vi_ifupdown_source_free (ViIfupdownSource *s);
+
+/**
+ * vi_net_ifupdown_sources:
+ * @text: an interfaces(5) file
+ * @file_dir: the directory of that file (relative paths in it are relative
+ *   to it, interfaces(5))
+ *
+ * Returns: (transfer full) (element-type ViIfupdownSource): its "source"
+ * and "source-directory" lines, in order.
+ */
+GPtrArray *vi_net_ifupdown_sources (const char *text, const char *file_dir);
+
+/**
+ * vi_net_ifupdown_source_includes:
+ * Whether @src makes ifupdown read the file @path: a "source" pattern
+ * matching it (shell wildcards, as glob(3)), or a "source-directory" of its
+ * directory when its name is one run-parts(8) accepts
+ * ([A-Za-z0-9_-]+).
+ */
+gboolean vi_net_ifupdown_source_includes (const ViIfupdownSource *src, const char *path);
+
 G_END_DECLS
