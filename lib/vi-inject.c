@@ -198,6 +198,19 @@ bytes_take_string (char *s)
     return g_bytes_new_take (s, len);
 }
 
+/* Plan writing @text, an edit of the guest's file @path (@old as read with
+ * read_for_edit, with @st), keeping its mode and owner; nothing when the
+ * edit changed nothing. */
+static gboolean
+plan_changed (ViPlan *plan, ViVfs *vfs, const char *path, const char *old, const char *text,
+              const ViStat *st, const char *why, GError **error)
+{
+    if (g_str_equal (old, text))
+        return TRUE;
+    return plan_write (plan, vfs, path, bytes_take_string (g_strdup (text)), st->mode, st->uid,
+                       st->gid, why, error);
+}
+
 static gboolean
 resolve_owner (ViVfs *vfs, const char *owner, const char *group, guint32 *uid, guint32 *gid,
                GError **error)
@@ -779,6 +792,158 @@ plan_resolv_conf (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
                        st.uid, st.gid, "network (nameservers: busybox ifupdown has no DNS)", error);
 }
 
+/* The regular files of the directories @dirs whose names end with
+ * @suffix (NULL: all), as guest paths, each directory's sorted.  A
+ * directory reached through a symlink to another of @dirs ("/lib" on a
+ * merged-/usr guest) is listed once. */
+static gboolean
+config_files (ViVfs *vfs, const char *const *dirs, const char *suffix, GPtrArray *out,
+              GError **error)
+{
+    for (; *dirs; dirs++) {
+        g_autoptr(GPtrArray) names = NULL;
+        g_autofree char *top = g_strndup (*dirs, strcspn (*dirs + 1, "/") + 1);
+        ViStat st;
+        g_autoptr(GError) e = NULL;
+
+        if (g_str_equal (top, "/lib") && vi_vfs_stat (vfs, top, &st, &e) &&
+            st.type == VI_FILE_TYPE_SYMLINK)
+            continue;
+        if (!vi_vfs_list_dir_opt (vfs, *dirs, NET_DIR_MAX, &names, error))
+            return FALSE;
+        for (guint i = 0; i < names->len; i++) {
+            g_autofree char *path = g_build_filename (*dirs, names->pdata[i], NULL);
+
+            if (suffix && !g_str_has_suffix (names->pdata[i], suffix))
+                continue;
+            g_clear_error (&e);
+            if (!vi_vfs_stat (vfs, path, &st, &e)) {
+                g_propagate_error (error, g_steal_pointer (&e));
+                return FALSE;
+            }
+            if (st.type == VI_FILE_TYPE_REGULAR)
+                g_ptr_array_add (out, g_steal_pointer (&path));
+        }
+    }
+    return TRUE;
+}
+
+/* systemd-networkd applies to a link the first .network file, in the
+ * lexical order of the names across its directories, whose [Match]
+ * matches: ours is named to sort before the guest's own
+ * (vi_net_networkd_path), which are left alone.  A guest file that still
+ * sorts before ours and may match the same NIC would win: refused, with
+ * what to do. */
+static gboolean
+plan_networkd_guest (ViVfs *vfs, const ViSpec *spec, gsize read_max, GError **error)
+{
+    static const char *const dirs[] = {
+        "/etc/systemd/network", "/run/systemd/network", "/usr/local/lib/systemd/network",
+        "/usr/lib/systemd/network", "/lib/systemd/network", NULL
+    };
+    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+
+    if (!config_files (vfs, dirs, ".network", files, error))
+        return FALSE;
+    for (guint n = 0; n < spec->interfaces->len; n++) {
+        const ViInterface *i = spec->interfaces->pdata[n];
+        g_autofree char *ours = vi_net_networkd_path (i);
+        g_autofree char *our_name = g_path_get_basename (ours);
+
+        for (guint f = 0; f < files->len; f++) {
+            g_autofree char *name = g_path_get_basename (files->pdata[f]);
+            g_autoptr(GBytes) b = NULL;
+            g_autofree char *text = NULL;
+
+            if (strcmp (name, our_name) >= 0)
+                continue;
+            if (!vi_vfs_read_file (vfs, files->pdata[f], read_max, &b, error))
+                return FALSE;
+            text = g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b));
+            if (vi_net_networkd_may_match (text, i))
+                return vi_throw (error, VI_ERROR_GUEST, "%s: sorts before %s and may match %s; "
+                                 "systemd-networkd would apply it instead of ours: rename it to "
+                                 "sort after ours, or make its [Match] exclude the NIC",
+                                 (char *) files->pdata[f], ours, i->name);
+        }
+    }
+    return TRUE;
+}
+
+/* netplan: ours sorts last and sets dhcp4/dhcp6, so it wins the merge of
+ * a guest's definition of the same id; what a merge only adds to
+ * (addresses, routes, nameservers, gateways) is commented out of the
+ * guest's definition (vi_net_netplan_disable). */
+static gboolean
+plan_netplan_guest (ViPlan *plan, ViVfs *vfs, const ViSpec *spec, GError **error)
+{
+    static const char *const dirs[] = { "/lib/netplan", "/usr/lib/netplan", "/etc/netplan",
+                                        "/run/netplan", NULL };
+    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+    g_autofree char *our_name = g_path_get_basename (VI_NET_NETPLAN_PATH);
+
+    if (!config_files (vfs, dirs, ".yaml", files, error))
+        return FALSE;
+    for (guint f = 0; f < files->len; f++) {
+        const char *path = files->pdata[f];
+        g_autofree char *name = g_path_get_basename (path);
+        g_autofree char *orig = NULL, *text = NULL;
+        ViStat st;
+
+        if (g_str_equal (path, VI_NET_NETPLAN_PATH))
+            continue;
+        if (!read_for_edit (plan, vfs, path, &orig, &st, error))
+            return FALSE;
+        text = g_strdup (orig);
+        for (guint n = 0; n < spec->interfaces->len; n++) {
+            g_autofree char *prev = text;
+
+            text = vi_net_netplan_disable (prev, spec->interfaces->pdata[n],
+                                           strcmp (name, our_name) > 0, path, error);
+            if (text == NULL)
+                return FALSE;
+        }
+        if (!plan_changed (plan, vfs, path, orig, text, &st, "network (netplan: the guest's own "
+                           "addresses, routes and nameservers of the interfaces disabled)", error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* NetworkManager: ours has the highest autoconnect-priority; a guest's
+ * profile bound to the same NIC no longer autoconnects
+ * (vi_net_nm_disable). */
+static gboolean
+plan_nm_guest (ViPlan *plan, ViVfs *vfs, const ViSpec *spec, GPtrArray *ours, GError **error)
+{
+    static const char *const dirs[] = { "/etc/NetworkManager/system-connections",
+                                        "/usr/lib/NetworkManager/system-connections",
+                                        "/run/NetworkManager/system-connections", NULL };
+    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+
+    if (!config_files (vfs, dirs, NULL, files, error))
+        return FALSE;
+    for (guint f = 0; f < files->len; f++) {
+        const char *path = files->pdata[f];
+        g_autofree char *orig = NULL, *text = NULL;
+        ViStat st;
+
+        if (g_ptr_array_find_with_equal_func (ours, path, g_str_equal, NULL))
+            continue;
+        if (!read_for_edit (plan, vfs, path, &orig, &st, error))
+            return FALSE;
+        text = g_strdup (orig);
+        for (guint n = 0; n < spec->interfaces->len; n++) {
+            g_autofree char *prev = text;
+            text = vi_net_nm_disable (prev, spec->interfaces->pdata[n]);
+        }
+        if (!plan_changed (plan, vfs, path, orig, text, &st, "network (NetworkManager: the guest's "
+                           "own profile of the interface no longer autoconnects)", error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
 static gboolean
 plan_network (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
 {
@@ -804,12 +969,15 @@ plan_network (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
     files = vi_net_render (r, spec->interfaces, error);
     if (files == NULL)
         return FALSE;
-    if (r == VI_RENDERER_IFUPDOWN) {
+    {
         g_autoptr(GPtrArray) ours = g_ptr_array_new ();
 
         for (guint i = 0; i < files->len; i++)
             g_ptr_array_add (ours, ((ViNetFile *) files->pdata[i])->path);
-        if (!plan_ifupdown_guest (plan, vfs, spec, ours, NULL, error))
+        if ((r == VI_RENDERER_IFUPDOWN && !plan_ifupdown_guest (plan, vfs, spec, ours, NULL, error)) ||
+            (r == VI_RENDERER_NETWORKD && !plan_networkd_guest (vfs, spec, plan->read_max, error)) ||
+            (r == VI_RENDERER_NETPLAN && !plan_netplan_guest (plan, vfs, spec, error)) ||
+            (r == VI_RENDERER_NETWORKMANAGER && !plan_nm_guest (plan, vfs, spec, ours, error)))
             return FALSE;
     }
     for (guint i = 0; i < files->len; i++) {

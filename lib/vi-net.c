@@ -12,6 +12,7 @@
 
 #include "vi-error.h"
 #include "vi-guest.h"
+#include "vi-spec.h"
 
 void
 vi_net_file_free (ViNetFile *f)
@@ -271,7 +272,9 @@ render_nm (const ViInterface *i)
     g_string_append_printf (s, "[connection]\nid=%s\nuuid=%s\ntype=ethernet\n", id, uuid);
     if (i->mac == NULL)
         g_string_append_printf (s, "interface-name=%s\n", i->name);
-    g_string_append (s, "autoconnect=true\n");
+    /* above every profile of the guest (the range is -999..999, default 0)
+     * for the same device: NetworkManager autoconnects the highest first */
+    g_string_append (s, "autoconnect=true\nautoconnect-priority=999\n");
     g_string_append (s, "\n[ethernet]\n");
     if (i->mac)
         g_string_append_printf (s, "mac-address=%s\n", i->mac);
@@ -313,7 +316,10 @@ render_netplan (GPtrArray *interfaces)
          * the name the guest gives it (no set-name, no rename at boot) */
         if (i->mac)
             g_string_append_printf (s, "      match:\n        macaddress: \"%s\"\n", i->mac);
-        g_string_append_printf (s, "      dhcp4: %s\n", i->dhcp ? "true" : "false");
+        /* every value a guest's definition of the same id could have set
+         * otherwise: netplan merges ours over it (dhcp6: <dhcp/> is DHCPv4) */
+        g_string_append_printf (s, "      dhcp4: %s\n      dhcp6: false\n",
+                                i->dhcp ? "true" : "false");
         yaml_list (s, "      ", "addresses", addrs);
         if (i->gateways->len) {
             g_string_append (s, "      routes:\n");
@@ -327,7 +333,7 @@ render_netplan (GPtrArray *interfaces)
             yaml_list (s, "        ", "addresses", dns);
         }
     }
-    return net_file (g_strdup ("/etc/netplan/90-virt-inject.yaml"), s, 0600);
+    return net_file (g_strdup (VI_NET_NETPLAN_PATH), s, 0600);
 }
 
 static ViNetFile *
@@ -351,8 +357,7 @@ render_networkd (const ViInterface *i)
         g_autofree char *a = inet_str (i->nameservers->pdata[k]);
         g_string_append_printf (s, "DNS=%s\n", a);
     }
-    return net_file (g_strdup_printf ("/etc/systemd/network/10-virt-inject-%s.network", i->name),
-                     s, 0644);
+    return net_file (vi_net_networkd_path (i), s, 0644);
 }
 
 GPtrArray *
@@ -628,4 +633,354 @@ vi_net_ifupdown_source_includes (const ViIfupdownSource *src, const char *path)
     dir = g_path_get_dirname (path);
     base = g_path_get_basename (path);
     return g_str_equal (dir, src->pattern) && run_parts_name (base);
+}
+
+/* ---- systemd-networkd ---------------------------------------------------- */
+
+char *
+vi_net_networkd_path (const ViInterface *i)
+{
+    return g_strdup_printf ("/etc/systemd/network/0-virt-inject-%s.network", i->name);
+}
+
+/* Whether @value (a whitespace-separated list, "!" in front inverting it)
+ * excludes @what; @mac: compare as MAC addresses. */
+static gboolean
+match_list_excludes (const char *value, const char *what, gboolean mac)
+{
+    gboolean invert = *value == '!';
+    g_auto(GStrv) w = g_strsplit_set (value + invert, " \t", -1);
+    gboolean any = FALSE, listed = FALSE;
+
+    for (guint k = 0; w[k]; k++) {
+        if (*w[k] == '\0')
+            continue;
+        any = TRUE;
+        listed |= mac ? g_ascii_strcasecmp (w[k], what) == 0 : fnmatch (w[k], what, 0) == 0;
+    }
+    return any && (invert ? listed : !listed);
+}
+
+gboolean
+vi_net_networkd_may_match (const char *text, const ViInterface *i)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    gboolean in_match = FALSE, any_key = FALSE, excluded = FALSE;
+
+    for (guint k = 0; lines[k]; k++) {
+        g_autofree char *l = g_strstrip (g_strdup (lines[k]));
+        char *eq;
+
+        if (*l == '[') {
+            in_match = g_str_equal (l, "[Match]");
+            continue;
+        }
+        if (!in_match || *l == '#' || *l == ';' || (eq = strchr (l, '=')) == NULL)
+            continue;
+        *eq = '\0';
+        g_strchomp (l);
+        g_strchug (eq + 1);
+        if (eq[1] == '\0')
+            continue;               /* an empty assignment resets; nothing to test */
+        any_key = TRUE;
+        if (i->mac && (g_str_equal (l, "MACAddress") || g_str_equal (l, "PermanentMACAddress")))
+            excluded |= match_list_excludes (eq + 1, i->mac, TRUE);
+        else if (!i->mac && g_str_equal (l, "Name"))
+            excluded |= match_list_excludes (eq + 1, i->name, FALSE);
+    }
+    /* no [Match] setting: networkd ignores the file ("No valid settings
+     * found in the [Match] section, ignoring file") */
+    return any_key && !excluded;
+}
+
+/* ---- NetworkManager ------------------------------------------------------ */
+
+/* The value of @key in [@group] of the keyfile @lines, or NULL. */
+static char *
+keyfile_value (char **lines, const char *group, const char *key)
+{
+    g_autofree char *header = g_strdup_printf ("[%s]", group);
+    gboolean in = FALSE;
+    char *value = NULL;
+
+    for (guint k = 0; lines[k]; k++) {
+        const char *l = lines[k] + strspn (lines[k], " \t");
+        gsize n = strlen (key);
+
+        if (*l == '[') {
+            g_autofree char *h = g_strstrip (g_strdup (l));
+            in = g_str_equal (h, header);
+        } else if (in && strncmp (l, key, n) == 0 && (l[n] == '=' || l[n] == ' ')) {
+            const char *v = strchr (l, '=');
+            if (v) {
+                g_free (value);
+                value = g_strstrip (g_strdup (v + 1));
+            }
+        }
+    }
+    return value;
+}
+
+char *
+vi_net_nm_disable (const char *text, const ViInterface *i)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    g_autofree char *type = keyfile_value (lines, "connection", "type");
+    g_autofree char *ifname = keyfile_value (lines, "connection", "interface-name");
+    g_autofree char *autoconnect = keyfile_value (lines, "connection", "autoconnect");
+    g_autofree char *mac = keyfile_value (lines, "ethernet", "mac-address");
+    g_autofree char *mac_old = keyfile_value (lines, "802-3-ethernet", "mac-address");
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+    gboolean bound, in_connection = FALSE, done = FALSE;
+    guint last_key = 0;
+    gint connection_header = -1;
+
+    if (mac == NULL)
+        mac = g_steal_pointer (&mac_old);
+    if (type && !g_str_equal (type, "ethernet") && !g_str_equal (type, "802-3-ethernet"))
+        return g_strdup (text);
+    bound = (ifname && g_str_equal (ifname, i->name)) ||
+            (mac && i->mac && g_ascii_strcasecmp (mac, i->mac) == 0);
+    if (!bound || (autoconnect && (g_ascii_strcasecmp (autoconnect, "false") == 0 ||
+                                   g_str_equal (autoconnect, "0") ||
+                                   g_ascii_strcasecmp (autoconnect, "no") == 0)))
+        return g_strdup (text);
+
+    /* the last line of [connection] that is not blank */
+    for (guint k = 0; lines[k]; k++) {
+        const char *l = lines[k] + strspn (lines[k], " \t");
+
+        if (*l == '[') {
+            g_autofree char *h = g_strstrip (g_strdup (l));
+            in_connection = g_str_equal (h, "[connection]");
+            if (in_connection) {
+                connection_header = k;
+                last_key = k;
+            }
+        } else if (in_connection && *l != '\0') {
+            last_key = k;
+        }
+    }
+    if (connection_header < 0)
+        return g_strdup (text);         /* not a profile NetworkManager would load */
+    for (guint k = 0; lines[k]; k++) {
+        const char *l = lines[k] + strspn (lines[k], " \t");
+        gboolean is_autoconnect = k > (guint) connection_header && k <= last_key &&
+                                  g_str_has_prefix (l, "autoconnect") &&
+                                  (l[11] == '=' || l[11] == ' ');
+
+        g_ptr_array_add (out, is_autoconnect ? g_strconcat (VI_NET_MARK, lines[k], NULL)
+                                             : g_strdup (lines[k]));
+        if (k == last_key && !done) {
+            g_ptr_array_add (out, g_strdup (VI_NET_MARK_ADDED));
+            g_ptr_array_add (out, g_strdup ("autoconnect=false"));
+            done = TRUE;
+        }
+    }
+    return join_lines (out);
+}
+
+/* ---- netplan ------------------------------------------------------------- */
+
+/* One line of block-style YAML: FALSE for a blank line or a comment; else
+ * its indentation and, for "KEY:" or "KEY: VALUE", the key (unquoted) and
+ * the value ("" when none; a trailing comment is no value). */
+static gboolean
+yaml_line (const char *line, guint *indent, char **key, char **value)
+{
+    const char *p = line + strspn (line, " ");
+    const char *k, *end, *colon;
+
+    *key = *value = NULL;
+    *indent = p - line;
+    if (*p == '\0' || *p == '#')
+        return FALSE;
+    if (*p == '"' || *p == '\'') {
+        k = p + 1;
+        end = strchr (k, *p);
+        if (end == NULL)
+            return TRUE;
+        colon = end + 1;
+    } else {
+        k = p;
+        for (colon = p; *colon && !(*colon == ':' && (colon[1] == '\0' || colon[1] == ' '));
+             colon++)
+            ;
+        end = colon;
+    }
+    if (*colon != ':' || *p == '-')
+        return TRUE;
+    *key = g_strndup (k, end - k);
+    g_strchomp (*key);
+    *value = g_strstrip (g_strdup (colon + 1));
+    if (**value == '#')
+        **value = '\0';
+    return TRUE;
+}
+
+/* Keys whose values netplan adds to ours instead of replacing them. */
+static gboolean
+netplan_additive (const char *key)
+{
+    static const char *const keys[] = { "addresses", "routes", "routing-policy", "nameservers",
+                                        "gateway4", "gateway6", NULL };
+
+    return g_strv_contains (keys, key);
+}
+
+/* A line of a definition of another id that selects the NIC of @i. */
+static gboolean
+netplan_selects (const char *key, const char *value, const char *line, const ViInterface *i)
+{
+    if (i->mac) {
+        g_autofree char *low = g_ascii_strdown (line, -1);
+        return strstr (low, i->mac) != NULL;
+    }
+    if (key && value && (g_str_equal (key, "name") || g_str_equal (key, "set-name"))) {
+        g_autofree char *v = g_strdup (value);
+        gsize n = strlen (v);
+
+        if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+            v[n - 1] = '\0';
+            return g_str_equal (v + 1, i->name);
+        }
+        return g_str_equal (v, i->name);
+    }
+    return FALSE;
+}
+
+typedef struct {
+    char *id;
+    guint header;
+    guint indent;
+    gint child_indent;
+    guint children, disabled;
+    gboolean child_disabled;        /* the lines of the current child go too */
+} NetplanDef;
+
+char *
+vi_net_netplan_disable (const char *text, const ViInterface *i, gboolean later, const char *path,
+                        GError **error)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    guint n = g_strv_length (lines);
+    g_autofree gboolean *off = g_new0 (gboolean, n + 1);
+    g_autofree char **added = g_new0 (char *, n + 1);      /* a line added after line k */
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+    gboolean in_network = FALSE, in_eth = FALSE;
+    guint eth_indent = 0;
+    gint id_indent = -1;
+    NetplanDef def = { 0 };
+    gboolean ok = TRUE;
+
+#define FINISH_DEF() \
+    do { \
+        if (def.id && g_str_equal (def.id, i->name) && def.children > 0 && \
+            def.disabled == def.children) { \
+            off[def.header] = TRUE; \
+            added[def.header] = g_strdup_printf ("%*s%s: {}", (int) def.indent, "", def.id); \
+        } \
+        g_clear_pointer (&def.id, g_free); \
+    } while (0)
+
+    for (guint k = 0; k < n && ok; k++) {
+        guint ind;
+        g_autofree char *key = NULL, *value = NULL;
+
+        if (!yaml_line (lines[k], &ind, &key, &value))
+            continue;
+        if (ind == 0) {
+            FINISH_DEF ();
+            in_network = key && g_str_equal (key, "network");
+            in_eth = FALSE;
+            continue;
+        }
+        if (!in_network)
+            continue;
+        if (in_eth && ind <= eth_indent) {
+            FINISH_DEF ();
+            in_eth = FALSE;
+        }
+        if (!in_eth) {
+            if (key && g_str_equal (key, "ethernets")) {
+                g_autofree char *low = g_ascii_strdown (value, -1);
+
+                if (*value == '\0') {
+                    in_eth = TRUE;
+                    eth_indent = ind;
+                    id_indent = -1;
+                } else if (strstr (value, i->name) || (i->mac && strstr (low, i->mac))) {
+                    ok = vi_throw (error, VI_ERROR_GUEST, "%s: its flow-style 'ethernets' may "
+                                   "configure %s; virt-inject edits only block style: rewrite it "
+                                   "or remove %s from it", path, i->name, i->name);
+                }
+            }
+            continue;
+        }
+        if (id_indent < 0 || ind <= (guint) id_indent) {
+            FINISH_DEF ();
+            id_indent = ind;
+            def = (NetplanDef) { .id = g_strdup (key ? key : ""), .header = k, .indent = ind,
+                                 .child_indent = -1 };
+            if (g_str_equal (def.id, i->name) && later) {
+                ok = vi_throw (error, VI_ERROR_GUEST, "%s: defines %s and sorts after %s, so "
+                               "netplan would let its values win; rename it to sort before, or "
+                               "remove %s from it", path, i->name, VI_NET_NETPLAN_PATH, i->name);
+            } else if (g_str_equal (def.id, i->name) && value && *value &&
+                       !g_str_equal (value, "{}")) {
+                /* a flow mapping on the line: all or nothing */
+                if (strstr (value, "addresses") || strstr (value, "routes") ||
+                    strstr (value, "routing-policy") || strstr (value, "nameservers") ||
+                    strstr (value, "gateway")) {
+                    off[k] = TRUE;
+                    added[k] = g_strdup_printf ("%*s%s: {}", (int) ind, "", def.id);
+                }
+                g_clear_pointer (&def.id, g_free);
+            } else if (!g_str_equal (def.id, i->name) &&
+                       netplan_selects (NULL, NULL, lines[k], i)) {
+                ok = FALSE;
+            }
+            if (!ok && error && *error == NULL)
+                vi_throw (error, VI_ERROR_GUEST, "%s: its definition '%s' selects the NIC of %s "
+                          "too; netplan would configure it twice: name the interface '%s' in the "
+                          "request, or remove that definition", path, def.id, i->name, def.id);
+            continue;
+        }
+        if (def.id == NULL)
+            continue;
+        if (!g_str_equal (def.id, i->name)) {
+            if (netplan_selects (key, value, lines[k], i))
+                ok = vi_throw (error, VI_ERROR_GUEST, "%s: its definition '%s' selects the NIC "
+                               "of %s too; netplan would configure it twice: name the interface "
+                               "'%s' in the request, or remove that definition", path, def.id,
+                               i->name, def.id);
+            continue;
+        }
+        if (def.child_indent < 0)
+            def.child_indent = ind;
+        if (ind <= (guint) def.child_indent) {
+            def.children++;
+            def.child_disabled = key && netplan_additive (key);
+            def.disabled += def.child_disabled;
+        }
+        off[k] = def.child_disabled;
+    }
+    if (ok)
+        FINISH_DEF ();
+    g_clear_pointer (&def.id, g_free);
+#undef FINISH_DEF
+    if (!ok) {
+        for (guint k = 0; k < n; k++)
+            g_free (added[k]);
+        return NULL;
+    }
+    for (guint k = 0; k < n; k++) {
+        g_ptr_array_add (out, off[k] ? g_strconcat (VI_NET_MARK, lines[k], NULL)
+                                     : g_strdup (lines[k]));
+        if (added[k]) {
+            g_ptr_array_add (out, g_strdup (VI_NET_MARK_ADDED));
+            g_ptr_array_add (out, added[k]);
+        }
+    }
+    return join_lines (out);
 }

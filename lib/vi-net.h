@@ -24,9 +24,9 @@ void vi_net_file_free (ViNetFile *f);
  * @interfaces: (element-type ViInterface): the request's interfaces
  *
  * ifupdown: /etc/network/interfaces.d/virt-inject-IFACE ("auto IFACE");
- * NetworkManager: /etc/NetworkManager/system-connections/virt-inject-IFACE.nmconnection (0600, autoconnect);
- * netplan: /etc/netplan/90-virt-inject.yaml (0600);
- * networkd: /etc/systemd/network/10-virt-inject-IFACE.network.
+ * NetworkManager: /etc/NetworkManager/system-connections/virt-inject-IFACE.nmconnection (0600, autoconnect, autoconnect-priority 999);
+ * netplan: /etc/netplan/99-virt-inject.yaml (0600, sorts last);
+ * networkd: /etc/systemd/network/0-virt-inject-IFACE.network (sorts first).
  * Match by MAC where the stack can.
  *
  * Returns: (transfer full) (element-type ViNetFile): the files, in a stable order.
@@ -115,5 +115,61 @@ GPtrArray *vi_net_ifupdown_sources (const char *text, const char *file_dir);
  * ([A-Za-z0-9_-]+).
  */
 gboolean vi_net_ifupdown_source_includes (const ViIfupdownSource *src, const char *path);
+
+/** The path of our networkd file for @i: it sorts before the guest's own
+ * (networkd applies the first file, in lexical order of the names, whose
+ * [Match] matches). */
+char *vi_net_networkd_path (const ViInterface *i);
+
+/**
+ * vi_net_networkd_may_match:
+ * @text: a .network file of the guest
+ *
+ * Whether its [Match] section may select the NIC of @i: %FALSE only when a
+ * Name= (for @i matched by name) or MACAddress=/PermanentMACAddress= (for
+ * @i matched by MAC) excludes it, or when there is no [Match] setting at
+ * all (networkd ignores such a file).
+ */
+gboolean vi_net_networkd_may_match (const char *text, const ViInterface *i);
+
+/**
+ * vi_net_nm_disable:
+ * @text: a NetworkManager keyfile of the guest
+ *
+ * A profile of type ethernet bound to the NIC of @i (interface-name= its
+ * name, or mac-address= its MAC) that may autoconnect gets
+ * "autoconnect=false" at the end of [connection] (after
+ * VI_NET_MARK_ADDED), its own autoconnect line commented out: it can no
+ * longer take the device when ours is not up.  Other profiles are left
+ * alone: ours outranks them by autoconnect-priority.
+ *
+ * Returns: (transfer full): the new text (equal to @text when nothing is
+ * to change).
+ */
+char *vi_net_nm_disable (const char *text, const ViInterface *i);
+
+#define VI_NET_NETPLAN_PATH "/etc/netplan/99-virt-inject.yaml"
+
+/**
+ * vi_net_netplan_disable:
+ * @text: a netplan YAML file of the guest
+ * @later: the file sorts after ours, so that its values win over ours
+ *
+ * netplan merges every file in the lexical order of the names, later
+ * values replacing earlier ones, but lists (addresses, routes,
+ * nameservers, routing-policy) appended, and gateway4/gateway6 kept.  In
+ * a definition of @i's name under "ethernets", those keys are commented
+ * out (VI_NET_MARK); a definition left with nothing becomes "ID: {}"
+ * (after VI_NET_MARK_ADDED).  dhcp4/dhcp6 and the rest are left to the
+ * merge: ours sets them.
+ *
+ * Returns: (transfer full): the new text, or %NULL with @error
+ * (VI_ERROR_GUEST) for what cannot be made right by an edit: a
+ * definition of another id that selects the same NIC (its MAC, or its
+ * name as match or set-name), a definition of @i in a file that sorts
+ * after ours (@later), a flow-style "ethernets" naming it.
+ */
+char *vi_net_netplan_disable (const char *text, const ViInterface *i, gboolean later,
+                              const char *path, GError **error);
 
 G_END_DECLS

@@ -730,7 +730,7 @@ static const char *const fedora_labels[] = {
 
 static const Distro distros[] = {
     { "debian12", "/etc/network/interfaces.d/virt-inject-eth0", "iface eth0 inet6 static", "$y$", NULL },
-    { "ubuntu2204", "/etc/netplan/90-virt-inject.yaml", "        macaddress: \"52:54:00:12:34:56\"", "$y$", NULL },
+    { "ubuntu2204", "/etc/netplan/99-virt-inject.yaml", "        macaddress: \"52:54:00:12:34:56\"", "$y$", NULL },
     { "fedora39", "/etc/NetworkManager/system-connections/virt-inject-eth0.nmconnection", "address1=192.0.2.10/24", "$y$", fedora_labels },
     { "alpine319", "/etc/network/interfaces", "# BEGIN virt-inject", "$6$", NULL },
 };
