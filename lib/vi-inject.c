@@ -673,10 +673,10 @@ strip_inline_block (const char *text, char **out, GError **error)
     gboolean skipping = FALSE;
 
     for (guint i = 0; lines[i]; i++) {
-        if (g_str_equal (lines[i], "# BEGIN virt-inject")) {
+        if (g_str_equal (lines[i], VI_NET_BLOCK_BEGIN)) {
             gboolean ended = FALSE;
             for (guint k = i + 1; lines[k] && !ended; k++)
-                ended = g_str_equal (lines[k], "# END virt-inject");
+                ended = g_str_equal (lines[k], VI_NET_BLOCK_END);
             if (!ended) {
                 g_string_free (s, TRUE);
                 return vi_throw (error, VI_ERROR_GUEST, "/etc/network/interfaces: a "
@@ -686,7 +686,7 @@ strip_inline_block (const char *text, char **out, GError **error)
             continue;
         }
         if (skipping) {
-            skipping = !g_str_equal (lines[i], "# END virt-inject");
+            skipping = !g_str_equal (lines[i], VI_NET_BLOCK_END);
             continue;
         }
         if (lines[i + 1] == NULL && lines[i][0] == '\0')
@@ -734,12 +734,13 @@ plan_ifupdown_guest (ViPlan *plan, ViVfs *vfs, const ViSpec *spec, GPtrArray *ou
         if (main_file && inline_block) {
             g_autofree char *body = text;
             text = g_strconcat (body, *body && !g_str_has_suffix (body, "\n") ? "\n" : "",
-                                "# BEGIN virt-inject\n", inline_block, "# END virt-inject\n",
+                                VI_NET_BLOCK_BEGIN "\n", inline_block, VI_NET_BLOCK_END "\n",
                                 NULL);
             why = "network (ifupdown)";
         } else if (main_file && !included) {
             g_autofree char *body = text;
             text = g_strconcat (body, *body && !g_str_has_suffix (body, "\n") ? "\n" : "",
+                                VI_NET_MARK_ADDED "\n"
                                 "source /etc/network/interfaces.d/virt-inject-*\n", NULL);
         }
         if (g_str_equal (text, t->text) && !(main_file && inline_block))
@@ -855,7 +856,8 @@ plan_networkd_guest (ViVfs *vfs, const ViSpec *spec, gsize read_max, GError **er
             g_autoptr(GBytes) b = NULL;
             g_autofree char *text = NULL;
 
-            if (strcmp (name, our_name) >= 0)
+            /* ours, of this request or an earlier one */
+            if (strcmp (name, our_name) >= 0 || g_str_has_prefix (name, "0-virt-inject-"))
                 continue;
             if (!vi_vfs_read_file (vfs, files->pdata[f], read_max, &b, error))
                 return FALSE;

@@ -438,6 +438,11 @@ vi_net_unmark (const char *text)
     g_autoptr(GPtrArray) out = g_ptr_array_new ();
 
     for (guint i = 0; lines[i]; i++) {
+        if (g_str_equal (lines[i], VI_NET_BLOCK_BEGIN)) {
+            while (lines[i + 1] && !g_str_equal (lines[i], VI_NET_BLOCK_END))
+                i++;
+            continue;
+        }
         if (g_str_equal (lines[i], VI_NET_MARK_ADDED) && lines[i + 1] != NULL) {
             i++;                            /* and the line it marks */
             continue;
@@ -958,7 +963,9 @@ vi_net_netplan_disable (const char *text, const ViInterface *i, gboolean later, 
         }
         if (def.child_indent < 0)
             def.child_indent = ind;
-        if (ind <= (guint) def.child_indent) {
+        /* a sequence may be indented as its key ("addresses:" then "- X"
+         * below it, as cloud-init writes): it is still that key's value */
+        if (ind <= (guint) def.child_indent && lines[k][ind] != '-') {
             def.children++;
             def.child_disabled = key && netplan_additive (key);
             def.disabled += def.child_disabled;

@@ -57,18 +57,24 @@ char *vi_net_nameservers (GPtrArray *interfaces);
  *
  * Edits of guest files are pure functions on their text, idempotent (a
  * second pass changes no byte), and reversible: a guest line virt-inject
- * disables gets VI_NET_MARK in front of it, and a line it adds instead
- * follows a line VI_NET_MARK_ADDED.  vi_net_unmark() (and the command in
- * README.md, "Network: the guest's own configuration") undoes both.
+ * disables gets VI_NET_MARK in front of it, a line it adds follows a line
+ * VI_NET_MARK_ADDED, and the stanzas it puts in busybox's
+ * /etc/network/interfaces are between VI_NET_BLOCK_BEGIN and
+ * VI_NET_BLOCK_END.  vi_net_unmark() (and the sed command in README.md,
+ * "The guest's own network configuration") undoes all three.
  */
 #define VI_NET_MARK "# virt-inject: "
 #define VI_NET_MARK_ADDED "# virt-inject: added the next line"
+#define VI_NET_BLOCK_BEGIN "# BEGIN virt-inject"
+#define VI_NET_BLOCK_END "# END virt-inject"
 
 /**
  * vi_net_unmark:
- * Returns: (transfer full): @text with every line after VI_NET_MARK_ADDED
- * removed (with that marker) and VI_NET_MARK removed from the start of
- * every other line: the guest's text as it was before virt-inject.
+ * Returns: (transfer full): @text without the lines from
+ * VI_NET_BLOCK_BEGIN to VI_NET_BLOCK_END, nor the line after
+ * VI_NET_MARK_ADDED (with that marker), and without VI_NET_MARK at the
+ * start of every other line: the guest's text as it was before
+ * virt-inject.
  */
 char *vi_net_unmark (const char *text);
 

@@ -389,7 +389,9 @@ fake_vfs_get (ViVfs *vfs, const char *path)
     if (strings == NULL)
         strings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
     {
-        char *s = g_strndup (g_bytes_get_data (n->content, NULL), g_bytes_get_size (n->content));
+        /* the data of empty bytes may be NULL, and g_strndup (NULL, 0) is NULL */
+        gsize len = g_bytes_get_size (n->content);
+        char *s = len ? g_strndup (g_bytes_get_data (n->content, NULL), len) : g_strdup ("");
         char *interned = g_hash_table_lookup (strings, s);
         if (interned) {
             g_free (s);
@@ -425,6 +427,18 @@ fake_vfs_state (ViVfs *vfs)
     dump (self->nodes, "", s);
     dump (self->staged, "staged ", s);
     return g_string_free (s, FALSE);
+}
+
+GPtrArray *
+fake_vfs_paths (ViVfs *vfs)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr(GList) keys = g_list_sort (g_hash_table_get_keys (self->nodes), (GCompareFunc) strcmp);
+
+    for (GList *l = keys; l; l = l->next)
+        g_ptr_array_add (out, g_strdup (l->data));
+    return out;
 }
 
 void

@@ -121,7 +121,7 @@ test_fake_all_operations (void)
                      "127.0.0.1\tlocalhost\n127.0.1.1\tweb1.example.com web1\n");
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/motd"), ==, "Welcome\n");
     g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/network/interfaces"),
-                              "source /etc/network/interfaces.d/virt-inject-*\n"));
+                              VI_NET_MARK_ADDED "\nsource /etc/network/interfaces.d/virt-inject-*\n"));
     g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth0"),
                               "iface eth0 inet static\n    address 192.0.2.10/24\n    gateway 192.0.2.1\n"));
     g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth1"),
@@ -490,7 +490,8 @@ test_fake_ifupdown_guest_config (void)
     g_assert_no_error (error);
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/interfaces"), ==,
                      "auto lo\niface lo inet loopback\nsource /etc/network/interfaces.d/eth0\n"
-                     "source-directory more.d\nsource /etc/network/interfaces.d/virt-inject-*\n");
+                     "source-directory more.d\n" VI_NET_MARK_ADDED "\n"
+                     "source /etc/network/interfaces.d/virt-inject-*\n");
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/interfaces.d/eth0"), ==,
                      "# virt-inject: allow-hotplug eth0\n# virt-inject: iface eth0 inet dhcp\n");
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/more.d/v6"), ==,
@@ -504,6 +505,52 @@ test_fake_ifupdown_guest_config (void)
         g_assert_nonnull (strstr (state, "/etc/network/interfaces.d/eth0 0 640 0:0\n"));
     }
     assert_idempotent (spec, vfs);
+}
+
+/* What cannot be made right by ordering or by an edit is refused before
+ * anything is written, naming the guest's file: a .network file that sorts
+ * before ours and may match the NIC; a netplan file sorting after ours
+ * that defines the interface. */
+static void
+test_fake_guest_config_refused (void)
+{
+    static const struct {
+        const char *renderer, *path, *content, *message;
+    } cases[] = {
+        { "networkd", "/etc/systemd/network/0-a.network", "[Match]\nName=e*\n[Network]\nDHCP=yes\n",
+          "/etc/systemd/network/0-a.network: sorts before" },
+        { "networkd", "/usr/lib/systemd/network/0-a.network", "[Match]\nType=ether\n",
+          "/usr/lib/systemd/network/0-a.network: sorts before" },
+        { "netplan", "/etc/netplan/zz-admin.yaml", "network:\n  ethernets:\n    eth0:\n"
+          "      dhcp4: true\n", "/etc/netplan/zz-admin.yaml: defines eth0 and sorts after" },
+    };
+
+    for (guint k = 0; k < G_N_ELEMENTS (cases); k++) {
+        g_autofree char *xml = g_strdup_printf ("<vi:inject xmlns:vi='" NS "'><vi:network "
+                                                "renderer='%s'><vi:interface name='eth0'>"
+                                                "<vi:address>192.0.2.10/24</vi:address>"
+                                                "</vi:interface></vi:network></vi:inject>",
+                                                cases[k].renderer);
+        g_autoptr(ViSpec) spec = parse (xml);
+        g_autoptr(ViVfs) vfs = debian_fake ();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = g_path_get_dirname (cases[k].path);
+        g_autofree char *before = NULL, *after = NULL;
+
+        fake_vfs_add_dir (vfs, "/usr", 0755, 0, 0);
+        fake_vfs_add_dir (vfs, "/usr/lib", 0755, 0, 0);
+        fake_vfs_add_dir (vfs, "/usr/lib/systemd", 0755, 0, 0);
+        fake_vfs_add_dir (vfs, "/etc/systemd", 0755, 0, 0);
+        fake_vfs_add_dir (vfs, dir, 0755, 0, 0);
+        fake_vfs_add_file (vfs, cases[k].path, cases[k].content, 0600, 0, 0);
+        before = fake_vfs_state (vfs);
+        g_assert_false (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+        g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+        if (!strstr (error->message, cases[k].message))
+            g_error ("'%s' lacks '%s'", error->message, cases[k].message);
+        after = fake_vfs_state (vfs);
+        g_assert_cmpstr (after, ==, before);
+    }
 }
 
 static void
@@ -1037,6 +1084,7 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/alpine-network", test_fake_alpine_network);
     g_test_add_func ("/inject/fake/alpine-auto-once", test_fake_alpine_auto_once);
     g_test_add_func ("/inject/fake/ifupdown-guest-config", test_fake_ifupdown_guest_config);
+    g_test_add_func ("/inject/fake/guest-config-refused", test_fake_guest_config_refused);
     g_test_add_func ("/inject/fake/collision", test_fake_collision);
     g_test_add_func ("/inject/fake/edge-cases", test_fake_edge_cases);
     g_test_add_func ("/inject/fake/home-trailing-slash", test_fake_home_slashes);

@@ -248,14 +248,15 @@ sed_revert (const char *text)
     g_autofree char *out = NULL;
     g_autoptr(GError) error = NULL;
     int fd = g_file_open_tmp ("vi-net-XXXXXX", &path, &error);
-    const char *argv[] = { "sed", "-e", "/^" VI_NET_MARK_ADDED "$/{N;d}", "-e",
-                           "s/^" VI_NET_MARK "//", NULL, NULL };
+    const char *argv[] = { "sed", "-e", "/^" VI_NET_BLOCK_BEGIN "$/,/^" VI_NET_BLOCK_END "$/d",
+                           "-e", "/^" VI_NET_MARK_ADDED "$/{N;d}", "-e", "s/^" VI_NET_MARK "//",
+                           NULL, NULL };
     int status = 0;
 
     g_assert_no_error (error);
     close (fd);
     g_assert_true (g_file_set_contents (path, text, -1, &error));
-    argv[5] = path;
+    argv[7] = path;
     g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
                                  &out, NULL, &status, &error));
     g_assert_true (g_spawn_check_wait_status (status, NULL));
@@ -593,7 +594,10 @@ static const char netplan_cloud_init[] =
     "                macaddress: 52:54:00:12:34:56\n"
     "            set-name: eth0\n"
     "            mtu: 1400\n"
-    "            addresses: [10.0.0.5/24]\n"
+    "            addresses:\n"
+    "            - 10.0.0.5/24\n"
+    "            - 10.0.0.6/24\n"
+    "            gateway6: 2001:db8::1\n"
     "    version: 2\n";
 
 static const char netplan_cloud_init_disabled[] =
@@ -605,7 +609,10 @@ static const char netplan_cloud_init_disabled[] =
     "                macaddress: 52:54:00:12:34:56\n"
     "            set-name: eth0\n"
     "            mtu: 1400\n"
-    "# virt-inject:             addresses: [10.0.0.5/24]\n"
+    "# virt-inject:             addresses:\n"
+    "# virt-inject:             - 10.0.0.5/24\n"
+    "# virt-inject:             - 10.0.0.6/24\n"
+    "# virt-inject:             gateway6: 2001:db8::1\n"
     "    version: 2\n";
 
 static void
