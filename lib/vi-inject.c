@@ -913,31 +913,41 @@ plan_netplan_guest (ViPlan *plan, ViVfs *vfs, const ViSpec *spec, GError **error
 }
 
 /* NetworkManager: ours has the highest autoconnect-priority; a guest's
- * profile bound to the same NIC no longer autoconnects
- * (vi_net_nm_disable). */
+ * profile bound to the same NIC no longer autoconnects: a keyfile
+ * (vi_net_nm_disable), or an ifcfg file, which the ifcfg-rh plugin reads
+ * as a profile (vi_net_ifcfg_disable). */
 static gboolean
 plan_nm_guest (ViPlan *plan, ViVfs *vfs, const ViSpec *spec, GPtrArray *ours, GError **error)
 {
     static const char *const dirs[] = { "/etc/NetworkManager/system-connections",
                                         "/usr/lib/NetworkManager/system-connections",
                                         "/run/NetworkManager/system-connections", NULL };
+    static const char *const ifcfg_dirs[] = { "/etc/sysconfig/network-scripts", NULL };
     g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+    guint n_keyfiles;
 
     if (!config_files (vfs, dirs, NULL, files, error))
         return FALSE;
+    n_keyfiles = files->len;
+    if (!config_files (vfs, ifcfg_dirs, NULL, files, error))
+        return FALSE;
     for (guint f = 0; f < files->len; f++) {
         const char *path = files->pdata[f];
+        gboolean ifcfg = f >= n_keyfiles;
         g_autofree char *orig = NULL, *text = NULL;
+        g_autofree char *name = g_path_get_basename (path);
         ViStat st;
 
-        if (g_ptr_array_find_with_equal_func (ours, path, g_str_equal, NULL))
+        if (g_ptr_array_find_with_equal_func (ours, path, g_str_equal, NULL) ||
+            (ifcfg && !g_str_has_prefix (name, "ifcfg-")))
             continue;
         if (!read_for_edit (plan, vfs, path, &orig, &st, error))
             return FALSE;
         text = g_strdup (orig);
         for (guint n = 0; n < spec->interfaces->len; n++) {
             g_autofree char *prev = text;
-            text = vi_net_nm_disable (prev, spec->interfaces->pdata[n]);
+            text = ifcfg ? vi_net_ifcfg_disable (prev, spec->interfaces->pdata[n])
+                         : vi_net_nm_disable (prev, spec->interfaces->pdata[n]);
         }
         if (!plan_changed (plan, vfs, path, orig, text, &st, "network (NetworkManager: the guest's "
                            "own profile of the interface no longer autoconnects)", error))

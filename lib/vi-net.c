@@ -785,6 +785,70 @@ vi_net_nm_disable (const char *text, const ViInterface *i)
     return join_lines (out);
 }
 
+/* The value of the shell variable @key in the ifcfg @lines (quotes
+ * removed), or NULL. */
+static char *
+ifcfg_value (char **lines, const char *key)
+{
+    char *value = NULL;
+    gsize n = strlen (key);
+
+    for (guint k = 0; lines[k]; k++) {
+        const char *l = lines[k] + strspn (lines[k], " \t");
+        gsize len;
+
+        if (strncmp (l, key, n) != 0 || l[n] != '=')
+            continue;
+        g_free (value);
+        value = g_strstrip (g_strdup (l + n + 1));
+        len = strlen (value);
+        if (len >= 2 && (value[0] == '"' || value[0] == '\'') && value[len - 1] == value[0]) {
+            memmove (value, value + 1, len - 2);
+            value[len - 2] = '\0';
+        }
+    }
+    return value;
+}
+
+char *
+vi_net_ifcfg_disable (const char *text, const ViInterface *i)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    g_autofree char *type = ifcfg_value (lines, "TYPE");
+    g_autofree char *device = ifcfg_value (lines, "DEVICE");
+    g_autofree char *hwaddr = ifcfg_value (lines, "HWADDR");
+    g_autofree char *onboot = ifcfg_value (lines, "ONBOOT");
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+    guint n = g_strv_length (lines);
+    gboolean bound;
+
+    if (type && g_ascii_strcasecmp (type, "Ethernet") != 0)
+        return g_strdup (text);
+    bound = (device && g_str_equal (device, i->name)) ||
+            (hwaddr && i->mac && g_ascii_strcasecmp (hwaddr, i->mac) == 0);
+    if (!bound || (onboot && (g_ascii_strcasecmp (onboot, "no") == 0 ||
+                              g_ascii_strcasecmp (onboot, "false") == 0)))
+        return g_strdup (text);
+    for (guint k = 0; k < n; k++) {
+        const char *l = lines[k] + strspn (lines[k], " \t");
+        gboolean last = k + 1 == n || (k + 2 == n && lines[k + 1][0] == '\0');
+
+        if (k + 1 == n && lines[k][0] == '\0') {
+            g_ptr_array_add (out, g_strdup (""));       /* the final newline */
+            break;
+        }
+        g_ptr_array_add (out, g_str_has_prefix (l, "ONBOOT=")
+                              ? g_strconcat (VI_NET_MARK, lines[k], NULL) : g_strdup (lines[k]));
+        if (last) {
+            g_ptr_array_add (out, g_strdup (VI_NET_MARK_ADDED));
+            g_ptr_array_add (out, g_strdup ("ONBOOT=no"));
+        }
+    }
+    if (n == 0 || (n == 1 && lines[0][0] == '\0'))
+        return g_strdup (text);
+    return join_lines (out);
+}
+
 /* ---- netplan ------------------------------------------------------------- */
 
 /* One line of block-style YAML: FALSE for a blank line or a comment; else

@@ -154,6 +154,21 @@ gboolean vi_net_networkd_may_match (const char *text, const ViInterface *i);
  */
 char *vi_net_nm_disable (const char *text, const ViInterface *i);
 
+/**
+ * vi_net_ifcfg_disable:
+ * @text: an ifcfg file of the guest (/etc/sysconfig/network-scripts/ifcfg-*,
+ *   which NetworkManager's ifcfg-rh plugin reads as profiles)
+ *
+ * The same as vi_net_nm_disable() for that format: an Ethernet ifcfg
+ * bound to the NIC of @i (DEVICE= its name, or HWADDR= its MAC) that is
+ * brought up at boot gets "ONBOOT=no" (after VI_NET_MARK_ADDED), its own
+ * ONBOOT line commented out.
+ *
+ * Returns: (transfer full): the new text (equal to @text when nothing is
+ * to change).
+ */
+char *vi_net_ifcfg_disable (const char *text, const ViInterface *i);
+
 #define VI_NET_NETPLAN_PATH "/etc/netplan/99-virt-inject.yaml"
 
 /**

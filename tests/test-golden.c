@@ -518,6 +518,17 @@ check_structure (const char *stack, ViVfs *vfs, const ViSpec *spec)
                 g_assert_cmpint (g_key_file_get_integer (kf, "connection", "autoconnect-priority",
                                                          NULL), ==, 999);
             }
+            for (guint k = 0; k < paths->len; k++) {
+                const char *p = paths->pdata[k];
+                g_autofree char *base = g_path_get_basename (p);
+                g_autofree char *device = g_strdup_printf ("DEVICE=%s\n", i->name);
+                const char *c = fake_vfs_get (vfs, p);
+
+                /* ifcfg-rh: bound to the NIC by name, so never on at boot */
+                if (strstr (p, "/network-scripts/ifcfg-") && c && strstr (c, device) &&
+                    !g_str_has_suffix (c, "\nONBOOT=no\n"))
+                    g_error ("%s may still come up on %s:\n%s", p, i->name, c);
+            }
         } else if (g_str_equal (stack, "ifupdown-busybox")) {
             g_auto(GStrv) lines = g_strsplit (fake_vfs_get (vfs, "/etc/network/interfaces"), "\n", -1);
             g_autofree char *auto_line = g_strdup_printf ("auto %s", i->name);

@@ -534,6 +534,38 @@ test_nm (void)
               "[connection]\nid=x\ntype=ethernet\ninterface-name=eth0\nautoconnect=false\n");
 }
 
+static void
+check_ifcfg (const char *text, const ViInterface *i, const char *want)
+{
+    g_autofree char *got = vi_net_ifcfg_disable (text, i);
+    g_autofree char *again = vi_net_ifcfg_disable (got, i);
+    g_autofree char *back = vi_net_unmark (got);
+
+    g_assert_cmpstr (got, ==, want);
+    g_assert_cmpstr (again, ==, got);
+    g_assert_cmpstr (back, ==, text);
+}
+
+/* ifcfg files (cloud-init's on RHEL-like guests), read by NetworkManager's
+ * ifcfg-rh plugin: bound to the NIC, they stop coming up at boot. */
+static void
+test_ifcfg (void)
+{
+    g_autoptr(ViSpec) by_name = spec_of (ETH0_STATIC);
+    g_autoptr(ViSpec) by_mac = spec_of (ETH0_MAC);
+    const ViInterface *n = by_name->interfaces->pdata[0], *m = by_mac->interfaces->pdata[0];
+
+    check_ifcfg ("# Created by cloud-init\nBOOTPROTO=dhcp\nDEVICE=eth0\nONBOOT=yes\nTYPE=Ethernet\n"
+                 "USERCTL=no\n", n,
+                 "# Created by cloud-init\nBOOTPROTO=dhcp\nDEVICE=eth0\n# virt-inject: ONBOOT=yes\n"
+                 "TYPE=Ethernet\nUSERCTL=no\n" VI_NET_MARK_ADDED "\nONBOOT=no\n");
+    check_ifcfg ("BOOTPROTO=dhcp\nHWADDR=\"52:54:00:12:34:56\"", m,
+                 "BOOTPROTO=dhcp\nHWADDR=\"52:54:00:12:34:56\"\n" VI_NET_MARK_ADDED "\nONBOOT=no");
+    check_ifcfg ("DEVICE=eth1\nONBOOT=yes\n", n, "DEVICE=eth1\nONBOOT=yes\n");
+    check_ifcfg ("DEVICE=eth0\nONBOOT=no\n", n, "DEVICE=eth0\nONBOOT=no\n");
+    check_ifcfg ("DEVICE=eth0\nTYPE=Bond\nONBOOT=yes\n", n, "DEVICE=eth0\nTYPE=Bond\nONBOOT=yes\n");
+}
+
 /* The Debian/Ubuntu installers' file, and a harder one. */
 static const char netplan_installer[] =
     "# This file describes the network interfaces available on your system\n"
@@ -791,6 +823,7 @@ main (int argc, char **argv)
     g_test_add_func ("/net/ifupdown/consumer", test_ifupdown_consumer);
     g_test_add_func ("/net/networkd", test_networkd);
     g_test_add_func ("/net/networkmanager", test_nm);
+    g_test_add_func ("/net/networkmanager/ifcfg", test_ifcfg);
     g_test_add_func ("/net/netplan/disable", test_netplan_disable);
     g_test_add_func ("/net/netplan/consumer", test_netplan_consumer);
     return g_test_run ();
