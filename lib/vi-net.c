@@ -927,6 +927,19 @@ typedef struct {
     gboolean child_disabled;        /* the lines of the current child go too */
 } NetplanDef;
 
+/* The end of definition @def: one of @i whose every key went becomes
+ * "ID: {}" (a definition with no value is an error to netplan). */
+static void
+netplan_end_def (NetplanDef *def, const ViInterface *i, gboolean *off, char **added)
+{
+    if (def->id && g_str_equal (def->id, i->name) && def->children > 0 &&
+        def->disabled == def->children) {
+        off[def->header] = TRUE;
+        added[def->header] = g_strdup_printf ("%*s%s: {}", (int) def->indent, "", def->id);
+    }
+    g_clear_pointer (&def->id, g_free);
+}
+
 char *
 vi_net_netplan_disable (const char *text, const ViInterface *i, gboolean later, const char *path,
                         GError **error)
@@ -942,16 +955,6 @@ vi_net_netplan_disable (const char *text, const ViInterface *i, gboolean later, 
     NetplanDef def = { 0 };
     gboolean ok = TRUE;
 
-#define FINISH_DEF() \
-    do { \
-        if (def.id && g_str_equal (def.id, i->name) && def.children > 0 && \
-            def.disabled == def.children) { \
-            off[def.header] = TRUE; \
-            added[def.header] = g_strdup_printf ("%*s%s: {}", (int) def.indent, "", def.id); \
-        } \
-        g_clear_pointer (&def.id, g_free); \
-    } while (0)
-
     for (guint k = 0; k < n && ok; k++) {
         guint ind;
         g_autofree char *key = NULL, *value = NULL;
@@ -959,7 +962,7 @@ vi_net_netplan_disable (const char *text, const ViInterface *i, gboolean later, 
         if (!yaml_line (lines[k], &ind, &key, &value))
             continue;
         if (ind == 0) {
-            FINISH_DEF ();
+            netplan_end_def (&def, i, off, added);
             in_network = key && g_str_equal (key, "network");
             in_eth = FALSE;
             continue;
@@ -967,7 +970,7 @@ vi_net_netplan_disable (const char *text, const ViInterface *i, gboolean later, 
         if (!in_network)
             continue;
         if (in_eth && ind <= eth_indent) {
-            FINISH_DEF ();
+            netplan_end_def (&def, i, off, added);
             in_eth = FALSE;
         }
         if (!in_eth) {
@@ -987,7 +990,7 @@ vi_net_netplan_disable (const char *text, const ViInterface *i, gboolean later, 
             continue;
         }
         if (id_indent < 0 || ind <= (guint) id_indent) {
-            FINISH_DEF ();
+            netplan_end_def (&def, i, off, added);
             id_indent = ind;
             def = (NetplanDef) { .id = g_strdup (key ? key : ""), .header = k, .indent = ind,
                                  .child_indent = -1 };
@@ -1037,9 +1040,8 @@ vi_net_netplan_disable (const char *text, const ViInterface *i, gboolean later, 
         off[k] = def.child_disabled;
     }
     if (ok)
-        FINISH_DEF ();
+        netplan_end_def (&def, i, off, added);
     g_clear_pointer (&def.id, g_free);
-#undef FINISH_DEF
     if (!ok) {
         for (guint k = 0; k < n; k++)
             g_free (added[k]);

@@ -22,7 +22,9 @@
  * is then reopened for reading through /proc/self/fd/N, which names that
  * very inode, not whatever the path names by then (systemd's fd_reopen).
  * Owner and mode are changed through the O_PATH descriptor without opening
- * the inode at all.  Reads have a size cap.  Files are never written in place: the new content goes
+ * the inode at all.  A directory is opened only to list it, with
+ * O_DIRECTORY, which fails before any driver's open() for anything else.
+ * Reads have a size cap.  Files are never written in place: the new content goes
  * to a fresh temporary file (O_CREAT|O_EXCL|O_NOFOLLOW) in the same
  * directory, gets owner then mode (chown clears setuid bits), and is renamed
  * over the old name relative to the directory fd already resolved, so a
