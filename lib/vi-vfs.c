@@ -6,6 +6,8 @@
  */
 #include "vi-vfs.h"
 
+#include <string.h>
+
 #include "vi-error.h"
 #include "vi-spec.h"
 
@@ -63,6 +65,15 @@ gboolean
 vi_vfs_rmdir (ViVfs *vfs, const char *path, GError **error)
 {
     return check_path (path, error) && vfs->ops->rmdir (vfs, path, error);
+}
+
+gboolean
+vi_vfs_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names, GError **error)
+{
+    if (!check_path (path, error))
+        return FALSE;
+    *out_names = NULL;
+    return vfs->ops->list_dir (vfs, path, max, out_names, error);
 }
 
 gboolean
@@ -126,6 +137,30 @@ vi_vfs_read_file_opt (ViVfs *vfs, const char *path, gsize max, GBytes **out, GEr
         return TRUE;
     if (g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
         *out = NULL;
+        return TRUE;
+    }
+    g_propagate_error (error, g_steal_pointer (&e));
+    return FALSE;
+}
+
+static int
+cmp_names (gconstpointer a, gconstpointer b)
+{
+    return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+gboolean
+vi_vfs_list_dir_opt (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names,
+                     GError **error)
+{
+    g_autoptr(GError) e = NULL;
+
+    if (vi_vfs_list_dir (vfs, path, max, out_names, &e)) {
+        g_ptr_array_sort (*out_names, cmp_names);
+        return TRUE;
+    }
+    if (g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+        *out_names = g_ptr_array_new_with_free_func (g_free);
         return TRUE;
     }
     g_propagate_error (error, g_steal_pointer (&e));

@@ -22,6 +22,7 @@ PKGS="
   debootstrap valgrind openssh-client whois bc
   procps perl python3 mount kmod tgt bindfs
   apparmor binutils python3-yaml
+  ifupdown netplan.io
 "
 
 missing=""

@@ -30,6 +30,8 @@ void fake_vfs_disable_labels (ViVfs *vfs);
  * owner, content), then every staged write not yet committed or discarded
  * ("staged " before its path). */
 char *fake_vfs_state (ViVfs *vfs);
+/** Every committed path, sorted. */
+GPtrArray *fake_vfs_paths (ViVfs *vfs);
 void fake_vfs_fail_at (ViVfs *vfs, guint n);
 void fake_vfs_fail_from (ViVfs *vfs, guint n);
 void fake_vfs_fail_op (ViVfs *vfs, const char *op);

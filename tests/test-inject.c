@@ -17,6 +17,7 @@
 #include "vi-crypt.h"
 #include "vi-error.h"
 #include "vi-inject.h"
+#include "vi-net.h"
 
 #define NS "http://virt-inject.org/xmlns/libvirt/domain/1.0"
 #define KEY1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGKYGUGvHX4hk0+GGtUcqxOYOOkLN+Bn8zz6j3Vh/h4E alice@laptop"
@@ -120,7 +121,7 @@ test_fake_all_operations (void)
                      "127.0.0.1\tlocalhost\n127.0.1.1\tweb1.example.com web1\n");
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/motd"), ==, "Welcome\n");
     g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/network/interfaces"),
-                              "source /etc/network/interfaces.d/*"));
+                              VI_NET_MARK_ADDED "\nsource /etc/network/interfaces.d/virt-inject-*\n"));
     g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth0"),
                               "iface eth0 inet static\n    address 192.0.2.10/24\n    gateway 192.0.2.1\n"));
     g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth1"),
@@ -424,7 +425,9 @@ test_fake_alpine_network (void)
 }
 
 /* busybox refuses an interfaces file that declares an interface "auto"
- * twice: one the guest already brings up gets no "auto" line of ours. */
+ * twice: the guest's own "auto" of a requested interface is commented
+ * out with its stanzas (and the line kept for the others), so ours is the
+ * only one. */
 static void
 test_fake_alpine_auto_once (void)
 {
@@ -451,9 +454,103 @@ test_fake_alpine_auto_once (void)
     }
     g_assert_cmpuint (auto_eth0, ==, 1);
     g_assert_cmpuint (auto_eth1, ==, 1);
+    g_assert_true (g_str_has_prefix (fake_vfs_get (vfs, "/etc/network/interfaces"),
+                                     "# virt-inject: auto lo eth0\n" VI_NET_MARK_ADDED "\nauto lo\n"
+                                     "iface lo inet loopback\n"
+                                     "# virt-inject: iface eth0 inet dhcp\n# BEGIN virt-inject\n"));
     /* no resolv.conf in the guest: one is made */
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/resolv.conf"), ==, "nameserver 192.0.2.53\n");
     assert_idempotent (spec, vfs);
+}
+
+/* Debian's ifupdown: the guest's stanzas of eth0 are disabled in every file
+ * ifupdown reads (here one sourced by name, and one a source-directory
+ * reads), not in a file nothing sources; "source .../eth0" does not read
+ * our file, so a line that does is added; a second run changes nothing. */
+static void
+test_fake_ifupdown_guest_config (void)
+{
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:network renderer='ifupdown'>"
+                                    "<vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address>"
+                                    "</vi:interface></vi:network></vi:inject>");
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autoptr(GError) error = NULL;
+
+    fake_vfs_add_dir (vfs, "/etc/network/interfaces.d", 0755, 0, 0);
+    fake_vfs_add_dir (vfs, "/etc/network/more.d", 0755, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/network/interfaces", "auto lo\niface lo inet loopback\n"
+                       "source /etc/network/interfaces.d/eth0\nsource-directory more.d\n",
+                       0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/network/interfaces.d/eth0", "allow-hotplug eth0\n"
+                       "iface eth0 inet dhcp\n", 0640, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/network/interfaces.d/old", "iface eth0 inet dhcp\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/network/more.d/v6", "iface eth0 inet6 auto\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/network/more.d/skip.cfg", "iface eth0 inet6 auto\n", 0644, 0, 0);
+    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/interfaces"), ==,
+                     "auto lo\niface lo inet loopback\nsource /etc/network/interfaces.d/eth0\n"
+                     "source-directory more.d\n" VI_NET_MARK_ADDED "\n"
+                     "source /etc/network/interfaces.d/virt-inject-*\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/interfaces.d/eth0"), ==,
+                     "# virt-inject: allow-hotplug eth0\n# virt-inject: iface eth0 inet dhcp\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/more.d/v6"), ==,
+                     "# virt-inject: iface eth0 inet6 auto\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/interfaces.d/old"), ==,
+                     "iface eth0 inet dhcp\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/more.d/skip.cfg"), ==,
+                     "iface eth0 inet6 auto\n");
+    {
+        g_autofree char *state = fake_vfs_state (vfs);
+        g_assert_nonnull (strstr (state, "/etc/network/interfaces.d/eth0 0 640 0:0\n"));
+    }
+    assert_idempotent (spec, vfs);
+}
+
+/* What cannot be made right by ordering or by an edit is refused before
+ * anything is written, naming the guest's file: a .network file that sorts
+ * before ours and may match the NIC; a netplan file sorting after ours
+ * that defines the interface. */
+static void
+test_fake_guest_config_refused (void)
+{
+    static const struct {
+        const char *renderer, *path, *content, *message;
+    } cases[] = {
+        { "networkd", "/etc/systemd/network/0-a.network", "[Match]\nName=e*\n[Network]\nDHCP=yes\n",
+          "/etc/systemd/network/0-a.network: sorts before" },
+        { "networkd", "/usr/lib/systemd/network/0-a.network", "[Match]\nType=ether\n",
+          "/usr/lib/systemd/network/0-a.network: sorts before" },
+        { "netplan", "/etc/netplan/zz-admin.yaml", "network:\n  ethernets:\n    eth0:\n"
+          "      dhcp4: true\n", "/etc/netplan/zz-admin.yaml: defines eth0 and sorts after" },
+    };
+
+    for (guint k = 0; k < G_N_ELEMENTS (cases); k++) {
+        g_autofree char *xml = g_strdup_printf ("<vi:inject xmlns:vi='" NS "'><vi:network "
+                                                "renderer='%s'><vi:interface name='eth0'>"
+                                                "<vi:address>192.0.2.10/24</vi:address>"
+                                                "</vi:interface></vi:network></vi:inject>",
+                                                cases[k].renderer);
+        g_autoptr(ViSpec) spec = parse (xml);
+        g_autoptr(ViVfs) vfs = debian_fake ();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = g_path_get_dirname (cases[k].path);
+        g_autofree char *before = NULL, *after = NULL;
+
+        fake_vfs_add_dir (vfs, "/usr", 0755, 0, 0);
+        fake_vfs_add_dir (vfs, "/usr/lib", 0755, 0, 0);
+        fake_vfs_add_dir (vfs, "/usr/lib/systemd", 0755, 0, 0);
+        fake_vfs_add_dir (vfs, "/etc/systemd", 0755, 0, 0);
+        fake_vfs_add_dir (vfs, dir, 0755, 0, 0);
+        fake_vfs_add_file (vfs, cases[k].path, cases[k].content, 0600, 0, 0);
+        before = fake_vfs_state (vfs);
+        g_assert_false (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+        g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+        if (!strstr (error->message, cases[k].message))
+            g_error ("'%s' lacks '%s'", error->message, cases[k].message);
+        after = fake_vfs_state (vfs);
+        g_assert_cmpstr (after, ==, before);
+    }
 }
 
 static void
@@ -680,7 +777,7 @@ static const char *const fedora_labels[] = {
 
 static const Distro distros[] = {
     { "debian12", "/etc/network/interfaces.d/virt-inject-eth0", "iface eth0 inet6 static", "$y$", NULL },
-    { "ubuntu2204", "/etc/netplan/90-virt-inject.yaml", "        macaddress: \"52:54:00:12:34:56\"", "$y$", NULL },
+    { "ubuntu2204", "/etc/netplan/99-virt-inject.yaml", "        macaddress: \"52:54:00:12:34:56\"", "$y$", NULL },
     { "fedora39", "/etc/NetworkManager/system-connections/virt-inject-eth0.nmconnection", "address1=192.0.2.10/24", "$y$", fedora_labels },
     { "alpine319", "/etc/network/interfaces", "# BEGIN virt-inject", "$6$", NULL },
 };
@@ -986,6 +1083,8 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/yescrypt-refused-on-musl", test_fake_yescrypt_refused);
     g_test_add_func ("/inject/fake/alpine-network", test_fake_alpine_network);
     g_test_add_func ("/inject/fake/alpine-auto-once", test_fake_alpine_auto_once);
+    g_test_add_func ("/inject/fake/ifupdown-guest-config", test_fake_ifupdown_guest_config);
+    g_test_add_func ("/inject/fake/guest-config-refused", test_fake_guest_config_refused);
     g_test_add_func ("/inject/fake/collision", test_fake_collision);
     g_test_add_func ("/inject/fake/edge-cases", test_fake_edge_cases);
     g_test_add_func ("/inject/fake/home-trailing-slash", test_fake_home_slashes);

@@ -15,6 +15,7 @@
 #include "vi-vfs-guestfs.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <guestfs.h>
@@ -240,6 +241,45 @@ g_rmdir (ViVfs *vfs, const char *path, GError **error)
     }
 }
 
+/* guestfs_ls runs in the appliance, chrooted in the guest's filesystem:
+ * a symlink on the path resolves inside it.  The temporary files of staged
+ * writes are left out. */
+static gboolean
+g_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names, GError **error)
+{
+    GuestfsVfs *self = (GuestfsVfs *) vfs;
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+    char **ls;
+    gboolean ok = TRUE;
+
+    if (guestfs_is_dir_opts (self->g, path, GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1) <= 0) {
+        if (guestfs_exists (self->g, path) > 0)
+            return vi_throw (error, VI_ERROR_GUEST, "%s: not a directory", path);
+        return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: no such directory", path);
+    }
+    ls = guestfs_ls (self->g, path);
+    if (ls == NULL)
+        return throw_g (self, error, path, "listing the directory");
+    for (guint i = 0; ls[i]; i++) {
+        g_autofree char *full = g_strdup_printf ("%s/%s", g_str_equal (path, "/") ? "" : path,
+                                                 ls[i]);
+        gboolean temporary = FALSE;
+
+        for (guint k = 0; k < self->staged->len && !temporary; k++)
+            temporary = g_str_equal (((Staged *) self->staged->pdata[k])->tmp, full);
+        if (ok && !temporary && names->len >= max)
+            ok = vi_throw (error, VI_ERROR_GUEST, "%s: more than %u entries (refused)", path, max);
+        if (ok && !temporary)
+            g_ptr_array_add (names, g_strdup (ls[i]));
+        free (ls[i]);
+    }
+    free (ls);
+    if (!ok)
+        return FALSE;
+    *out_names = g_steal_pointer (&names);
+    return TRUE;
+}
+
 static gboolean
 g_commit (ViVfs *vfs, GError **error)
 {
@@ -306,8 +346,8 @@ g_free_ (ViVfs *vfs)
 static const ViVfsOps guestfs_ops = {
     .name = "guestfs", .read_file = g_read_file, .write_file = g_write_file,
     .mkdir_p = g_mkdir_p, .chmod = g_chmod_, .chown = g_chown_, .stat = g_stat_,
-    .rmdir = g_rmdir, .discard = g_discard, .commit = g_commit, .set_label = g_set_label,
-    .free = g_free_,
+    .rmdir = g_rmdir, .list_dir = g_list_dir, .discard = g_discard, .commit = g_commit,
+    .set_label = g_set_label, .free = g_free_,
 };
 
 /* ---- root finding ------------------------------------------------------ */

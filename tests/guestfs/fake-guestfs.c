@@ -391,6 +391,28 @@ int guestfs_is_file (guestfs_h *g, const char *path) { return is_type (g, path, 
 int guestfs_is_dir_opts (guestfs_h *g, const char *path, ...) { return is_type (g, path, S_IFDIR); }
 int guestfs_is_file_opts (guestfs_h *g, const char *path, ...) { return is_type (g, path, S_IFREG); }
 int guestfs_is_symlink (guestfs_h *g, const char *path) { return is_type (g, path, S_IFLNK); }
+int guestfs_exists (guestfs_h *g, const char *path) { return root_fs && g_hash_table_contains (root_fs, path); }
+
+char **
+guestfs_ls (guestfs_h *g, const char *dir)
+{
+    g_autofree char *prefix = g_str_equal (dir, "/") ? g_strdup ("/") : g_strconcat (dir, "/", NULL);
+    GPtrArray *out = g_ptr_array_new ();
+    GHashTableIter it;
+    gpointer k;
+
+    if (FAILS (g, "guestfs_ls")) {
+        g_ptr_array_free (out, TRUE);
+        return NULL;
+    }
+    g_hash_table_iter_init (&it, root_fs);
+    while (g_hash_table_iter_next (&it, &k, NULL))
+        if (g_str_has_prefix (k, prefix) && ((char *) k)[strlen (prefix)] &&
+            strchr ((char *) k + strlen (prefix), '/') == NULL)
+            g_ptr_array_add (out, strdup ((char *) k + strlen (prefix)));
+    g_ptr_array_add (out, NULL);
+    return (char **) g_ptr_array_free (out, FALSE);
+}
 
 int
 guestfs_mkdir_mode (guestfs_h *g, const char *path, int mode)

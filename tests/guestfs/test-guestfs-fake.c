@@ -182,6 +182,43 @@ test_undo_paths (void)
     g_assert_cmpstr (before, ==, after);
 }
 
+/* list_dir: the names in the directory, not the staged temporary files;
+ * a missing directory is "not found", a file is no directory, and a
+ * failing guestfs_ls names the path. */
+static void
+test_list_dir (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GPtrArray) names = NULL;
+    g_autoptr(GBytes) b = g_bytes_new_static ("x\n", 2);
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    fake_guestfs_add_file ("/dev/sda1", "/etc/network", NULL, S_IFDIR | 0755, 2);
+    fake_guestfs_add_file ("/dev/sda1", "/etc/network/interfaces", "auto lo\n", S_IFREG | 0644, 1);
+    fake_guestfs_add_file ("/dev/sda1", "/etc/network/interfaces.d", NULL, S_IFDIR | 0755, 2);
+    fake_guestfs_add_file ("/dev/sda1", "/etc/network/interfaces.d/eth0", "", S_IFREG | 0644, 1);
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/network/new", b, 0644, 0, 0, &error));
+    g_assert_true (vi_vfs_list_dir_opt (vfs, "/etc/network", 100, &names, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (names->len, ==, 2);
+    g_assert_cmpstr (names->pdata[0], ==, "interfaces");
+    g_assert_cmpstr (names->pdata[1], ==, "interfaces.d");
+    g_clear_pointer (&names, g_ptr_array_unref);
+    g_assert_true (vi_vfs_list_dir_opt (vfs, "/etc/netplan", 100, &names, &error));
+    g_assert_cmpuint (names->len, ==, 0);
+    g_clear_pointer (&names, g_ptr_array_unref);
+    g_assert_false (vi_vfs_list_dir (vfs, "/etc/network/interfaces", 100, &names, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    fake_guestfs_fail ("guestfs_ls");
+    g_assert_false (vi_vfs_list_dir (vfs, "/etc/network", 100, &names, &error));
+    g_assert_nonnull (strstr (error->message, "/etc/network"));
+}
+
 static void
 test_rename_failure (void)
 {
@@ -457,6 +494,7 @@ main (int argc, char **argv)
     g_test_init (&argc, &argv, NULL);
     g_test_add_func ("/guestfs-fake/launch-failure", test_launch_failure);
     g_test_add_func ("/guestfs-fake/write-and-commit", test_write_and_commit);
+    g_test_add_func ("/guestfs-fake/list-dir", test_list_dir);
     g_test_add_func ("/guestfs-fake/write-failure", test_write_failure);
     g_test_add_func ("/guestfs-fake/rename-failure", test_rename_failure);
     g_test_add_func ("/guestfs-fake/mkdir-rmdir", test_mkdir_rmdir);
