@@ -293,8 +293,10 @@ for i in $raws; do set -- "$@" -a "$T/$i.raw"; done
         echo "echo $i-motd"; echo "-cat /etc/motd"
         echo "echo $i-files"; echo "-ls /srv/app"
         [ "$i" = SE ] && { echo "echo SE-autorelabel"; echo "-is-file /.autorelabel"
-            echo "echo SE-label-hostname"; echo "-lgetxattr /etc/hostname security.selinux"
-            echo "echo SE-label-keys"; echo "-lgetxattr /root/.ssh/authorized_keys security.selinux"; }
+            # (guestfish prints a buffer without a newline: echo one)
+            echo "echo SE-label-hostname"; echo "-lgetxattr /etc/hostname security.selinux"; echo "echo"
+            echo "echo SE-label-keys"; echo "-lgetxattr /root/.ssh/authorized_keys security.selinux"
+            echo "echo"; }
         echo umount-all
         letter=$(echo "$letter" | tr 'a-y' 'b-z')
     done
