@@ -2,6 +2,7 @@
  * libguestfs (no appliance): launch, write, rename and shutdown failures,
  * refusals, root finding with 0, 1 and 2 candidate roots, and the SELinux
  * relabel or its /.autorelabel fallback. */
+#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -20,6 +21,18 @@ add_root (const char *dev)
     fake_guestfs_add_file (dev, "/etc", NULL, S_IFDIR | 0755, 2);
     fake_guestfs_add_file (dev, "/etc/fstab", "", S_IFREG | 0644, 1);
     fake_guestfs_add_file (dev, "/etc/os-release", "ID=debian\n", S_IFREG | 0644, 1);
+}
+
+/* Directories on @device (mount points must exist, as in the appliance). */
+static void
+add_dirs (const char *device, ...)
+{
+    va_list ap;
+
+    va_start (ap, device);
+    for (const char *d = va_arg (ap, const char *); d; d = va_arg (ap, const char *))
+        fake_guestfs_add_file (device, d, NULL, S_IFDIR | 0755, 2);
+    va_end (ap);
 }
 
 static ViVfs *
@@ -300,8 +313,10 @@ test_roots (void)
     fake_guestfs_reset ();
     add_root ("/dev/root");
     fake_guestfs_add_file ("/dev/root", "/etc/fstab", FSTAB, S_IFREG | 0644, 1);
+    add_dirs ("/dev/root", "/boot", "/usr", NULL);
     fake_guestfs_add_fs ("/dev/boot", "ext4");
     fake_guestfs_add_fs ("/dev/usr", "ext4");
+    add_dirs ("/dev/usr", "/local", NULL);
     fake_guestfs_add_fs ("/dev/local", "ext4");
     vfs = open_vfs (NULL, &e1);
     g_assert_no_error (e1);
