@@ -288,6 +288,25 @@ fake_guestfs_paths (void)
     return g_string_free (s, FALSE);
 }
 
+char *
+fake_guestfs_paths_on (const char *device)
+{
+    Fs *fs = g_hash_table_lookup (filesystems, device);
+    g_autoptr(GPtrArray) keys = g_ptr_array_new ();
+    GString *s = g_string_new (NULL);
+    GHashTableIter it;
+    gpointer k;
+
+    g_assert_nonnull (fs);
+    g_hash_table_iter_init (&it, fs->files);
+    while (g_hash_table_iter_next (&it, &k, NULL))
+        g_ptr_array_add (keys, k);
+    g_ptr_array_sort (keys, cmp_paths);
+    for (guint i = 0; i < keys->len; i++)
+        g_string_append_printf (s, "%s\n", (const char *) keys->pdata[i]);
+    return g_string_free (s, FALSE);
+}
+
 static const char *
 content_of (GHashTable *files, const char *rel)
 {
@@ -421,42 +440,45 @@ subvolume (const char *device, const char *path, guint64 id)
 static int
 do_mount (guestfs_h *g, const char *fn, const char *options, const char *mountable, const char *mp)
 {
-    Fs *fs = g_hash_table_lookup (filesystems, mountable);
+    Fs *base = g_hash_table_lookup (filesystems, mountable);
+    Fs *fs = base, *chosen = NULL;
     g_auto(GStrv) opts = g_strsplit (options, ",", -1);
-    gboolean chosen = FALSE;
 
     if (fail_fn && g_str_equal (fail_fn, fn))
         return err (g, EIO, "mount failed (fake)");
-    if (fs == NULL)
+    if (base == NULL)
         return err (g, ENOENT, "mount: No such file or directory");
     for (guint i = 0; opts[i]; i++) {
         const char *o = opts[i];
+        Fs *vol;
 
         if (*o == '\0')
             continue;
-        if (!g_str_equal (fs->type, "btrfs") || fs->device)
+        if (!g_str_equal (base->type, "btrfs") || base->device)
             return err (g, EINVAL, "fake: a subvolume option for a device that is not a btrfs device");
         if (g_str_has_prefix (o, "subvol=")) {
             const char *p = o + strlen ("subvol=");
 
             while (*p == '/')
                 p++;
-            fs = *p ? subvolume (mountable, p, 0) : g_hash_table_lookup (filesystems, mountable);
+            vol = *p ? subvolume (mountable, p, 0) : base;
         } else if (g_str_has_prefix (o, "subvolid=")) {
             guint64 id = g_ascii_strtoull (o + strlen ("subvolid="), NULL, 10);
 
-            fs = id == BTRFS_TOP_LEVEL ? g_hash_table_lookup (filesystems, mountable)
-                                       : subvolume (mountable, NULL, id);
+            vol = id == BTRFS_TOP_LEVEL ? base : subvolume (mountable, NULL, id);
         } else {
             /* the guest's other options are never passed on */
             return err (g, EINVAL, "fake: unexpected mount option");
         }
-        if (fs == NULL)     /* as mount(8) says it; libguestfs sets no errno */
+        /* as mount(8) says it; libguestfs sets no errno */
+        if (vol == NULL || (chosen && vol != chosen))
             return err (g, 0, "mount: /sysroot: mount(2) system call failed: No such file or directory");
-        chosen = TRUE;
+        chosen = vol;
     }
-    if (!chosen && fs->default_subvol)
-        fs = g_hash_table_lookup (filesystems, fs->default_subvol);
+    if (chosen)
+        fs = chosen;
+    else if (base->default_subvol)
+        fs = g_hash_table_lookup (filesystems, base->default_subvol);
     if (!g_str_equal (mp, "/")) {
         const char *rel;
         GHashTable *files = files_for (NULL, mp, &rel);

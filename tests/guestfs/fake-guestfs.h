@@ -30,4 +30,6 @@ const char *fake_guestfs_content (const char *path);
 const char *fake_guestfs_content_on (const char *device, const char *path);
 /* Every path of what is mounted, sorted, one per line. */
 char *fake_guestfs_paths (void);
+/* Every path of one filesystem, mounted or not, sorted, one per line. */
+char *fake_guestfs_paths_on (const char *device);
 void fake_guestfs_remove (const char *path);
