@@ -10,7 +10,10 @@
  * Root finding is much cheaper than guestfs_inspect_os(): we mount each
  * Linux filesystem read-only once and keep those that hold /etc/fstab and an
  * OS release file or /bin; inspection additionally parses package databases,
- * applications and icons, which costs ~20 s under TCG.
+ * applications and icons, which costs ~20 s under TCG.  A btrfs filesystem
+ * whose default subvolume is not a root (Fedora: the top level holds the
+ * subvolumes "root" and "home") is looked into: its subvolumes are listed
+ * and mounted in turn (see btrfs_subvolume_roots).
  *
  * The root's /etc/fstab is then mounted as the guest will mount it, and no
  * further: btrfs entries on the subvolume their subvol=/subvolid= names;
@@ -551,6 +554,34 @@ usable_subvolid (const char *id)
     return TRUE;
 }
 
+static const char *
+skip_slashes (const char *path)
+{
+    while (*path == '/')
+        path++;
+    return path;
+}
+
+/* Whether @fstab mounts the btrfs subvolume @path (id @id) at /. */
+static gboolean
+fstab_mounts_at_root (const char *fstab, const char *path, guint64 id)
+{
+    g_autoptr(GArray) entries = fstab_parse (fstab);
+
+    for (guint i = 0; i < entries->len; i++) {
+        const FstabEntry *e = &g_array_index (entries, FstabEntry, i);
+
+        if (!g_str_equal (e->mountpoint, "/"))
+            continue;
+        if (e->subvol && g_str_equal (skip_slashes (e->subvol), skip_slashes (path)))
+            return TRUE;
+        if (e->subvolid && usable_subvolid (e->subvolid) &&
+            g_ascii_strtoull (e->subvolid, NULL, 10) == id)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* ---- root finding ------------------------------------------------------ */
 
 /* A root holds /etc/fstab and some mark of an OS.  The marks are tested
@@ -568,26 +599,107 @@ looks_like_root (guestfs_h *g)
             guestfs_is_symlink (g, "/bin") > 0);
 }
 
+/* Mounts @mountable read-only at / and says whether it looks like a root;
+ * if so and @out_fstab is not NULL, *@out_fstab is its /etc/fstab (free()). */
+static gboolean
+probe_root (guestfs_h *g, const char *mountable, char **out_fstab)
+{
+    gboolean root;
+
+    if (guestfs_mount_ro (g, mountable, "/") < 0)
+        return FALSE;
+    root = looks_like_root (g);
+    if (root && out_fstab)
+        *out_fstab = guestfs_cat (g, "/etc/fstab");
+    guestfs_umount_all (g);
+    return root;
+}
+
+/* The roots among the subvolumes of the btrfs filesystem @device other than
+ * its default one (what mounting @device gives), as "btrfsvol:" mountables,
+ * added to @roots.  Fedora keeps the root in the subvolume "root" and
+ * /home in "home" under a bare top level.  Snapshots of a root look like
+ * roots too; a subvolume whose own /etc/fstab mounts it at / is what the
+ * guest boots, and a copy's fstab names its original, so when any
+ * subvolume names itself only those are kept.
+ *
+ * libguestfs's list_filesystems lists subvolumes as well, but 1.48 names
+ * them after the appliance kernel's device, which is not always the API's
+ * name: one launch here listed "btrfsvol:/dev/sdb2/root" for /dev/sda2,
+ * and in another that name failed to mount ("expecting a btrfs volume").
+ * So we list them ourselves and name them after @device. */
+static gboolean
+btrfs_subvolume_roots (GuestfsVfs *self, const char *device, GPtrArray *roots, GError **error)
+{
+    struct guestfs_btrfssubvolume_list *vols = guestfs_btrfs_subvolume_list (self->g, device);
+    g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr(GPtrArray) named = g_ptr_array_new ();
+    int64_t def;
+
+    if (vols == NULL)
+        return throw_g (self, error, device, "listing the btrfs subvolumes");
+    def = guestfs_btrfs_subvolume_get_default (self->g, device);
+    for (guint32 i = 0; i < vols->len; i++) {
+        const struct guestfs_btrfssubvolume *v = &vols->val[i];
+        g_autofree char *m = NULL;
+        char *fstab = NULL;
+
+        if ((int64_t) v->btrfssubvolume_id == def || !usable_subvol (v->btrfssubvolume_path))
+            continue;
+        m = g_strdup_printf ("btrfsvol:%s/%s", device, skip_slashes (v->btrfssubvolume_path));
+        if (!probe_root (self->g, m, &fstab))
+            continue;
+        if (fstab && fstab_mounts_at_root (fstab, v->btrfssubvolume_path, v->btrfssubvolume_id))
+            g_ptr_array_add (named, m);
+        g_ptr_array_add (found, g_steal_pointer (&m));
+        free (fstab);
+    }
+    guestfs_free_btrfssubvolume_list (vols);
+    {
+        GPtrArray *keep = named->len > 0 ? named : found;
+
+        for (guint i = 0; i < keep->len; i++)
+            g_ptr_array_add (roots, g_strdup (keep->pdata[i]));
+    }
+    return TRUE;
+}
+
+/* Adds to @roots the root that the filesystem @device (of @type) holds:
+ * itself, or on btrfs, when its default subvolume is not a root, its
+ * subvolumes that are. */
+static gboolean
+roots_of (GuestfsVfs *self, const char *device, const char *type, GPtrArray *roots, GError **error)
+{
+    if (probe_root (self->g, device, NULL)) {
+        g_ptr_array_add (roots, g_strdup (device));
+        return TRUE;
+    }
+    if (g_str_equal (type, "btrfs"))
+        return btrfs_subvolume_roots (self, device, roots, error);
+    return TRUE;
+}
+
 static char *
 find_root (GuestfsVfs *self, GError **error)
 {
     char **fs = guestfs_list_filesystems (self->g);
     g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func (g_free);
+    gboolean ok = TRUE;
 
     if (fs == NULL) {
         throw_g (self, error, "/", "listing filesystems");
         return NULL;
     }
     for (guint i = 0; fs[i] && fs[i + 1]; i += 2) {
-        if (is_linux_fs (fs[i + 1]) && guestfs_mount_ro (self->g, fs[i], "/") == 0) {
-            if (looks_like_root (self->g))
-                g_ptr_array_add (roots, g_strdup (fs[i]));
-            guestfs_umount_all (self->g);
-        }
+        /* subvolumes: see btrfs_subvolume_roots */
+        if (ok && is_linux_fs (fs[i + 1]) && !g_str_has_prefix (fs[i], "btrfsvol:"))
+            ok = roots_of (self, fs[i], fs[i + 1], roots, error);
     }
     for (guint i = 0; fs[i]; i++)
         free (fs[i]);
     free (fs);
+    if (!ok)
+        return NULL;
 
     if (roots->len == 1)
         return g_strdup (roots->pdata[0]);
@@ -601,6 +713,35 @@ find_root (GuestfsVfs *self, GError **error)
         vi_throw (error, VI_ERROR_TARGET,
                   "the image has several root filesystems (%s); pick one with "
                   "<vi:target root=\"DEVICE\"/> in the request", list);
+    }
+    return NULL;
+}
+
+/* <vi:target root="DEVICE"/> names a filesystem.  On btrfs the root may
+ * be a subvolume of it, chosen as root finding chooses; anything else is
+ * mounted as given. */
+static char *
+explicit_root (GuestfsVfs *self, const char *device, GError **error)
+{
+    char *type = guestfs_vfs_type (self->g, device);
+    gboolean btrfs = type && g_str_equal (type, "btrfs");
+    g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func (g_free);
+
+    free (type);
+    if (!btrfs)
+        return g_strdup (device);
+    if (!roots_of (self, device, "btrfs", roots, error))
+        return NULL;
+    if (roots->len == 0)
+        return g_strdup (device);
+    if (roots->len == 1)
+        return g_strdup (roots->pdata[0]);
+    g_ptr_array_add (roots, NULL);
+    {
+        g_autofree char *list = g_strjoinv (", ", (char **) roots->pdata);
+        vi_throw (error, VI_ERROR_TARGET,
+                  "%s: several btrfs subvolumes look like a root (%s) and none is the one "
+                  "its own /etc/fstab mounts at /", device, list);
     }
     return NULL;
 }
@@ -825,7 +966,7 @@ vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GEr
     }
     if (stage)
         stage ("mount");
-    root = opts->root ? g_strdup (opts->root) : find_root (self, error);
+    root = opts->root ? explicit_root (self, opts->root, error) : find_root (self, error);
     if (root == NULL || !mount_root (self, root, error))
         return NULL;
     return g_steal_pointer (&vfs);

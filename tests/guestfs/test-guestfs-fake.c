@@ -562,7 +562,8 @@ mount_logged (const char *entry)
 
 /* The issue's case: keys for /home/alice land in the "home" subvolume and
  * /etc/motd in "root", as the booted guest sees them; nothing reaches the
- * top level. */
+ * top level.  Root finding looks into the subvolumes itself and does not
+ * count libguestfs's own "btrfsvol:" entries a second time. */
 static void
 test_btrfs_fedora (void)
 {
@@ -594,6 +595,96 @@ test_btrfs_fedora (void)
     g_assert_nonnull (strstr (root_after, "/etc/motd\n"));
     top = fake_guestfs_paths_on (TOP);
     g_assert_cmpstr (top, ==, "/\n/home\n/root\n");
+}
+
+/* <vi:target root="/dev/sda2"/>: the filesystem is named, its root
+ * subvolume is mounted. */
+static void
+test_btrfs_explicit_root (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GBytes) b = g_bytes_new_static ("x\n", 2);
+
+    fake_guestfs_reset ();
+    add_fedora (FSTAB_ROOT FSTAB_BOOT FSTAB_HOME);
+    vfs = open_vfs (TOP, &error);
+    g_assert_no_error (error);
+    g_assert_true (mount_logged ("guestfs_mount '' " ROOT_VOL " /"));
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/motd", b, 0644, 0, 0, &error));
+    g_assert_true (vi_vfs_commit (vfs, &error));
+    g_assert_cmpstr (fake_guestfs_content_on (ROOT_VOL, "/etc/motd"), ==, "x\n");
+    g_clear_pointer (&vfs, vi_vfs_free);
+
+    /* a filesystem that is not btrfs is mounted as given */
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    vfs = open_vfs ("/dev/sda1", &error);
+    g_assert_no_error (error);
+    g_assert_true (mount_logged ("guestfs_mount '' /dev/sda1 /"));
+    g_clear_pointer (&vfs, vi_vfs_free);
+
+    /* listing the subvolumes fails: an error naming the filesystem */
+    fake_guestfs_reset ();
+    add_fedora (FSTAB_ROOT FSTAB_BOOT FSTAB_HOME);
+    fake_guestfs_fail ("guestfs_btrfs_subvolume_list");
+    g_assert_null (open_vfs (TOP, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_FAILED);
+    g_assert_nonnull (strstr (error->message, TOP ": listing the btrfs subvolumes"));
+    g_clear_error (&error);
+    g_assert_null (open_vfs (NULL, &error));
+    g_assert_nonnull (strstr (error->message, TOP ": listing the btrfs subvolumes"));
+}
+
+/* Snapshots of the root are roots too: the subvolume whose own fstab
+ * mounts it at / is the one the guest boots (subvol= or subvolid=); a
+ * default subvolume that is a root wins (openSUSE); with nothing to tell
+ * them apart, several roots are an error naming them. */
+typedef struct {
+    const char *name;
+    const char *root_line;      /* the "/" line of the root and of its snapshot */
+    gboolean default_is_root;   /* the default subvolume is "root" */
+    const char *mounted;        /* expected mount at /, NULL: an error */
+} SnapshotCase;
+
+static const SnapshotCase snapshot_cases[] = {
+    { "subvol", FSTAB_ROOT, FALSE, "guestfs_mount '' " ROOT_VOL " /" },
+    { "subvol-slash", "UUID=" FS_UUID " / btrfs subvol=/root 0 0\n", FALSE,
+      "guestfs_mount '' " ROOT_VOL " /" },
+    { "subvolid", "UUID=" FS_UUID " / btrfs subvolid=256 0 0\n", FALSE,
+      "guestfs_mount '' " ROOT_VOL " /" },
+    { "default-subvolume", "UUID=" FS_UUID " / btrfs defaults 0 0\n", TRUE,
+      "guestfs_mount '' " TOP " /" },
+    { "undecided", "UUID=" FS_UUID " / btrfs defaults 0 0\n", FALSE, NULL },
+};
+
+static void
+test_btrfs_snapshots (gconstpointer data)
+{
+    const SnapshotCase *c = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autofree char *fstab = g_strconcat (c->root_line, FSTAB_BOOT FSTAB_HOME, NULL);
+
+    fake_guestfs_reset ();
+    add_fedora (fstab);
+    fake_guestfs_add_fs ("btrfsvol:/dev/sda2/root/.snapshots/1/snapshot", "btrfs");
+    add_root_tree ("btrfsvol:/dev/sda2/root/.snapshots/1/snapshot", fstab);
+    if (c->default_is_root)
+        fake_guestfs_set_btrfs_default (TOP, ROOT_VOL);
+    vfs = open_vfs (NULL, &error);
+    if (c->mounted) {
+        g_assert_no_error (error);
+        g_assert_true (mount_logged (c->mounted));
+    } else {
+        g_assert_null (vfs);
+        g_assert_error (error, VI_ERROR, VI_ERROR_TARGET);
+        g_assert_nonnull (strstr (error->message, ROOT_VOL ", btrfsvol:/dev/sda2/root/.snapshots/1/snapshot"));
+        g_clear_error (&error);
+        g_assert_null (open_vfs (TOP, &error));
+        g_assert_error (error, VI_ERROR, VI_ERROR_TARGET);
+        g_assert_nonnull (strstr (error->message, "several btrfs subvolumes look like a root"));
+    }
 }
 
 /* One line (or a few) of the guest's fstab besides the root and /boot,
@@ -807,6 +898,12 @@ main (int argc, char **argv)
     g_test_add_func ("/guestfs-fake/root-finding", test_roots);
     g_test_add_func ("/guestfs-fake/selinux", test_selinux);
     g_test_add_func ("/guestfs-fake/btrfs/fedora", test_btrfs_fedora);
+    g_test_add_func ("/guestfs-fake/btrfs/explicit-root", test_btrfs_explicit_root);
+    for (gsize i = 0; i < G_N_ELEMENTS (snapshot_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/guestfs-fake/btrfs/snapshots/%s",
+                                                 snapshot_cases[i].name);
+        g_test_add_data_func (path, &snapshot_cases[i], test_btrfs_snapshots);
+    }
     for (gsize i = 0; i < G_N_ELEMENTS (fstab_cases); i++) {
         g_autofree char *path = g_strdup_printf ("/guestfs-fake/fstab/%s", fstab_cases[i].name);
         g_test_add_data_func (path, &fstab_cases[i], test_fstab_options);
