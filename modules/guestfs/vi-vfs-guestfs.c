@@ -774,12 +774,40 @@ find_partuuid (guestfs_h *g, const char *partuuid)
     return found;
 }
 
+static gboolean
+strv_take_contains (char **list, const char *s)
+{
+    gboolean found = FALSE;
+
+    for (guint i = 0; list && list[i]; i++) {
+        found = found || g_str_equal (list[i], s);
+        free (list[i]);
+    }
+    free (list);
+    return found;
+}
+
+/* Whether @dev (/dev/sdX or /dev/sdXN) is a disk or partition of the
+ * image.  The appliance opens such a name if its kernel has it, and its
+ * kernel names the guest's disk /dev/sda or /dev/sdb from one launch to
+ * the next: only libguestfs's lists say which names are the image's. */
+static gboolean
+is_image_device (guestfs_h *g, const char *dev)
+{
+    return strv_take_contains (guestfs_list_devices (g), dev) ||
+           strv_take_contains (guestfs_list_partitions (g), dev);
+}
+
 /* The appliance's name for the device of an fstab spec (free()), or NULL
- * when the image has none.  A /dev name is returned as it is (vdX and hdX
- * as sdX): the mount says whether the appliance has it. */
+ * when the image has none.  A disk name (vdX, hdX, xvdX as sdX) is the
+ * image's only if libguestfs lists it; any other /dev name (/dev/mapper,
+ * a volume group) is returned as it is and the mount says whether it is
+ * there. */
 static char *
 fstab_device (guestfs_h *g, const char *spec)
 {
+    char *dev = NULL;
+
     if (g_str_has_prefix (spec, "UUID="))
         return guestfs_findfs_uuid (g, spec + 5);
     if (g_str_has_prefix (spec, "LABEL="))
@@ -788,10 +816,14 @@ fstab_device (guestfs_h *g, const char *spec)
         return find_partuuid (g, spec + 9);
     if (g_str_has_prefix (spec, "/dev/vd") || g_str_has_prefix (spec, "/dev/hd") ||
         g_str_has_prefix (spec, "/dev/xvd"))
-        return g_strdup_printf ("/dev/sd%s", spec + (spec[6] == 'v' && spec[5] == 'x' ? 8 : 7));
-    if (g_str_has_prefix (spec, "/dev/"))
+        dev = g_strdup_printf ("/dev/sd%s", spec + (spec[6] == 'v' && spec[5] == 'x' ? 8 : 7));
+    else if (g_str_has_prefix (spec, "/dev/sd"))
+        dev = strdup (spec);
+    else if (g_str_has_prefix (spec, "/dev/"))
         return strdup (spec);
-    return NULL;
+    if (dev != NULL && !is_image_device (g, dev))
+        g_clear_pointer (&dev, free);
+    return dev;
 }
 
 static void

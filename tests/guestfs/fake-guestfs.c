@@ -42,6 +42,7 @@ typedef struct {
     char *uuid;
     char *partuuid;
     char *default_subvol;   /* btrfs device: the subvolume mounted by default, NULL: itself */
+    gboolean unlisted;      /* not in list_devices/list_partitions (the kernel's other disk) */
 } Fs;
 
 typedef struct {
@@ -168,6 +169,15 @@ fake_guestfs_set_ids (const char *device, const char *uuid, const char *partuuid
     fs->uuid = g_strdup (uuid);
     g_free (fs->partuuid);
     fs->partuuid = g_strdup (partuuid);
+}
+
+void
+fake_guestfs_set_unlisted (const char *device)
+{
+    Fs *fs = g_hash_table_lookup (filesystems, device);
+
+    g_assert_nonnull (fs);
+    fs->unlisted = TRUE;
 }
 
 /* The filesystem @path is on and its path there, through what is mounted:
@@ -539,6 +549,8 @@ guestfs_findfs_label (guestfs_h *g, const char *label)
     return NULL;
 }
 
+/* The fake has no disks apart from their filesystems: both lists are the
+ * devices with a filesystem, less those made unlisted. */
 char **
 guestfs_list_partitions (guestfs_h *g)
 {
@@ -547,12 +559,14 @@ guestfs_list_partitions (guestfs_h *g)
     for (guint i = 0; i < fs_order->len; i++) {
         const Fs *fs = fs_order->pdata[i];
 
-        if (fs->device == NULL)
+        if (fs->device == NULL && !fs->unlisted)
             g_ptr_array_add (out, strdup (fs->name));
     }
     g_ptr_array_add (out, NULL);
     return (char **) g_ptr_array_free (out, FALSE);
 }
+
+char **guestfs_list_devices (guestfs_h *g) { return guestfs_list_partitions (g); }
 
 char **
 guestfs_blkid (guestfs_h *g, const char *device)

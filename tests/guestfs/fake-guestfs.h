@@ -13,6 +13,9 @@ void fake_guestfs_add_fs (const char *device, const char *type);
 void fake_guestfs_set_btrfs_default (const char *device, const char *subvolume);
 /* What findfs-uuid and blkid know of @device (either may be NULL). */
 void fake_guestfs_set_ids (const char *device, const char *uuid, const char *partuuid);
+/* @device can be opened by name but libguestfs does not list it: the
+ * appliance kernel's name for a disk that is not the image's. */
+void fake_guestfs_set_unlisted (const char *device);
 /* @device NULL: resolved through what is mounted (longest mount point). */
 void fake_guestfs_add_file (const char *device, const char *path, const char *content, int mode,
                             int nlink);

@@ -721,6 +721,11 @@ static const FstabCase fstab_cases[] = {
     { "nofail-absent-uuid", "UUID=0000dead-0000-4000-8000-000000000000 /data ext4 defaults,nofail 0 2\n",
       NULL, "/data", NULL },
     { "noauto-absent-dev", "/dev/vdb1 /data ext4 noauto 0 0\n", NULL, "/data", NULL },
+    /* the appliance could open /dev/sdb1 (its kernel's name for another
+     * disk), but it is not one of the image's devices */
+    { "nofail-dev-not-the-image", "/dev/sdb1 /data ext4 nofail 0 0\n", NULL, "/data", NULL },
+    { "dev-name", "/dev/vda1 /srv ext4 defaults 0 2\n", "guestfs_mount_options '' /dev/sda1 /srv",
+      NULL, NULL },
     { "nofail-absent-partuuid", "PARTUUID=00000000-0000-4000-8000-000000000000 /data xfs nofail 0 0\n",
       NULL, "/data", NULL },
     { "nofail-absent-label", "LABEL=nosuch /data ext4 nofail,noauto 0 0\n", NULL, "/data", NULL },
@@ -818,6 +823,8 @@ test_fstab_options (gconstpointer data)
     fake_guestfs_add_fs ("/dev/data", "ext4");
     add_dirs ("/dev/data", "/sub", NULL);
     add_dirs (ROOT_VOL, "/srv/my data", NULL);
+    fake_guestfs_add_fs ("/dev/sdb1", "ext4");
+    fake_guestfs_set_unlisted ("/dev/sdb1");
     vfs = open_vfs (NULL, &error);
     if (c->error) {
         g_assert_null (vfs);
