@@ -18,7 +18,7 @@ PKGS="
   libguestfs-tools guestfs-tools linux-image-amd64
   qemu-system-x86 qemu-utils qemu-system-common qemu-block-extra
   libvirt-daemon-system libvirt-daemon-driver-lxc libvirt-clients
-  e2fsprogs fdisk parted lvm2 util-linux fuse3 dosfstools
+  e2fsprogs fdisk parted lvm2 util-linux fuse3 dosfstools btrfs-progs
   debootstrap valgrind openssh-client whois bc
   procps perl python3 mount kmod tgt bindfs
   apparmor binutils python3-yaml
