@@ -34,6 +34,7 @@
 #include "vi-inject.h"
 #include "vi-ledger.h"
 #include "vi-log.h"
+#include "vi-crypt.h"
 #include "vi-run.h"
 
 static char *
@@ -76,6 +77,7 @@ prepare (const ViConfig *cfg, ViDomain *dom)
     g_autoptr(ViSpec) spec = NULL;
     g_autoptr(ViTarget) target = NULL;
     g_autofree char *digest = NULL;
+    g_autofree char *legacy = NULL;
     g_auto(ViInjectResult) result = { 0 };
     g_autofree char *what = NULL;
     g_autofree char *marker = NULL;
@@ -95,8 +97,16 @@ prepare (const ViConfig *cfg, ViDomain *dom)
         return fail (error, dom->name);
     }
     policy = spec->has_policy ? spec->policy : cfg->default_policy;
-    digest = vi_spec_digest (spec);
-    if (policy == VI_POLICY_ONCE && dom->uuid && vi_ledger_has (cfg->state_dir, dom->uuid, digest)) {
+    digest = vi_request_digest (spec, cfg->secrets_dir, cfg->digest_key, &error);
+    if (digest == NULL) {
+        vi_log (LOG_ERR, "domain %s: %s", dom->name, error->message);
+        if (spec->on_error == VI_ON_ERROR_WARN)
+            return 0;
+        return fail (error, dom->name);
+    }
+    legacy = vi_spec_digest (spec);
+    if (policy == VI_POLICY_ONCE && dom->uuid &&
+        vi_ledger_has_request (cfg->state_dir, dom->uuid, dom->name, digest, legacy)) {
         vi_log (LOG_INFO, "domain %s (%s): request %.12s already injected (policy once)",
                 dom->name, dom->uuid, digest);
         return 0;

@@ -37,6 +37,7 @@ static const ConfigKey config_keys[] = {
     { "limits", "items_max", KEY_UINT, OFF (limits.items_max), 1, 1000000 },
     { "hook", "default_policy", KEY_POLICY, OFF (default_policy), 0, 0 },
     { "paths", "secrets_dir", KEY_PATH, OFF (secrets_dir), 0, 0 },
+    { "paths", "digest_key", KEY_PATH, OFF (digest_key), 0, 0 },
     { "paths", "state_dir", KEY_PATH, OFF (state_dir), 0, 0 },
     { "paths", "run_dir", KEY_PATH, OFF (run_dir), 0, 0 },
 };
@@ -68,6 +69,7 @@ vi_config_new_default (void)
     vi_limits_init_default (&cfg->limits);
     cfg->default_policy = VI_POLICY_ONCE;
     cfg->secrets_dir = g_build_filename (SYSCONFDIR, "virt-inject", "secrets", NULL);
+    cfg->digest_key = g_build_filename (SYSCONFDIR, "virt-inject", "digest.key", NULL);
     cfg->state_dir = g_build_filename (LOCALSTATEDIR, "lib", "virt-inject", NULL);
     cfg->run_dir = g_build_filename (RUNSTATEDIR, "virt-inject", NULL);
     return cfg;
@@ -79,6 +81,7 @@ vi_config_free (ViConfig *cfg)
     if (cfg == NULL)
         return;
     g_free (cfg->secrets_dir);
+    g_free (cfg->digest_key);
     g_free (cfg->state_dir);
     g_free (cfg->run_dir);
     g_free (cfg->path);

@@ -34,6 +34,8 @@ typedef struct {
 
     /* [paths] */
     char *secrets_dir;          /* default SYSCONFDIR/virt-inject/secrets */
+    char *digest_key;           /* the key of the request digest's secret HMACs,
+                                 * default SYSCONFDIR/virt-inject/digest.key */
     char *state_dir;            /* ledger, default LOCALSTATEDIR/lib/virt-inject */
     char *run_dir;              /* markers, slots, default RUNSTATEDIR/virt-inject */
 

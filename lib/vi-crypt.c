@@ -253,3 +253,89 @@ vi_password_random (guint len, GError **error)
     out[len] = '\0';
     return out;
 }
+
+/* ---- the request digest ---------------------------------------------------- */
+
+#define DIGEST_KEY_LEN 32
+
+/* The host's digest key at @path: made (32 random bytes, 0600) when
+ * missing, refused unless a regular root-only file of exactly that size. */
+static gboolean
+digest_key (const char *path, guint8 out[DIGEST_KEY_LEN], GError **error)
+{
+    vi_autofd fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    ssize_t n;
+
+    if (fd < 0 && errno == ENOENT) {
+        g_autofree char *dir = g_path_get_dirname (path);
+        guint8 key[DIGEST_KEY_LEN];
+        vi_autofd w = -1;
+        gboolean ok;
+
+        if (g_mkdir_with_parents (dir, 0755) < 0)
+            return vi_throw_errno (error, errno, "the digest key's directory %s", dir);
+        if (getrandom (key, sizeof key, 0) != (ssize_t) sizeof key)
+            return vi_throw_errno (error, errno, "getrandom");
+        /* O_EXCL: two hooks racing to make it, one wins, both read it */
+        w = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (w < 0 && errno != EEXIST) {
+            explicit_bzero (key, sizeof key);
+            return vi_throw_errno (error, errno, "creating the digest key %s", path);
+        }
+        ok = w < 0 || (write (w, key, sizeof key) == (ssize_t) sizeof key && fsync (w) == 0);
+        explicit_bzero (key, sizeof key);
+        if (!ok)
+            return vi_throw_errno (error, errno, "writing the digest key %s", path);
+        fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    }
+    if (fd < 0)
+        return vi_throw_errno (error, errno, "the digest key %s", path);
+    if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_uid != geteuid () ||
+        (st.st_mode & 077) != 0 || st.st_size != DIGEST_KEY_LEN)
+        return vi_throw (error, VI_ERROR_INVALID, "the digest key %s must be a regular file of "
+                         "%d bytes owned by uid %u, not accessible to group or others",
+                         path, DIGEST_KEY_LEN, (guint) geteuid ());
+    n = read (fd, out, DIGEST_KEY_LEN);
+    if (n != DIGEST_KEY_LEN)
+        return vi_throw_errno (error, n < 0 ? errno : EIO, "reading the digest key %s", path);
+    return TRUE;
+}
+
+char *
+vi_request_digest (const ViSpec *spec, const char *secrets_dir, const char *key_path,
+                   GError **error)
+{
+    g_autofree char *canon = vi_spec_format (spec);
+    g_autoptr(GString) text = NULL;
+    guint8 key[DIGEST_KEY_LEN];
+    gboolean have_key = FALSE;
+
+    for (guint i = 0; i < spec->users->len; i++) {
+        const ViUser *u = spec->users->pdata[i];
+        char *clear;
+        g_autofree char *mac = NULL;
+
+        if (u->password_kind != VI_PASSWORD_SECRET)
+            continue;
+        if (!have_key) {
+            if (!digest_key (key_path, key, error))
+                return NULL;
+            have_key = TRUE;
+            text = g_string_new (canon);
+        }
+        clear = vi_secret_read (secrets_dir, u->password, error);
+        if (clear == NULL) {
+            explicit_bzero (key, sizeof key);
+            return NULL;
+        }
+        mac = g_compute_hmac_for_data (G_CHECKSUM_SHA256, key, sizeof key, (const guchar *) clear,
+                                       strlen (clear));
+        vi_password_wipe (clear);
+        g_string_append_printf (text, "\nsecret %s %s", u->password, mac);
+    }
+    if (!have_key)
+        return vi_spec_digest (spec);   /* no secret: the digest it always had */
+    explicit_bzero (key, sizeof key);
+    return g_compute_checksum_for_string (G_CHECKSUM_SHA256, text->str, text->len);
+}

@@ -7,6 +7,7 @@
 
 #include <glib.h>
 #include "vi-guest.h"
+#include "vi-spec.h"
 
 G_BEGIN_DECLS
 
@@ -73,6 +74,25 @@ char *vi_secret_read (const char *secrets_dir, const char *name, GError **error)
  * getrandom(2)).
  */
 char *vi_password_random (guint len, GError **error);
+
+/**
+ * vi_request_digest:
+ * @key_path: the host's digest key ([paths] digest_key): 32 random bytes in a
+ *   root-only file, made when missing
+ *
+ * The digest the run-once ledger (and whatever else must notice a changed
+ * request) keys on: SHA-256 of the canonical request and, for each
+ * <password secret=NAME>, of NAME and an HMAC-SHA256 of the secret's value
+ * under the digest key.  So a rotated secret is a changed request, and the
+ * digest reveals nothing of the value (the key is needed to test a guess).
+ * A request without secrets keeps vi_spec_digest(): ledger entries made
+ * before secrets were covered still match.  Hosts that share requests with
+ * secrets across migrations share the key file.
+ * Returns: (transfer full): hex SHA-256, or %NULL with @error (a secret or
+ * the key that cannot be read: VI_ERROR_INVALID).
+ */
+char *vi_request_digest (const ViSpec *spec, const char *secrets_dir, const char *key_path,
+                         GError **error);
 
 /** vi_password_wipe: zero and free a clear-text password. */
 void vi_password_wipe (char *clear);

@@ -31,6 +31,7 @@ vi_guest_facts_free (ViGuestFacts *f)
     g_free (f->os_id);
     g_free (f->version_id);
     g_strfreev (f->id_like);
+    g_free (f->selinux_type);
     g_free (f);
 }
 
@@ -129,7 +130,7 @@ hash_method_for (const char *id, const char *version)
 }
 
 static gboolean
-read_selinux (ViVfs *vfs, gboolean *out, GError **error)
+read_selinux (ViVfs *vfs, gboolean *out, char **out_type, GError **error)
 {
     g_auto(GStrv) lines = NULL;
     g_autofree char *mode = NULL, *type = NULL;
@@ -154,8 +155,26 @@ read_selinux (ViVfs *vfs, gboolean *out, GError **error)
 
         if (strchr (type, '/') == NULL && vi_vfs_exists (vfs, dir, &exists, &e))
             *out = exists;
+        if (*out)
+            *out_type = g_steal_pointer (&type);
     }
     return TRUE;
+}
+
+/* cloud-init is there when its program or its main configuration is: a
+ * guest that has either runs it at boot (Debian's package ships both). */
+static gboolean
+has_cloud_init (ViVfs *vfs)
+{
+    static const char *const marks[] = { "/usr/bin/cloud-init", "/etc/cloud/cloud.cfg" };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (marks); i++) {
+        gboolean exists = FALSE;
+
+        if (vi_vfs_exists (vfs, marks[i], &exists, NULL) && exists)
+            return TRUE;
+    }
+    return FALSE;
 }
 
 ViGuestFacts *
@@ -185,9 +204,10 @@ vi_guest_read_facts (ViVfs *vfs, GError **error)
     }
     f->id_like = id_like ? g_strsplit_set (id_like, " \t", -1) : g_new0 (char *, 1);
     f->hash_method = hash_method_for (f->os_id, f->version_id);
-    if (!read_selinux (vfs, &f->selinux_enforcing, error))
+    if (!read_selinux (vfs, &f->selinux_enforcing, &f->selinux_type, error))
         return NULL;
     f->net_renderer = vi_guest_detect_renderer (vfs);
+    f->cloud_init = has_cloud_init (vfs);
     return g_steal_pointer (&f);
 }
 

@@ -37,7 +37,11 @@ typedef struct {
     GStrv id_like;              /* os-release ID_LIKE words (never NULL) */
     ViHashMethod hash_method;   /* best method the guest's libcrypt verifies */
     gboolean selinux_enforcing; /* /etc/selinux/config SELINUX=enforcing (or permissive + policy: relabel too) */
+    char *selinux_type;         /* its SELINUXTYPE when selinux_enforcing, else NULL */
     ViNetRenderer net_renderer; /* the stack the guest really uses (never AUTO) */
+    gboolean cloud_init;        /* cloud-init is installed (its program or its
+                                 * /etc/cloud/cloud.cfg) and would rewrite network
+                                 * configuration, hostname and /etc/hosts at boot */
 } ViGuestFacts;
 
 void vi_guest_facts_free (ViGuestFacts *f);

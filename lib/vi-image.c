@@ -250,6 +250,10 @@ open_image (const char *path, gboolean dry_run, GError **error)
     struct stat st;
     int ro = 0;
 
+    if (fd < 0 && errno == ENOENT) {
+        vi_throw (error, VI_ERROR_TARGET, "image %s: no such file or device", path);
+        return -1;
+    }
     if (fd < 0) {
         vi_throw (error, VI_ERROR_TARGET, "image %s cannot be %s: %s", path,
                   dry_run ? "read" : "written", g_strerror (errno));
@@ -759,9 +763,6 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
     if (target->path == NULL && target->protocol == NULL)
         return vi_throw (error, VI_ERROR_TARGET, "no image to inject into");
     if (target->protocol == NULL) {
-        if (!g_file_test (target->path, G_FILE_TEST_EXISTS))
-            return vi_throw (error, VI_ERROR_TARGET, "image %s: no such file or device",
-                             target->path);
         image_fd = open_image (target->path, dry_run, error);
         if (image_fd < 0)
             return FALSE;

@@ -5,7 +5,8 @@
  * anything is written.  A step whose result is already in the guest (same
  * content, mode and owner) is recorded as "unchanged" and not applied, which
  * makes every injection idempotent.  vi_plan_apply() creates directories,
- * fixes attributes, writes files, commits the VFS batch, and relabels.
+ * fixes attributes, writes files, commits the VFS batch, and labels what it
+ * wrote with the guest's own SELinux policy.
  */
 #include "vi-inject.h"
 
@@ -14,6 +15,7 @@
 #include <json-glib/json-glib.h>
 
 #include "vi-crypt.h"
+#include "vi-selinux.h"
 #include "vi-error.h"
 #include "vi-net.h"
 
@@ -41,8 +43,8 @@ struct _ViPlan {
     GHashTable *writes;             /* guest path -> Step* (planned writes) */
     GHashTable *dirs;               /* guest paths known to exist or planned */
     ViGuestFacts *facts;
-    gboolean relabel;               /* relabel written paths */
-    gboolean autorelabel;           /* backend cannot: create /.autorelabel */
+    ViLabeler *labeler;             /* label written paths with the guest's policy */
+    gboolean autorelabel;           /* that cannot be done: create /.autorelabel */
     gsize read_max;
 };
 
@@ -65,6 +67,7 @@ vi_plan_free (ViPlan *plan)
     g_hash_table_unref (plan->writes);
     g_hash_table_unref (plan->dirs);
     vi_guest_facts_free (plan->facts);
+    vi_labeler_free (plan->labeler);
     g_free (plan);
 }
 
@@ -193,6 +196,19 @@ bytes_take_string (char *s)
 {
     gsize len = strlen (s);
     return g_bytes_new_take (s, len);
+}
+
+/* Plan writing @text, an edit of the guest's file @path (@old as read with
+ * read_for_edit, with @st), keeping its mode and owner; nothing when the
+ * edit changed nothing. */
+static gboolean
+plan_changed (ViPlan *plan, ViVfs *vfs, const char *path, const char *old, const char *text,
+              const ViStat *st, const char *why, GError **error)
+{
+    if (g_str_equal (old, text))
+        return TRUE;
+    return plan_write (plan, vfs, path, bytes_take_string (g_strdup (text)), st->mode, st->uid,
+                       st->gid, why, error);
 }
 
 static gboolean
@@ -547,64 +563,122 @@ plan_hostname (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
 
 /* ---- network ----------------------------------------------------------- */
 
-static gboolean
-plan_ifupdown_source (ViPlan *plan, ViVfs *vfs, GError **error)
-{
-    g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
-    ViStat st;
+#define IFUPDOWN_MAX_FILES 256          /* files one interfaces(5) may pull in */
+#define NET_DIR_MAX 4096                /* entries of a configuration directory */
 
-    if (!read_for_edit (plan, vfs, "/etc/network/interfaces", &text, &st, error))
-        return FALSE;
-    lines = g_strsplit (text, "\n", -1);
-    for (guint i = 0; lines[i]; i++) {
-        const char *l = lines[i];
-        while (*l == ' ' || *l == '\t')
-            l++;
-        if ((g_str_has_prefix (l, "source ") && strstr (l, "/etc/network/interfaces.d")) ||
-            (g_str_has_prefix (l, "source-directory ") && strstr (l, "interfaces.d")))
-            return TRUE;
-    }
-    return plan_write (plan, vfs, "/etc/network/interfaces",
-                       bytes_take_string (g_strdup_printf ("%s%s%s", text,
-                                          *text && !g_str_has_suffix (text, "\n") ? "\n" : "",
-                                          "source /etc/network/interfaces.d/*\n")),
-                       st.mode, st.uid, st.gid, "network (ifupdown: include interfaces.d)", error);
+/* An interfaces(5) file ifupdown reads, with its text as read. */
+typedef struct {
+    char *path;
+    char *text;
+    ViStat st;
+} GuestText;
+
+static void
+guest_text_free (GuestText *t)
+{
+    g_free (t->path);
+    g_free (t->text);
+    g_free (t);
 }
 
-/* busybox ifupdown (Alpine): our stanzas go in /etc/network/interfaces
- * itself, between markers, replaced on re-runs (every ifupdown reads that
- * file; not every one reads "source").  busybox refuses the whole file when
- * an interface is declared "auto" twice, so an interface the guest already
- * brings up gets no "auto" line of ours. */
+/* The regular files @src makes ifupdown read, sorted as it reads them.
+ * Wildcards are expanded in the last component only (ifupdown's own files
+ * never use them elsewhere). */
 static gboolean
-plan_ifupdown_inline (ViPlan *plan, ViVfs *vfs, GPtrArray *files, GError **error)
+ifupdown_expand (ViPlan *plan, ViVfs *vfs, const ViIfupdownSource *src, GPtrArray *out,
+                 GError **error)
 {
-    g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
-    GString *out = g_string_new (NULL);
-    gboolean skipping = FALSE;
-    g_autoptr(GHashTable) auto_ifaces = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-    ViStat st;
+    g_autofree char *dir = src->directory ? g_strdup (src->pattern)
+                                          : g_path_get_dirname (src->pattern);
+    g_autoptr(GPtrArray) names = NULL;
 
-    if (!read_for_edit (plan, vfs, "/etc/network/interfaces", &text, &st, error)) {
-        g_string_free (out, TRUE);
+    if (!vi_check_guest_path (dir, NULL))
+        return TRUE;                    /* nothing a guest path can name */
+    if (!vi_vfs_list_dir_opt (vfs, dir, NET_DIR_MAX, &names, error))
         return FALSE;
-    }
-    lines = g_strsplit (text, "\n", -1);
-    for (guint i = 0; lines[i]; i++) {
-        if (!skipping && g_str_has_prefix (lines[i], "auto ")) {
-            g_auto(GStrv) w = g_strsplit_set (lines[i] + 5, " \t", -1);
-            for (guint k = 0; w[k]; k++)
-                if (*w[k])
-                    g_hash_table_add (auto_ifaces, g_strdup (w[k]));
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *path = g_build_filename (dir, names->pdata[i], NULL);
+        ViStat st;
+        g_autoptr(GError) e = NULL;
+
+        if (!vi_net_ifupdown_source_includes (src, path))
+            continue;
+        if (!vi_vfs_stat (vfs, path, &st, &e)) {
+            g_propagate_error (error, g_steal_pointer (&e));
+            return FALSE;
         }
-        if (g_str_equal (lines[i], "# BEGIN virt-inject")) {
+        if (st.type == VI_FILE_TYPE_REGULAR)
+            g_ptr_array_add (out, g_steal_pointer (&path));
+    }
+    return TRUE;
+}
+
+/* /etc/network/interfaces and every file it sources (source,
+ * source-directory, recursively), except @ours, each once.  *@included:
+ * whether every path of @ours is one of the files read. */
+static gboolean
+ifupdown_read_all (ViPlan *plan, ViVfs *vfs, GPtrArray *ours, GPtrArray *out,
+                   gboolean *included, GError **error)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+    g_autoptr(GPtrArray) todo = g_ptr_array_new_with_free_func (g_free);
+    guint n_included = 0;
+
+    g_ptr_array_add (todo, g_strdup ("/etc/network/interfaces"));
+    for (guint k = 0; k < todo->len; k++) {
+        GuestText *t = g_new0 (GuestText, 1);
+        g_autofree char *dir = NULL;
+        g_autoptr(GPtrArray) sources = NULL;
+
+        t->path = g_strdup (todo->pdata[k]);
+        g_ptr_array_add (out, t);
+        if (!read_for_edit (plan, vfs, t->path, &t->text, &t->st, error))
+            return FALSE;
+        g_hash_table_add (seen, t->path);
+        dir = g_path_get_dirname (t->path);
+        sources = vi_net_ifupdown_sources (t->text, dir);
+        for (guint s = 0; s < sources->len; s++) {
+            g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+
+            for (guint o = 0; o < ours->len; o++)
+                if (vi_net_ifupdown_source_includes (sources->pdata[s], ours->pdata[o]) &&
+                    !g_hash_table_contains (seen, ours->pdata[o])) {
+                    g_hash_table_add (seen, ours->pdata[o]);
+                    n_included++;
+                }
+            if (!ifupdown_expand (plan, vfs, sources->pdata[s], files, error))
+                return FALSE;
+            for (guint f = 0; f < files->len; f++) {
+                if (g_hash_table_contains (seen, files->pdata[f]) ||
+                    g_ptr_array_find_with_equal_func (todo, files->pdata[f], g_str_equal, NULL))
+                    continue;
+                if (todo->len >= IFUPDOWN_MAX_FILES)
+                    return vi_throw (error, VI_ERROR_GUEST, "/etc/network/interfaces: sources "
+                                     "more than %u files (refused)", IFUPDOWN_MAX_FILES);
+                g_ptr_array_add (todo, g_strdup (files->pdata[f]));
+            }
+        }
+    }
+    *included = n_included == ours->len;
+    return TRUE;
+}
+
+/* @text without the "# BEGIN virt-inject" ... "# END virt-inject" block of
+ * an earlier run (busybox), its last line ended by a newline. */
+static gboolean
+strip_inline_block (const char *text, char **out, GError **error)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    GString *s = g_string_new (NULL);
+    gboolean skipping = FALSE;
+
+    for (guint i = 0; lines[i]; i++) {
+        if (g_str_equal (lines[i], VI_NET_BLOCK_BEGIN)) {
             gboolean ended = FALSE;
             for (guint k = i + 1; lines[k] && !ended; k++)
-                ended = g_str_equal (lines[k], "# END virt-inject");
+                ended = g_str_equal (lines[k], VI_NET_BLOCK_END);
             if (!ended) {
-                g_string_free (out, TRUE);
+                g_string_free (s, TRUE);
                 return vi_throw (error, VI_ERROR_GUEST, "/etc/network/interfaces: a "
                                  "'# BEGIN virt-inject' block has no '# END virt-inject'");
             }
@@ -612,26 +686,70 @@ plan_ifupdown_inline (ViPlan *plan, ViVfs *vfs, GPtrArray *files, GError **error
             continue;
         }
         if (skipping) {
-            skipping = !g_str_equal (lines[i], "# END virt-inject");
+            skipping = !g_str_equal (lines[i], VI_NET_BLOCK_END);
             continue;
         }
         if (lines[i + 1] == NULL && lines[i][0] == '\0')
             break;
-        g_string_append_printf (out, "%s\n", lines[i]);
+        g_string_append_printf (s, "%s\n", lines[i]);
     }
-    g_string_append (out, "# BEGIN virt-inject\n");
-    for (guint i = 0; i < files->len; i++) {
-        g_auto(GStrv) ours = g_strsplit (((ViNetFile *) files->pdata[i])->content, "\n", -1);
+    *out = g_string_free (s, FALSE);
+    return TRUE;
+}
 
-        for (guint k = 0; ours[k] && (*ours[k] || ours[k + 1]); k++)
-            if (!(g_str_has_prefix (ours[k], "auto ") &&
-                  g_hash_table_contains (auto_ifaces, ours[k] + 5)))
-                g_string_append_printf (out, "%s\n", ours[k]);
+/* The guest's own stanzas of the requested interfaces are commented out
+ * (vi_net_ifupdown_disable) in /etc/network/interfaces and in every file it
+ * sources other than ours: ifupdown applies every stanza of an interface,
+ * so a guest's "iface eth0 inet dhcp" beside ours gave a lease beside the
+ * static address.  Debian's ifupdown (@inline NULL): our files are
+ * @ours, and "source /etc/network/interfaces.d/virt-inject-*" is added
+ * when nothing read includes them.  busybox's (@inline: our stanzas):
+ * they go in /etc/network/interfaces itself, between markers, replaced on
+ * re-runs (every ifupdown reads that file; not every one reads
+ * "source"). */
+static gboolean
+plan_ifupdown_guest (ViPlan *plan, ViVfs *vfs, const ViSpec *spec, GPtrArray *ours,
+                     const char *inline_block, GError **error)
+{
+    g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func ((GDestroyNotify) guest_text_free);
+    g_autoptr(GPtrArray) names = g_ptr_array_new ();
+    gboolean included = FALSE;
+
+    for (guint i = 0; i < spec->interfaces->len; i++)
+        g_ptr_array_add (names, ((ViInterface *) spec->interfaces->pdata[i])->name);
+    g_ptr_array_add (names, NULL);
+    if (!ifupdown_read_all (plan, vfs, ours, texts, &included, error))
+        return FALSE;
+
+    for (guint k = 0; k < texts->len; k++) {
+        GuestText *t = texts->pdata[k];
+        gboolean main_file = k == 0;
+        g_autofree char *guest = NULL, *text = NULL;
+        const char *why = "network (ifupdown: the guest's own stanzas of the interfaces disabled)";
+
+        if (main_file && inline_block && !strip_inline_block (t->text, &guest, error))
+            return FALSE;
+        text = vi_net_ifupdown_disable (guest ? guest : t->text,
+                                        (const char *const *) names->pdata);
+        if (main_file && inline_block) {
+            g_autofree char *body = text;
+            text = g_strconcat (body, *body && !g_str_has_suffix (body, "\n") ? "\n" : "",
+                                VI_NET_BLOCK_BEGIN "\n", inline_block, VI_NET_BLOCK_END "\n",
+                                NULL);
+            why = "network (ifupdown)";
+        } else if (main_file && !included) {
+            g_autofree char *body = text;
+            text = g_strconcat (body, *body && !g_str_has_suffix (body, "\n") ? "\n" : "",
+                                VI_NET_MARK_ADDED "\n"
+                                "source /etc/network/interfaces.d/virt-inject-*\n", NULL);
+        }
+        if (g_str_equal (text, t->text) && !(main_file && inline_block))
+            continue;
+        if (!plan_write (plan, vfs, t->path, bytes_take_string (g_steal_pointer (&text)),
+                         t->st.mode, t->st.uid, t->st.gid, why, error))
+            return FALSE;
     }
-    g_string_append (out, "# END virt-inject\n");
-    return plan_write (plan, vfs, "/etc/network/interfaces",
-                       bytes_take_string (g_string_free (out, FALSE)), st.mode, st.uid, st.gid,
-                       "network (ifupdown)", error);
+    return TRUE;
 }
 
 /* busybox ifupdown ignores dns-nameservers: the nameservers go to
@@ -675,6 +793,169 @@ plan_resolv_conf (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
                        st.uid, st.gid, "network (nameservers: busybox ifupdown has no DNS)", error);
 }
 
+/* The regular files of the directories @dirs whose names end with
+ * @suffix (NULL: all), as guest paths, each directory's sorted.  A
+ * directory reached through a symlink to another of @dirs ("/lib" on a
+ * merged-/usr guest) is listed once. */
+static gboolean
+config_files (ViVfs *vfs, const char *const *dirs, const char *suffix, GPtrArray *out,
+              GError **error)
+{
+    for (; *dirs; dirs++) {
+        g_autoptr(GPtrArray) names = NULL;
+        g_autofree char *top = g_strndup (*dirs, strcspn (*dirs + 1, "/") + 1);
+        ViStat st;
+        g_autoptr(GError) e = NULL;
+
+        if (g_str_equal (top, "/lib") && vi_vfs_stat (vfs, top, &st, &e) &&
+            st.type == VI_FILE_TYPE_SYMLINK)
+            continue;
+        if (!vi_vfs_list_dir_opt (vfs, *dirs, NET_DIR_MAX, &names, error))
+            return FALSE;
+        for (guint i = 0; i < names->len; i++) {
+            g_autofree char *path = g_build_filename (*dirs, names->pdata[i], NULL);
+
+            if (suffix && !g_str_has_suffix (names->pdata[i], suffix))
+                continue;
+            g_clear_error (&e);
+            if (!vi_vfs_stat (vfs, path, &st, &e)) {
+                g_propagate_error (error, g_steal_pointer (&e));
+                return FALSE;
+            }
+            if (st.type == VI_FILE_TYPE_REGULAR)
+                g_ptr_array_add (out, g_steal_pointer (&path));
+        }
+    }
+    return TRUE;
+}
+
+/* systemd-networkd applies to a link the first .network file, in the
+ * lexical order of the names across its directories, whose [Match]
+ * matches: ours is named to sort before the guest's own
+ * (vi_net_networkd_path), which are left alone.  A guest file that still
+ * sorts before ours and may match the same NIC would win: refused, with
+ * what to do. */
+static gboolean
+plan_networkd_guest (ViVfs *vfs, const ViSpec *spec, gsize read_max, GError **error)
+{
+    static const char *const dirs[] = {
+        "/etc/systemd/network", "/run/systemd/network", "/usr/local/lib/systemd/network",
+        "/usr/lib/systemd/network", "/lib/systemd/network", NULL
+    };
+    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+
+    if (!config_files (vfs, dirs, ".network", files, error))
+        return FALSE;
+    for (guint n = 0; n < spec->interfaces->len; n++) {
+        const ViInterface *i = spec->interfaces->pdata[n];
+        g_autofree char *ours = vi_net_networkd_path (i);
+        g_autofree char *our_name = g_path_get_basename (ours);
+
+        for (guint f = 0; f < files->len; f++) {
+            g_autofree char *name = g_path_get_basename (files->pdata[f]);
+            g_autoptr(GBytes) b = NULL;
+            g_autofree char *text = NULL;
+
+            /* ours, of this request or an earlier one */
+            if (strcmp (name, our_name) >= 0 || g_str_has_prefix (name, "0-virt-inject-"))
+                continue;
+            if (!vi_vfs_read_file (vfs, files->pdata[f], read_max, &b, error))
+                return FALSE;
+            text = g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b));
+            if (vi_net_networkd_may_match (text, i))
+                return vi_throw (error, VI_ERROR_GUEST, "%s: sorts before %s and may match %s; "
+                                 "systemd-networkd would apply it instead of ours: rename it to "
+                                 "sort after ours, or make its [Match] exclude the NIC",
+                                 (char *) files->pdata[f], ours, i->name);
+        }
+    }
+    return TRUE;
+}
+
+/* netplan: ours sorts last and sets dhcp4/dhcp6, so it wins the merge of
+ * a guest's definition of the same id; what a merge only adds to
+ * (addresses, routes, nameservers, gateways) is commented out of the
+ * guest's definition (vi_net_netplan_disable). */
+static gboolean
+plan_netplan_guest (ViPlan *plan, ViVfs *vfs, const ViSpec *spec, GError **error)
+{
+    static const char *const dirs[] = { "/lib/netplan", "/usr/lib/netplan", "/etc/netplan",
+                                        "/run/netplan", NULL };
+    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+    g_autofree char *our_name = g_path_get_basename (VI_NET_NETPLAN_PATH);
+
+    if (!config_files (vfs, dirs, ".yaml", files, error))
+        return FALSE;
+    for (guint f = 0; f < files->len; f++) {
+        const char *path = files->pdata[f];
+        g_autofree char *name = g_path_get_basename (path);
+        g_autofree char *orig = NULL, *text = NULL;
+        ViStat st;
+
+        if (g_str_equal (path, VI_NET_NETPLAN_PATH))
+            continue;
+        if (!read_for_edit (plan, vfs, path, &orig, &st, error))
+            return FALSE;
+        text = g_strdup (orig);
+        for (guint n = 0; n < spec->interfaces->len; n++) {
+            g_autofree char *prev = text;
+
+            text = vi_net_netplan_disable (prev, spec->interfaces->pdata[n],
+                                           strcmp (name, our_name) > 0, path, error);
+            if (text == NULL)
+                return FALSE;
+        }
+        if (!plan_changed (plan, vfs, path, orig, text, &st, "network (netplan: the guest's own "
+                           "addresses, routes and nameservers of the interfaces disabled)", error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* NetworkManager: ours has the highest autoconnect-priority; a guest's
+ * profile bound to the same NIC no longer autoconnects: a keyfile
+ * (vi_net_nm_disable), or an ifcfg file, which the ifcfg-rh plugin reads
+ * as a profile (vi_net_ifcfg_disable). */
+static gboolean
+plan_nm_guest (ViPlan *plan, ViVfs *vfs, const ViSpec *spec, GPtrArray *ours, GError **error)
+{
+    static const char *const dirs[] = { "/etc/NetworkManager/system-connections",
+                                        "/usr/lib/NetworkManager/system-connections",
+                                        "/run/NetworkManager/system-connections", NULL };
+    static const char *const ifcfg_dirs[] = { "/etc/sysconfig/network-scripts", NULL };
+    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+    guint n_keyfiles;
+
+    if (!config_files (vfs, dirs, NULL, files, error))
+        return FALSE;
+    n_keyfiles = files->len;
+    if (!config_files (vfs, ifcfg_dirs, NULL, files, error))
+        return FALSE;
+    for (guint f = 0; f < files->len; f++) {
+        const char *path = files->pdata[f];
+        gboolean ifcfg = f >= n_keyfiles;
+        g_autofree char *orig = NULL, *text = NULL;
+        g_autofree char *name = g_path_get_basename (path);
+        ViStat st;
+
+        if (g_ptr_array_find_with_equal_func (ours, path, g_str_equal, NULL) ||
+            (ifcfg && !g_str_has_prefix (name, "ifcfg-")))
+            continue;
+        if (!read_for_edit (plan, vfs, path, &orig, &st, error))
+            return FALSE;
+        text = g_strdup (orig);
+        for (guint n = 0; n < spec->interfaces->len; n++) {
+            g_autofree char *prev = text;
+            text = ifcfg ? vi_net_ifcfg_disable (prev, spec->interfaces->pdata[n])
+                         : vi_net_nm_disable (prev, spec->interfaces->pdata[n]);
+        }
+        if (!plan_changed (plan, vfs, path, orig, text, &st, "network (NetworkManager: the guest's "
+                           "own profile of the interface no longer autoconnects)", error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
 static gboolean
 plan_network (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
 {
@@ -688,15 +969,29 @@ plan_network (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
     busybox = r == VI_RENDERER_IFUPDOWN && plan->facts->os_id &&
               g_str_equal (plan->facts->os_id, "alpine");
     if (busybox) {
+        g_autoptr(GString) block = g_string_new (NULL);
+        g_autoptr(GPtrArray) none = g_ptr_array_new ();
+
         files = vi_net_render_ifupdown_busybox (spec->interfaces);
-        return plan_ifupdown_inline (plan, vfs, files, error) &&
+        for (guint i = 0; i < files->len; i++)
+            g_string_append (block, ((ViNetFile *) files->pdata[i])->content);
+        return plan_ifupdown_guest (plan, vfs, spec, none, block->str, error) &&
                plan_resolv_conf (plan, spec, vfs, error);
     }
     files = vi_net_render (r, spec->interfaces, error);
     if (files == NULL)
         return FALSE;
-    if (r == VI_RENDERER_IFUPDOWN && !plan_ifupdown_source (plan, vfs, error))
-        return FALSE;
+    {
+        g_autoptr(GPtrArray) ours = g_ptr_array_new ();
+
+        for (guint i = 0; i < files->len; i++)
+            g_ptr_array_add (ours, ((ViNetFile *) files->pdata[i])->path);
+        if ((r == VI_RENDERER_IFUPDOWN && !plan_ifupdown_guest (plan, vfs, spec, ours, NULL, error)) ||
+            (r == VI_RENDERER_NETWORKD && !plan_networkd_guest (vfs, spec, plan->read_max, error)) ||
+            (r == VI_RENDERER_NETPLAN && !plan_netplan_guest (plan, vfs, spec, error)) ||
+            (r == VI_RENDERER_NETWORKMANAGER && !plan_nm_guest (plan, vfs, spec, ours, error)))
+            return FALSE;
+    }
     for (guint i = 0; i < files->len; i++) {
         ViNetFile *f = files->pdata[i];
         g_autofree char *why = g_strdup_printf ("network (%s)", vi_net_renderer_to_string (r));
@@ -706,6 +1001,38 @@ plan_network (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
             return FALSE;
     }
     return TRUE;
+}
+
+/* ---- cloud-init -------------------------------------------------------- */
+
+/* A guest with cloud-init rewrites its network configuration, hostname and
+ * /etc/hosts at boot from whatever datasource it finds (a NoCloud seed disk
+ * a user also attached, a cloud's metadata service).  When the request sets
+ * those, a drop-in of ours in /etc/cloud/cloud.cfg.d tells cloud-init to
+ * leave them alone, with its documented switches.  It sorts last, so it
+ * wins over the image's own cloud.cfg.d files.  What still wins over it: a
+ * cloud-config user-data that sets the same keys itself (cloud-init merges
+ * user-data over the system configuration); a datasource's network
+ * configuration and meta-data hostname do not. */
+#define CLOUD_INIT_DROPIN "/etc/cloud/cloud.cfg.d/99-virt-inject.cfg"
+
+static gboolean
+plan_cloud_init (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
+{
+    GString *cfg;
+
+    if (!plan->facts->cloud_init || (!spec->has_network && spec->hostname == NULL))
+        return TRUE;
+    cfg = g_string_new ("# Written by virt-inject: cloud-init keeps the network configuration and\n"
+                        "# hostname that virt-inject injected.  A cloud-config user-data that sets\n"
+                        "# these keys itself still wins (cloud-init merges it over this file).\n");
+    if (spec->has_network)
+        g_string_append (cfg, "network:\n  config: disabled\n");
+    if (spec->hostname != NULL)
+        g_string_append (cfg, "preserve_hostname: true\nmanage_etc_hosts: false\n");
+    return plan_dir (plan, vfs, "/etc/cloud/cloud.cfg.d", 0755, 0, 0, "cloud-init", error) &&
+           plan_write (plan, vfs, CLOUD_INIT_DROPIN, bytes_take_string (g_string_free (cfg, FALSE)),
+                       0644, 0, 0, "cloud-init: keep the injected network and hostname", error);
 }
 
 /* ---- meta -------------------------------------------------------------- */
@@ -773,21 +1100,32 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
     if (!plan_passwords (plan, spec, vfs, opts, error) ||
         !plan_hostname (plan, spec, vfs, error) ||
         !plan_network (plan, spec, vfs, error) ||
+        !plan_cloud_init (plan, spec, vfs, error) ||
         !plan_meta (plan, spec, vfs, error))
         return NULL;
 
-    if (spec->selinux == VI_SELINUX_YES ||
-        (spec->selinux == VI_SELINUX_AUTO && plan->facts->selinux_enforcing)) {
-        if (vi_vfs_can_relabel (vfs)) {
-            plan->relabel = TRUE;
-        } else if (vi_plan_n_changes (plan) > 0) {
+    /* Labels only when something changes: an idempotent run reads no policy. */
+    if ((spec->selinux == VI_SELINUX_YES ||
+         (spec->selinux == VI_SELINUX_AUTO && plan->facts->selinux_enforcing)) &&
+        vi_plan_n_changes (plan) > 0) {
+        g_autoptr(GError) e = NULL;
+        g_autofree char *reason = NULL;
+
+        if (!vi_vfs_can_set_label (vfs))
+            reason = g_strdup_printf ("the %s backend cannot set labels", vfs->ops->name);
+        else if ((plan->labeler = vi_labeler_new (vfs, plan->facts->selinux_type, plan->read_max,
+                                                  &e)) == NULL)
+            reason = g_strdup (e->message);
+        if (plan->labeler == NULL) {
             gboolean exists = FALSE;
             if (!vi_vfs_exists (vfs, "/.autorelabel", &exists, error))
                 return NULL;
             if (!exists) {
+                g_autofree char *why = g_strdup_printf (VI_INJECT_AUTORELABEL_NOTE ": %s", reason);
+
                 plan->autorelabel = TRUE;
                 if (!plan_write (plan, vfs, "/.autorelabel", g_bytes_new_static ("", 0), 0644, 0, 0,
-                                 VI_INJECT_AUTORELABEL_NOTE, error))
+                                 why, error))
                     return NULL;
             }
         }
@@ -816,8 +1154,9 @@ vi_plan_describe (const ViPlan *plan)
         g_string_append_printf (s, "%-11s %s %04o %u:%u (%s)\n", verbs[st->kind], st->path, st->mode,
                                 st->uid, st->gid, st->why);
     }
-    if (plan->relabel)
-        g_string_append (s, "relabel     the written paths (SELinux)\n");
+    if (plan->labeler)
+        g_string_append (s, "label       the created and written paths, from the guest's SELinux "
+                         "file_contexts\n");
     return g_string_free (s, FALSE);
 }
 
@@ -906,10 +1245,32 @@ apply_failed (GPtrArray *undo, ViVfs *vfs, GError **error, int code, const char 
     return vi_throw (error, code, "%s", msg);
 }
 
+/* What restorecon in the guest would give each path the plan created or
+ * wrote (after the commit: a label is an attribute of the final inode). */
+static gboolean
+label_written (ViPlan *plan, ViVfs *vfs, GError **error)
+{
+    if (plan->labeler == NULL)
+        return TRUE;
+    for (guint i = 0; i < plan->steps->len; i++) {
+        Step *st = plan->steps->pdata[i];
+        g_autofree char *con = NULL;
+        g_autoptr(GError) e = NULL;
+
+        if (st->kind != STEP_MKDIR && st->kind != STEP_WRITE)
+            continue;
+        con = vi_labeler_lookup (plan->labeler, st->path, st->kind == STEP_MKDIR);
+        if (con != NULL && !vi_vfs_set_label (vfs, st->path, con, &e))
+            return vi_throw (error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
+                             "labelling %s (%s) after the commit: %s", st->path, st->why,
+                             e->message);
+    }
+    return TRUE;
+}
+
 gboolean
 vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
 {
-    g_autoptr(GPtrArray) written = g_ptr_array_new ();
     g_autoptr(GPtrArray) undo = g_ptr_array_new_with_free_func ((GDestroyNotify) undo_free);
 
     for (guint i = 0; i < plan->steps->len; i++) {
@@ -947,7 +1308,6 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
             return apply_failed (undo, vfs, error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
                                  "%s %s (%s): %s", what[st->kind], st->path, st->why, e->message);
         }
-        g_ptr_array_add (written, st->path);
     }
     {
         g_autoptr(GError) e = NULL;
@@ -955,12 +1315,7 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
             return apply_failed (undo, vfs, error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
                                  "committing the changes: %s", e->message);
     }
-    if (plan->relabel && written->len > 0) {
-        g_ptr_array_add (written, NULL);
-        if (!vi_vfs_relabel (vfs, (const char *const *) written->pdata, error))
-            return FALSE;
-    }
-    return TRUE;
+    return label_written (plan, vfs, error);
 }
 
 gboolean

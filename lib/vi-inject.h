@@ -30,7 +30,7 @@ typedef struct {
 /* The plan's reason for /.autorelabel, in its summary: an SELinux guest
  * whose files the backend cannot relabel (ViInjectResult.autorelabel says
  * so to a program). */
-#define VI_INJECT_AUTORELABEL_NOTE "SELinux: relabel at first boot (backend cannot relabel)"
+#define VI_INJECT_AUTORELABEL_NOTE "SELinux: relabel at first boot"
 
 /**
  * ViInjectResult:

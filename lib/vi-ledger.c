@@ -63,6 +63,18 @@ vi_ledger_has (const char *state_dir, const char *uuid, const char *digest)
 }
 
 gboolean
+vi_ledger_has_request (const char *state_dir, const char *uuid, const char *name,
+                       const char *digest, const char *legacy)
+{
+    if (vi_ledger_has (state_dir, uuid, digest))
+        return TRUE;
+    if (g_str_equal (legacy, digest) || !vi_ledger_has (state_dir, uuid, legacy))
+        return FALSE;
+    (void) vi_ledger_record (state_dir, uuid, name, digest, NULL);
+    return TRUE;
+}
+
+gboolean
 vi_ledger_record (const char *state_dir, const char *uuid, const char *name, const char *digest,
                   GError **error)
 {

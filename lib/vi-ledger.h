@@ -20,6 +20,19 @@ G_BEGIN_DECLS
 /** vi_ledger_has: whether the ledger holds @digest for @uuid. */
 gboolean vi_ledger_has (const char *state_dir, const char *uuid, const char *digest);
 
+/**
+ * vi_ledger_has_request:
+ * @digest: the request digest (vi_request_digest())
+ * @legacy: the digest without secrets (vi_spec_digest()), what entries
+ *   recorded before the digest covered secrets hold
+ *
+ * Whether the ledger holds this request for @uuid.  An entry holding
+ * @legacy (when it differs from @digest) counts once and is rewritten with
+ * @digest, so that a secret rotated later re-arms the request.
+ */
+gboolean vi_ledger_has_request (const char *state_dir, const char *uuid, const char *name,
+                                const char *digest, const char *legacy);
+
 /** vi_ledger_record: store @digest (and @name) for @uuid. */
 gboolean vi_ledger_record (const char *state_dir, const char *uuid, const char *name,
                            const char *digest, GError **error);

@@ -7,10 +7,12 @@
  */
 #include "vi-net.h"
 
+#include <fnmatch.h>
 #include <string.h>
 
 #include "vi-error.h"
 #include "vi-guest.h"
+#include "vi-spec.h"
 
 void
 vi_net_file_free (ViNetFile *f)
@@ -270,7 +272,9 @@ render_nm (const ViInterface *i)
     g_string_append_printf (s, "[connection]\nid=%s\nuuid=%s\ntype=ethernet\n", id, uuid);
     if (i->mac == NULL)
         g_string_append_printf (s, "interface-name=%s\n", i->name);
-    g_string_append (s, "autoconnect=true\n");
+    /* above every profile of the guest (the range is -999..999, default 0)
+     * for the same device: NetworkManager autoconnects the highest first */
+    g_string_append (s, "autoconnect=true\nautoconnect-priority=999\n");
     g_string_append (s, "\n[ethernet]\n");
     if (i->mac)
         g_string_append_printf (s, "mac-address=%s\n", i->mac);
@@ -312,7 +316,10 @@ render_netplan (GPtrArray *interfaces)
          * the name the guest gives it (no set-name, no rename at boot) */
         if (i->mac)
             g_string_append_printf (s, "      match:\n        macaddress: \"%s\"\n", i->mac);
-        g_string_append_printf (s, "      dhcp4: %s\n", i->dhcp ? "true" : "false");
+        /* every value a guest's definition of the same id could have set
+         * otherwise: netplan merges ours over it (dhcp6: <dhcp/> is DHCPv4) */
+        g_string_append_printf (s, "      dhcp4: %s\n      dhcp6: false\n",
+                                i->dhcp ? "true" : "false");
         yaml_list (s, "      ", "addresses", addrs);
         if (i->gateways->len) {
             g_string_append (s, "      routes:\n");
@@ -326,7 +333,7 @@ render_netplan (GPtrArray *interfaces)
             yaml_list (s, "        ", "addresses", dns);
         }
     }
-    return net_file (g_strdup ("/etc/netplan/90-virt-inject.yaml"), s, 0600);
+    return net_file (g_strdup (VI_NET_NETPLAN_PATH), s, 0600);
 }
 
 static ViNetFile *
@@ -350,8 +357,7 @@ render_networkd (const ViInterface *i)
         g_autofree char *a = inet_str (i->nameservers->pdata[k]);
         g_string_append_printf (s, "DNS=%s\n", a);
     }
-    return net_file (g_strdup_printf ("/etc/systemd/network/10-virt-inject-%s.network", i->name),
-                     s, 0644);
+    return net_file (vi_net_networkd_path (i), s, 0644);
 }
 
 GPtrArray *
@@ -412,4 +418,642 @@ vi_net_nameservers (GPtrArray *interfaces)
         }
     }
     return g_string_free (s, FALSE);
+}
+
+/* ---- the guest's own configuration of the requested interfaces --------- */
+
+/* Lines of @text and back: g_strsplit() on '\n' keeps a last "" for a final
+ * newline, so joining with '\n' gives the same bytes back. */
+static char *
+join_lines (GPtrArray *out)
+{
+    g_ptr_array_add (out, NULL);
+    return g_strjoinv ("\n", (char **) out->pdata);
+}
+
+char *
+vi_net_unmark (const char *text)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    g_autoptr(GPtrArray) out = g_ptr_array_new ();
+
+    for (guint i = 0; lines[i]; i++) {
+        if (g_str_equal (lines[i], VI_NET_BLOCK_BEGIN)) {
+            while (lines[i + 1] && !g_str_equal (lines[i], VI_NET_BLOCK_END))
+                i++;
+            continue;
+        }
+        if (g_str_equal (lines[i], VI_NET_MARK_ADDED) && lines[i + 1] != NULL) {
+            i++;                            /* and the line it marks */
+            continue;
+        }
+        g_ptr_array_add (out, g_str_has_prefix (lines[i], VI_NET_MARK)
+                              ? lines[i] + strlen (VI_NET_MARK) : lines[i]);
+    }
+    return join_lines (out);
+}
+
+/* @name is one of @ifaces, or an alias of one ("eth0:1"). */
+static gboolean
+names_requested (const char *name, const char *const *ifaces)
+{
+    for (; *ifaces; ifaces++) {
+        gsize n = strlen (*ifaces);
+
+        if (strncmp (name, *ifaces, n) == 0 && (name[n] == '\0' || name[n] == ':'))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* Ends with a backslash: interfaces(5) continues the line on the next. */
+static gboolean
+continued (const char *line)
+{
+    gsize n = strlen (line);
+
+    while (n > 0 && g_ascii_isspace (line[n - 1]))
+        n--;
+    return n > 0 && line[n - 1] == '\\';
+}
+
+/* The words of the logical line made of lines[first..last]. */
+static char **
+logical_words (char **lines, guint first, guint last)
+{
+    g_autoptr(GString) s = g_string_new (NULL);
+    g_auto(GStrv) w = NULL;
+    GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+    for (guint k = first; k <= last; k++) {
+        gsize n = strlen (lines[k]);
+
+        while (n > 0 && g_ascii_isspace (lines[k][n - 1]))
+            n--;
+        if (k < last && n > 0)
+            n--;                            /* the backslash */
+        g_string_append_len (s, lines[k], n);
+        g_string_append_c (s, ' ');
+    }
+    w = g_strsplit_set (s->str, " \t", -1);
+    for (guint k = 0; w[k]; k++)
+        if (*w[k])
+            g_ptr_array_add (out, g_strdup (w[k]));
+    g_ptr_array_add (out, NULL);
+    return (char **) g_ptr_array_free (out, FALSE);
+}
+
+/* Keywords that start a stanza, and those followed by interface names. */
+static gboolean
+names_interfaces (const char *kw)
+{
+    return g_str_equal (kw, "auto") || g_str_has_prefix (kw, "allow-") ||
+           g_str_equal (kw, "mapping") || g_str_equal (kw, "no-auto-down") ||
+           g_str_equal (kw, "no-scripts");
+}
+
+static gboolean
+starts_stanza (const char *kw)
+{
+    return names_interfaces (kw) || g_str_equal (kw, "iface") || g_str_equal (kw, "source") ||
+           g_str_equal (kw, "source-directory") || g_str_equal (kw, "rename") ||
+           g_str_equal (kw, "template");
+}
+
+char *
+vi_net_ifupdown_disable (const char *text, const char *const *ifaces)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+    gboolean in_disabled = FALSE;       /* the option lines of a disabled stanza */
+
+    for (guint i = 0; lines[i]; ) {
+        const char *l = lines[i] + strspn (lines[i], " \t");
+        guint last = i;
+        g_auto(GStrv) w = NULL;
+        gboolean disable = FALSE;
+        g_autofree char *replacement = NULL;
+
+        if (*l == '#' || *l == '\0') {     /* comments and blank lines end nothing */
+            g_ptr_array_add (out, g_strdup (lines[i++]));
+            continue;
+        }
+        while (continued (lines[last]) && lines[last + 1] != NULL)
+            last++;
+        w = logical_words (lines, i, last);
+        if (starts_stanza (w[0])) {
+            in_disabled = FALSE;
+            if (g_str_equal (w[0], "iface") && w[1] && names_requested (w[1], ifaces)) {
+                disable = in_disabled = TRUE;
+            } else if (names_interfaces (w[0])) {
+                g_autoptr(GString) kept = g_string_new (NULL);
+                guint n_kept = 0, n_ours = 0;
+
+                g_string_append_len (kept, lines[i], l - lines[i]);
+                g_string_append (kept, w[0]);
+                for (guint k = 1; w[k]; k++) {
+                    if (names_requested (w[k], ifaces)) {
+                        n_ours++;
+                    } else {
+                        g_string_append_printf (kept, " %s", w[k]);
+                        n_kept++;
+                    }
+                }
+                disable = n_ours > 0;
+                /* a mapping of the requested interfaces only goes with its options */
+                in_disabled = disable && n_kept == 0 && g_str_equal (w[0], "mapping");
+                if (disable && n_kept > 0)
+                    replacement = g_string_free (g_steal_pointer (&kept), FALSE);
+            }
+        } else {
+            disable = in_disabled;
+        }
+        for (; i <= last; i++)
+            g_ptr_array_add (out, disable ? g_strconcat (VI_NET_MARK, lines[i], NULL)
+                                          : g_strdup (lines[i]));
+        if (replacement) {
+            g_ptr_array_add (out, g_strdup (VI_NET_MARK_ADDED));
+            g_ptr_array_add (out, g_steal_pointer (&replacement));
+        }
+    }
+    return join_lines (out);
+}
+
+void
+vi_ifupdown_source_free (ViIfupdownSource *s)
+{
+    if (s == NULL)
+        return;
+    g_free (s->pattern);
+    g_free (s);
+}
+
+GPtrArray *
+vi_net_ifupdown_sources (const char *text, const char *file_dir)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) vi_ifupdown_source_free);
+
+    for (guint i = 0; lines[i]; i++) {
+        const char *l = lines[i] + strspn (lines[i], " \t");
+        guint last = i;
+        g_auto(GStrv) w = NULL;
+
+        if (*l == '#' || *l == '\0')
+            continue;
+        while (continued (lines[last]) && lines[last + 1] != NULL)
+            last++;
+        w = logical_words (lines, i, last);
+        i = last;
+        if ((g_str_equal (w[0], "source") || g_str_equal (w[0], "source-directory")) && w[1]) {
+            ViIfupdownSource *src = g_new0 (ViIfupdownSource, 1);
+
+            src->directory = g_str_equal (w[0], "source-directory");
+            src->pattern = g_canonicalize_filename (w[1], file_dir);
+            g_ptr_array_add (out, src);
+        }
+    }
+    return out;
+}
+
+/* A name run-parts(8) (and so source-directory) accepts. */
+static gboolean
+run_parts_name (const char *name)
+{
+    if (*name == '\0')
+        return FALSE;
+    for (; *name; name++)
+        if (!g_ascii_isalnum (*name) && *name != '_' && *name != '-')
+            return FALSE;
+    return TRUE;
+}
+
+gboolean
+vi_net_ifupdown_source_includes (const ViIfupdownSource *src, const char *path)
+{
+    g_autofree char *dir = NULL, *base = NULL;
+
+    if (!src->directory)
+        return fnmatch (src->pattern, path, FNM_PATHNAME | FNM_PERIOD) == 0;
+    dir = g_path_get_dirname (path);
+    base = g_path_get_basename (path);
+    return g_str_equal (dir, src->pattern) && run_parts_name (base);
+}
+
+/* ---- systemd-networkd ---------------------------------------------------- */
+
+char *
+vi_net_networkd_path (const ViInterface *i)
+{
+    return g_strdup_printf ("/etc/systemd/network/0-virt-inject-%s.network", i->name);
+}
+
+/* Whether @value (a whitespace-separated list, "!" in front inverting it)
+ * excludes @what; @mac: compare as MAC addresses. */
+static gboolean
+match_list_excludes (const char *value, const char *what, gboolean mac)
+{
+    gboolean invert = *value == '!';
+    g_auto(GStrv) w = g_strsplit_set (value + invert, " \t", -1);
+    gboolean any = FALSE, listed = FALSE;
+
+    for (guint k = 0; w[k]; k++) {
+        if (*w[k] == '\0')
+            continue;
+        any = TRUE;
+        listed |= mac ? g_ascii_strcasecmp (w[k], what) == 0 : fnmatch (w[k], what, 0) == 0;
+    }
+    return any && (invert ? listed : !listed);
+}
+
+gboolean
+vi_net_networkd_may_match (const char *text, const ViInterface *i)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    gboolean in_match = FALSE, any_key = FALSE, excluded = FALSE;
+
+    for (guint k = 0; lines[k]; k++) {
+        g_autofree char *l = g_strstrip (g_strdup (lines[k]));
+        char *eq;
+
+        if (*l == '[') {
+            in_match = g_str_equal (l, "[Match]");
+            continue;
+        }
+        if (!in_match || *l == '#' || *l == ';' || (eq = strchr (l, '=')) == NULL)
+            continue;
+        *eq = '\0';
+        g_strchomp (l);
+        g_strchug (eq + 1);
+        if (eq[1] == '\0')
+            continue;               /* an empty assignment resets; nothing to test */
+        any_key = TRUE;
+        if (i->mac && (g_str_equal (l, "MACAddress") || g_str_equal (l, "PermanentMACAddress")))
+            excluded |= match_list_excludes (eq + 1, i->mac, TRUE);
+        else if (!i->mac && g_str_equal (l, "Name"))
+            excluded |= match_list_excludes (eq + 1, i->name, FALSE);
+    }
+    /* no [Match] setting: networkd ignores the file ("No valid settings
+     * found in the [Match] section, ignoring file") */
+    return any_key && !excluded;
+}
+
+/* ---- NetworkManager ------------------------------------------------------ */
+
+/* The value of @key in [@group] of the keyfile @lines, or NULL. */
+static char *
+keyfile_value (char **lines, const char *group, const char *key)
+{
+    g_autofree char *header = g_strdup_printf ("[%s]", group);
+    gboolean in = FALSE;
+    char *value = NULL;
+
+    for (guint k = 0; lines[k]; k++) {
+        const char *l = lines[k] + strspn (lines[k], " \t");
+        gsize n = strlen (key);
+
+        if (*l == '[') {
+            g_autofree char *h = g_strstrip (g_strdup (l));
+            in = g_str_equal (h, header);
+        } else if (in && strncmp (l, key, n) == 0 && (l[n] == '=' || l[n] == ' ')) {
+            const char *v = strchr (l, '=');
+            if (v) {
+                g_free (value);
+                value = g_strstrip (g_strdup (v + 1));
+            }
+        }
+    }
+    return value;
+}
+
+char *
+vi_net_nm_disable (const char *text, const ViInterface *i)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    g_autofree char *type = keyfile_value (lines, "connection", "type");
+    g_autofree char *ifname = keyfile_value (lines, "connection", "interface-name");
+    g_autofree char *autoconnect = keyfile_value (lines, "connection", "autoconnect");
+    g_autofree char *mac = keyfile_value (lines, "ethernet", "mac-address");
+    g_autofree char *mac_old = keyfile_value (lines, "802-3-ethernet", "mac-address");
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+    gboolean bound, in_connection = FALSE, done = FALSE;
+    guint last_key = 0;
+    gint connection_header = -1;
+
+    if (mac == NULL)
+        mac = g_steal_pointer (&mac_old);
+    if (type && !g_str_equal (type, "ethernet") && !g_str_equal (type, "802-3-ethernet"))
+        return g_strdup (text);
+    bound = (ifname && g_str_equal (ifname, i->name)) ||
+            (mac && i->mac && g_ascii_strcasecmp (mac, i->mac) == 0);
+    if (!bound || (autoconnect && (g_ascii_strcasecmp (autoconnect, "false") == 0 ||
+                                   g_str_equal (autoconnect, "0") ||
+                                   g_ascii_strcasecmp (autoconnect, "no") == 0)))
+        return g_strdup (text);
+
+    /* the last line of [connection] that is not blank */
+    for (guint k = 0; lines[k]; k++) {
+        const char *l = lines[k] + strspn (lines[k], " \t");
+
+        if (*l == '[') {
+            g_autofree char *h = g_strstrip (g_strdup (l));
+            in_connection = g_str_equal (h, "[connection]");
+            if (in_connection) {
+                connection_header = k;
+                last_key = k;
+            }
+        } else if (in_connection && *l != '\0') {
+            last_key = k;
+        }
+    }
+    if (connection_header < 0)
+        return g_strdup (text);         /* not a profile NetworkManager would load */
+    for (guint k = 0; lines[k]; k++) {
+        const char *l = lines[k] + strspn (lines[k], " \t");
+        gboolean is_autoconnect = k > (guint) connection_header && k <= last_key &&
+                                  g_str_has_prefix (l, "autoconnect") &&
+                                  (l[11] == '=' || l[11] == ' ');
+
+        g_ptr_array_add (out, is_autoconnect ? g_strconcat (VI_NET_MARK, lines[k], NULL)
+                                             : g_strdup (lines[k]));
+        if (k == last_key && !done) {
+            g_ptr_array_add (out, g_strdup (VI_NET_MARK_ADDED));
+            g_ptr_array_add (out, g_strdup ("autoconnect=false"));
+            done = TRUE;
+        }
+    }
+    return join_lines (out);
+}
+
+/* The value of the shell variable @key in the ifcfg @lines (quotes
+ * removed), or NULL. */
+static char *
+ifcfg_value (char **lines, const char *key)
+{
+    char *value = NULL;
+    gsize n = strlen (key);
+
+    for (guint k = 0; lines[k]; k++) {
+        const char *l = lines[k] + strspn (lines[k], " \t");
+        gsize len;
+
+        if (strncmp (l, key, n) != 0 || l[n] != '=')
+            continue;
+        g_free (value);
+        value = g_strstrip (g_strdup (l + n + 1));
+        len = strlen (value);
+        if (len >= 2 && (value[0] == '"' || value[0] == '\'') && value[len - 1] == value[0]) {
+            memmove (value, value + 1, len - 2);
+            value[len - 2] = '\0';
+        }
+    }
+    return value;
+}
+
+char *
+vi_net_ifcfg_disable (const char *text, const ViInterface *i)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    g_autofree char *type = ifcfg_value (lines, "TYPE");
+    g_autofree char *device = ifcfg_value (lines, "DEVICE");
+    g_autofree char *hwaddr = ifcfg_value (lines, "HWADDR");
+    g_autofree char *onboot = ifcfg_value (lines, "ONBOOT");
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+    guint n = g_strv_length (lines);
+    gboolean bound;
+
+    if (type && g_ascii_strcasecmp (type, "Ethernet") != 0)
+        return g_strdup (text);
+    bound = (device && g_str_equal (device, i->name)) ||
+            (hwaddr && i->mac && g_ascii_strcasecmp (hwaddr, i->mac) == 0);
+    if (!bound || (onboot && (g_ascii_strcasecmp (onboot, "no") == 0 ||
+                              g_ascii_strcasecmp (onboot, "false") == 0)))
+        return g_strdup (text);
+    for (guint k = 0; k < n; k++) {
+        const char *l = lines[k] + strspn (lines[k], " \t");
+        gboolean last = k + 1 == n || (k + 2 == n && lines[k + 1][0] == '\0');
+
+        if (k + 1 == n && lines[k][0] == '\0') {
+            g_ptr_array_add (out, g_strdup (""));       /* the final newline */
+            break;
+        }
+        g_ptr_array_add (out, g_str_has_prefix (l, "ONBOOT=")
+                              ? g_strconcat (VI_NET_MARK, lines[k], NULL) : g_strdup (lines[k]));
+        if (last) {
+            g_ptr_array_add (out, g_strdup (VI_NET_MARK_ADDED));
+            g_ptr_array_add (out, g_strdup ("ONBOOT=no"));
+        }
+    }
+    if (n == 0 || (n == 1 && lines[0][0] == '\0'))
+        return g_strdup (text);
+    return join_lines (out);
+}
+
+/* ---- netplan ------------------------------------------------------------- */
+
+/* One line of block-style YAML: FALSE for a blank line or a comment; else
+ * its indentation and, for "KEY:" or "KEY: VALUE", the key (unquoted) and
+ * the value ("" when none; a trailing comment is no value). */
+static gboolean
+yaml_line (const char *line, guint *indent, char **key, char **value)
+{
+    const char *p = line + strspn (line, " ");
+    const char *k, *end, *colon;
+
+    *key = *value = NULL;
+    *indent = p - line;
+    if (*p == '\0' || *p == '#')
+        return FALSE;
+    if (*p == '"' || *p == '\'') {
+        k = p + 1;
+        end = strchr (k, *p);
+        if (end == NULL)
+            return TRUE;
+        colon = end + 1;
+    } else {
+        k = p;
+        for (colon = p; *colon && !(*colon == ':' && (colon[1] == '\0' || colon[1] == ' '));
+             colon++)
+            ;
+        end = colon;
+    }
+    if (*colon != ':' || *p == '-')
+        return TRUE;
+    *key = g_strndup (k, end - k);
+    g_strchomp (*key);
+    *value = g_strstrip (g_strdup (colon + 1));
+    if (**value == '#')
+        **value = '\0';
+    return TRUE;
+}
+
+/* Keys whose values netplan adds to ours instead of replacing them. */
+static gboolean
+netplan_additive (const char *key)
+{
+    static const char *const keys[] = { "addresses", "routes", "routing-policy", "nameservers",
+                                        "gateway4", "gateway6", NULL };
+
+    return g_strv_contains (keys, key);
+}
+
+/* A line of a definition of another id that selects the NIC of @i. */
+static gboolean
+netplan_selects (const char *key, const char *value, const char *line, const ViInterface *i)
+{
+    if (i->mac) {
+        g_autofree char *low = g_ascii_strdown (line, -1);
+        return strstr (low, i->mac) != NULL;
+    }
+    if (key && value && (g_str_equal (key, "name") || g_str_equal (key, "set-name"))) {
+        g_autofree char *v = g_strdup (value);
+        gsize n = strlen (v);
+
+        if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+            v[n - 1] = '\0';
+            return g_str_equal (v + 1, i->name);
+        }
+        return g_str_equal (v, i->name);
+    }
+    return FALSE;
+}
+
+typedef struct {
+    char *id;
+    guint header;
+    guint indent;
+    gint child_indent;
+    guint children, disabled;
+    gboolean child_disabled;        /* the lines of the current child go too */
+} NetplanDef;
+
+/* The end of definition @def: one of @i whose every key went becomes
+ * "ID: {}" (a definition with no value is an error to netplan). */
+static void
+netplan_end_def (NetplanDef *def, const ViInterface *i, gboolean *off, char **added)
+{
+    if (def->id && g_str_equal (def->id, i->name) && def->children > 0 &&
+        def->disabled == def->children) {
+        off[def->header] = TRUE;
+        added[def->header] = g_strdup_printf ("%*s%s: {}", (int) def->indent, "", def->id);
+    }
+    g_clear_pointer (&def->id, g_free);
+}
+
+char *
+vi_net_netplan_disable (const char *text, const ViInterface *i, gboolean later, const char *path,
+                        GError **error)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    guint n = g_strv_length (lines);
+    g_autofree gboolean *off = g_new0 (gboolean, n + 1);
+    g_autofree char **added = g_new0 (char *, n + 1);      /* a line added after line k */
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+    gboolean in_network = FALSE, in_eth = FALSE;
+    guint eth_indent = 0;
+    gint id_indent = -1;
+    NetplanDef def = { 0 };
+    gboolean ok = TRUE;
+
+    for (guint k = 0; k < n && ok; k++) {
+        guint ind;
+        g_autofree char *key = NULL, *value = NULL;
+
+        if (!yaml_line (lines[k], &ind, &key, &value))
+            continue;
+        if (ind == 0) {
+            netplan_end_def (&def, i, off, added);
+            in_network = key && g_str_equal (key, "network");
+            in_eth = FALSE;
+            continue;
+        }
+        if (!in_network)
+            continue;
+        if (in_eth && ind <= eth_indent) {
+            netplan_end_def (&def, i, off, added);
+            in_eth = FALSE;
+        }
+        if (!in_eth) {
+            if (key && g_str_equal (key, "ethernets")) {
+                g_autofree char *low = g_ascii_strdown (value, -1);
+
+                if (*value == '\0') {
+                    in_eth = TRUE;
+                    eth_indent = ind;
+                    id_indent = -1;
+                } else if (strstr (value, i->name) || (i->mac && strstr (low, i->mac))) {
+                    ok = vi_throw (error, VI_ERROR_GUEST, "%s: its flow-style 'ethernets' may "
+                                   "configure %s; virt-inject edits only block style: rewrite it "
+                                   "or remove %s from it", path, i->name, i->name);
+                }
+            }
+            continue;
+        }
+        if (id_indent < 0 || ind <= (guint) id_indent) {
+            netplan_end_def (&def, i, off, added);
+            id_indent = ind;
+            def = (NetplanDef) { .id = g_strdup (key ? key : ""), .header = k, .indent = ind,
+                                 .child_indent = -1 };
+            if (g_str_equal (def.id, i->name) && later) {
+                ok = vi_throw (error, VI_ERROR_GUEST, "%s: defines %s and sorts after %s, so "
+                               "netplan would let its values win; rename it to sort before, or "
+                               "remove %s from it", path, i->name, VI_NET_NETPLAN_PATH, i->name);
+            } else if (g_str_equal (def.id, i->name) && value && *value &&
+                       !g_str_equal (value, "{}")) {
+                /* a flow mapping on the line: all or nothing */
+                if (strstr (value, "addresses") || strstr (value, "routes") ||
+                    strstr (value, "routing-policy") || strstr (value, "nameservers") ||
+                    strstr (value, "gateway")) {
+                    off[k] = TRUE;
+                    added[k] = g_strdup_printf ("%*s%s: {}", (int) ind, "", def.id);
+                }
+                g_clear_pointer (&def.id, g_free);
+            } else if (!g_str_equal (def.id, i->name) &&
+                       netplan_selects (NULL, NULL, lines[k], i)) {
+                ok = FALSE;
+            }
+            if (!ok && error && *error == NULL)
+                vi_throw (error, VI_ERROR_GUEST, "%s: its definition '%s' selects the NIC of %s "
+                          "too; netplan would configure it twice: name the interface '%s' in the "
+                          "request, or remove that definition", path, def.id, i->name, def.id);
+            continue;
+        }
+        if (def.id == NULL)
+            continue;
+        if (!g_str_equal (def.id, i->name)) {
+            if (netplan_selects (key, value, lines[k], i))
+                ok = vi_throw (error, VI_ERROR_GUEST, "%s: its definition '%s' selects the NIC "
+                               "of %s too; netplan would configure it twice: name the interface "
+                               "'%s' in the request, or remove that definition", path, def.id,
+                               i->name, def.id);
+            continue;
+        }
+        if (def.child_indent < 0)
+            def.child_indent = ind;
+        /* a sequence may be indented as its key ("addresses:" then "- X"
+         * below it, as cloud-init writes): it is still that key's value */
+        if (ind <= (guint) def.child_indent && lines[k][ind] != '-') {
+            def.children++;
+            def.child_disabled = key && netplan_additive (key);
+            def.disabled += def.child_disabled;
+        }
+        off[k] = def.child_disabled;
+    }
+    if (ok)
+        netplan_end_def (&def, i, off, added);
+    g_clear_pointer (&def.id, g_free);
+    if (!ok) {
+        for (guint k = 0; k < n; k++)
+            g_free (added[k]);
+        return NULL;
+    }
+    for (guint k = 0; k < n; k++) {
+        g_ptr_array_add (out, off[k] ? g_strconcat (VI_NET_MARK, lines[k], NULL)
+                                     : g_strdup (lines[k]));
+        if (added[k]) {
+            g_ptr_array_add (out, g_strdup (VI_NET_MARK_ADDED));
+            g_ptr_array_add (out, added[k]);
+        }
+    }
+    return join_lines (out);
 }

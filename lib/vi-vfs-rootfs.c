@@ -22,7 +22,9 @@
  * is then reopened for reading through /proc/self/fd/N, which names that
  * very inode, not whatever the path names by then (systemd's fd_reopen).
  * Owner and mode are changed through the O_PATH descriptor without opening
- * the inode at all.  Reads have a size cap.  Files are never written in place: the new content goes
+ * the inode at all.  A directory is opened only to list it, with
+ * O_DIRECTORY, which fails before any driver's open() for anything else.
+ * Reads have a size cap.  Files are never written in place: the new content goes
  * to a fresh temporary file (O_CREAT|O_EXCL|O_NOFOLLOW) in the same
  * directory, gets owner then mode (chown clears setuid bits), and is renamed
  * over the old name relative to the directory fd already resolved, so a
@@ -585,6 +587,22 @@ rootfs_chown (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **e
     return TRUE;
 }
 
+/* Through the O_PATH descriptor, as chmod: the very inode checked. */
+static gboolean
+rootfs_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
+{
+    struct stat st;
+    vi_autofd fd = resolve_for_attr ((RootfsVfs *) vfs, path, &st, error);
+    g_autofree char *p = NULL;
+
+    if (fd < 0)
+        return FALSE;
+    p = fd_path (fd);
+    if (setxattr (p, SELINUX_XATTR, context, strlen (context) + 1, 0) < 0)
+        return vi_throw_errno (error, errno, "%s: setting the SELinux label %s", path, context);
+    return TRUE;
+}
+
 static gboolean
 rootfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error)
 {
@@ -632,6 +650,49 @@ rootfs_rmdir (ViVfs *vfs, const char *path, GError **error)
     if (errno == ENOTEMPTY || errno == EEXIST)
         return vi_throw (error, VI_ERROR_GUEST, "%s: no longer empty (left alone)", path);
     return vi_throw_errno (error, errno, "%s: removing the directory", path);
+}
+
+/* The directory is opened O_DIRECTORY (a FIFO or device there is never
+ * opened) through the confined lookup.  Staged writes wait in the staging
+ * directory at the top of the tree, which is no directory a guest path
+ * lists ("/" is not one), so they are no entries. */
+static gboolean
+rootfs_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names, GError **error)
+{
+    RootfsVfs *self = (RootfsVfs *) vfs;
+    int fd = confined_open (self, path[1] ? path + 1 : ".", O_RDONLY | O_DIRECTORY, 0);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+    DIR *d;
+    struct dirent *de;
+
+    if (fd < 0)
+        return throw_lookup (error, errno, path);
+    d = fdopendir (fd);
+    if (d == NULL) {
+        int errsv = errno;
+        close (fd);
+        return vi_throw_errno (error, errsv, "%s: listing the directory", path);
+    }
+    errno = 0;
+    while ((de = readdir (d)) != NULL) {
+        if (g_str_equal (de->d_name, ".") || g_str_equal (de->d_name, ".."))
+            continue;
+        if (names->len >= max) {
+            closedir (d);
+            return vi_throw (error, VI_ERROR_GUEST, "%s: more than %u entries (refused)", path,
+                             max);
+        }
+        g_ptr_array_add (names, g_strdup (de->d_name));
+        errno = 0;
+    }
+    if (errno != 0) {
+        int errsv = errno;
+        closedir (d);
+        return vi_throw_errno (error, errsv, "%s: listing the directory", path);
+    }
+    closedir (d);
+    *out_names = g_steal_pointer (&names);
+    return TRUE;
 }
 
 static gboolean
@@ -686,8 +747,9 @@ static const ViVfsOps rootfs_ops = {
     .chown = rootfs_chown,
     .stat = rootfs_stat,
     .rmdir = rootfs_rmdir,
+    .list_dir = rootfs_list_dir,
     .commit = rootfs_commit,
-    .relabel = NULL,            /* containers are labelled by the host at start */
+    .set_label = rootfs_set_label,
     .free = rootfs_free,
 };
 

@@ -6,6 +6,8 @@
  */
 #include "vi-vfs.h"
 
+#include <string.h>
+
 #include "vi-error.h"
 #include "vi-spec.h"
 
@@ -66,6 +68,15 @@ vi_vfs_rmdir (ViVfs *vfs, const char *path, GError **error)
 }
 
 gboolean
+vi_vfs_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names, GError **error)
+{
+    if (!check_path (path, error))
+        return FALSE;
+    *out_names = NULL;
+    return vfs->ops->list_dir (vfs, path, max, out_names, error);
+}
+
+gboolean
 vi_vfs_commit (ViVfs *vfs, GError **error)
 {
     return vfs->ops->commit (vfs, error);
@@ -78,18 +89,18 @@ vi_vfs_discard (ViVfs *vfs, GError **error)
 }
 
 gboolean
-vi_vfs_can_relabel (ViVfs *vfs)
+vi_vfs_can_set_label (ViVfs *vfs)
 {
-    return vfs->ops->relabel != NULL;
+    return vfs->ops->set_label != NULL;
 }
 
 gboolean
-vi_vfs_relabel (ViVfs *vfs, const char *const *paths, GError **error)
+vi_vfs_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
 {
-    if (vfs->ops->relabel == NULL)
-        return vi_throw (error, VI_ERROR_UNSUPPORTED, "the %s backend cannot relabel files",
+    if (vfs->ops->set_label == NULL)
+        return vi_throw (error, VI_ERROR_UNSUPPORTED, "the %s backend cannot set SELinux labels",
                          vfs->ops->name);
-    return vfs->ops->relabel (vfs, paths, error);
+    return vfs->ops->set_label (vfs, path, context, error);
 }
 
 void
@@ -126,6 +137,30 @@ vi_vfs_read_file_opt (ViVfs *vfs, const char *path, gsize max, GBytes **out, GEr
         return TRUE;
     if (g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
         *out = NULL;
+        return TRUE;
+    }
+    g_propagate_error (error, g_steal_pointer (&e));
+    return FALSE;
+}
+
+static int
+cmp_names (gconstpointer a, gconstpointer b)
+{
+    return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+gboolean
+vi_vfs_list_dir_opt (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names,
+                     GError **error)
+{
+    g_autoptr(GError) e = NULL;
+
+    if (vi_vfs_list_dir (vfs, path, max, out_names, &e)) {
+        g_ptr_array_sort (*out_names, cmp_names);
+        return TRUE;
+    }
+    if (g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+        *out_names = g_ptr_array_new_with_free_func (g_free);
         return TRUE;
     }
     g_propagate_error (error, g_steal_pointer (&e));

@@ -78,6 +78,14 @@ typedef struct {
      * resolved is.  Used to undo a failed injection. */
     gboolean (*rmdir) (ViVfs *vfs, const char *path, GError **error);
 
+    /* The names of the entries of directory @path (no "." or ".."), in
+     * any order; at most @max, more is VI_ERROR_GUEST.  A symlink on the
+     * path is resolved inside the guest root.  Missing: VI_ERROR_NOT_FOUND;
+     * not a directory: VI_ERROR_GUEST.  Staged writes are not entries.
+     * Used to find the guest's own network configuration. */
+    gboolean (*list_dir) (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names,
+                          GError **error);
+
     /* Drop every staged write, removing their temporary files; what was
      * committed stays.  Every one is tried; the first failure is reported.
      * Used to undo a failed injection. */
@@ -86,9 +94,11 @@ typedef struct {
     /* Make every staged write durable and visible. */
     gboolean (*commit) (ViVfs *vfs, GError **error);
 
-    /* Relabel exactly @paths with the guest's SELinux policy; may be NULL
-     * (backend cannot: the caller falls back to /.autorelabel). */
-    gboolean (*relabel) (ViVfs *vfs, const char *const *paths, GError **error);
+    /* Set the SELinux label (security.selinux) of the regular file or
+     * directory @path, never following a symlink; @context is what the
+     * guest's policy gives it (vi-selinux).  May be NULL (the backend
+     * cannot: the caller falls back to /.autorelabel). */
+    gboolean (*set_label) (ViVfs *vfs, const char *path, const char *context, GError **error);
 
     /* Free the backend; staged writes not committed are discarded. */
     void (*free) (ViVfs *vfs);
@@ -109,10 +119,12 @@ gboolean vi_vfs_chmod (ViVfs *vfs, const char *path, guint mode, GError **error)
 gboolean vi_vfs_chown (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **error);
 gboolean vi_vfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error);
 gboolean vi_vfs_rmdir (ViVfs *vfs, const char *path, GError **error);
+gboolean vi_vfs_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names,
+                          GError **error);
 gboolean vi_vfs_commit (ViVfs *vfs, GError **error);
 gboolean vi_vfs_discard (ViVfs *vfs, GError **error);
-gboolean vi_vfs_can_relabel (ViVfs *vfs);
-gboolean vi_vfs_relabel (ViVfs *vfs, const char *const *paths, GError **error);
+gboolean vi_vfs_can_set_label (ViVfs *vfs);
+gboolean vi_vfs_set_label (ViVfs *vfs, const char *path, const char *context, GError **error);
 void vi_vfs_free (ViVfs *vfs);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ViVfs, vi_vfs_free)
 
@@ -128,6 +140,14 @@ gboolean vi_vfs_exists (ViVfs *vfs, const char *path, gboolean *out_exists, GErr
  * Like vi_vfs_read_file() but a missing file gives *@out = %NULL and %TRUE.
  */
 gboolean vi_vfs_read_file_opt (ViVfs *vfs, const char *path, gsize max, GBytes **out, GError **error);
+
+/**
+ * vi_vfs_list_dir_opt:
+ * Like vi_vfs_list_dir() but a missing directory gives an empty array; the
+ * names come sorted (strcmp, the order of the guests' own readers).
+ */
+gboolean vi_vfs_list_dir_opt (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names,
+                              GError **error);
 
 /* ---- the root-directory backend (vi-vfs-rootfs.c) ---- */
 

@@ -14,14 +14,16 @@ fi
 PKGS="
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libglib2.0-dev libglib2.0-bin libxml2-dev libxml2-utils
-  libcrypt-dev libjson-glib-dev libguestfs-dev libvirt-dev
+  libcrypt-dev libjson-glib-dev libguestfs-dev libvirt-dev libselinux1-dev
+  selinux-policy-default
   libguestfs-tools guestfs-tools linux-image-amd64
   qemu-system-x86 qemu-utils qemu-system-common qemu-block-extra
   libvirt-daemon-system libvirt-daemon-driver-lxc libvirt-clients
-  e2fsprogs fdisk parted lvm2 util-linux fuse3 dosfstools
+  e2fsprogs fdisk parted lvm2 util-linux fuse3 dosfstools btrfs-progs
   debootstrap valgrind openssh-client whois bc
   procps perl python3 mount kmod tgt bindfs
-  apparmor binutils
+  apparmor binutils python3-yaml
+  ifupdown netplan.io
   debhelper lintian dpkg-dev ansible python3-apt python3-libvirt python3-lxml
 "
 

@@ -10,6 +10,7 @@ typedef struct {
     GBytes *content;
     guint mode;
     guint32 uid, gid;
+    char *label;                /* security.selinux, or NULL */
 } Node;
 
 typedef struct {
@@ -27,6 +28,7 @@ node_free (Node *n)
 {
     if (n->content)
         g_bytes_unref (n->content);
+    g_free (n->label);
     g_free (n);
 }
 
@@ -220,6 +222,54 @@ f_rmdir (ViVfs *vfs, const char *path, GError **error)
     return TRUE;
 }
 
+/* Committed entries and staged writes alike (reads see staged content
+ * too); read-only, so never made to fail by the failure counter, only by
+ * fake_vfs_fail_op (vfs, "list_dir"). */
+static gboolean
+f_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names, GError **error)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    Node *n = g_hash_table_lookup (self->nodes, path);
+    g_autofree char *prefix = g_str_equal (path, "/") ? g_strdup ("/") : g_strconcat (path, "/", NULL);
+    g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    GHashTable *tables[] = { self->nodes, self->staged };
+    GPtrArray *names;
+
+    if (self->fail_op && g_str_equal (self->fail_op, "list_dir"))
+        return vi_throw (error, VI_ERROR_FAILED, "%s: list_dir: injected failure", path);
+    if (n == NULL && !g_str_equal (path, "/"))
+        return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: no such directory", path);
+    if (n != NULL && n->type != VI_FILE_TYPE_DIRECTORY)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: not a directory", path);
+    for (guint t = 0; t < G_N_ELEMENTS (tables); t++) {
+        GHashTableIter it;
+        gpointer k;
+
+        g_hash_table_iter_init (&it, tables[t]);
+        while (g_hash_table_iter_next (&it, &k, NULL)) {
+            const char *rest = (const char *) k + strlen (prefix);
+
+            if (g_str_has_prefix (k, prefix) && *rest && strchr (rest, '/') == NULL)
+                g_hash_table_add (seen, g_strdup (rest));
+        }
+    }
+    if (g_hash_table_size (seen) > max)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: more than %u entries", path, max);
+    names = g_ptr_array_new_with_free_func (g_free);
+    {
+        GHashTableIter it;
+        gpointer k;
+
+        g_hash_table_iter_init (&it, seen);
+        while (g_hash_table_iter_next (&it, &k, NULL)) {
+            g_ptr_array_add (names, k);
+            g_hash_table_iter_steal (&it);
+        }
+    }
+    *out_names = names;
+    return TRUE;
+}
+
 static gboolean
 f_commit (ViVfs *vfs, GError **error)
 {
@@ -235,6 +285,23 @@ f_commit (ViVfs *vfs, GError **error)
         g_hash_table_iter_steal (&it);
         g_free (k);
     }
+    return TRUE;
+}
+
+static gboolean
+f_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    Node *n = g_hash_table_lookup (self->nodes, path);
+
+    if (injected_failure (self, "set_label", path, error))
+        return FALSE;
+    if (n == NULL)
+        return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: No such file or directory", path);
+    if (n->type != VI_FILE_TYPE_REGULAR && n->type != VI_FILE_TYPE_DIRECTORY)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file or directory (refused)", path);
+    g_free (n->label);
+    n->label = g_strdup (context);
     return TRUE;
 }
 
@@ -258,9 +325,29 @@ f_free (ViVfs *vfs)
 
 static const ViVfsOps fake_ops = {
     .name = "fake", .read_file = f_read, .write_file = f_write, .mkdir_p = f_mkdir_p,
-    .chmod = f_chmod, .chown = f_chown, .stat = f_stat, .rmdir = f_rmdir,
-    .discard = f_discard, .commit = f_commit, .relabel = NULL, .free = f_free,
+    .chmod = f_chmod, .chown = f_chown, .stat = f_stat, .rmdir = f_rmdir, .list_dir = f_list_dir,
+    .discard = f_discard, .commit = f_commit, .set_label = f_set_label, .free = f_free,
 };
+
+static const ViVfsOps fake_ops_no_labels = {
+    .name = "fake", .read_file = f_read, .write_file = f_write, .mkdir_p = f_mkdir_p,
+    .chmod = f_chmod, .chown = f_chown, .stat = f_stat, .rmdir = f_rmdir, .list_dir = f_list_dir,
+    .discard = f_discard, .commit = f_commit, .set_label = NULL, .free = f_free,
+};
+
+void
+fake_vfs_disable_labels (ViVfs *vfs)
+{
+    vfs->ops = &fake_ops_no_labels;
+}
+
+const char *
+fake_vfs_get_label (ViVfs *vfs, const char *path)
+{
+    Node *n = g_hash_table_lookup (((FakeVfs *) vfs)->nodes, path);
+
+    return n ? n->label : NULL;
+}
 
 ViVfs *
 fake_vfs_new (void)
@@ -302,7 +389,9 @@ fake_vfs_get (ViVfs *vfs, const char *path)
     if (strings == NULL)
         strings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
     {
-        char *s = g_strndup (g_bytes_get_data (n->content, NULL), g_bytes_get_size (n->content));
+        /* the data of empty bytes may be NULL, and g_strndup (NULL, 0) is NULL */
+        gsize len = g_bytes_get_size (n->content);
+        char *s = len ? g_strndup (g_bytes_get_data (n->content, NULL), len) : g_strdup ("");
         char *interned = g_hash_table_lookup (strings, s);
         if (interned) {
             g_free (s);
@@ -320,8 +409,9 @@ dump (GHashTable *table, const char *prefix, GString *s)
 
     for (GList *l = keys; l; l = l->next) {
         Node *n = g_hash_table_lookup (table, l->data);
-        g_string_append_printf (s, "%s%s %d %o %u:%u\n", prefix, (char *) l->data, n->type,
-                                n->mode, n->uid, n->gid);
+        g_string_append_printf (s, "%s%s %d %o %u:%u%s%s\n", prefix, (char *) l->data, n->type,
+                                n->mode, n->uid, n->gid, n->label ? " " : "",
+                                n->label ? n->label : "");
         if (n->content)
             g_string_append_len (s, g_bytes_get_data (n->content, NULL),
                                  g_bytes_get_size (n->content));
@@ -337,6 +427,18 @@ fake_vfs_state (ViVfs *vfs)
     dump (self->nodes, "", s);
     dump (self->staged, "staged ", s);
     return g_string_free (s, FALSE);
+}
+
+GPtrArray *
+fake_vfs_paths (ViVfs *vfs)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr(GList) keys = g_list_sort (g_hash_table_get_keys (self->nodes), (GCompareFunc) strcmp);
+
+    for (GList *l = keys; l; l = l->next)
+        g_ptr_array_add (out, g_strdup (l->data));
+    return out;
 }
 
 void

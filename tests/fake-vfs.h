@@ -22,10 +22,16 @@ void fake_vfs_add_file (ViVfs *vfs, const char *path, const char *content, guint
 void fake_vfs_add_dir (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid);
 /** The committed content of @path, or NULL. */
 const char *fake_vfs_get (ViVfs *vfs, const char *path);
+/** The SELinux label set_label gave @path, or NULL. */
+const char *fake_vfs_get_label (ViVfs *vfs, const char *path);
+/** A backend that cannot set labels (set_label NULL). */
+void fake_vfs_disable_labels (ViVfs *vfs);
 /** The whole tree: every committed file and directory (path, type, mode,
  * owner, content), then every staged write not yet committed or discarded
  * ("staged " before its path). */
 char *fake_vfs_state (ViVfs *vfs);
+/** Every committed path, sorted. */
+GPtrArray *fake_vfs_paths (ViVfs *vfs);
 void fake_vfs_fail_at (ViVfs *vfs, guint n);
 void fake_vfs_fail_from (ViVfs *vfs, guint n);
 void fake_vfs_fail_op (ViVfs *vfs, const char *op);

@@ -92,7 +92,19 @@ O
     chmod 0755 usr/sbin/NetworkManager
     ln -sf /usr/lib/systemd/system/NetworkManager.service "$want/NetworkManager.service"
     printf 'SELINUX=enforcing\nSELINUXTYPE=targeted\n' > etc/selinux/config
-    printf '/.*\tsystem_u:object_r:default_t:s0\n' > etc/selinux/targeted/contexts/files/file_contexts
+    # A small policy in the shape of Fedora's: each injected path has its type.
+    cat > etc/selinux/targeted/contexts/files/file_contexts <<'FC'
+/.*	system_u:object_r:default_t:s0
+/etc(/.*)?	system_u:object_r:etc_t:s0
+/etc/shadow.*	--	system_u:object_r:shadow_t:s0
+/etc/hostname	--	system_u:object_r:hostname_etc_t:s0
+/etc/NetworkManager(/.*)?	system_u:object_r:NetworkManager_etc_t:s0
+/etc/NetworkManager/system-connections(/.*)?	system_u:object_r:NetworkManager_etc_rw_t:s0
+/root(/.*)?	system_u:object_r:admin_home_t:s0
+/root/\.ssh(/.*)?	system_u:object_r:ssh_home_t:s0
+/home/[^/]+/\.ssh(/.*)?	unconfined_u:object_r:ssh_home_t:s0
+/srv(/.*)?	system_u:object_r:var_t:s0
+FC
     # Fedora: shadow is 0000 root:root
     chmod 0000 etc/shadow
     chown 0:0 etc/shadow 2>/dev/null || true

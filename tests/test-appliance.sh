@@ -5,8 +5,9 @@
 # back by ONE guestfish session at the end.  TAP output.
 #
 # Images: partitioned qcow2 with a separate /boot; unpartitioned raw; LVM
-# with separate /usr and /boot (merged /usr); a block device (loop); an
-# nbd export; an SELinux-enforcing guest; a nearly full filesystem.
+# with separate /usr and /boot (merged /usr); Fedora's btrfs layout (root
+# and home subvolumes, /boot separate); a block device (loop); an nbd
+# export; an SELinux-enforcing guest; a nearly full filesystem.
 # Faults: a failing request, the deadline, kill -9 during launch, during
 # the writes and during the commit (the injector alone, and the injector
 # with its qemu-img); ENOSPC.  Load: 2 x max_parallel injections at once.
@@ -92,7 +93,38 @@ mkfs.ext4 -q -F -d "$T/tree-se" "$T/SE.raw" 64M >/dev/null
   printf '/dev/mapper/vg0-root / ext4 defaults 0 1\n/dev/vg0/usr /usr ext4 defaults 0 2\nLABEL=lboot /boot ext4 defaults 0 2\n' > etc/fstab )
 tar --numeric-owner -C "$T/tree-l" -cf "$T/tree-l.tar" .
 truncate -s 200M "$T/L.raw"
-guestfish --format=raw -a "$T/L.raw" > "$T/lvm.out" 2>&1 <<GF
+# FB: Fedora's layout: GPT, /boot (ext4) on partition 1, and a btrfs
+# filesystem on partition 2 whose top level holds nothing but the
+# subvolumes "root" and "home", made by the appliance in the session
+# below (mkfs.btrfs 6.2 has no --subvol).  fstab as Fedora writes it
+# (UUID=, subvol=, compress=), /boot by PARTUUID= to resolve one for real,
+# and lines this image cannot satisfy: vfat /boot/efi, a nofail disk and
+# a noauto /dev name that are not in it.  FB2 is a copy for a refusal.
+FB_UUID=6d6a3a40-0b1f-4c54-9d3e-6a1f6b0c2b11
+FB_PARTUUID=8c1e2a6f-5b3d-4e9a-a7c2-1d4f6e8b9a03
+FB_ABSENT=0d0a0000-dead-4000-8000-000000000000
+"$SRC/tests/make-guest-tree.sh" fedora39 "$T/tree-fb" >/dev/null
+mkdir -p "$T/tree-fb/data" "$T/tree-fb/backup"
+cat > "$T/tree-fb/etc/fstab" <<FSTAB
+UUID=$FB_UUID / btrfs subvol=root,compress=zstd:1 0 0
+PARTUUID=$FB_PARTUUID /boot ext4 defaults 1 2
+UUID=7A3B-19C2 /boot/efi vfat umask=0077,shortname=winnt 0 2
+UUID=$FB_UUID /home btrfs subvol=home,compress=zstd:1 0 0
+UUID=$FB_ABSENT /data xfs defaults,nofail 0 0
+/dev/vdb1 /backup ext4 noauto 0 0
+FSTAB
+tar --numeric-owner -C "$T/tree-fb" -cf "$T/tree-fb.tar" .
+mkfs.ext4 -q -F -L fbboot -d "$T/boot" "$T/fbboot.fs" 20M >/dev/null
+truncate -s 230M "$T/fb.btrfs"
+mkfs.btrfs -q -f -U "$FB_UUID" -L fedora "$T/fb.btrfs" >/dev/null
+truncate -s 256M "$T/FB.raw"
+printf 'label: gpt\nstart=2048, size=40960, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=%s\nstart=43008, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' \
+    "$FB_PARTUUID" | sfdisk -q "$T/FB.raw"
+dd if="$T/fbboot.fs" of="$T/FB.raw" bs=512 seek=2048 conv=notrunc,sparse status=none
+dd if="$T/fb.btrfs" of="$T/FB.raw" bs=512 seek=43008 conv=notrunc,sparse status=none
+rm -f "$T/fbboot.fs" "$T/fb.btrfs"
+# one appliance makes both: L is /dev/sda, FB /dev/sdb
+guestfish --format=raw -a "$T/L.raw" -a "$T/FB.raw" > "$T/lvm.out" 2>&1 <<GF
 run
 part-init /dev/sda mbr
 part-add /dev/sda p 2048 43007
@@ -110,8 +142,20 @@ mkdir /boot
 mount /dev/vg0/usr /usr
 mount /dev/sda1 /boot
 tar-in $T/tree-l.tar /
+umount-all
+mount /dev/sdb2 /
+btrfs-subvolume-create /root
+btrfs-subvolume-create /home
+umount-all
+mount-options subvol=root /dev/sdb2 /
+mkdir /home
+mkdir /boot
+mount-options subvol=home /dev/sdb2 /home
+mount /dev/sdb1 /boot
+tar-in $T/tree-fb.tar /
 GF
-[ $? -eq 0 ] || sed 's/^/# lvm image: /' "$T/lvm.out"
+[ $? -eq 0 ] || sed 's/^/# lvm and btrfs images: /' "$T/lvm.out"
+cp "$T/FB.raw" "$T/FB2.raw"
 
 sum () { sha256sum "$1" | cut -d' ' -f1; }
 # no appliance outlives its injector by more than a few seconds
@@ -123,7 +167,8 @@ no_qemu () {
 wait_for () {
     until grep -q "$1" "$2" 2>/dev/null; do kill -0 "$3" 2>/dev/null || return 1; sleep 0.05; done
 }
-intent () { find "$T/state/work" -name commit | grep -q .; }
+# a commit recorded as started (lib/vi-image.c: intent.json, state "committing")
+intent () { cat "$T"/state/work/*/intent.json 2>/dev/null | grep -q '"state":"committing"'; }
 # (a function: never put it in the background, $! would not be virt-inject)
 vic () { "$VI" --config-file "$T/conf" "$@"; }
 # spec_files HOSTNAME [N]: /etc/motd and N (21: the standard request's 22
@@ -213,6 +258,30 @@ t_enospc () { before=$(sum "$T/S.raw")
     [ $rc -eq 2 ] && grep -q -i 'no space left' "$T/s.err" && [ "$(sum "$T/S.raw")" = "$before" ] && no_qemu; }
 t_lvm () { spec web-l | sed "s#</vi:inject>#<vi:file path='/usr/local/share/vi-usr'>usr\&\#10;</vi:file></vi:inject>#" > "$T/l.xml"
     vic inject -a "$T/L.raw" --format raw --spec "$T/l.xml"; }
+# Root finding looks into the subvolumes; /home is mounted on "home";
+# the nofail disk and the noauto name, absent, are skipped.
+t_btrfs () { cat > "$T/fb.xml" <<XML
+<vi:inject xmlns:vi='$NS'>
+  <vi:user name='alice'><vi:ssh-key>$KEY</vi:ssh-key></vi:user>
+  <vi:hostname>web-fb</vi:hostname>
+  <vi:file path='/etc/motd'>motd web-fb&#10;</vi:file>
+  <vi:file path='/boot/virt-inject-was-here'>boot&#10;</vi:file>
+</vi:inject>
+XML
+    vic inject -a "$T/FB.raw" --format raw --spec "$T/fb.xml"; }
+# The same image named by its btrfs device; a file under the skipped /data
+# is refused naming it, and nothing is written (t_btrfs is the control).
+t_btrfs_skipped () { before=$(sum "$T/FB2.raw")
+    cat > "$T/fb2.xml" <<XML
+<vi:inject xmlns:vi='$NS'><vi:target root='/dev/sda2'/>
+  <vi:file path='/etc/motd'>motd web-fb2&#10;</vi:file>
+  <vi:file path='/data/app.conf'>x&#10;</vi:file>
+</vi:inject>
+XML
+    vic inject -a "$T/FB2.raw" --format raw --spec "$T/fb2.xml" 2>"$T/fb2.err"; rc=$?
+    cat "$T/fb2.err"; echo "rc=$rc"
+    [ $rc -eq 2 ] && grep -q "/data is a mount point of the guest's /etc/fstab" "$T/fb2.err" &&
+    grep -q "UUID=$FB_ABSENT" "$T/fb2.err" && [ "$(sum "$T/FB2.raw")" = "$before" ] && no_qemu; }
 t_blockdev () { spec_noboot web-k > "$T/k.xml"
     loop=$(losetup -f --show "$T/K.raw") || return 1
     vic inject -a "$loop" --format raw --spec "$T/k.xml"; rc=$?
@@ -220,8 +289,10 @@ t_blockdev () { spec_noboot web-k > "$T/k.xml"
 t_selinux () { spec_noboot web-se > "$T/se.xml"
     vic inject -a "$T/SE.raw" --format raw --spec "$T/se.xml" --verbose > "$T/se.out"; rc=$?
     cat "$T/se.out"
-    # Debian's appliance has no setfiles: the fallback, said in the plan
-    [ $rc -eq 0 ] && grep -q 'relabel at first boot' "$T/se.out"; }
+    # labels from the guest's own file_contexts (no setfiles in Debian's
+    # appliance, and none needed): said in the plan, no /.autorelabel
+    [ $rc -eq 0 ] && grep -q "from the guest's SELinux file_contexts" "$T/se.out" &&
+    ! grep -q 'relabel at first boot' "$T/se.out"; }
 t_load () { spec_noboot web-q > "$T/q.xml"; : > "$T/count"
     ( while :; do
           n=$(pgrep -c -f "qemu-system.*$T"); rss=0
@@ -253,9 +324,12 @@ XML
 ok "partitioned qcow2 with a separate /boot (root found, fstab mounted)" t_partitioned
 ok "unpartitioned raw image through --domain-xml" t_domain_xml
 ok "LVM root and /usr with a /boot partition, merged /usr (fstab: mapper, vg path, label)" t_lvm
+ok "Fedora btrfs: root found in a subvolume, /home on its subvolume, absent nofail/noauto skipped" t_btrfs
+ok "Fedora btrfs by device: a file under a skipped nofail mount point refused, image unchanged" t_btrfs_skipped
+[ -f "$T/fb2.err" ] && sed 's/^/# /' "$T/fb2.err"
 ok "a block device (loop) given with -a" t_blockdev
 ok "network disk: nbd export on a unix socket" t_nbd
-ok "SELinux-enforcing guest, no setfiles in the appliance: /.autorelabel, said in the plan" t_selinux
+ok "SELinux-enforcing guest: labels from its own file_contexts, said in the plan, no /.autorelabel" t_selinux
 ok "a failing injection (user missing) leaves the image byte-identical" t_failure_unchanged
 ok "deadline expiry: exit 3, stage named, no qemu left, image unchanged" t_timeout
 ok "kill -9 of the injector during launch: image unchanged, no qemu left" t_kill9
@@ -267,10 +341,11 @@ ok "load: 4 injections with max_parallel=2 all succeed, never more than 2 applia
 [ -f "$T/load.txt" ] && sed 's/^/# /' "$T/load.txt"
 
 # --- read everything back in one appliance session --------------------------
-# Drives in this order: sda=A (qcow2) then, raw: B E F G H K N Q1..Q4 SE L.
+# Drives in this order: sda=A (qcow2) then, raw: B E F G H K N Q1..Q4 SE L FB.
 raws="B E F G H K N Q1 Q2 Q3 Q4 SE L"
 set -- --format=qcow2 -a "$T/A.qcow2" --format=raw
 for i in $raws; do set -- "$@" -a "$T/$i.raw"; done
+set -- "$@" -a "$T/FB.raw"
 {
     echo run
     printf 'mount /dev/sda1 /\nmount /dev/sda2 /boot\n'
@@ -289,7 +364,11 @@ for i in $raws; do set -- "$@" -a "$T/$i.raw"; done
         echo "echo $i-hostname"; echo "-cat /etc/hostname"
         echo "echo $i-motd"; echo "-cat /etc/motd"
         echo "echo $i-files"; echo "-ls /srv/app"
-        [ "$i" = SE ] && { echo "echo SE-autorelabel"; echo "-is-file /.autorelabel"; }
+        [ "$i" = SE ] && { echo "echo SE-autorelabel"; echo "-is-file /.autorelabel"
+            # (guestfish prints a buffer without a newline: echo one)
+            echo "echo SE-label-hostname"; echo "-lgetxattr /etc/hostname security.selinux"; echo "echo"
+            echo "echo SE-label-keys"; echo "-lgetxattr /root/.ssh/authorized_keys security.selinux"
+            echo "echo"; }
         echo umount-all
         letter=$(echo "$letter" | tr 'a-y' 'b-z')
     done
@@ -298,6 +377,21 @@ for i in $raws; do set -- "$@" -a "$T/$i.raw"; done
     echo "echo L-boot"; echo "cat /boot/virt-inject-was-here"
     echo "echo L-usr"; echo "cat /usr/local/share/vi-usr"
     echo "echo L-keys"; echo "cat /root/.ssh/authorized_keys"
+    echo umount-all
+    # FB through the subvolumes the guest mounts, then its top level
+    fb=$(echo "$letter" | tr 'a-y' 'b-z')
+    echo "mount-options subvol=root /dev/sd${fb}2 /"; echo "mount-options subvol=home /dev/sd${fb}2 /home"
+    echo "mount /dev/sd${fb}1 /boot"
+    echo "echo FB-hostname"; echo "cat /etc/hostname"
+    echo "echo FB-motd"; echo "cat /etc/motd"
+    echo "echo FB-boot"; echo "cat /boot/virt-inject-was-here"
+    echo "echo FB-keys"; echo "cat /home/alice/.ssh/authorized_keys"
+    echo "echo FB-keys-stat"; echo "lstatns /home/alice/.ssh/authorized_keys"
+    echo "echo FB-autorelabel"; echo "is-file /.autorelabel"
+    echo "echo FB-label-keys"; echo "-lgetxattr /home/alice/.ssh/authorized_keys security.selinux"; echo "echo"
+    echo umount-all
+    echo "mount /dev/sd${fb}2 /"
+    echo "echo FB-top"; echo "ls /"
 } > "$T/check.gf"
 guestfish --ro "$@" < "$T/check.gf" > "$T/check.out" 2>&1
 sect () { awk -v s="$1" '$0==s{f=1;next} /^[A-Z][A-Z0-9]*-[a-z]/{f=0} f' "$T/check.out"; }
@@ -314,7 +408,9 @@ t_h () { [ "$(sect H-hostname)" = web-h2 ] && [ "$(sect H-motd)" = "motd web-h" 
 t_k () { [ "$(sect K-hostname)" = web-k ]; }
 t_n () { [ "$(sect N-hostname)" = web-n ]; }
 t_q () { for i in 1 2 3 4; do [ "$(sect Q$i-hostname)" = web-q ] || return 1; done; }
-t_se () { [ "$(sect SE-hostname)" = web-se ] && [ "$(sect SE-autorelabel)" = true ]; }
+t_se () { [ "$(sect SE-hostname)" = web-se ] && [ "$(sect SE-autorelabel)" = false ] &&
+    sect SE-label-hostname | grep -q 'system_u:object_r:hostname_etc_t:s0' &&
+    sect SE-label-keys | grep -q 'system_u:object_r:ssh_home_t:s0'; }
 t_l () { [ "$(sect L-hostname)" = web-l ] && [ "$(sect L-boot)" = boot ] && [ "$(sect L-usr)" = usr ] &&
     sect L-keys | grep -q 'a@b'; }
 ok "read back: every operation landed in the partitioned image, /boot included" t_a
@@ -326,7 +422,13 @@ ok "read back: the rolled-forward commit and its retry both landed" t_h
 ok "read back: the block device" t_k
 ok "read back: the nbd network disk" t_n
 ok "read back: all four load-test images" t_q
-ok "read back: the SELinux guest has /.autorelabel" t_se
+ok "read back: the SELinux guest's files carry its policy's labels, and no /.autorelabel" t_se
+t_fb () { [ "$(sect FB-hostname)" = web-fb ] && [ "$(sect FB-motd)" = "motd web-fb" ] &&
+    [ "$(sect FB-boot)" = boot ] && sect FB-keys | grep -q 'a@b' &&
+    sect FB-keys-stat | grep -q '^st_uid: 1000$' && [ "$(sect FB-autorelabel)" = false ] &&
+    sect FB-label-keys | grep -q 'unconfined_u:object_r:ssh_home_t:s0' &&
+    [ "$(sect FB-top | tr '\n' ' ')" = "home root " ]; }
 ok "read back: LVM root, /usr and /boot each got their file" t_l
+ok "read back: btrfs keys in the home subvolume, files in root and /boot, the top level untouched" t_fb
 [ "$tap_failed" -eq 0 ] || sed 's/^/# /' "$T/check.out"
 tap_done

@@ -7,6 +7,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
+#include <selinux/label.h>
+#include <selinux/selinux.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 
@@ -14,6 +17,7 @@
 #include "vi-crypt.h"
 #include "vi-error.h"
 #include "vi-inject.h"
+#include "vi-net.h"
 
 #define NS "http://virt-inject.org/xmlns/libvirt/domain/1.0"
 #define KEY1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGKYGUGvHX4hk0+GGtUcqxOYOOkLN+Bn8zz6j3Vh/h4E alice@laptop"
@@ -117,7 +121,7 @@ test_fake_all_operations (void)
                      "127.0.0.1\tlocalhost\n127.0.1.1\tweb1.example.com web1\n");
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/motd"), ==, "Welcome\n");
     g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/network/interfaces"),
-                              "source /etc/network/interfaces.d/*"));
+                              VI_NET_MARK_ADDED "\nsource /etc/network/interfaces.d/virt-inject-*\n"));
     g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth0"),
                               "iface eth0 inet static\n    address 192.0.2.10/24\n    gateway 192.0.2.1\n"));
     g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth1"),
@@ -421,7 +425,9 @@ test_fake_alpine_network (void)
 }
 
 /* busybox refuses an interfaces file that declares an interface "auto"
- * twice: one the guest already brings up gets no "auto" line of ours. */
+ * twice: the guest's own "auto" of a requested interface is commented
+ * out with its stanzas (and the line kept for the others), so ours is the
+ * only one. */
 static void
 test_fake_alpine_auto_once (void)
 {
@@ -448,9 +454,103 @@ test_fake_alpine_auto_once (void)
     }
     g_assert_cmpuint (auto_eth0, ==, 1);
     g_assert_cmpuint (auto_eth1, ==, 1);
+    g_assert_true (g_str_has_prefix (fake_vfs_get (vfs, "/etc/network/interfaces"),
+                                     "# virt-inject: auto lo eth0\n" VI_NET_MARK_ADDED "\nauto lo\n"
+                                     "iface lo inet loopback\n"
+                                     "# virt-inject: iface eth0 inet dhcp\n# BEGIN virt-inject\n"));
     /* no resolv.conf in the guest: one is made */
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/resolv.conf"), ==, "nameserver 192.0.2.53\n");
     assert_idempotent (spec, vfs);
+}
+
+/* Debian's ifupdown: the guest's stanzas of eth0 are disabled in every file
+ * ifupdown reads (here one sourced by name, and one a source-directory
+ * reads), not in a file nothing sources; "source .../eth0" does not read
+ * our file, so a line that does is added; a second run changes nothing. */
+static void
+test_fake_ifupdown_guest_config (void)
+{
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:network renderer='ifupdown'>"
+                                    "<vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address>"
+                                    "</vi:interface></vi:network></vi:inject>");
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autoptr(GError) error = NULL;
+
+    fake_vfs_add_dir (vfs, "/etc/network/interfaces.d", 0755, 0, 0);
+    fake_vfs_add_dir (vfs, "/etc/network/more.d", 0755, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/network/interfaces", "auto lo\niface lo inet loopback\n"
+                       "source /etc/network/interfaces.d/eth0\nsource-directory more.d\n",
+                       0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/network/interfaces.d/eth0", "allow-hotplug eth0\n"
+                       "iface eth0 inet dhcp\n", 0640, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/network/interfaces.d/old", "iface eth0 inet dhcp\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/network/more.d/v6", "iface eth0 inet6 auto\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/network/more.d/skip.cfg", "iface eth0 inet6 auto\n", 0644, 0, 0);
+    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/interfaces"), ==,
+                     "auto lo\niface lo inet loopback\nsource /etc/network/interfaces.d/eth0\n"
+                     "source-directory more.d\n" VI_NET_MARK_ADDED "\n"
+                     "source /etc/network/interfaces.d/virt-inject-*\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/interfaces.d/eth0"), ==,
+                     "# virt-inject: allow-hotplug eth0\n# virt-inject: iface eth0 inet dhcp\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/more.d/v6"), ==,
+                     "# virt-inject: iface eth0 inet6 auto\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/interfaces.d/old"), ==,
+                     "iface eth0 inet dhcp\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/more.d/skip.cfg"), ==,
+                     "iface eth0 inet6 auto\n");
+    {
+        g_autofree char *state = fake_vfs_state (vfs);
+        g_assert_nonnull (strstr (state, "/etc/network/interfaces.d/eth0 0 640 0:0\n"));
+    }
+    assert_idempotent (spec, vfs);
+}
+
+/* What cannot be made right by ordering or by an edit is refused before
+ * anything is written, naming the guest's file: a .network file that sorts
+ * before ours and may match the NIC; a netplan file sorting after ours
+ * that defines the interface. */
+static void
+test_fake_guest_config_refused (void)
+{
+    static const struct {
+        const char *renderer, *path, *content, *message;
+    } cases[] = {
+        { "networkd", "/etc/systemd/network/0-a.network", "[Match]\nName=e*\n[Network]\nDHCP=yes\n",
+          "/etc/systemd/network/0-a.network: sorts before" },
+        { "networkd", "/usr/lib/systemd/network/0-a.network", "[Match]\nType=ether\n",
+          "/usr/lib/systemd/network/0-a.network: sorts before" },
+        { "netplan", "/etc/netplan/zz-admin.yaml", "network:\n  ethernets:\n    eth0:\n"
+          "      dhcp4: true\n", "/etc/netplan/zz-admin.yaml: defines eth0 and sorts after" },
+    };
+
+    for (guint k = 0; k < G_N_ELEMENTS (cases); k++) {
+        g_autofree char *xml = g_strdup_printf ("<vi:inject xmlns:vi='" NS "'><vi:network "
+                                                "renderer='%s'><vi:interface name='eth0'>"
+                                                "<vi:address>192.0.2.10/24</vi:address>"
+                                                "</vi:interface></vi:network></vi:inject>",
+                                                cases[k].renderer);
+        g_autoptr(ViSpec) spec = parse (xml);
+        g_autoptr(ViVfs) vfs = debian_fake ();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = g_path_get_dirname (cases[k].path);
+        g_autofree char *before = NULL, *after = NULL;
+
+        fake_vfs_add_dir (vfs, "/usr", 0755, 0, 0);
+        fake_vfs_add_dir (vfs, "/usr/lib", 0755, 0, 0);
+        fake_vfs_add_dir (vfs, "/usr/lib/systemd", 0755, 0, 0);
+        fake_vfs_add_dir (vfs, "/etc/systemd", 0755, 0, 0);
+        fake_vfs_add_dir (vfs, dir, 0755, 0, 0);
+        fake_vfs_add_file (vfs, cases[k].path, cases[k].content, 0600, 0, 0);
+        before = fake_vfs_state (vfs);
+        g_assert_false (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+        g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+        if (!strstr (error->message, cases[k].message))
+            g_error ("'%s' lacks '%s'", error->message, cases[k].message);
+        after = fake_vfs_state (vfs);
+        g_assert_cmpstr (after, ==, before);
+    }
 }
 
 static void
@@ -577,6 +677,77 @@ test_fake_home_unusable (void)
     }
 }
 
+/* cloud-init: a guest that has it gets a drop-in that keeps the injected
+ * network configuration and hostname, with only the keys the request
+ * needs; a guest without it (the control), or a request that sets
+ * neither, gets none; a second run changes nothing. */
+typedef struct {
+    const char *name;
+    gboolean cloud_init;
+    const char *request;    /* inside <vi:inject> */
+    const char *dropin;     /* NULL: none written */
+} CloudInitCase;
+
+#define CI_HEAD "# Written by virt-inject: cloud-init keeps the network configuration and\n" \
+                "# hostname that virt-inject injected.  A cloud-config user-data that sets\n" \
+                "# these keys itself still wins (cloud-init merges it over this file).\n"
+#define CI_NET "<vi:network><vi:interface name='eth0'><vi:dhcp/></vi:interface></vi:network>"
+
+static const CloudInitCase cloud_init_cases[] = {
+    { "network-and-hostname", TRUE, "<vi:hostname>web1</vi:hostname>" CI_NET,
+      CI_HEAD "network:\n  config: disabled\npreserve_hostname: true\nmanage_etc_hosts: false\n" },
+    { "hostname-only", TRUE, "<vi:hostname>web1</vi:hostname>",
+      CI_HEAD "preserve_hostname: true\nmanage_etc_hosts: false\n" },
+    { "network-only", TRUE, CI_NET, CI_HEAD "network:\n  config: disabled\n" },
+    { "neither", TRUE, "<vi:file path='/etc/motd'>hi&#10;</vi:file>", NULL },
+    { "no-cloud-init", FALSE, "<vi:hostname>web1</vi:hostname>" CI_NET, NULL },
+};
+
+static void
+test_fake_cloud_init (gconstpointer data)
+{
+    const CloudInitCase *c = data;
+    g_autofree char *xml = g_strdup_printf ("<vi:inject xmlns:vi='" NS "'>%s</vi:inject>",
+                                            c->request);
+    g_autoptr(ViSpec) spec = parse (xml);
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViPlan) again = NULL;
+
+    if (c->cloud_init) {
+        fake_vfs_add_dir (vfs, "/usr", 0755, 0, 0);
+        fake_vfs_add_dir (vfs, "/usr/bin", 0755, 0, 0);
+        fake_vfs_add_file (vfs, "/usr/bin/cloud-init", "", 0755, 0, 0);
+    }
+    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/cloud/cloud.cfg.d/99-virt-inject.cfg"), ==, c->dropin);
+    if (c->dropin != NULL) {
+        /* YAML as cloud-init reads it (PyYAML's safe_load, as cloud-init does),
+         * with the values of the right types */
+        g_autofree char *tmp = NULL;
+        int fd = g_file_open_tmp ("vi-cloud-XXXXXX.cfg", &tmp, &error);
+        g_autofree char *cmd = NULL;
+        int status = -1;
+
+        g_assert_no_error (error);
+        close (fd);
+        g_assert_true (g_file_set_contents (tmp, c->dropin, -1, NULL));
+        cmd = g_strdup_printf ("python3 -c \"import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); "
+                               "assert d.get('network', {'config': 'disabled'}) == {'config': 'disabled'}; "
+                               "assert d.get('preserve_hostname', True) is True; "
+                               "assert d.get('manage_etc_hosts', False) is False; "
+                               "assert set(d) <= {'network', 'preserve_hostname', 'manage_etc_hosts'}\" %s",
+                               tmp);
+        g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
+        g_assert_cmpint (status, ==, 0);
+        g_unlink (tmp);
+    }
+    again = vi_plan_build (spec, vfs, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (vi_plan_n_changes (again), ==, 0);
+}
+
 /* ---- real trees ------------------------------------------------------ */
 
 typedef struct {
@@ -584,15 +755,46 @@ typedef struct {
     const char *net_file;       /* the file the guest's stack reads */
     const char *net_expect;     /* a line it must hold */
     const char *hash_prefix;
-    gboolean autorelabel;
+    const char *const *labels;  /* "PATH LABEL" the guest's policy gives, or NULL */
 } Distro;
 
-static const Distro distros[] = {
-    { "debian12", "/etc/network/interfaces.d/virt-inject-eth0", "iface eth0 inet6 static", "$y$", FALSE },
-    { "ubuntu2204", "/etc/netplan/90-virt-inject.yaml", "        macaddress: \"52:54:00:12:34:56\"", "$y$", FALSE },
-    { "fedora39", "/etc/NetworkManager/system-connections/virt-inject-eth0.nmconnection", "address1=192.0.2.10/24", "$y$", TRUE },
-    { "alpine319", "/etc/network/interfaces", "# BEGIN virt-inject", "$6$", FALSE },
+/* fedora39's small policy (make-guest-tree.sh): each path its own type */
+static const char *const fedora_labels[] = {
+    "/etc/shadow system_u:object_r:shadow_t:s0",
+    "/etc/hostname system_u:object_r:hostname_etc_t:s0",
+    "/etc/motd system_u:object_r:etc_t:s0",
+    "/etc/NetworkManager/system-connections/virt-inject-eth0.nmconnection "
+        "system_u:object_r:NetworkManager_etc_rw_t:s0",
+    "/root/.ssh system_u:object_r:ssh_home_t:s0",
+    "/root/.ssh/authorized_keys system_u:object_r:ssh_home_t:s0",
+    "/home/alice/.ssh unconfined_u:object_r:ssh_home_t:s0",
+    "/home/alice/.ssh/authorized_keys unconfined_u:object_r:ssh_home_t:s0",
+    "/srv/app system_u:object_r:var_t:s0",
+    "/srv/app/run.sh system_u:object_r:var_t:s0",
+    "/meta.js system_u:object_r:default_t:s0",
+    NULL
 };
+
+static const Distro distros[] = {
+    { "debian12", "/etc/network/interfaces.d/virt-inject-eth0", "iface eth0 inet6 static", "$y$", NULL },
+    { "ubuntu2204", "/etc/netplan/99-virt-inject.yaml", "        macaddress: \"52:54:00:12:34:56\"", "$y$", NULL },
+    { "fedora39", "/etc/NetworkManager/system-connections/virt-inject-eth0.nmconnection", "address1=192.0.2.10/24", "$y$", fedora_labels },
+    { "alpine319", "/etc/network/interfaces", "# BEGIN virt-inject", "$6$", NULL },
+};
+
+/* The security.selinux of @path in the tree, without following it. */
+static char *
+tree_label (const char *root, const char *path)
+{
+    g_autofree char *p = g_build_filename (root, path, NULL);
+    char buf[256];
+    ssize_t n = lgetxattr (p, "security.selinux", buf, sizeof buf - 1);
+
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    return g_strdup (buf);    /* the value ends with its NUL, as setfiles writes it */
+}
 
 static char *
 tree_file (const char *root, const char *path)
@@ -652,9 +854,17 @@ test_tree (gconstpointer data)
         g_assert_true (g_str_has_prefix (f[1], d->hash_prefix));
         g_assert_true (vi_crypt_verify ("rootpw-secret", f[1]));
     }
+    /* an SELinux guest whose policy is readable gets labels, not /.autorelabel */
     relabel = g_build_filename (root, ".autorelabel", NULL);
-    g_assert_cmpint (g_file_test (relabel, G_FILE_TEST_EXISTS), ==, d->autorelabel);
-    g_assert_cmpint (result.autorelabel, ==, d->autorelabel);
+    g_assert_false (g_file_test (relabel, G_FILE_TEST_EXISTS));
+    g_assert_false (result.autorelabel);
+    for (guint i = 0; d->labels && d->labels[i]; i++) {
+        g_auto(GStrv) pl = g_strsplit (d->labels[i], " ", 2);
+        g_autofree char *got = tree_label (root, pl[0]);
+
+        if (g_strcmp0 (got, pl[1]) != 0)
+            g_error ("%s: %s is labelled %s, not %s", d->distro, pl[0], got, pl[1]);
+    }
     {
         g_autofree char *ak = g_build_filename (root, "root/.ssh/authorized_keys", NULL);
         g_autofree char *srv = g_build_filename (root, "srv/app", NULL);
@@ -772,6 +982,82 @@ test_fake_guest_hash_cost (gconstpointer data)
     g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
 }
 
+/* A Debian tree carrying the real reference policy: the file_contexts that
+ * Debian's selinux-policy-default builds when it is installed, copied from
+ * the host (the text files only).  Every path the request creates or writes
+ * reads back with the label selabel_lookup gives it from that policy, and
+ * the labels differ by path (the control: not one default for all). */
+#define HOST_POLICY "/etc/selinux/default/contexts/files"
+
+static void
+test_tree_real_policy (void)
+{
+    static const char *const paths[] = {
+        "/etc/shadow", "/etc/hostname", "/etc/hosts", "/etc/motd", "/root/.ssh",
+        "/root/.ssh/authorized_keys", "/home/alice/.ssh", "/home/alice/.ssh/authorized_keys",
+        "/srv/app", "/srv/app/run.sh", "/meta.js", "/etc/network/interfaces.d/virt-inject-eth0",
+    };
+    g_autoptr(ViSpec) spec = parse (request);
+    ViInjectOptions opts = { .secrets_dir = secrets_dir };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *top = NULL, *root = NULL, *cmd = NULL, *script = NULL, *pol = NULL;
+    g_autofree char *fc = g_build_filename (HOST_POLICY, "file_contexts", NULL);
+    g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    struct selinux_opt sopts[] = { { SELABEL_OPT_PATH, fc } };
+    struct selabel_handle *h;
+    int status;
+
+    if (geteuid () != 0 || !g_file_test (fc, G_FILE_TEST_IS_REGULAR)) {
+        g_test_skip ("needs root and Debian's selinux-policy-default (" HOST_POLICY ")");
+        return;
+    }
+    top = g_dir_make_tmp ("vi-tree-XXXXXX", NULL);
+    root = g_build_filename (top, "root", NULL);
+    script = g_build_filename (g_getenv ("VIRT_INJECT_SOURCE_ROOT"), "tests", "make-guest-tree.sh", NULL);
+    pol = g_build_filename (root, "etc/selinux/default/contexts/files", NULL);
+    cmd = g_strdup_printf ("sh -c \"%s debian12 %s >/dev/null && mkdir -p %s && "
+                           "cp " HOST_POLICY "/file_contexts " HOST_POLICY "/file_contexts.homedirs "
+                           HOST_POLICY "/file_contexts.subs_dist %s/ && "
+                           "printf 'SELINUX=enforcing\\nSELINUXTYPE=default\\n' > %s/etc/selinux/config\"",
+                           script, root, pol, pol, root);
+    g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
+    g_assert_cmpint (status, ==, 0);
+    {
+        g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
+        g_auto(ViInjectResult) result = { 0 };
+
+        g_assert_no_error (error);
+        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
+        g_assert_no_error (error);
+        g_assert_false (result.autorelabel);
+    }
+    h = selabel_open (SELABEL_CTX_FILE, sopts, 1);
+    g_assert_nonnull (h);
+    for (gsize i = 0; i < G_N_ELEMENTS (paths); i++) {
+        g_autofree char *got = tree_label (root, paths[i]);
+        g_autofree char *full = g_build_filename (root, paths[i], NULL);
+        struct stat st;
+        char *want = NULL;
+
+        g_assert_cmpint (lstat (full, &st), ==, 0);
+        g_assert_cmpint (selabel_lookup (h, &want, paths[i], st.st_mode & S_IFMT), ==, 0);
+        if (g_strcmp0 (got, want) != 0)
+            g_error ("%s is labelled %s; the policy says %s", paths[i], got, want);
+        g_hash_table_add (seen, g_strdup (want));
+        freecon (want);
+    }
+    selabel_close (h);
+    /* the control: the policy's own types, several of them */
+    g_assert_cmpuint (g_hash_table_size (seen), >=, 4);
+    {
+        g_autofree char *shadow = tree_label (root, "/etc/shadow");
+        g_assert_nonnull (strstr (shadow, ":shadow_t:"));
+    }
+    g_free (cmd);
+    cmd = g_strdup_printf ("rm -rf '%s'", top);
+    g_assert_cmpint (system (cmd), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -797,15 +1083,23 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/yescrypt-refused-on-musl", test_fake_yescrypt_refused);
     g_test_add_func ("/inject/fake/alpine-network", test_fake_alpine_network);
     g_test_add_func ("/inject/fake/alpine-auto-once", test_fake_alpine_auto_once);
+    g_test_add_func ("/inject/fake/ifupdown-guest-config", test_fake_ifupdown_guest_config);
+    g_test_add_func ("/inject/fake/guest-config-refused", test_fake_guest_config_refused);
     g_test_add_func ("/inject/fake/collision", test_fake_collision);
     g_test_add_func ("/inject/fake/edge-cases", test_fake_edge_cases);
     g_test_add_func ("/inject/fake/home-trailing-slash", test_fake_home_slashes);
     g_test_add_func ("/inject/fake/home-unusable", test_fake_home_unusable);
+    for (gsize i = 0; i < G_N_ELEMENTS (cloud_init_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/inject/fake/cloud-init/%s",
+                                                 cloud_init_cases[i].name);
+        g_test_add_data_func (path, &cloud_init_cases[i], test_fake_cloud_init);
+    }
     for (gsize i = 0; i < G_N_ELEMENTS (cost_cases); i++) {
         g_autofree char *path = g_strdup_printf ("/inject/fake/guest-hash-cost/%s",
                                                  cost_cases[i].name);
         g_test_add_data_func (path, &cost_cases[i], test_fake_guest_hash_cost);
     }
+    g_test_add_func ("/inject/tree/debian12-real-selinux-policy", test_tree_real_policy);
     for (gsize i = 0; i < G_N_ELEMENTS (distros); i++) {
         g_autofree char *path = g_strdup_printf ("/inject/tree/%s", distros[i].distro);
         g_test_add_data_func (path, &distros[i], test_tree);

@@ -50,6 +50,7 @@ timeout = 900
 state_dir = $T/state
 run_dir = $T/run
 secrets_dir = $T/secrets
+digest_key = $T/digest.key
 CONF
 cat > "$T/hook" <<WRAP
 #!/bin/sh

@@ -3,7 +3,10 @@
  * golden files, tests/test-golden.c). */
 #include <arpa/inet.h>
 #include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
 
+#include "vi-error.h"
 #include "vi-net.h"
 #include "vi-spec.h"
 
@@ -147,6 +150,664 @@ test_busybox_syntax (void)
     g_assert_cmpuint (stanzas, ==, 5);      /* one per address */
 }
 
+/* ---- the guest's own configuration ------------------------------------- */
+
+static gint
+strcmp_ptr (gconstpointer a, gconstpointer b)
+{
+    return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The Debian installer's /etc/network/interfaces. */
+static const char debian_installer[] =
+    "# This file describes the network interfaces available on your system\n"
+    "# and how to activate them. For more information, see interfaces(5).\n"
+    "\n"
+    "source /etc/network/interfaces.d/*\n"
+    "\n"
+    "# The loopback network interface\n"
+    "auto lo\n"
+    "iface lo inet loopback\n"
+    "\n"
+    "# The primary network interface\n"
+    "allow-hotplug eth0\n"
+    "iface eth0 inet dhcp\n"
+    "# This is an autoconfigured IPv6 interface\n"
+    "iface eth0 inet6 auto\n";
+
+static const char debian_installer_disabled[] =
+    "# This file describes the network interfaces available on your system\n"
+    "# and how to activate them. For more information, see interfaces(5).\n"
+    "\n"
+    "source /etc/network/interfaces.d/*\n"
+    "\n"
+    "# The loopback network interface\n"
+    "auto lo\n"
+    "iface lo inet loopback\n"
+    "\n"
+    "# The primary network interface\n"
+    "# virt-inject: allow-hotplug eth0\n"
+    "# virt-inject: iface eth0 inet dhcp\n"
+    "# This is an autoconfigured IPv6 interface\n"
+    "# virt-inject: iface eth0 inet6 auto\n";
+
+/* Harder: lists naming several interfaces, an alias, a mapping, option
+ * lines, continued lines, an interface whose name starts with a requested
+ * one (eth10), indentation, no final newline. */
+static const char tricky[] =
+    "auto lo eth0 eth1\n"
+    "iface lo inet loopback\n"
+    "iface eth0 inet static\n"
+    "    address 10.0.0.5/24\n"
+    "    # a comment inside\n"
+    "    up ip route add 10.9.0.0/16 \\\n"
+    "       via 10.0.0.254\n"
+    "\n"
+    "  iface eth0:1 inet static\n"
+    "    address 10.0.0.6/24\n"
+    "allow-hotplug eth10 \\\n"
+    "  eth0\n"
+    "iface eth10 inet dhcp\n"
+    "mapping eth0\n"
+    "    script /usr/local/sbin/map\n"
+    "    map home eth0-home\n"
+    "iface eth0-home inet dhcp\n"
+    "iface eth1 inet dhcp";
+
+static const char tricky_disabled[] =
+    "# virt-inject: auto lo eth0 eth1\n"
+    VI_NET_MARK_ADDED "\n"
+    "auto lo eth1\n"
+    "iface lo inet loopback\n"
+    "# virt-inject: iface eth0 inet static\n"
+    "# virt-inject:     address 10.0.0.5/24\n"
+    "    # a comment inside\n"
+    "# virt-inject:     up ip route add 10.9.0.0/16 \\\n"
+    "# virt-inject:        via 10.0.0.254\n"
+    "\n"
+    "# virt-inject:   iface eth0:1 inet static\n"
+    "# virt-inject:     address 10.0.0.6/24\n"
+    "# virt-inject: allow-hotplug eth10 \\\n"
+    "# virt-inject:   eth0\n"
+    VI_NET_MARK_ADDED "\n"
+    "allow-hotplug eth10\n"
+    "iface eth10 inet dhcp\n"
+    "# virt-inject: mapping eth0\n"
+    "# virt-inject:     script /usr/local/sbin/map\n"
+    "# virt-inject:     map home eth0-home\n"
+    "iface eth0-home inet dhcp\n"
+    "iface eth1 inet dhcp";
+
+static const char *const eth0[] = { "eth0", NULL };
+
+/* The revert command README.md gives, run by sed(1) on @text. */
+static char *
+sed_revert (const char *text)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *out = NULL;
+    g_autoptr(GError) error = NULL;
+    int fd = g_file_open_tmp ("vi-net-XXXXXX", &path, &error);
+    const char *argv[] = { "sed", "-e", "/^" VI_NET_BLOCK_BEGIN "$/,/^" VI_NET_BLOCK_END "$/d",
+                           "-e", "/^" VI_NET_MARK_ADDED "$/{N;d}", "-e", "s/^" VI_NET_MARK "//",
+                           NULL, NULL };
+    int status = 0;
+
+    g_assert_no_error (error);
+    close (fd);
+    g_assert_true (g_file_set_contents (path, text, -1, &error));
+    argv[7] = path;
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                 &out, NULL, &status, &error));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_unlink (path);
+    return g_steal_pointer (&out);
+}
+
+/* Disabling gives @want, a second pass changes no byte, vi_net_unmark()
+ * and the documented sed command both give @text back. */
+static void
+check_disable (const char *text, const char *want)
+{
+    g_autofree char *got = vi_net_ifupdown_disable (text, eth0);
+    g_autofree char *again = vi_net_ifupdown_disable (got, eth0);
+    g_autofree char *back = vi_net_unmark (got);
+    g_autofree char *sed_back = sed_revert (got);
+
+    g_assert_cmpstr (got, ==, want);
+    g_assert_cmpstr (again, ==, got);
+    g_assert_cmpstr (back, ==, text);
+    g_assert_cmpstr (sed_back, ==, text);
+}
+
+static void
+test_ifupdown_disable (void)
+{
+    g_autofree char *same = vi_net_ifupdown_disable ("auto lo\niface lo inet loopback\n", eth0);
+
+    check_disable (debian_installer, debian_installer_disabled);
+    check_disable (tricky, tricky_disabled);
+    g_assert_cmpstr (same, ==, "auto lo\niface lo inet loopback\n");
+}
+
+/* Only a line that really makes ifupdown read our file counts (#13). */
+static void
+test_ifupdown_sources (void)
+{
+    static const struct {
+        const char *line;
+        gboolean includes;
+    } cases[] = {
+        { "source /etc/network/interfaces.d/*", TRUE },
+        { "source /etc/network/interfaces.d/virt-inject-*", TRUE },
+        { "source interfaces.d/*", TRUE },
+        { "source-directory /etc/network/interfaces.d", TRUE },
+        { "source-directory interfaces.d", TRUE },
+        { "  source /etc/network/interfaces.d/virt-inject-eth0", TRUE },
+        { "source /etc/network/interfaces.d/eth0", FALSE },
+        { "source /etc/network/interfaces.d/*.cfg", FALSE },
+        { "source /etc/network/interfaces.d", FALSE },
+        { "source-directory /etc/network/interfaces.d/eth0", FALSE },
+        { "# source /etc/network/interfaces.d/*", FALSE },
+        { "source /etc/network/interfaces.d/.*", FALSE },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+        g_autoptr(GPtrArray) src = vi_net_ifupdown_sources (cases[i].line, "/etc/network");
+        gboolean inc = src->len == 1 &&
+            vi_net_ifupdown_source_includes (src->pdata[0],
+                                             "/etc/network/interfaces.d/virt-inject-eth0");
+
+        if (inc != cases[i].includes)
+            g_error ("'%s' %s our file", cases[i].line, inc ? "includes" : "does not include");
+    }
+    {
+        /* source-directory reads only run-parts(8) names */
+        g_autoptr(GPtrArray) src = vi_net_ifupdown_sources ("source-directory interfaces.d\n",
+                                                            "/etc/network");
+        g_assert_false (vi_net_ifupdown_source_includes (
+            src->pdata[0], "/etc/network/interfaces.d/virt-inject-eth0.100"));
+    }
+}
+
+/* What Debian's ifup would run for eth0 (ifup --no-act), given one
+ * interfaces file; NULL when ifupdown is not installed. */
+static char *
+ifup_no_act (const char *text)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *out = NULL, *err = NULL;
+    g_autoptr(GError) error = NULL;
+    int fd, status = 0;
+    const char *argv[] = { "ifup", "--no-act", "-v", "-i", NULL, "eth0", NULL };
+
+    if (!g_file_test ("/usr/sbin/ifup", G_FILE_TEST_IS_EXECUTABLE) &&
+        !g_file_test ("/sbin/ifup", G_FILE_TEST_IS_EXECUTABLE))
+        return NULL;
+    fd = g_file_open_tmp ("vi-ifup-XXXXXX", &path, &error);
+    g_assert_no_error (error);
+    close (fd);
+    g_assert_true (g_file_set_contents (path, text, -1, &error));
+    argv[4] = path;
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                 &out, &err, &status, &error));
+    g_unlink (path);
+    if (!g_spawn_check_wait_status (status, NULL))
+        g_error ("ifup --no-act failed:\n%s%s\n%s", out, err, text);
+    return g_strconcat (out, err, NULL);
+}
+
+/* The issue's case, checked with the consumer: the installer's DHCP
+ * stanza beside our static one gives a DHCP client beside the address;
+ * once disabled, exactly ours (positive control: ours alone). */
+static void
+test_ifupdown_consumer (void)
+{
+    g_autofree char *ours = render (VI_RENDERER_IFUPDOWN,
+        "<vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address>"
+        "<vi:gateway>192.0.2.1</vi:gateway></vi:interface>");
+    g_autofree char *raw = g_strconcat (debian_installer, ours, NULL);
+    g_autofree char *fixed = g_strconcat (debian_installer_disabled, ours, NULL);
+    g_autofree char *control = NULL, *before = NULL, *after = NULL;
+
+    control = ifup_no_act (ours);
+    if (control == NULL) {
+        g_test_skip ("ifupdown is not installed");
+        return;
+    }
+    before = ifup_no_act (raw);
+    after = ifup_no_act (fixed);
+    g_assert_nonnull (strstr (control, "ip addr add 192.0.2.10/255.255.255.0"));
+    g_assert_null (strstr (control, "dhclient"));
+    g_assert_nonnull (strstr (before, "dhclient"));           /* the bug of #13 */
+    g_assert_nonnull (strstr (after, "ip addr add 192.0.2.10/255.255.255.0"));
+    g_assert_null (strstr (after, "dhclient"));
+    g_assert_null (strstr (after, "accept_ra=2"));            /* nor inet6 auto */
+    g_assert_cmpstr (after, ==, control);
+}
+
+/* The first interface of the <network> @body. */
+static ViSpec *
+spec_of (const char *body)
+{
+    g_autofree char *xml = g_strdup_printf ("<vi:inject xmlns:vi='" NS "'><vi:network>%s"
+                                            "</vi:network></vi:inject>", body);
+    g_autoptr(GError) error = NULL;
+    ViSpec *spec = vi_spec_parse (xml, strlen (xml), NULL, &error);
+
+    g_assert_no_error (error);
+    return spec;
+}
+
+#define ETH0_STATIC "<vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address>" \
+                    "<vi:gateway>192.0.2.1</vi:gateway><vi:nameserver>192.0.2.53</vi:nameserver>" \
+                    "</vi:interface>"
+#define ETH0_MAC "<vi:interface name='eth0' mac='52:54:00:12:34:56'>" \
+                 "<vi:address>192.0.2.10/24</vi:address></vi:interface>"
+
+/* networkd: ours sorts before the guest's files, whatever digits they
+ * start with ("00-", the issue's "05-"), and [Match] is read as networkd
+ * does for the files that could still sort before it. */
+static void
+test_networkd (void)
+{
+    g_autoptr(ViSpec) by_name = spec_of (ETH0_STATIC);
+    g_autoptr(ViSpec) by_mac = spec_of (ETH0_MAC);
+    const ViInterface *n = by_name->interfaces->pdata[0], *m = by_mac->interfaces->pdata[0];
+    g_autofree char *path = vi_net_networkd_path (n);
+    g_autofree char *base = g_path_get_basename (path);
+    static const char *const guest_names[] = {
+        "00-eth0.network", "00-.network", "000.network", "05-eth0.network", "0.network",
+        "0-wired.network", "10-netplan-eth0.network", "50-dhcp.network", "99-default.network",
+        "eth0.network", "A.network", "zz.network", "00-virt-inject-eth0.network",
+        "10-virt-inject-eth0.network", NULL
+    };
+
+    for (const char *const *g = guest_names; *g; g++)
+        if (strcmp (base, *g) >= 0)
+            g_error ("%s does not sort before %s", base, *g);
+
+    g_assert_true (vi_net_networkd_may_match ("[Match]\nName=eth0\n[Network]\nDHCP=yes\n", n));
+    g_assert_true (vi_net_networkd_may_match ("[Match]\nName=en* eth*\n", n));
+    g_assert_true (vi_net_networkd_may_match ("[Match]\nName=!eth1\n", n));
+    g_assert_true (vi_net_networkd_may_match ("[Match]\nType=ether\n", n));
+    g_assert_true (vi_net_networkd_may_match ("[Match]\nName=*\n", m));
+    g_assert_true (vi_net_networkd_may_match ("[Match]\nMACAddress=52:54:00:12:34:56\n", m));
+    g_assert_true (vi_net_networkd_may_match ("[Match]\nMACAddress=52:54:00:12:34:56\n", n));
+    g_assert_false (vi_net_networkd_may_match ("[Match]\nName=eth1\n[Network]\nDHCP=yes\n", n));
+    g_assert_false (vi_net_networkd_may_match ("[Match]\nName=!eth0 eth1\n", n));
+    g_assert_false (vi_net_networkd_may_match ("[Match]\nMACAddress=52:54:00:ff:ff:ff\n", m));
+    g_assert_false (vi_net_networkd_may_match ("[Network]\nDHCP=yes\n", n));
+    g_assert_false (vi_net_networkd_may_match ("[Match]\n# Name=eth0\n", n));
+}
+
+static const char nm_guest[] =
+    "[connection]\n"
+    "id=Wired connection 1\n"
+    "uuid=2bd1f8a5-5b0f-4f6c-9d6e-7f1c0b5d2a11\n"
+    "type=ethernet\n"
+    "interface-name=eth0\n"
+    "timestamp=1700000000\n"
+    "\n"
+    "[ethernet]\n"
+    "\n"
+    "[ipv4]\n"
+    "method=auto\n";
+
+static const char nm_guest_disabled[] =
+    "[connection]\n"
+    "id=Wired connection 1\n"
+    "uuid=2bd1f8a5-5b0f-4f6c-9d6e-7f1c0b5d2a11\n"
+    "type=ethernet\n"
+    "interface-name=eth0\n"
+    "timestamp=1700000000\n"
+    VI_NET_MARK_ADDED "\n"
+    "autoconnect=false\n"
+    "\n"
+    "[ethernet]\n"
+    "\n"
+    "[ipv4]\n"
+    "method=auto\n";
+
+static const char nm_guest_mac[] =
+    "[connection]\n"
+    "id=lan\n"
+    "type=802-3-ethernet\n"
+    "autoconnect=true\n"
+    "autoconnect-priority=999\n"
+    "[802-3-ethernet]\n"
+    "mac-address=52:54:00:12:34:56\n";
+
+static const char nm_guest_mac_disabled[] =
+    "[connection]\n"
+    "id=lan\n"
+    "type=802-3-ethernet\n"
+    "# virt-inject: autoconnect=true\n"
+    "autoconnect-priority=999\n"
+    VI_NET_MARK_ADDED "\n"
+    "autoconnect=false\n"
+    "[802-3-ethernet]\n"
+    "mac-address=52:54:00:12:34:56\n";
+
+static void
+check_nm (const char *text, const ViInterface *i, const char *want)
+{
+    g_autofree char *got = vi_net_nm_disable (text, i);
+    g_autofree char *again = vi_net_nm_disable (got, i);
+    g_autofree char *back = vi_net_unmark (got);
+    g_autoptr(GKeyFile) kf = g_key_file_new ();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_cmpstr (got, ==, want);
+    g_assert_cmpstr (again, ==, got);
+    g_assert_cmpstr (back, ==, text);
+    /* NetworkManager reads keyfiles with GKeyFile */
+    g_assert_true (g_key_file_load_from_data (kf, got, -1, G_KEY_FILE_NONE, &error));
+    g_assert_no_error (error);
+    if (!g_str_equal (got, text))
+        g_assert_false (g_key_file_get_boolean (kf, "connection", "autoconnect", NULL));
+}
+
+/* NetworkManager: a profile bound to the NIC (by name, or by MAC for a
+ * request by MAC) stops autoconnecting; unbound profiles, other devices,
+ * other types and profiles already off are left alone. */
+static void
+test_nm (void)
+{
+    g_autoptr(ViSpec) by_name = spec_of (ETH0_STATIC);
+    g_autoptr(ViSpec) by_mac = spec_of (ETH0_MAC);
+    g_autoptr(ViSpec) other = spec_of ("<vi:interface name='eth1'><vi:dhcp/></vi:interface>");
+    const ViInterface *n = by_name->interfaces->pdata[0], *m = by_mac->interfaces->pdata[0];
+    const ViInterface *o = other->interfaces->pdata[0];
+    g_autofree char *ours = render (VI_RENDERER_NETWORKMANAGER, ETH0_STATIC);
+
+    g_assert_nonnull (strstr (ours, "autoconnect=true\nautoconnect-priority=999\n"));
+    check_nm (nm_guest, n, nm_guest_disabled);
+    check_nm (nm_guest, o, nm_guest);
+    check_nm (nm_guest_mac, m, nm_guest_mac_disabled);
+    check_nm (nm_guest_mac, n, nm_guest_mac);     /* bound by a MAC ours does not name */
+    check_nm ("[connection]\nid=any\ntype=ethernet\n[ipv4]\nmethod=auto\n", n,
+              "[connection]\nid=any\ntype=ethernet\n[ipv4]\nmethod=auto\n");
+    check_nm ("[connection]\nid=w\ntype=wifi\ninterface-name=eth0\n", n,
+              "[connection]\nid=w\ntype=wifi\ninterface-name=eth0\n");
+    check_nm ("[connection]\nid=x\ntype=ethernet\ninterface-name=eth0\nautoconnect=false\n", n,
+              "[connection]\nid=x\ntype=ethernet\ninterface-name=eth0\nautoconnect=false\n");
+}
+
+static void
+check_ifcfg (const char *text, const ViInterface *i, const char *want)
+{
+    g_autofree char *got = vi_net_ifcfg_disable (text, i);
+    g_autofree char *again = vi_net_ifcfg_disable (got, i);
+    g_autofree char *back = vi_net_unmark (got);
+
+    g_assert_cmpstr (got, ==, want);
+    g_assert_cmpstr (again, ==, got);
+    g_assert_cmpstr (back, ==, text);
+}
+
+/* ifcfg files (cloud-init's on RHEL-like guests), read by NetworkManager's
+ * ifcfg-rh plugin: bound to the NIC, they stop coming up at boot. */
+static void
+test_ifcfg (void)
+{
+    g_autoptr(ViSpec) by_name = spec_of (ETH0_STATIC);
+    g_autoptr(ViSpec) by_mac = spec_of (ETH0_MAC);
+    const ViInterface *n = by_name->interfaces->pdata[0], *m = by_mac->interfaces->pdata[0];
+
+    check_ifcfg ("# Created by cloud-init\nBOOTPROTO=dhcp\nDEVICE=eth0\nONBOOT=yes\nTYPE=Ethernet\n"
+                 "USERCTL=no\n", n,
+                 "# Created by cloud-init\nBOOTPROTO=dhcp\nDEVICE=eth0\n# virt-inject: ONBOOT=yes\n"
+                 "TYPE=Ethernet\nUSERCTL=no\n" VI_NET_MARK_ADDED "\nONBOOT=no\n");
+    check_ifcfg ("BOOTPROTO=dhcp\nHWADDR=\"52:54:00:12:34:56\"", m,
+                 "BOOTPROTO=dhcp\nHWADDR=\"52:54:00:12:34:56\"\n" VI_NET_MARK_ADDED "\nONBOOT=no");
+    check_ifcfg ("DEVICE=eth1\nONBOOT=yes\n", n, "DEVICE=eth1\nONBOOT=yes\n");
+    check_ifcfg ("DEVICE=eth0\nONBOOT=no\n", n, "DEVICE=eth0\nONBOOT=no\n");
+    check_ifcfg ("DEVICE=eth0\nTYPE=Bond\nONBOOT=yes\n", n, "DEVICE=eth0\nTYPE=Bond\nONBOOT=yes\n");
+}
+
+/* The Debian/Ubuntu installers' file, and a harder one. */
+static const char netplan_installer[] =
+    "# This file describes the network interfaces available on your system\n"
+    "# For more information, see netplan(5).\n"
+    "network:\n"
+    "  version: 2\n"
+    "  renderer: networkd\n"
+    "  ethernets:\n"
+    "    eth0:\n"
+    "      dhcp4: yes\n";
+
+static const char netplan_static[] =
+    "network:\n"
+    "  version: 2\n"
+    "  ethernets:\n"
+    "    eth0:\n"
+    "      addresses: [10.0.0.5/24]\n"
+    "      gateway4: 10.0.0.1\n"
+    "      nameservers:\n"
+    "        search: [example.org]\n"
+    "        addresses:\n"
+    "          - 10.0.0.53\n"
+    "\n"
+    "      routes:\n"
+    "        - to: 10.9.0.0/16\n"
+    "          via: 10.0.0.254\n"
+    "    eth1:\n"
+    "      dhcp4: true\n"
+    "      addresses: [10.1.0.5/24]\n";
+
+static const char netplan_static_disabled[] =
+    "network:\n"
+    "  version: 2\n"
+    "  ethernets:\n"
+    "# virt-inject:     eth0:\n"
+    VI_NET_MARK_ADDED "\n"
+    "    eth0: {}\n"
+    "# virt-inject:       addresses: [10.0.0.5/24]\n"
+    "# virt-inject:       gateway4: 10.0.0.1\n"
+    "# virt-inject:       nameservers:\n"
+    "# virt-inject:         search: [example.org]\n"
+    "# virt-inject:         addresses:\n"
+    "# virt-inject:           - 10.0.0.53\n"
+    "\n"
+    "# virt-inject:       routes:\n"
+    "# virt-inject:         - to: 10.9.0.0/16\n"
+    "# virt-inject:           via: 10.0.0.254\n"
+    "    eth1:\n"
+    "      dhcp4: true\n"
+    "      addresses: [10.1.0.5/24]\n";
+
+static const char netplan_cloud_init[] =
+    "network:\n"
+    "    ethernets:\n"
+    "        \"eth0\":\n"
+    "            dhcp4: true\n"
+    "            match:\n"
+    "                macaddress: 52:54:00:12:34:56\n"
+    "            set-name: eth0\n"
+    "            mtu: 1400\n"
+    "            addresses:\n"
+    "            - 10.0.0.5/24\n"
+    "            - 10.0.0.6/24\n"
+    "            gateway6: 2001:db8::1\n"
+    "    version: 2\n";
+
+static const char netplan_cloud_init_disabled[] =
+    "network:\n"
+    "    ethernets:\n"
+    "        \"eth0\":\n"
+    "            dhcp4: true\n"
+    "            match:\n"
+    "                macaddress: 52:54:00:12:34:56\n"
+    "            set-name: eth0\n"
+    "            mtu: 1400\n"
+    "# virt-inject:             addresses:\n"
+    "# virt-inject:             - 10.0.0.5/24\n"
+    "# virt-inject:             - 10.0.0.6/24\n"
+    "# virt-inject:             gateway6: 2001:db8::1\n"
+    "    version: 2\n";
+
+static void
+check_netplan (const char *text, const ViInterface *i, const char *want)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *got = vi_net_netplan_disable (text, i, FALSE, "/etc/netplan/x.yaml", &error);
+    g_autofree char *again = NULL, *back = NULL;
+
+    g_assert_no_error (error);
+    again = vi_net_netplan_disable (got, i, FALSE, "/etc/netplan/x.yaml", &error);
+    g_assert_no_error (error);
+    back = vi_net_unmark (got);
+    g_assert_cmpstr (got, ==, want);
+    g_assert_cmpstr (again, ==, got);
+    g_assert_cmpstr (back, ==, text);
+}
+
+static void
+check_netplan_refused (const char *text, const ViInterface *i, gboolean later, const char *why)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *got = vi_net_netplan_disable (text, i, later, "/etc/netplan/x.yaml", &error);
+
+    g_assert_null (got);
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    if (!strstr (error->message, why))
+        g_error ("'%s' lacks '%s'", error->message, why);
+}
+
+static void
+test_netplan_disable (void)
+{
+    g_autoptr(ViSpec) by_name = spec_of (ETH0_STATIC);
+    g_autoptr(ViSpec) by_mac = spec_of (ETH0_MAC);
+    const ViInterface *n = by_name->interfaces->pdata[0], *m = by_mac->interfaces->pdata[0];
+
+    /* dhcp4 alone is the merge's to override (#13: "keep that") */
+    check_netplan (netplan_installer, n, netplan_installer);
+    check_netplan (netplan_static, n, netplan_static_disabled);
+    check_netplan (netplan_cloud_init, m, netplan_cloud_init_disabled);
+    check_netplan ("network:\n  version: 2\n  ethernets:\n    eth0: {addresses: [10.0.0.5/24]}\n",
+                   n, "network:\n  version: 2\n  ethernets:\n"
+                   "# virt-inject:     eth0: {addresses: [10.0.0.5/24]}\n" VI_NET_MARK_ADDED "\n"
+                   "    eth0: {}\n");
+    check_netplan ("network:\n  ethernets: {}\n", n, "network:\n  ethernets: {}\n");
+    check_netplan ("network:\n  ethernets:\n    eth10:\n      addresses: [10.0.0.5/24]\n"
+                   "  vlans:\n    eth0:\n      addresses: [10.0.0.5/24]\n", n,
+                   "network:\n  ethernets:\n    eth10:\n      addresses: [10.0.0.5/24]\n"
+                   "  vlans:\n    eth0:\n      addresses: [10.0.0.5/24]\n");
+    check_netplan_refused (netplan_installer, n, TRUE, "sorts after");
+    check_netplan_refused ("network:\n  ethernets:\n    ens3:\n      match:\n"
+                           "        macaddress: \"52:54:00:12:34:56\"\n      dhcp4: true\n",
+                           m, FALSE, "definition 'ens3' selects the NIC of eth0");
+    check_netplan_refused ("network:\n  ethernets:\n    lan:\n      match:\n"
+                           "        name: eth0\n      dhcp4: true\n",
+                           n, FALSE, "definition 'lan' selects");
+    check_netplan_refused ("network:\n  ethernets: {eth0: {dhcp4: true}}\n", n, FALSE,
+                           "flow-style");
+}
+
+/* What netplan's generator makes of @files (name, content pairs) under
+ * /etc/netplan: the networkd files it writes, concatenated; NULL when
+ * netplan is not installed. */
+static char *
+netplan_generate (const char *const *files)
+{
+    static const char *const generators[] = { "/usr/lib/netplan/generate", "/lib/netplan/generate",
+                                              "/usr/libexec/netplan/generate", NULL };
+    const char *gen = NULL;
+    g_autofree char *root = NULL, *dir = NULL, *out_dir = NULL, *err = NULL, *cmd = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDir) d = NULL;
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+    GString *all = g_string_new (NULL);
+    const char *name;
+    int status = 0;
+
+    for (const char *const *g = generators; *g && !gen; g++)
+        if (g_file_test (*g, G_FILE_TEST_IS_EXECUTABLE))
+            gen = *g;
+    if (gen == NULL) {
+        g_string_free (all, TRUE);
+        return NULL;
+    }
+    root = g_dir_make_tmp ("vi-netplan-XXXXXX", &error);
+    g_assert_no_error (error);
+    dir = g_build_filename (root, "etc", "netplan", NULL);
+    g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+    for (guint k = 0; files[k]; k += 2) {
+        g_autofree char *p = g_build_filename (dir, files[k], NULL);
+        g_assert_true (g_file_set_contents (p, files[k + 1], -1, &error));
+        g_assert_cmpint (g_chmod (p, 0600), ==, 0);
+    }
+    {
+        const char *argv[] = { gen, "--root-dir", root, NULL };
+        g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, NULL, &err,
+                                     &status, &error));
+    }
+    if (!g_spawn_check_wait_status (status, NULL))
+        g_error ("netplan generate failed: %s", err);
+    out_dir = g_build_filename (root, "run", "systemd", "network", NULL);
+    d = g_dir_open (out_dir, 0, NULL);
+    while (d && (name = g_dir_read_name (d)))
+        g_ptr_array_add (names, g_strdup (name));
+    g_ptr_array_sort (names, (GCompareFunc) strcmp_ptr);
+    for (guint k = 0; k < names->len; k++) {
+        g_autofree char *p = g_build_filename (out_dir, names->pdata[k], NULL);
+        g_autofree char *c = NULL;
+
+        g_assert_true (g_file_get_contents (p, &c, NULL, NULL));
+        g_string_append_printf (all, "== %s\n%s", (char *) names->pdata[k], c);
+    }
+    cmd = g_strdup_printf ("rm -rf '%s'", root);
+    g_assert_cmpint (system (cmd), ==, 0);
+    return g_string_free (all, FALSE);
+}
+
+/* The consumer's view: netplan generate over the guest's file and ours
+ * gives exactly what ours alone gives (the positive control), once the
+ * guest's file is edited; before, its address, gateway and DNS were kept
+ * beside ours. */
+static void
+test_netplan_consumer (void)
+{
+    g_autoptr(ViSpec) spec = spec_of (ETH0_STATIC);
+    g_autofree char *ours = render (VI_RENDERER_NETPLAN, ETH0_STATIC);
+    g_autofree char *edited = vi_net_netplan_disable (netplan_static,
+                                                      spec->interfaces->pdata[0], FALSE,
+                                                      "/etc/netplan/01-netcfg.yaml", NULL);
+    const char *control_files[] = { "99-virt-inject.yaml", ours, NULL };
+    const char *installer_files[] = { "01-netcfg.yaml", netplan_installer,
+                                      "99-virt-inject.yaml", ours, NULL };
+    const char *edited_files[] = { "01-netcfg.yaml", edited, "99-virt-inject.yaml", ours, NULL };
+    g_autofree char *control = netplan_generate (control_files);
+    g_autofree char *installer = NULL, *fixed = NULL;
+
+    if (control == NULL) {
+        g_test_skip ("netplan.io is not installed");
+        return;
+    }
+    installer = netplan_generate (installer_files);
+    fixed = netplan_generate (edited_files);
+    g_assert_nonnull (strstr (control, "Address=192.0.2.10/24\n"));
+    g_assert_nonnull (strstr (control, "DNS=192.0.2.53\n"));
+    g_assert_null (strstr (control, "DHCP"));
+    g_assert_cmpstr (installer, ==, control);       /* dhcp4: yes merged away */
+    /* eth0 exactly as ours alone; the guest's eth1 as it was */
+    g_assert_true (g_str_has_prefix (fixed, control));
+    g_assert_cmpstr (fixed + strlen (control), ==, "== 10-netplan-eth1.network\n[Match]\n"
+                     "Name=eth1\n\n[Network]\nDHCP=ipv4\nLinkLocalAddressing=ipv6\n"
+                     "Address=10.1.0.5/24\n\n[DHCP]\nRouteMetric=100\nUseMTU=true\n");
+    {
+        /* a guest's address unedited stays beside ours: what the edit is for */
+        const char *raw_files[] = { "01-netcfg.yaml", "network:\n  version: 2\n  ethernets:\n"
+                                    "    eth0:\n      addresses: [10.0.0.5/24]\n",
+                                    "99-virt-inject.yaml", ours, NULL };
+        g_autofree char *raw = netplan_generate (raw_files);
+
+        g_assert_nonnull (strstr (raw, "Address=10.0.0.5/24\nAddress=192.0.2.10/24\n"));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -157,5 +818,13 @@ main (int argc, char **argv)
         g_test_add_data_func (p, &mac_cases[i], test_mac_no_rename);
     }
     g_test_add_func ("/net/busybox-syntax", test_busybox_syntax);
+    g_test_add_func ("/net/ifupdown/disable", test_ifupdown_disable);
+    g_test_add_func ("/net/ifupdown/sources", test_ifupdown_sources);
+    g_test_add_func ("/net/ifupdown/consumer", test_ifupdown_consumer);
+    g_test_add_func ("/net/networkd", test_networkd);
+    g_test_add_func ("/net/networkmanager", test_nm);
+    g_test_add_func ("/net/networkmanager/ifcfg", test_ifcfg);
+    g_test_add_func ("/net/netplan/disable", test_netplan_disable);
+    g_test_add_func ("/net/netplan/consumer", test_netplan_consumer);
     return g_test_run ();
 }

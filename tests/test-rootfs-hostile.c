@@ -544,6 +544,73 @@ test_rmdir_parent (Fixture *f, gconstpointer data)
     g_assert_cmpstr (host_before, ==, host_after);
 }
 
+/* list_dir resolves its directory inside the tree: a symlink to a host
+ * directory (absolute, "..", /proc/self/root) names the guest's own
+ * directory of that name, here none; a FIFO or a file is not a
+ * directory; a staged write is no entry. */
+static void
+test_list_dir (Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GPtrArray) names = NULL;
+    g_autoptr(GBytes) content = g_bytes_new_static ("x\n", 2);
+    g_autofree char *fifo = g_build_filename (f->root, "srv/fifo", NULL);
+    g_autofree char *host_before = NULL, *host_after = NULL;
+
+    mkdirs (f->root, "srv/d");
+    put (f->root, "srv/d/a", "a\n", 0644);
+    put (f->root, "srv/d/b", "b\n", 0644);
+    link_to (f->root, "srv/abs", f->host);
+    link_to (f->root, "srv/up", "../../host");
+    link_to (f->root, "srv/proc", "/proc/self/root");
+    g_assert_cmpint (mkfifo (fifo, 0644), ==, 0);
+    host_before = host_state (f);
+    vfs = vi_vfs_rootfs_open (f->root, NULL, &error);
+    g_assert_no_error (error);
+
+    g_assert_true (vi_vfs_list_dir_opt (vfs, "/srv/d", 100, &names, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (names->len, ==, 2);
+    g_assert_cmpstr (names->pdata[0], ==, "a");
+    g_assert_cmpstr (names->pdata[1], ==, "b");
+    g_clear_pointer (&names, g_ptr_array_unref);
+
+    /* "host" does not exist in the guest's root, whichever way it is named */
+    g_assert_true (vi_vfs_list_dir_opt (vfs, "/srv/abs", 100, &names, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (names->len, ==, 0);
+    g_clear_pointer (&names, g_ptr_array_unref);
+    g_assert_true (vi_vfs_list_dir_opt (vfs, "/srv/up", 100, &names, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (names->len, ==, 0);
+    g_clear_pointer (&names, g_ptr_array_unref);
+
+    /* "/proc" is looked up in the guest's root, where there is none */
+    g_assert_false (vi_vfs_list_dir (vfs, "/srv/proc", 100, &names, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+    g_assert_false (vi_vfs_list_dir (vfs, "/srv/fifo", 100, &names, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    g_assert_false (vi_vfs_list_dir (vfs, "/etc/passwd", 100, &names, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    g_assert_false (vi_vfs_list_dir (vfs, "/srv/d", 1, &names, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+
+    /* a staged write is no entry (it waits in the staging directory) */
+    g_assert_true (vi_vfs_write_file (vfs, "/srv/d/c", content, 0644, 0, 0, &error));
+    g_assert_true (vi_vfs_list_dir_opt (vfs, "/srv/d", 100, &names, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (names->len, ==, 2);
+    g_clear_pointer (&names, g_ptr_array_unref);
+
+    host_after = host_state (f);
+    g_assert_cmpstr (host_before, ==, host_after);
+}
+
 /* A staged write is a temporary file in the injection's staging directory
  * at the top of the tree, never in the target directory (so a final name
  * never holds partial content); discard removes it and the staging
@@ -873,6 +940,8 @@ main (int argc, char **argv)
                 test_late_refusal, fixture_teardown);
     g_test_add ("/rootfs-hostile/undo-removes-only-empty-dirs", Fixture, NULL, fixture_setup,
                 test_rmdir_only, fixture_teardown);
+    g_test_add ("/rootfs-hostile/list-dir-inside", Fixture, NULL, fixture_setup, test_list_dir,
+                fixture_teardown);
     g_test_add ("/rootfs-hostile/rmdir-resolves-parent-inside", Fixture, NULL, fixture_setup,
                 test_rmdir_parent, fixture_teardown);
     g_test_add ("/rootfs-hostile/staging-leftovers-swept", Fixture, NULL, fixture_setup,

@@ -62,6 +62,7 @@ print_stage (const char *stage, gpointer user_data)
         { "slot", "waiting for an appliance slot ([guestfs] max_parallel)" },
         { "launch", "launching the libguestfs appliance" },
         { "mount", "mounting the guest's filesystems" },
+        { "open", "opening the guest's root directory" },
         { "write", "writing into the guest" },
         { "shutdown", "shutting the appliance down" },
         { "commit", "committing the changes into the image" },

@@ -10,11 +10,24 @@
  * Root finding is much cheaper than guestfs_inspect_os(): we mount each
  * Linux filesystem read-only once and keep those that hold /etc/fstab and an
  * OS release file or /bin; inspection additionally parses package databases,
- * applications and icons, which costs ~20 s under TCG.
+ * applications and icons, which costs ~20 s under TCG.  A btrfs filesystem
+ * whose default subvolume is not a root (Fedora: the top level holds the
+ * subvolumes "root" and "home") is looked into: its subvolumes are listed
+ * and mounted in turn (see btrfs_subvolume_roots).
+ *
+ * The root's /etc/fstab is then mounted as the guest will mount it, and no
+ * further: btrfs entries on the subvolume their subvol=/subvolid= names;
+ * no other option of the guest is passed on.  A mount point that is not
+ * mounted here (a noauto or nofail entry whose device is not in the image,
+ * a filesystem type we do not mount, an entry under either) is remembered,
+ * and every path at or under it is refused: what is there now is the
+ * directory the guest's mount will hide, and writing there would report
+ * success for files the guest never sees.
  */
 #include "vi-vfs-guestfs.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <guestfs.h>
@@ -29,11 +42,17 @@ typedef struct {
     char *tmp;
 } Staged;
 
+/* A mount point of the guest's fstab that is not mounted here. */
+typedef struct {
+    char *mountpoint;
+    char *why;
+} Skipped;
+
 typedef struct {
     ViVfs parent;
     guestfs_h *g;
     GPtrArray *staged;
-    char *selinux_specfile;     /* guest file_contexts, when relabelling is possible */
+    GPtrArray *skipped;         /* Skipped */
 } GuestfsVfs;
 
 static void
@@ -42,6 +61,45 @@ staged_free (Staged *s)
     g_free (s->path);
     g_free (s->tmp);
     g_free (s);
+}
+
+static void
+skipped_free (Skipped *s)
+{
+    g_free (s->mountpoint);
+    g_free (s->why);
+    g_free (s);
+}
+
+/* The skipped mount point @path is at or under, or NULL. */
+static const Skipped *
+skipped_at (GuestfsVfs *self, const char *path)
+{
+    for (guint i = 0; i < self->skipped->len; i++) {
+        const Skipped *s = self->skipped->pdata[i];
+        gsize n = strlen (s->mountpoint);
+
+        if (strncmp (path, s->mountpoint, n) == 0 && (path[n] == '\0' || path[n] == '/'))
+            return s;
+    }
+    return NULL;
+}
+
+/* Nothing at or under a skipped mount point is written, nor read: the
+ * directory there is hidden once the guest mounts the filesystem, and
+ * reading it could make the plan a silent no-op (a key "already present"
+ * in the hidden directory). */
+static gboolean
+refuse_skipped (GuestfsVfs *self, const char *path, GError **error)
+{
+    const Skipped *s = skipped_at (self, path);
+
+    if (s == NULL)
+        return TRUE;
+    return vi_throw (error, VI_ERROR_GUEST,
+                     "%s: refused: %s is a mount point of the guest's /etc/fstab that is not "
+                     "mounted here (%s); what is there now is hidden once the guest mounts it",
+                     path, s->mountpoint, s->why);
 }
 
 /* The last libguestfs error as a GError naming @path. */
@@ -63,6 +121,8 @@ g_read_file (ViVfs *vfs, const char *path, gsize max, GBytes **out, GError **err
     char *data;
     size_t size = 0;
 
+    if (!refuse_skipped (self, path, error))
+        return FALSE;
     for (guint i = self->staged->len; i > 0; i--) {
         Staged *s = self->staged->pdata[i - 1];
         if (g_str_equal (s->path, path)) {
@@ -106,11 +166,14 @@ g_write_file (ViVfs *vfs, const char *path, GBytes *content, guint mode, guint32
     g_autofree char *base = g_path_get_basename (path);
     g_autofree char *tmp = g_strdup_printf ("%s/.%s.vi-%08x", g_str_equal (dir, "/") ? "" : dir,
                                             base, g_random_int ());
-    struct guestfs_statns *st = guestfs_lstatns (self->g, path);
+    struct guestfs_statns *st;
     gsize len;
     const char *data = g_bytes_get_data (content, &len);
     Staged *s;
 
+    if (!refuse_skipped (self, path, error))
+        return FALSE;
+    st = guestfs_lstatns (self->g, path);
     if (st != NULL) {
         guint type = st->st_mode & S_IFMT;
         guestfs_free_statns (st);
@@ -152,6 +215,8 @@ g_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, G
     g_auto(GStrv) parts = g_strsplit (path + 1, "/", -1);
     g_autoptr(GString) sofar = g_string_new (NULL);
 
+    if (!refuse_skipped (self, path, error))
+        return FALSE;
     for (guint i = 0; parts[i]; i++) {
         int isdir;
 
@@ -177,6 +242,8 @@ g_chmod_ (ViVfs *vfs, const char *path, guint mode, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
 
+    if (!refuse_skipped (self, path, error))
+        return FALSE;
     if (guestfs_chmod (self->g, mode, path) < 0)
         return throw_g (self, error, path, "chmod");
     return TRUE;
@@ -186,9 +253,12 @@ static gboolean
 g_chown_ (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
-    struct guestfs_statns *st = guestfs_lstatns (self->g, path);
+    struct guestfs_statns *st;
     guint mode;
 
+    if (!refuse_skipped (self, path, error))
+        return FALSE;
+    st = guestfs_lstatns (self->g, path);
     if (st == NULL)
         return throw_g (self, error, path, "stat");
     mode = st->st_mode & 07777;
@@ -202,9 +272,12 @@ static gboolean
 g_stat_ (ViVfs *vfs, const char *path, ViStat *out, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
-    struct guestfs_statns *st = guestfs_lstatns (self->g, path);
+    struct guestfs_statns *st;
     guint type;
 
+    if (!refuse_skipped (self, path, error))
+        return FALSE;
+    st = guestfs_lstatns (self->g, path);
     if (st == NULL)
         return throw_g (self, error, path, "stat");
     type = st->st_mode & S_IFMT;
@@ -226,6 +299,8 @@ g_rmdir (ViVfs *vfs, const char *path, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
 
+    if (!refuse_skipped (self, path, error))
+        return FALSE;
     if (guestfs_rmdir (self->g, path) == 0)
         return TRUE;
     switch (guestfs_last_errno (self->g)) {
@@ -239,6 +314,47 @@ g_rmdir (ViVfs *vfs, const char *path, GError **error)
     default:
         return throw_g (self, error, path, "removing the directory");
     }
+}
+
+/* guestfs_ls runs in the appliance, chrooted in the guest's filesystem:
+ * a symlink on the path resolves inside it.  The temporary files of staged
+ * writes are left out. */
+static gboolean
+g_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names, GError **error)
+{
+    GuestfsVfs *self = (GuestfsVfs *) vfs;
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+    char **ls;
+    gboolean ok = TRUE;
+
+    if (!refuse_skipped (self, path, error))
+        return FALSE;
+    if (guestfs_is_dir_opts (self->g, path, GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1) <= 0) {
+        if (guestfs_exists (self->g, path) > 0)
+            return vi_throw (error, VI_ERROR_GUEST, "%s: not a directory", path);
+        return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: no such directory", path);
+    }
+    ls = guestfs_ls (self->g, path);
+    if (ls == NULL)
+        return throw_g (self, error, path, "listing the directory");
+    for (guint i = 0; ls[i]; i++) {
+        g_autofree char *full = g_strdup_printf ("%s/%s", g_str_equal (path, "/") ? "" : path,
+                                                 ls[i]);
+        gboolean temporary = FALSE;
+
+        for (guint k = 0; k < self->staged->len && !temporary; k++)
+            temporary = g_str_equal (((Staged *) self->staged->pdata[k])->tmp, full);
+        if (ok && !temporary && names->len >= max)
+            ok = vi_throw (error, VI_ERROR_GUEST, "%s: more than %u entries (refused)", path, max);
+        if (ok && !temporary)
+            g_ptr_array_add (names, g_strdup (ls[i]));
+        free (ls[i]);
+    }
+    free (ls);
+    if (!ok)
+        return FALSE;
+    *out_names = g_steal_pointer (&names);
+    return TRUE;
 }
 
 static gboolean
@@ -257,14 +373,21 @@ g_commit (ViVfs *vfs, GError **error)
     return TRUE;
 }
 
+/* lsetxattr inside the appliance: no setfiles needed (Debian's appliance
+ * has none), the label is the guest policy's own (vi-selinux). */
 static gboolean
-g_relabel (ViVfs *vfs, const char *const *paths, GError **error)
+g_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
+    ViStat st;
 
-    for (; *paths; paths++)
-        if (guestfs_selinux_relabel (self->g, self->selinux_specfile, *paths, -1) < 0)
-            return throw_g (self, error, *paths, "SELinux relabel");
+    if (!g_stat_ (vfs, path, &st, error))
+        return FALSE;
+    if (st.type != VI_FILE_TYPE_REGULAR && st.type != VI_FILE_TYPE_DIRECTORY)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file or directory (refused)",
+                         path);
+    if (guestfs_lsetxattr (self->g, SELINUX_XATTR, context, (int) strlen (context) + 1, path) < 0)
+        return throw_g (self, error, path, "setting the SELinux label");
     return TRUE;
 }
 
@@ -292,24 +415,20 @@ g_free_ (ViVfs *vfs)
     if (self->g)
         (void) g_discard (vfs, NULL);
     g_ptr_array_unref (self->staged);
+    g_ptr_array_unref (self->skipped);
     if (self->g)
         guestfs_close (self->g);
-    g_free (self->selinux_specfile);
     g_free (self);
 }
 
 static const ViVfsOps guestfs_ops = {
     .name = "guestfs", .read_file = g_read_file, .write_file = g_write_file,
     .mkdir_p = g_mkdir_p, .chmod = g_chmod_, .chown = g_chown_, .stat = g_stat_,
-    .rmdir = g_rmdir, .discard = g_discard, .commit = g_commit, .relabel = NULL, .free = g_free_,
-};
-static const ViVfsOps guestfs_ops_selinux = {
-    .name = "guestfs", .read_file = g_read_file, .write_file = g_write_file,
-    .mkdir_p = g_mkdir_p, .chmod = g_chmod_, .chown = g_chown_, .stat = g_stat_,
-    .rmdir = g_rmdir, .discard = g_discard, .commit = g_commit, .relabel = g_relabel, .free = g_free_,
+    .rmdir = g_rmdir, .list_dir = g_list_dir, .discard = g_discard, .commit = g_commit,
+    .set_label = g_set_label, .free = g_free_,
 };
 
-/* ---- root finding ------------------------------------------------------ */
+/* ---- the guest's /etc/fstab -------------------------------------------- */
 
 static gboolean
 is_linux_fs (const char *type)
@@ -317,6 +436,153 @@ is_linux_fs (const char *type)
     static const char *const types[] = { "ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", NULL };
     return g_strv_contains (types, type);
 }
+
+typedef struct {
+    char *spec;                 /* UUID=..., LABEL=..., PARTUUID=..., /dev/... */
+    char *mountpoint;           /* without trailing '/' */
+    char *type;
+    char *subvol;               /* btrfs subvol= (NULL: not given) */
+    char *subvolid;             /* btrfs subvolid= (NULL: not given) */
+    gboolean noauto;
+    gboolean nofail;
+} FstabEntry;
+
+static void
+fstab_entry_clear (gpointer p)
+{
+    FstabEntry *e = p;
+
+    g_free (e->spec);
+    g_free (e->mountpoint);
+    g_free (e->type);
+    g_free (e->subvol);
+    g_free (e->subvolid);
+}
+
+/* fstab(5) fields escape blanks as \040 (any \ooo octal but \000, as
+ * libmount reads them). */
+static char *
+fstab_unescape (const char *field)
+{
+    GString *out = g_string_new (NULL);
+
+    for (const char *p = field; *p; p++) {
+        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+            p[3] >= '0' && p[3] <= '7' && (p[1] != '0' || p[2] != '0' || p[3] != '0')) {
+            g_string_append_c (out, (char) ((p[1] - '0') << 6 | (p[2] - '0') << 3 | (p[3] - '0')));
+            p += 3;
+        } else {
+            g_string_append_c (out, *p);
+        }
+    }
+    return g_string_free (out, FALSE);
+}
+
+/* The entries of @text, options read: subvol=, subvolid=, noauto and
+ * nofail are all we look at.  The other options are the guest's business
+ * (ro, noexec, compress=, x-systemd.*...) and never reach a mount here. */
+static GArray *
+fstab_parse (const char *text)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    GArray *entries = g_array_new (FALSE, TRUE, sizeof (FstabEntry));
+
+    g_array_set_clear_func (entries, fstab_entry_clear);
+    for (guint i = 0; lines[i]; i++) {
+        g_auto(GStrv) f = g_strsplit_set (g_strstrip (lines[i]), " \t", -1);
+        g_autoptr(GPtrArray) w = g_ptr_array_new ();
+        g_autofree char *options = NULL;
+        g_auto(GStrv) opts = NULL;
+        FstabEntry e = { 0 };
+        gsize n;
+
+        for (guint k = 0; f[k]; k++)
+            if (*f[k])
+                g_ptr_array_add (w, f[k]);
+        if (w->len < 3 || *(char *) w->pdata[0] == '#')
+            continue;
+        e.spec = fstab_unescape (w->pdata[0]);
+        e.mountpoint = fstab_unescape (w->pdata[1]);
+        for (n = strlen (e.mountpoint); n > 1 && e.mountpoint[n - 1] == '/'; n--)
+            e.mountpoint[n - 1] = '\0';
+        e.type = fstab_unescape (w->pdata[2]);
+        /* as libmount: the field is unescaped, then split at commas */
+        options = fstab_unescape (w->len > 3 ? w->pdata[3] : "defaults");
+        opts = g_strsplit (options, ",", -1);
+        for (guint k = 0; opts[k]; k++) {
+            const char *o = opts[k];
+
+            if (g_str_equal (o, "noauto")) {
+                e.noauto = TRUE;
+            } else if (g_str_equal (o, "nofail")) {
+                e.nofail = TRUE;
+            } else if (g_str_has_prefix (o, "subvol=")) {
+                g_free (e.subvol);
+                e.subvol = g_strdup (o + strlen ("subvol="));
+            } else if (g_str_has_prefix (o, "subvolid=")) {
+                g_free (e.subvolid);
+                e.subvolid = g_strdup (o + strlen ("subvolid="));
+            }
+        }
+        g_array_append_val (entries, e);
+    }
+    return entries;
+}
+
+/* A subvolume path as mount(8) takes it in subvol=: the path from the top
+ * level, a leading '/' or not.  Ours go to the appliance's mount as one
+ * option, so no comma and no control character (a name from the guest). */
+static gboolean
+usable_subvol (const char *path)
+{
+    if (path == NULL || *path == '\0')
+        return FALSE;
+    for (const char *p = path; *p; p++)
+        if ((guchar) *p < 0x20 || *p == 0x7f || *p == ',')
+            return FALSE;
+    return TRUE;
+}
+
+static gboolean
+usable_subvolid (const char *id)
+{
+    if (id == NULL || *id == '\0' || strlen (id) > 20)
+        return FALSE;
+    for (const char *p = id; *p; p++)
+        if (!g_ascii_isdigit (*p))
+            return FALSE;
+    return TRUE;
+}
+
+static const char *
+skip_slashes (const char *path)
+{
+    while (*path == '/')
+        path++;
+    return path;
+}
+
+/* Whether @fstab mounts the btrfs subvolume @path (id @id) at /. */
+static gboolean
+fstab_mounts_at_root (const char *fstab, const char *path, guint64 id)
+{
+    g_autoptr(GArray) entries = fstab_parse (fstab);
+
+    for (guint i = 0; i < entries->len; i++) {
+        const FstabEntry *e = &g_array_index (entries, FstabEntry, i);
+
+        if (!g_str_equal (e->mountpoint, "/"))
+            continue;
+        if (e->subvol && g_str_equal (skip_slashes (e->subvol), skip_slashes (path)))
+            return TRUE;
+        if (e->subvolid && usable_subvolid (e->subvolid) &&
+            g_ascii_strtoull (e->subvolid, NULL, 10) == id)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* ---- root finding ------------------------------------------------------ */
 
 /* A root holds /etc/fstab and some mark of an OS.  The marks are tested
  * without following symlinks as well: with a separate /usr (not mounted
@@ -333,26 +599,107 @@ looks_like_root (guestfs_h *g)
             guestfs_is_symlink (g, "/bin") > 0);
 }
 
+/* Mounts @mountable read-only at / and says whether it looks like a root;
+ * if so and @out_fstab is not NULL, *@out_fstab is its /etc/fstab (free()). */
+static gboolean
+probe_root (guestfs_h *g, const char *mountable, char **out_fstab)
+{
+    gboolean root;
+
+    if (guestfs_mount_ro (g, mountable, "/") < 0)
+        return FALSE;
+    root = looks_like_root (g);
+    if (root && out_fstab)
+        *out_fstab = guestfs_cat (g, "/etc/fstab");
+    guestfs_umount_all (g);
+    return root;
+}
+
+/* The roots among the subvolumes of the btrfs filesystem @device other than
+ * its default one (what mounting @device gives), as "btrfsvol:" mountables,
+ * added to @roots.  Fedora keeps the root in the subvolume "root" and
+ * /home in "home" under a bare top level.  Snapshots of a root look like
+ * roots too; a subvolume whose own /etc/fstab mounts it at / is what the
+ * guest boots, and a copy's fstab names its original, so when any
+ * subvolume names itself only those are kept.
+ *
+ * libguestfs's list_filesystems lists subvolumes as well, but 1.48 names
+ * them after the appliance kernel's device, which is not always the API's
+ * name: one launch here listed "btrfsvol:/dev/sdb2/root" for /dev/sda2,
+ * and in another that name failed to mount ("expecting a btrfs volume").
+ * So we list them ourselves and name them after @device. */
+static gboolean
+btrfs_subvolume_roots (GuestfsVfs *self, const char *device, GPtrArray *roots, GError **error)
+{
+    struct guestfs_btrfssubvolume_list *vols = guestfs_btrfs_subvolume_list (self->g, device);
+    g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr(GPtrArray) named = g_ptr_array_new ();
+    int64_t def;
+
+    if (vols == NULL)
+        return throw_g (self, error, device, "listing the btrfs subvolumes");
+    def = guestfs_btrfs_subvolume_get_default (self->g, device);
+    for (guint32 i = 0; i < vols->len; i++) {
+        const struct guestfs_btrfssubvolume *v = &vols->val[i];
+        g_autofree char *m = NULL;
+        char *fstab = NULL;
+
+        if ((int64_t) v->btrfssubvolume_id == def || !usable_subvol (v->btrfssubvolume_path))
+            continue;
+        m = g_strdup_printf ("btrfsvol:%s/%s", device, skip_slashes (v->btrfssubvolume_path));
+        if (!probe_root (self->g, m, &fstab))
+            continue;
+        if (fstab && fstab_mounts_at_root (fstab, v->btrfssubvolume_path, v->btrfssubvolume_id))
+            g_ptr_array_add (named, m);
+        g_ptr_array_add (found, g_steal_pointer (&m));
+        free (fstab);
+    }
+    guestfs_free_btrfssubvolume_list (vols);
+    {
+        GPtrArray *keep = named->len > 0 ? named : found;
+
+        for (guint i = 0; i < keep->len; i++)
+            g_ptr_array_add (roots, g_strdup (keep->pdata[i]));
+    }
+    return TRUE;
+}
+
+/* Adds to @roots the root that the filesystem @device (of @type) holds:
+ * itself, or on btrfs, when its default subvolume is not a root, its
+ * subvolumes that are. */
+static gboolean
+roots_of (GuestfsVfs *self, const char *device, const char *type, GPtrArray *roots, GError **error)
+{
+    if (probe_root (self->g, device, NULL)) {
+        g_ptr_array_add (roots, g_strdup (device));
+        return TRUE;
+    }
+    if (g_str_equal (type, "btrfs"))
+        return btrfs_subvolume_roots (self, device, roots, error);
+    return TRUE;
+}
+
 static char *
 find_root (GuestfsVfs *self, GError **error)
 {
     char **fs = guestfs_list_filesystems (self->g);
     g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func (g_free);
+    gboolean ok = TRUE;
 
     if (fs == NULL) {
         throw_g (self, error, "/", "listing filesystems");
         return NULL;
     }
     for (guint i = 0; fs[i] && fs[i + 1]; i += 2) {
-        if (is_linux_fs (fs[i + 1]) && guestfs_mount_ro (self->g, fs[i], "/") == 0) {
-            if (looks_like_root (self->g))
-                g_ptr_array_add (roots, g_strdup (fs[i]));
-            guestfs_umount_all (self->g);
-        }
+        /* subvolumes: see btrfs_subvolume_roots */
+        if (ok && is_linux_fs (fs[i + 1]) && !g_str_has_prefix (fs[i], "btrfsvol:"))
+            ok = roots_of (self, fs[i], fs[i + 1], roots, error);
     }
     for (guint i = 0; fs[i]; i++)
         free (fs[i]);
     free (fs);
+    if (!ok)
+        return NULL;
 
     if (roots->len == 1)
         return g_strdup (roots->pdata[0]);
@@ -370,128 +717,231 @@ find_root (GuestfsVfs *self, GError **error)
     return NULL;
 }
 
-/* The appliance's name for a device of the guest's fstab. */
+/* <vi:target root="DEVICE"/> names a filesystem.  On btrfs the root may
+ * be a subvolume of it, chosen as root finding chooses; anything else is
+ * mounted as given. */
+static char *
+explicit_root (GuestfsVfs *self, const char *device, GError **error)
+{
+    char *type = guestfs_vfs_type (self->g, device);
+    gboolean btrfs = type && g_str_equal (type, "btrfs");
+    g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func (g_free);
+
+    free (type);
+    if (!btrfs)
+        return g_strdup (device);
+    if (!roots_of (self, device, "btrfs", roots, error))
+        return NULL;
+    if (roots->len == 0)
+        return g_strdup (device);
+    if (roots->len == 1)
+        return g_strdup (roots->pdata[0]);
+    g_ptr_array_add (roots, NULL);
+    {
+        g_autofree char *list = g_strjoinv (", ", (char **) roots->pdata);
+        vi_throw (error, VI_ERROR_TARGET,
+                  "%s: several btrfs subvolumes look like a root (%s) and none is the one "
+                  "its own /etc/fstab mounts at /", device, list);
+    }
+    return NULL;
+}
+
+/* ---- mounting the root's fstab ----------------------------------------- */
+
+/* The partition whose GPT or MBR partition UUID is @partuuid (blkid's
+ * PART_ENTRY_UUID; libguestfs 1.48 has no findfs-partuuid), or NULL. */
+static char *
+find_partuuid (guestfs_h *g, const char *partuuid)
+{
+    char **parts = guestfs_list_partitions (g);
+    char *found = NULL;
+
+    if (parts == NULL)
+        return NULL;
+    for (guint i = 0; parts[i]; i++) {
+        /* a partition without a filesystem may fail: it is not this one */
+        char **kv = found ? NULL : guestfs_blkid (g, parts[i]);
+
+        for (guint k = 0; kv && kv[k] && kv[k + 1]; k += 2)
+            if (g_str_equal (kv[k], "PART_ENTRY_UUID") && g_ascii_strcasecmp (kv[k + 1], partuuid) == 0)
+                found = strdup (parts[i]);
+        for (guint k = 0; kv && kv[k]; k++)
+            free (kv[k]);
+        free (kv);
+        free (parts[i]);
+    }
+    free (parts);
+    return found;
+}
+
+static gboolean
+strv_take_contains (char **list, const char *s)
+{
+    gboolean found = FALSE;
+
+    for (guint i = 0; list && list[i]; i++) {
+        found = found || g_str_equal (list[i], s);
+        free (list[i]);
+    }
+    free (list);
+    return found;
+}
+
+/* Whether @dev (/dev/sdX or /dev/sdXN) is a disk or partition of the
+ * image.  The appliance opens such a name if its kernel has it, and its
+ * kernel names the guest's disk /dev/sda or /dev/sdb from one launch to
+ * the next: only libguestfs's lists say which names are the image's. */
+static gboolean
+is_image_device (guestfs_h *g, const char *dev)
+{
+    return strv_take_contains (guestfs_list_devices (g), dev) ||
+           strv_take_contains (guestfs_list_partitions (g), dev);
+}
+
+/* The appliance's name for the device of an fstab spec (free()), or NULL
+ * when the image has none.  A disk name (vdX, hdX, xvdX as sdX) is the
+ * image's only if libguestfs lists it; any other /dev name (/dev/mapper,
+ * a volume group) is returned as it is and the mount says whether it is
+ * there. */
 static char *
 fstab_device (guestfs_h *g, const char *spec)
 {
+    char *dev = NULL;
+
     if (g_str_has_prefix (spec, "UUID="))
         return guestfs_findfs_uuid (g, spec + 5);
     if (g_str_has_prefix (spec, "LABEL="))
         return guestfs_findfs_label (g, spec + 6);
+    if (g_str_has_prefix (spec, "PARTUUID="))
+        return find_partuuid (g, spec + 9);
     if (g_str_has_prefix (spec, "/dev/vd") || g_str_has_prefix (spec, "/dev/hd") ||
         g_str_has_prefix (spec, "/dev/xvd"))
-        return g_strdup_printf ("/dev/sd%s", spec + (spec[6] == 'v' && spec[5] == 'x' ? 8 : 7));
-    if (g_str_has_prefix (spec, "/dev/"))
+        dev = g_strdup_printf ("/dev/sd%s", spec + (spec[6] == 'v' && spec[5] == 'x' ? 8 : 7));
+    else if (g_str_has_prefix (spec, "/dev/sd"))
+        dev = strdup (spec);
+    else if (g_str_has_prefix (spec, "/dev/"))
         return strdup (spec);
-    return NULL;
+    if (dev != NULL && !is_image_device (g, dev))
+        g_clear_pointer (&dev, free);
+    return dev;
 }
 
-typedef struct {
-    char *mountpoint;
-    char *spec;
-} FstabMount;
-
 static void
-fstab_mount_clear (gpointer p)
+skip_mount (GuestfsVfs *self, const char *mountpoint, char *why)
 {
-    FstabMount *m = p;
-    g_free (m->mountpoint);
-    g_free (m->spec);
+    Skipped *s = g_new0 (Skipped, 1);
+
+    s->mountpoint = g_strdup (mountpoint);
+    s->why = why;
+    g_ptr_array_add (self->skipped, s);
+}
+
+/* Mounts @e, or skips it when it may be missing (noauto, nofail) and its
+ * device is not in the image.  A device that is there and does not mount
+ * is an error whatever the options say. */
+static gboolean
+mount_entry (GuestfsVfs *self, const FstabEntry *e, GError **error)
+{
+    g_autoptr(GString) options = g_string_new (NULL);
+    char *dev;
+    gboolean absent;
+
+    if (g_str_equal (e->type, "btrfs")) {
+        if (e->subvol && !usable_subvol (e->subvol))
+            return vi_throw (error, VI_ERROR_GUEST,
+                             "the guest's /etc/fstab mounts %s with an unusable subvol= option",
+                             e->mountpoint);
+        if (e->subvolid && !usable_subvolid (e->subvolid))
+            return vi_throw (error, VI_ERROR_GUEST,
+                             "the guest's /etc/fstab mounts %s with an unusable subvolid= option",
+                             e->mountpoint);
+        if (e->subvol)
+            g_string_append_printf (options, "subvol=%s", e->subvol);
+        if (e->subvolid)
+            g_string_append_printf (options, "%ssubvolid=%s", options->len ? "," : "", e->subvolid);
+    }
+    dev = fstab_device (self->g, e->spec);
+    if (dev != NULL && guestfs_mount_options (self->g, options->str, dev, e->mountpoint) == 0) {
+        free (dev);
+        return TRUE;
+    }
+    /* a /dev name the appliance does not have fails with ENOENT (ENXIO) */
+    absent = dev == NULL || (g_str_has_prefix (e->spec, "/dev/") &&
+                             (guestfs_last_errno (self->g) == ENOENT ||
+                              guestfs_last_errno (self->g) == ENXIO));
+    free (dev);
+    if (absent && (e->noauto || e->nofail)) {
+        skip_mount (self, e->mountpoint,
+                    g_strdup_printf ("its device %s is not in this image and the entry says %s",
+                                     e->spec, e->noauto && e->nofail ? "noauto,nofail"
+                                              : e->noauto ? "noauto" : "nofail"));
+        return TRUE;
+    }
+    return vi_throw (error, VI_ERROR_TARGET, "cannot mount %s (%s from the guest's /etc/fstab): %s",
+                     e->mountpoint, e->spec,
+                     !absent && guestfs_last_error (self->g) ? guestfs_last_error (self->g)
+                                                             : "device not found");
 }
 
 static gint
 by_length (gconstpointer a, gconstpointer b)
 {
-    const FstabMount *x = a, *y = b;
+    const FstabEntry *x = *(FstabEntry *const *) a, *y = *(FstabEntry *const *) b;
     return (gint) strlen (x->mountpoint) - (gint) strlen (y->mountpoint);
 }
 
+/* Mounts @root at / and the entries of its /etc/fstab under it, shortest
+ * mount point first (so /usr is mounted before /usr/local).  Entries we
+ * do not mount are remembered in self->skipped. */
 static gboolean
 mount_root (GuestfsVfs *self, const char *root, GError **error)
 {
     char *fstab;
-    g_auto(GStrv) lines = NULL;
-    g_autoptr(GArray) mounts = g_array_new (FALSE, TRUE, sizeof (FstabMount));
-    g_autoptr(GError) e = NULL;
+    g_autoptr(GArray) entries = NULL;
+    g_autoptr(GPtrArray) mounts = g_ptr_array_new ();   /* FstabEntry in @entries */
 
-    g_array_set_clear_func (mounts, fstab_mount_clear);
     if (guestfs_mount (self->g, root, "/") < 0)
         return throw_g (self, error, root, "mounting the root filesystem");
     fstab = guestfs_cat (self->g, "/etc/fstab");
     if (fstab == NULL)
         return TRUE;    /* no fstab: just the root */
-    lines = g_strsplit (fstab, "\n", -1);
+    entries = fstab_parse (fstab);
     free (fstab);
 
-    for (guint i = 0; lines[i]; i++) {
-        g_auto(GStrv) f = g_strsplit_set (g_strstrip (lines[i]), " \t", -1);
-        g_autoptr(GPtrArray) w = g_ptr_array_new ();
-        FstabMount m;
-        const char *mp, *type;
+    for (guint i = 0; i < entries->len; i++) {
+        FstabEntry *e = &g_array_index (entries, FstabEntry, i);
+        g_autoptr(GError) bad = NULL;
 
-        for (guint k = 0; f[k]; k++)
-            if (*f[k])
-                g_ptr_array_add (w, f[k]);
-        if (w->len < 3 || *(char *) w->pdata[0] == '#')
-            continue;
-        mp = w->pdata[1];
-        type = w->pdata[2];
-        if (mp[0] != '/' || g_str_equal (mp, "/") || !is_linux_fs (type))
-            continue;
+        if (e->mountpoint[0] != '/' || g_str_equal (e->mountpoint, "/"))
+            continue;   /* swap, and the root itself */
         /* guest data: checked as every guest path is before it reaches
-         * guestfs_mount ("/../x", control characters, ...) */
-        if (!vi_check_guest_path (mp, &e))
+         * guestfs_mount ("/../x", control characters, ...).  A mount point
+         * we would not mount anyway and that no request path can be under
+         * is left alone. */
+        if (!vi_check_guest_path (e->mountpoint, &bad)) {
+            if (!is_linux_fs (e->type))
+                continue;
             return vi_throw (error, VI_ERROR_GUEST,
                              "the guest's /etc/fstab names an unusable mount point: %s",
-                             e->message);
-        m.mountpoint = g_strdup (mp);
-        m.spec = g_strdup (w->pdata[0]);
-        g_array_append_val (mounts, m);
-    }
-    /* Shortest first, so /usr is mounted before /usr/local. */
-    g_array_sort (mounts, by_length);
-    for (guint i = 0; i < mounts->len; i++) {
-        const FstabMount *m = &g_array_index (mounts, FstabMount, i);
-        char *dev = fstab_device (self->g, m->spec);
-
-        if (dev == NULL || guestfs_mount (self->g, dev, m->mountpoint) < 0) {
-            free (dev);
-            return vi_throw (error, VI_ERROR_TARGET,
-                             "cannot mount %s (%s from the guest's /etc/fstab): %s",
-                             m->mountpoint, m->spec,
-                             guestfs_last_error (self->g) ? guestfs_last_error (self->g)
-                                                          : "device not found");
+                             bad->message);
         }
-        free (dev);
+        g_ptr_array_add (mounts, e);
+    }
+    g_ptr_array_sort (mounts, by_length);
+    for (guint i = 0; i < mounts->len; i++) {
+        const FstabEntry *e = mounts->pdata[i];
+        const Skipped *parent = skipped_at (self, e->mountpoint);
+
+        if (parent != NULL)
+            skip_mount (self, e->mountpoint,
+                        g_strdup_printf ("it is under %s, which is not mounted", parent->mountpoint));
+        else if (!is_linux_fs (e->type))
+            skip_mount (self, e->mountpoint,
+                        g_strdup_printf ("virt-inject does not mount %s filesystems", e->type));
+        else if (!mount_entry (self, e, error))
+            return FALSE;
     }
     return TRUE;
-}
-
-/* SELinux relabelling needs setfiles in the appliance and the guest's
- * policy file_contexts. */
-static char *
-selinux_specfile (guestfs_h *g)
-{
-    const char *const features[] = { "selinuxrelabel", NULL };
-    char *config;
-    g_auto(GStrv) lines = NULL;
-
-    if (guestfs_feature_available (g, (char **) features) <= 0)
-        return NULL;
-    config = guestfs_cat (g, "/etc/selinux/config");
-    if (config == NULL)
-        return NULL;
-    lines = g_strsplit (config, "\n", -1);
-    free (config);
-    for (guint i = 0; lines[i]; i++)
-        if (g_str_has_prefix (lines[i], "SELINUXTYPE=")) {
-            g_autofree char *type = g_strstrip (g_strdup (lines[i] + 12));
-            char *spec = g_strdup_printf ("/etc/selinux/%s/contexts/files/file_contexts", type);
-            if (strchr (type, '/') == NULL && guestfs_is_file (g, spec) > 0)
-                return spec;
-            g_free (spec);
-        }
-    return NULL;
 }
 
 ViVfs *
@@ -503,6 +953,7 @@ vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GEr
 
     self->parent.ops = &guestfs_ops;
     self->staged = g_ptr_array_new_with_free_func ((GDestroyNotify) staged_free);
+    self->skipped = g_ptr_array_new_with_free_func ((GDestroyNotify) skipped_free);
     self->g = guestfs_create_flags (GUESTFS_CREATE_NO_ENVIRONMENT);
     if (self->g == NULL) {
         vi_throw (error, VI_ERROR_FAILED, "cannot create a libguestfs handle");
@@ -547,12 +998,9 @@ vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GEr
     }
     if (stage)
         stage ("mount");
-    root = opts->root ? g_strdup (opts->root) : find_root (self, error);
+    root = opts->root ? explicit_root (self, opts->root, error) : find_root (self, error);
     if (root == NULL || !mount_root (self, root, error))
         return NULL;
-    self->selinux_specfile = selinux_specfile (self->g);
-    if (self->selinux_specfile)
-        self->parent.ops = &guestfs_ops_selinux;
     return g_steal_pointer (&vfs);
 }
 

@@ -1,9 +1,18 @@
 /* fake-guestfs.c: a stand-in for libguestfs with the same symbols, for the
  * unit tests of modules/guestfs/vi-vfs-guestfs.c (no appliance).
  *
- * Each fake "filesystem" is a table of paths; the one mounted at "/" is the
- * guest.  fake_guestfs_fail ("guestfs_rename") makes every call of that
- * function fail; fake_guestfs_mounts() lists the mountpoints in mount order.
+ * Each fake filesystem is a table of paths, named by its device, or for a
+ * btrfs subvolume by its libguestfs mountable ("btrfsvol:/dev/sda2/home").
+ * Mounts form a real table: a path resolves on the filesystem of its
+ * longest mount point, a mount point must be a directory of what is
+ * mounted already, and a rename across filesystems fails with EXDEV.  So a
+ * test can tell which filesystem a write landed on.
+ *
+ * guestfs_mount_options accepts subvol= and subvolid= and refuses every
+ * other option: any option of the guest's fstab that the backend passed
+ * on fails the test.  fake_guestfs_fail ("guestfs_rename") makes every call
+ * of that function fail; fake_guestfs_mounts() lists the mountpoints in
+ * mount order and fake_guestfs_mount_log() every mount call.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,25 +24,44 @@
 
 #include "fake-guestfs.h"
 
+#define BTRFS_TOP_LEVEL 5
+
 typedef struct {
     int mode;           /* with S_IFMT */
     int nlink;
     GBytes *content;
 } Node;
 
+typedef struct {
+    char *name;             /* device, or btrfsvol:DEVICE/PATH */
+    char *type;
+    GHashTable *files;      /* path -> Node; "/" is the filesystem's root */
+    char *device;           /* a subvolume's device, NULL for a device */
+    char *subpath;          /* a subvolume's path from the top level */
+    guint64 id;             /* btrfs: subvolume id (the device: the top level) */
+    char *uuid;
+    char *partuuid;
+    char *default_subvol;   /* btrfs device: the subvolume mounted by default, NULL: itself */
+    gboolean unlisted;      /* not in list_devices/list_partitions (the kernel's other disk) */
+} Fs;
+
+typedef struct {
+    char *mountpoint;
+    Fs *fs;
+} Mount;
+
 struct guestfs_h {
     int last_errno;
     char *last_error;
 };
 
-static GHashTable *filesystems;     /* device -> GHashTable path -> Node */
-static GHashTable *fstypes;         /* device -> type */
-static GPtrArray *device_order;
-static GHashTable *root_fs;         /* the mounted "/" */
-static GPtrArray *mounts;
+static GHashTable *filesystems;     /* name -> Fs */
+static GPtrArray *fs_order;         /* Fs, in the order added */
+static GPtrArray *mounted;          /* Mount, in mount order */
+static GPtrArray *mounts;           /* mount points ever mounted, in order */
+static GPtrArray *mount_log;
 static char *fail_fn;
-static gboolean can_relabel;        /* the "selinuxrelabel" feature */
-static GPtrArray *relabelled;       /* "SPECFILE PATH" per guestfs_selinux_relabel call */
+static GPtrArray *labels;           /* "PATH LABEL" per guestfs_lsetxattr of security.selinux */
 
 static void
 node_free (Node *n)
@@ -43,46 +71,164 @@ node_free (Node *n)
     g_free (n);
 }
 
+static Node *
+node_new (int mode, int nlink, const char *content)
+{
+    Node *n = g_new0 (Node, 1);
+
+    n->mode = mode;
+    n->nlink = nlink;
+    n->content = g_bytes_new (content ? content : "", content ? strlen (content) : 0);
+    return n;
+}
+
+static void
+fs_free (Fs *fs)
+{
+    g_free (fs->name);
+    g_free (fs->type);
+    g_hash_table_unref (fs->files);
+    g_free (fs->device);
+    g_free (fs->subpath);
+    g_free (fs->uuid);
+    g_free (fs->partuuid);
+    g_free (fs->default_subvol);
+    g_free (fs);
+}
+
+static void
+mount_free (Mount *m)
+{
+    g_free (m->mountpoint);
+    g_free (m);
+}
+
 void
 fake_guestfs_reset (void)
 {
+    g_clear_pointer (&mounted, g_ptr_array_unref);
+    g_clear_pointer (&fs_order, g_ptr_array_unref);
     g_clear_pointer (&filesystems, g_hash_table_unref);
-    g_clear_pointer (&fstypes, g_hash_table_unref);
-    g_clear_pointer (&device_order, g_ptr_array_unref);
     g_clear_pointer (&mounts, g_ptr_array_unref);
+    g_clear_pointer (&mount_log, g_ptr_array_unref);
     g_clear_pointer (&fail_fn, g_free);
-    g_clear_pointer (&relabelled, g_ptr_array_unref);
-    relabelled = g_ptr_array_new_with_free_func (g_free);
-    can_relabel = FALSE;
-    root_fs = NULL;
-    filesystems = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) g_hash_table_unref);
-    fstypes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-    device_order = g_ptr_array_new_with_free_func (g_free);
+    g_clear_pointer (&labels, g_ptr_array_unref);
+    labels = g_ptr_array_new_with_free_func (g_free);
+    filesystems = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) fs_free);
+    fs_order = g_ptr_array_new ();
+    mounted = g_ptr_array_new_with_free_func ((GDestroyNotify) mount_free);
     mounts = g_ptr_array_new_with_free_func (g_free);
+    mount_log = g_ptr_array_new_with_free_func (g_free);
 }
 
 void
 fake_guestfs_add_fs (const char *device, const char *type)
 {
-    g_hash_table_insert (filesystems, g_strdup (device),
-                         g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                (GDestroyNotify) node_free));
-    g_hash_table_insert (fstypes, g_strdup (device), g_strdup (type));
-    g_ptr_array_add (device_order, g_strdup (device));
+    Fs *fs = g_new0 (Fs, 1);
+
+    fs->name = g_strdup (device);
+    fs->type = g_strdup (type);
+    fs->files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) node_free);
+    g_hash_table_insert (fs->files, g_strdup ("/"), node_new (S_IFDIR | 0755, 2, NULL));
+    fs->id = BTRFS_TOP_LEVEL;
+    if (g_str_has_prefix (device, "btrfsvol:")) {
+        /* btrfsvol:/dev/sda2/PATH: the device is the first two components */
+        const char *p = strchr (device + strlen ("btrfsvol:/dev/"), '/');
+        guint n = 0;
+
+        g_assert_nonnull (p);
+        fs->device = g_strndup (device + strlen ("btrfsvol:"), p - device - strlen ("btrfsvol:"));
+        fs->subpath = g_strdup (p + 1);
+        g_assert_nonnull (g_hash_table_lookup (filesystems, fs->device));
+        for (guint i = 0; i < fs_order->len; i++)
+            if (((Fs *) fs_order->pdata[i])->device)
+                n++;
+        fs->id = 256 + n;
+    }
+    g_hash_table_insert (filesystems, fs->name, fs);
+    g_ptr_array_add (fs_order, fs);
+}
+
+void
+fake_guestfs_set_btrfs_default (const char *device, const char *subvolume)
+{
+    Fs *fs = g_hash_table_lookup (filesystems, device);
+
+    g_assert_nonnull (fs);
+    g_free (fs->default_subvol);
+    fs->default_subvol = g_strdup (subvolume);
+}
+
+void
+fake_guestfs_set_ids (const char *device, const char *uuid, const char *partuuid)
+{
+    Fs *fs = g_hash_table_lookup (filesystems, device);
+
+    g_assert_nonnull (fs);
+    g_free (fs->uuid);
+    fs->uuid = g_strdup (uuid);
+    g_free (fs->partuuid);
+    fs->partuuid = g_strdup (partuuid);
+}
+
+void
+fake_guestfs_set_unlisted (const char *device)
+{
+    Fs *fs = g_hash_table_lookup (filesystems, device);
+
+    g_assert_nonnull (fs);
+    fs->unlisted = TRUE;
+}
+
+/* The filesystem @path is on and its path there, through what is mounted:
+ * the longest mount point that is @path or a parent of it. */
+static Fs *
+resolve (const char *path, const char **rel)
+{
+    Mount *best = NULL;
+    gsize best_len = 0;
+
+    for (guint i = 0; i < mounted->len; i++) {
+        Mount *m = mounted->pdata[i];
+        gsize len = strlen (m->mountpoint);
+
+        if (g_str_equal (m->mountpoint, "/"))
+            len = 0;
+        else if (!(g_str_has_prefix (path, m->mountpoint) && (path[len] == '\0' || path[len] == '/')))
+            continue;
+        if (best == NULL || len >= best_len) {
+            best = m;
+            best_len = len;
+        }
+    }
+    if (best == NULL)
+        return NULL;
+    *rel = path[best_len] ? path + best_len : "/";
+    return best->fs;
+}
+
+static GHashTable *
+files_for (const char *device, const char *path, const char **rel)
+{
+    Fs *fs;
+
+    if (device == NULL)
+        return (fs = resolve (path, rel)) ? fs->files : NULL;
+    fs = g_hash_table_lookup (filesystems, device);
+    g_assert_nonnull (fs);
+    *rel = path;
+    return fs->files;
 }
 
 void
 fake_guestfs_add_file (const char *device, const char *path, const char *content, int mode,
                        int nlink)
 {
-    Node *n = g_new0 (Node, 1);
-    GHashTable *fs = device ? g_hash_table_lookup (filesystems, device) : root_fs;
+    const char *rel;
+    GHashTable *files = files_for (device, path, &rel);
 
-    n->mode = mode;
-    n->nlink = nlink;
-    n->content = g_bytes_new (content ? content : "", content ? strlen (content) : 0);
-    g_hash_table_insert (fs, g_strdup (path), n);
+    g_assert_nonnull (files);
+    g_hash_table_insert (files, g_strdup (rel), node_new (mode, nlink, content));
 }
 
 void
@@ -92,16 +238,10 @@ fake_guestfs_fail (const char *fn)
     fail_fn = g_strdup (fn);
 }
 
-void
-fake_guestfs_set_relabel (gboolean available)
-{
-    can_relabel = available;
-}
-
 const GPtrArray *
-fake_guestfs_relabelled (void)
+fake_guestfs_labels (void)
 {
-    return relabelled;
+    return labels;
 }
 
 const GPtrArray *
@@ -110,10 +250,20 @@ fake_guestfs_mounts (void)
     return mounts;
 }
 
+const GPtrArray *
+fake_guestfs_mount_log (void)
+{
+    return mount_log;
+}
+
 void
 fake_guestfs_remove (const char *path)
 {
-    g_hash_table_remove (root_fs, path);
+    const char *rel;
+    GHashTable *files = files_for (NULL, path, &rel);
+
+    if (files)
+        g_hash_table_remove (files, rel);
 }
 
 static gint
@@ -125,15 +275,22 @@ cmp_paths (gconstpointer a, gconstpointer b)
 char *
 fake_guestfs_paths (void)
 {
-    g_autoptr(GPtrArray) keys = g_ptr_array_new ();
+    g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
     GString *s = g_string_new (NULL);
-    GHashTableIter it;
-    gpointer k;
 
-    if (root_fs) {
-        g_hash_table_iter_init (&it, root_fs);
-        while (g_hash_table_iter_next (&it, &k, NULL))
-            g_ptr_array_add (keys, k);
+    for (guint i = 0; i < mounted->len; i++) {
+        const Mount *m = mounted->pdata[i];
+        GHashTableIter it;
+        gpointer k;
+
+        g_hash_table_iter_init (&it, m->fs->files);
+        while (g_hash_table_iter_next (&it, &k, NULL)) {
+            if (g_str_equal (m->mountpoint, "/"))
+                g_ptr_array_add (keys, g_strdup (k));
+            else
+                g_ptr_array_add (keys, g_strconcat (m->mountpoint, g_str_equal (k, "/") ? "" : k,
+                                                    NULL));
+        }
     }
     g_ptr_array_sort (keys, cmp_paths);
     for (guint i = 0; i < keys->len; i++)
@@ -141,17 +298,54 @@ fake_guestfs_paths (void)
     return g_string_free (s, FALSE);
 }
 
-const char *
-fake_guestfs_content (const char *path)
+char *
+fake_guestfs_paths_on (const char *device)
 {
-    Node *n = root_fs ? g_hash_table_lookup (root_fs, path) : NULL;
+    Fs *fs = g_hash_table_lookup (filesystems, device);
+    g_autoptr(GPtrArray) keys = g_ptr_array_new ();
+    GString *s = g_string_new (NULL);
+    GHashTableIter it;
+    gpointer k;
+
+    g_assert_nonnull (fs);
+    g_hash_table_iter_init (&it, fs->files);
+    while (g_hash_table_iter_next (&it, &k, NULL))
+        g_ptr_array_add (keys, k);
+    g_ptr_array_sort (keys, cmp_paths);
+    for (guint i = 0; i < keys->len; i++)
+        g_string_append_printf (s, "%s\n", (const char *) keys->pdata[i]);
+    return g_string_free (s, FALSE);
+}
+
+static const char *
+content_of (GHashTable *files, const char *rel)
+{
+    Node *n = files ? g_hash_table_lookup (files, rel) : NULL;
     static char buf[4096];
 
-    if (n == NULL || n->content == NULL)
+    if (n == NULL || n->content == NULL || !S_ISREG (n->mode))
         return NULL;
     g_snprintf (buf, sizeof buf, "%.*s", (int) g_bytes_get_size (n->content),
                 (const char *) g_bytes_get_data (n->content, NULL));
     return buf;
+}
+
+const char *
+fake_guestfs_content (const char *path)
+{
+    const char *rel;
+    GHashTable *files = files_for (NULL, path, &rel);
+
+    return content_of (files, rel);
+}
+
+const char *
+fake_guestfs_content_on (const char *device, const char *path)
+{
+    const char *rel;
+    GHashTable *files = files_for (device, path, &rel);
+
+    return content_of (files, rel);
 }
 
 static int
@@ -168,7 +362,10 @@ err (guestfs_h *g, int e, const char *msg)
 static Node *
 lookup (guestfs_h *g, const char *path)
 {
-    Node *n = root_fs ? g_hash_table_lookup (root_fs, path) : NULL;
+    const char *rel;
+    GHashTable *files = files_for (NULL, path, &rel);
+    Node *n = files ? g_hash_table_lookup (files, rel) : NULL;
+
     if (n == NULL)
         err (g, ENOENT, "No such file or directory");
     return n;
@@ -187,25 +384,8 @@ int guestfs_config (guestfs_h *g, const char *param, const char *value) { return
 int guestfs_launch (guestfs_h *g) { return FAILS (g, "guestfs_launch"); }
 int guestfs_shutdown (guestfs_h *g) { return FAILS (g, "guestfs_shutdown"); }
 int guestfs_sync (guestfs_h *g) { return FAILS (g, "guestfs_sync"); }
-int guestfs_umount_all (guestfs_h *g) { root_fs = NULL; return 0; }
+int guestfs_umount_all (guestfs_h *g) { g_ptr_array_set_size (mounted, 0); return 0; }
 void guestfs_close (guestfs_h *g) { g_free (g->last_error); g_free (g); }
-int
-guestfs_feature_available (guestfs_h *g, char *const *groups)
-{
-    for (; *groups; groups++)
-        if (!(can_relabel && g_str_equal (*groups, "selinuxrelabel")))
-            return 0;
-    return 1;
-}
-
-int
-guestfs_selinux_relabel (guestfs_h *g, const char *specfile, const char *path, ...)
-{
-    if (FAILS (g, "guestfs_selinux_relabel") < 0)
-        return -1;
-    g_ptr_array_add (relabelled, g_strdup_printf ("%s %s", specfile, path));
-    return 0;
-}
 
 int
 guestfs_add_drive_opts (guestfs_h *g, const char *filename, ...)
@@ -226,34 +406,137 @@ guestfs_add_drive_opts (guestfs_h *g, const char *filename, ...)
     return format ? 0 : err (g, EINVAL, "no format given");
 }
 
+/* As libguestfs lists them: each btrfs device's subvolumes other than its
+ * default, as "btrfsvol:" mountables, then the device. */
 char **
 guestfs_list_filesystems (guestfs_h *g)
 {
-    char **out = g_new0 (char *, 2 * device_order->len + 1);
+    GPtrArray *out = g_ptr_array_new ();
 
-    for (guint i = 0; i < device_order->len; i++) {
-        out[2 * i] = strdup (device_order->pdata[i]);
-        out[2 * i + 1] = strdup (g_hash_table_lookup (fstypes, device_order->pdata[i]));
+    for (guint i = 0; i < fs_order->len; i++) {
+        const Fs *fs = fs_order->pdata[i];
+
+        if (fs->device)
+            continue;
+        for (guint k = 0; g_str_equal (fs->type, "btrfs") && k < fs_order->len; k++) {
+            const Fs *sub = fs_order->pdata[k];
+
+            if (sub->device && g_str_equal (sub->device, fs->name) &&
+                g_strcmp0 (fs->default_subvol, sub->name) != 0) {
+                g_ptr_array_add (out, strdup (sub->name));
+                g_ptr_array_add (out, strdup ("btrfs"));
+            }
+        }
+        g_ptr_array_add (out, strdup (fs->name));
+        g_ptr_array_add (out, strdup (fs->type));
     }
-    return out;
+    g_ptr_array_add (out, NULL);
+    return (char **) g_ptr_array_free (out, FALSE);
+}
+
+static Fs *
+subvolume (const char *device, const char *path, guint64 id)
+{
+    for (guint i = 0; i < fs_order->len; i++) {
+        Fs *fs = fs_order->pdata[i];
+
+        if (fs->device && g_str_equal (fs->device, device) &&
+            (path ? g_str_equal (fs->subpath, path) : fs->id == id))
+            return fs;
+    }
+    return NULL;
 }
 
 static int
-do_mount (guestfs_h *g, const char *device, const char *mp)
+do_mount (guestfs_h *g, const char *fn, const char *options, const char *mountable, const char *mp)
 {
-    GHashTable *fs = g_hash_table_lookup (filesystems, device);
+    Fs *base = g_hash_table_lookup (filesystems, mountable);
+    Fs *fs = base, *chosen = NULL;
+    g_auto(GStrv) opts = g_strsplit (options, ",", -1);
 
-    if (fs == NULL)
-        return err (g, ENOENT, "no such device");
-    if (g_str_equal (mp, "/"))
-        root_fs = fs;
+    if (fail_fn && g_str_equal (fail_fn, fn))
+        return err (g, EIO, "mount failed (fake)");
+    if (base == NULL)
+        return err (g, ENOENT, "mount: No such file or directory");
+    for (guint i = 0; opts[i]; i++) {
+        const char *o = opts[i];
+        Fs *vol;
+
+        if (*o == '\0')
+            continue;
+        if (!g_str_equal (base->type, "btrfs") || base->device)
+            return err (g, EINVAL, "fake: a subvolume option for a device that is not a btrfs device");
+        if (g_str_has_prefix (o, "subvol=")) {
+            const char *p = o + strlen ("subvol=");
+
+            while (*p == '/')
+                p++;
+            vol = *p ? subvolume (mountable, p, 0) : base;
+        } else if (g_str_has_prefix (o, "subvolid=")) {
+            guint64 id = g_ascii_strtoull (o + strlen ("subvolid="), NULL, 10);
+
+            vol = id == BTRFS_TOP_LEVEL ? base : subvolume (mountable, NULL, id);
+        } else {
+            /* the guest's other options are never passed on */
+            return err (g, EINVAL, "fake: unexpected mount option");
+        }
+        /* as mount(8) says it; libguestfs sets no errno */
+        if (vol == NULL || (chosen && vol != chosen))
+            return err (g, 0, "mount: /sysroot: mount(2) system call failed: No such file or directory");
+        chosen = vol;
+    }
+    if (chosen)
+        fs = chosen;
+    else if (base->default_subvol)
+        fs = g_hash_table_lookup (filesystems, base->default_subvol);
+    if (!g_str_equal (mp, "/")) {
+        const char *rel;
+        GHashTable *files = files_for (NULL, mp, &rel);
+        Node *n = files ? g_hash_table_lookup (files, rel) : NULL;
+
+        if (n == NULL || !S_ISDIR (n->mode))
+            return err (g, 0, "mount: mount point does not exist");
+    }
+    {
+        Mount *m = g_new0 (Mount, 1);
+
+        m->mountpoint = g_strdup (mp);
+        m->fs = fs;
+        g_ptr_array_add (mounted, m);
+    }
     g_ptr_array_add (mounts, g_strdup (mp));
+    g_ptr_array_add (mount_log, g_strdup_printf ("%s '%s' %s %s", fn, options, mountable, mp));
     return 0;
 }
 
-int guestfs_mount (guestfs_h *g, const char *device, const char *mp) { return FAILS (g, "guestfs_mount") ?: do_mount (g, device, mp); }
-int guestfs_mount_ro (guestfs_h *g, const char *device, const char *mp) { return do_mount (g, device, mp); }
-char *guestfs_findfs_uuid (guestfs_h *g, const char *uuid) { err (g, ENOENT, "uuid"); return NULL; }
+int guestfs_mount (guestfs_h *g, const char *device, const char *mp) { return do_mount (g, "guestfs_mount", "", device, mp); }
+int guestfs_mount_ro (guestfs_h *g, const char *device, const char *mp) { return do_mount (g, "guestfs_mount_ro", "", device, mp); }
+int guestfs_mount_options (guestfs_h *g, const char *options, const char *device, const char *mp) { return do_mount (g, "guestfs_mount_options", options, device, mp); }
+
+char *
+guestfs_vfs_type (guestfs_h *g, const char *mountable)
+{
+    Fs *fs = g_hash_table_lookup (filesystems, mountable);
+
+    if (fs == NULL) {
+        err (g, ENOENT, "vfs_type: No such file or directory");
+        return NULL;
+    }
+    return strdup (fs->type);
+}
+
+char *
+guestfs_findfs_uuid (guestfs_h *g, const char *uuid)
+{
+    for (guint i = 0; i < fs_order->len; i++) {
+        const Fs *fs = fs_order->pdata[i];
+
+        if (fs->uuid && g_ascii_strcasecmp (fs->uuid, uuid) == 0)
+            return strdup (fs->name);
+    }
+    err (g, 0, "findfs: unable to resolve");
+    return NULL;
+}
 
 char *
 guestfs_findfs_label (guestfs_h *g, const char *label)
@@ -262,8 +545,104 @@ guestfs_findfs_label (guestfs_h *g, const char *label)
     if (g_hash_table_contains (filesystems, dev))
         return dev;
     g_free (dev);
-    err (g, ENOENT, "label");
+    err (g, 0, "findfs: unable to resolve");
     return NULL;
+}
+
+/* The fake has no disks apart from their filesystems: both lists are the
+ * devices with a filesystem, less those made unlisted. */
+char **
+guestfs_list_partitions (guestfs_h *g)
+{
+    GPtrArray *out = g_ptr_array_new ();
+
+    for (guint i = 0; i < fs_order->len; i++) {
+        const Fs *fs = fs_order->pdata[i];
+
+        if (fs->device == NULL && !fs->unlisted)
+            g_ptr_array_add (out, strdup (fs->name));
+    }
+    g_ptr_array_add (out, NULL);
+    return (char **) g_ptr_array_free (out, FALSE);
+}
+
+char **guestfs_list_devices (guestfs_h *g) { return guestfs_list_partitions (g); }
+
+char **
+guestfs_blkid (guestfs_h *g, const char *device)
+{
+    Fs *fs = g_hash_table_lookup (filesystems, device);
+    GPtrArray *out;
+
+    if (FAILS (g, "guestfs_blkid"))
+        return NULL;
+    if (fs == NULL || fs->device) {
+        err (g, ENOENT, "blkid: No such file or directory");
+        return NULL;
+    }
+    out = g_ptr_array_new ();
+    g_ptr_array_add (out, strdup ("TYPE"));
+    g_ptr_array_add (out, strdup (fs->type));
+    if (fs->uuid) {
+        g_ptr_array_add (out, strdup ("UUID"));
+        g_ptr_array_add (out, strdup (fs->uuid));
+    }
+    if (fs->partuuid) {
+        g_ptr_array_add (out, strdup ("PART_ENTRY_UUID"));
+        g_ptr_array_add (out, strdup (fs->partuuid));
+    }
+    g_ptr_array_add (out, NULL);
+    return (char **) g_ptr_array_free (out, FALSE);
+}
+
+struct guestfs_btrfssubvolume_list *
+guestfs_btrfs_subvolume_list (guestfs_h *g, const char *device)
+{
+    Fs *fs = g_hash_table_lookup (filesystems, device);
+    struct guestfs_btrfssubvolume_list *l;
+
+    if (FAILS (g, "guestfs_btrfs_subvolume_list"))
+        return NULL;
+    if (fs == NULL || fs->device || !g_str_equal (fs->type, "btrfs")) {
+        err (g, EINVAL, "btrfs_subvolume_list: not a btrfs device");
+        return NULL;
+    }
+    l = calloc (1, sizeof *l);
+    l->val = calloc (fs_order->len + 1, sizeof *l->val);
+    for (guint i = 0; i < fs_order->len; i++) {
+        const Fs *sub = fs_order->pdata[i];
+
+        if (sub->device && g_str_equal (sub->device, device)) {
+            l->val[l->len].btrfssubvolume_id = sub->id;
+            l->val[l->len].btrfssubvolume_top_level_id = BTRFS_TOP_LEVEL;
+            l->val[l->len].btrfssubvolume_path = strdup (sub->subpath);
+            l->len++;
+        }
+    }
+    return l;
+}
+
+void
+guestfs_free_btrfssubvolume_list (struct guestfs_btrfssubvolume_list *l)
+{
+    if (l == NULL)
+        return;
+    for (guint32 i = 0; i < l->len; i++)
+        free (l->val[i].btrfssubvolume_path);
+    free (l->val);
+    free (l);
+}
+
+int64_t
+guestfs_btrfs_subvolume_get_default (guestfs_h *g, const char *device)
+{
+    Fs *fs = g_hash_table_lookup (filesystems, device);
+    Fs *def;
+
+    if (fs == NULL || fs->device || !g_str_equal (fs->type, "btrfs"))
+        return err (g, EINVAL, "btrfs_subvolume_get_default: not a btrfs device");
+    def = fs->default_subvol ? g_hash_table_lookup (filesystems, fs->default_subvol) : NULL;
+    return def ? (int64_t) def->id : BTRFS_TOP_LEVEL;
 }
 
 struct guestfs_statns *
@@ -350,13 +729,27 @@ guestfs_chmod (guestfs_h *g, int mode, const char *path)
 }
 
 char *guestfs_lgetxattr (guestfs_h *g, const char *path, const char *name, size_t *size_r) { err (g, ENODATA, "no label"); return NULL; }
-int guestfs_lsetxattr (guestfs_h *g, const char *xattr, const char *val, int vallen, const char *path) { return 0; }
-int guestfs_rm_f (guestfs_h *g, const char *path) { if (root_fs) g_hash_table_remove (root_fs, path); return 0; }
+int
+guestfs_lsetxattr (guestfs_h *g, const char *xattr, const char *val, int vallen, const char *path)
+{
+    if (FAILS (g, "guestfs_lsetxattr") < 0)
+        return -1;
+    if (g_str_equal (xattr, "security.selinux")) {
+        /* the value is NUL-terminated, as setfiles writes it */
+        if (vallen < 1 || val[vallen - 1] != '\0')
+            return err (g, EINVAL, "label without its NUL");
+        g_ptr_array_add (labels, g_strdup_printf ("%s %s", path, val));
+    }
+    return 0;
+}
+int guestfs_rm_f (guestfs_h *g, const char *path) { fake_guestfs_remove (path); return 0; }
 
 int
 guestfs_rmdir (guestfs_h *g, const char *path)
 {
-    g_autofree char *prefix = g_strconcat (path, "/", NULL);
+    const char *rel;
+    GHashTable *files;
+    g_autofree char *prefix = NULL;
     Node *n;
     GHashTableIter it;
     gpointer k;
@@ -368,34 +761,43 @@ guestfs_rmdir (guestfs_h *g, const char *path)
         return -1;
     if (!S_ISDIR (n->mode))
         return err (g, ENOTDIR, "Not a directory");
-    g_hash_table_iter_init (&it, root_fs);
+    files = files_for (NULL, path, &rel);
+    prefix = g_strconcat (rel, "/", NULL);
+    g_hash_table_iter_init (&it, files);
     while (g_hash_table_iter_next (&it, &k, NULL))
         if (g_str_has_prefix (k, prefix))
             return err (g, ENOTEMPTY, "Directory not empty");
-    g_hash_table_remove (root_fs, path);
+    g_hash_table_remove (files, rel);
     return 0;
 }
 
 int
 guestfs_rename (guestfs_h *g, const char *from, const char *to)
 {
-    Node *n;
+    const char *rel_from, *rel_to;
+    GHashTable *src, *dst;
     gpointer key = NULL, value = NULL;
 
     if (FAILS (g, "guestfs_rename"))
         return -1;
-    if (!g_hash_table_steal_extended (root_fs, from, &key, &value))
+    src = files_for (NULL, from, &rel_from);
+    dst = files_for (NULL, to, &rel_to);
+    if (src != dst)
+        return err (g, EXDEV, "rename: Invalid cross-device link");
+    if (src == NULL || !g_hash_table_steal_extended (src, rel_from, &key, &value))
         return err (g, ENOENT, "rename");
-    n = value;
     g_free (key);
-    g_hash_table_insert (root_fs, g_strdup (to), n);
+    g_hash_table_insert (dst, g_strdup (rel_to), value);
     return 0;
 }
 
 static int
 is_type (guestfs_h *g, const char *path, int type)
 {
-    Node *n = root_fs ? g_hash_table_lookup (root_fs, path) : NULL;
+    const char *rel;
+    GHashTable *files = files_for (NULL, path, &rel);
+    Node *n = files ? g_hash_table_lookup (files, rel) : NULL;
+
     return n != NULL && (n->mode & S_IFMT) == type;
 }
 
@@ -404,6 +806,45 @@ int guestfs_is_file (guestfs_h *g, const char *path) { return is_type (g, path, 
 int guestfs_is_dir_opts (guestfs_h *g, const char *path, ...) { return is_type (g, path, S_IFDIR); }
 int guestfs_is_file_opts (guestfs_h *g, const char *path, ...) { return is_type (g, path, S_IFREG); }
 int guestfs_is_symlink (guestfs_h *g, const char *path) { return is_type (g, path, S_IFLNK); }
+
+int
+guestfs_exists (guestfs_h *g, const char *path)
+{
+    const char *rel;
+    GHashTable *files = files_for (NULL, path, &rel);
+
+    return files && g_hash_table_contains (files, rel);
+}
+
+/* The names in @dir, on the filesystem @dir is on (what is mounted below
+ * it is not listed, as ls(1) would show only its mount point). */
+char **
+guestfs_ls (guestfs_h *g, const char *dir)
+{
+    const char *rel;
+    GHashTable *files;
+    g_autofree char *prefix = NULL;
+    GPtrArray *out;
+    GHashTableIter it;
+    gpointer k;
+
+    if (FAILS (g, "guestfs_ls"))
+        return NULL;
+    files = files_for (NULL, dir, &rel);
+    if (files == NULL) {
+        err (g, ENOENT, "ls: No such file or directory");
+        return NULL;
+    }
+    prefix = g_str_equal (rel, "/") ? g_strdup ("/") : g_strconcat (rel, "/", NULL);
+    out = g_ptr_array_new ();
+    g_hash_table_iter_init (&it, files);
+    while (g_hash_table_iter_next (&it, &k, NULL))
+        if (g_str_has_prefix (k, prefix) && ((char *) k)[strlen (prefix)] &&
+            strchr ((char *) k + strlen (prefix), '/') == NULL)
+            g_ptr_array_add (out, strdup ((char *) k + strlen (prefix)));
+    g_ptr_array_add (out, NULL);
+    return (char **) g_ptr_array_free (out, FALSE);
+}
 
 int
 guestfs_mkdir_mode (guestfs_h *g, const char *path, int mode)

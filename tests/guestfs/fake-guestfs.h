@@ -4,17 +4,35 @@
 #include <glib.h>
 
 void fake_guestfs_reset (void);
+/* A filesystem: a device ("/dev/sda2"), or a btrfs subvolume of a device
+ * added before it, named as libguestfs names mountables
+ * ("btrfsvol:/dev/sda2/root"; ids are given from 256 in order). */
 void fake_guestfs_add_fs (const char *device, const char *type);
-/* @device NULL: the filesystem mounted at "/". */
+/* The subvolume that mounting the btrfs @device gives (default: the top
+ * level, id 5), given by its mountable name. */
+void fake_guestfs_set_btrfs_default (const char *device, const char *subvolume);
+/* What findfs-uuid and blkid know of @device (either may be NULL). */
+void fake_guestfs_set_ids (const char *device, const char *uuid, const char *partuuid);
+/* @device can be opened by name but libguestfs does not list it: the
+ * appliance kernel's name for a disk that is not the image's. */
+void fake_guestfs_set_unlisted (const char *device);
+/* @device NULL: resolved through what is mounted (longest mount point). */
 void fake_guestfs_add_file (const char *device, const char *path, const char *content, int mode,
                             int nlink);
 void fake_guestfs_fail (const char *fn);
+/* Every mount point mounted so far, in mount order. */
 const GPtrArray *fake_guestfs_mounts (void);
-/* Whether guestfs_feature_available() reports "selinuxrelabel". */
-void fake_guestfs_set_relabel (gboolean available);
-/* Every guestfs_selinux_relabel() call so far, as "SPECFILE PATH". */
-const GPtrArray *fake_guestfs_relabelled (void);
+/* Every mount call so far: "FUNCTION 'OPTIONS' MOUNTABLE MOUNTPOINT"
+ * (OPTIONS empty for guestfs_mount and guestfs_mount_ro). */
+const GPtrArray *fake_guestfs_mount_log (void);
+/* Every SELinux label guestfs_lsetxattr() set on a final path, "PATH LABEL". */
+const GPtrArray *fake_guestfs_labels (void);
+/* Through what is mounted. */
 const char *fake_guestfs_content (const char *path);
-/* Every path of the mounted root, sorted, one per line. */
+/* On one filesystem (device or "btrfsvol:" subvolume), mounted or not. */
+const char *fake_guestfs_content_on (const char *device, const char *path);
+/* Every path of what is mounted, sorted, one per line. */
 char *fake_guestfs_paths (void);
+/* Every path of one filesystem, mounted or not, sorted, one per line. */
+char *fake_guestfs_paths_on (const char *device);
 void fake_guestfs_remove (const char *path);

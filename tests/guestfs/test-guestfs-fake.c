@@ -2,6 +2,7 @@
  * libguestfs (no appliance): launch, write, rename and shutdown failures,
  * refusals, root finding with 0, 1 and 2 candidate roots, and the SELinux
  * relabel or its /.autorelabel fallback. */
+#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -20,6 +21,18 @@ add_root (const char *dev)
     fake_guestfs_add_file (dev, "/etc", NULL, S_IFDIR | 0755, 2);
     fake_guestfs_add_file (dev, "/etc/fstab", "", S_IFREG | 0644, 1);
     fake_guestfs_add_file (dev, "/etc/os-release", "ID=debian\n", S_IFREG | 0644, 1);
+}
+
+/* Directories on @device (mount points must exist, as in the appliance). */
+static void
+add_dirs (const char *device, ...)
+{
+    va_list ap;
+
+    va_start (ap, device);
+    for (const char *d = va_arg (ap, const char *); d; d = va_arg (ap, const char *))
+        fake_guestfs_add_file (device, d, NULL, S_IFDIR | 0755, 2);
+    va_end (ap);
 }
 
 static ViVfs *
@@ -182,6 +195,43 @@ test_undo_paths (void)
     g_assert_cmpstr (before, ==, after);
 }
 
+/* list_dir: the names in the directory, not the staged temporary files;
+ * a missing directory is "not found", a file is no directory, and a
+ * failing guestfs_ls names the path. */
+static void
+test_list_dir (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GPtrArray) names = NULL;
+    g_autoptr(GBytes) b = g_bytes_new_static ("x\n", 2);
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    fake_guestfs_add_file ("/dev/sda1", "/etc/network", NULL, S_IFDIR | 0755, 2);
+    fake_guestfs_add_file ("/dev/sda1", "/etc/network/interfaces", "auto lo\n", S_IFREG | 0644, 1);
+    fake_guestfs_add_file ("/dev/sda1", "/etc/network/interfaces.d", NULL, S_IFDIR | 0755, 2);
+    fake_guestfs_add_file ("/dev/sda1", "/etc/network/interfaces.d/eth0", "", S_IFREG | 0644, 1);
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/network/new", b, 0644, 0, 0, &error));
+    g_assert_true (vi_vfs_list_dir_opt (vfs, "/etc/network", 100, &names, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (names->len, ==, 2);
+    g_assert_cmpstr (names->pdata[0], ==, "interfaces");
+    g_assert_cmpstr (names->pdata[1], ==, "interfaces.d");
+    g_clear_pointer (&names, g_ptr_array_unref);
+    g_assert_true (vi_vfs_list_dir_opt (vfs, "/etc/netplan", 100, &names, &error));
+    g_assert_cmpuint (names->len, ==, 0);
+    g_clear_pointer (&names, g_ptr_array_unref);
+    g_assert_false (vi_vfs_list_dir (vfs, "/etc/network/interfaces", 100, &names, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    fake_guestfs_fail ("guestfs_ls");
+    g_assert_false (vi_vfs_list_dir (vfs, "/etc/network", 100, &names, &error));
+    g_assert_nonnull (strstr (error->message, "/etc/network"));
+}
+
 static void
 test_rename_failure (void)
 {
@@ -263,8 +313,10 @@ test_roots (void)
     fake_guestfs_reset ();
     add_root ("/dev/root");
     fake_guestfs_add_file ("/dev/root", "/etc/fstab", FSTAB, S_IFREG | 0644, 1);
+    add_dirs ("/dev/root", "/boot", "/usr", NULL);
     fake_guestfs_add_fs ("/dev/boot", "ext4");
     fake_guestfs_add_fs ("/dev/usr", "ext4");
+    add_dirs ("/dev/usr", "/local", NULL);
     fake_guestfs_add_fs ("/dev/local", "ext4");
     vfs = open_vfs (NULL, &e1);
     g_assert_no_error (e1);
@@ -316,18 +368,22 @@ test_roots (void)
     vi_vfs_free (vfs);
 }
 
-/* An SELinux-enforcing guest: with setfiles in the appliance exactly the
- * written paths are relabelled with the guest's file_contexts; without it
- * /.autorelabel is created instead, the plan says why and the result says
- * so. */
+/* An SELinux-enforcing guest: each written path gets the label the guest's
+ * own file_contexts gives it (looked up with libselinux, set with
+ * lsetxattr in the appliance: no setfiles needed); when the policy cannot
+ * be read, /.autorelabel is created instead, the plan says why and the
+ * result says so. */
 #define SELINUX_SPEC \
     "<vi:inject xmlns:vi='http://virt-inject.org/xmlns/libvirt/domain/1.0'>" \
     "<vi:file path='/etc/motd'>hi&#10;</vi:file><vi:file path='/etc/issue'>x&#10;</vi:file>" \
     "</vi:inject>"
 #define FILE_CONTEXTS "/etc/selinux/targeted/contexts/files/file_contexts"
+#define CONTEXTS "/.*\tsystem_u:object_r:default_t:s0\n" \
+                 "/etc(/.*)?\tsystem_u:object_r:etc_t:s0\n" \
+                 "/etc/issue\t--\tsystem_u:object_r:etc_runtime_t:s0\n"
 
 static void
-add_selinux_root_mode (const char *mode)
+add_selinux_root_full (const char *mode, gboolean policy)
 {
     g_autofree char *config = g_strdup_printf ("SELINUX=%s\nSELINUXTYPE=targeted\n", mode);
 
@@ -335,14 +391,8 @@ add_selinux_root_mode (const char *mode)
     fake_guestfs_add_file ("/dev/sda1", "/etc/selinux", NULL, S_IFDIR | 0755, 2);
     fake_guestfs_add_file ("/dev/sda1", "/etc/selinux/targeted", NULL, S_IFDIR | 0755, 2);
     fake_guestfs_add_file ("/dev/sda1", "/etc/selinux/config", config, S_IFREG | 0644, 1);
-    fake_guestfs_add_file ("/dev/sda1", FILE_CONTEXTS, "/.* system_u:object_r:default_t:s0\n",
-                           S_IFREG | 0644, 1);
-}
-
-static void
-add_selinux_root (void)
-{
-    add_selinux_root_mode ("enforcing");
+    if (policy)
+        fake_guestfs_add_file ("/dev/sda1", FILE_CONTEXTS, CONTEXTS, S_IFREG | 0644, 1);
 }
 
 static void
@@ -354,53 +404,51 @@ test_selinux (void)
     const GPtrArray *r;
 
     g_assert_no_error (error);
-    /* setfiles available: the two written files, nothing else */
+    /* the guest's policy readable: the two written files, each its own label */
     {
         g_autoptr(ViVfs) vfs = NULL;
         g_auto(ViInjectResult) result = { 0 };
 
         fake_guestfs_reset ();
-        fake_guestfs_set_relabel (TRUE);
-        add_selinux_root ();
+        add_selinux_root_full ("enforcing", TRUE);
         vfs = open_vfs (NULL, &error);
         g_assert_no_error (error);
         g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
         g_assert_no_error (error);
-        r = fake_guestfs_relabelled ();
+        r = fake_guestfs_labels ();
         g_assert_cmpuint (r->len, ==, 2);
-        g_assert_cmpstr (r->pdata[0], ==, FILE_CONTEXTS " /etc/motd");
-        g_assert_cmpstr (r->pdata[1], ==, FILE_CONTEXTS " /etc/issue");
+        g_assert_cmpstr (r->pdata[0], ==, "/etc/motd system_u:object_r:etc_t:s0");
+        g_assert_cmpstr (r->pdata[1], ==, "/etc/issue system_u:object_r:etc_runtime_t:s0");
         g_assert_null (fake_guestfs_content ("/.autorelabel"));
-        g_assert_nonnull (strstr (result.summary, "relabel"));
+        g_assert_nonnull (strstr (result.summary, "SELinux file_contexts"));
         g_assert_false (result.autorelabel);
     }
-    /* a relabel failure fails the injection, naming the path */
+    /* a label that cannot be set fails the injection, naming the path */
     {
         g_autoptr(ViVfs) vfs = NULL;
 
         fake_guestfs_reset ();
-        fake_guestfs_set_relabel (TRUE);
-        add_selinux_root ();
+        add_selinux_root_full ("enforcing", TRUE);
         vfs = open_vfs (NULL, &error);
-        fake_guestfs_fail ("guestfs_selinux_relabel");
+        fake_guestfs_fail ("guestfs_lsetxattr");
         g_assert_false (vi_inject (spec, vfs, &opts, FALSE, NULL, &error));
-        g_assert_nonnull (strstr (error->message, "/etc/motd"));
+        g_assert_nonnull (strstr (error->message, "labelling /etc/motd"));
         g_clear_error (&error);
     }
-    /* no setfiles in the appliance: /.autorelabel, the plan and the result
-     * say so */
+    /* no file_contexts: /.autorelabel, the plan says why, the result says so */
     {
         g_autoptr(ViVfs) vfs = NULL;
         g_auto(ViInjectResult) result = { 0 };
 
         fake_guestfs_reset ();
-        add_selinux_root ();
+        add_selinux_root_full ("enforcing", FALSE);
         vfs = open_vfs (NULL, &error);
         g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
         g_assert_no_error (error);
-        g_assert_cmpuint (fake_guestfs_relabelled ()->len, ==, 0);
+        g_assert_cmpuint (fake_guestfs_labels ()->len, ==, 0);
         g_assert_cmpstr (fake_guestfs_content ("/.autorelabel"), ==, "");
         g_assert_nonnull (strstr (result.summary, VI_INJECT_AUTORELABEL_NOTE));
+        g_assert_nonnull (strstr (result.summary, "the guest's SELinux policy cannot be read"));
         g_assert_true (result.autorelabel);
     }
 }
@@ -410,21 +458,23 @@ test_selinux (void)
 typedef struct {
     const char *name;
     const char *selinux;        /* SELINUX= in the guest's config */
-    gboolean setfiles;          /* the appliance can relabel */
+    gboolean policy;            /* the guest's file_contexts is there */
     gboolean present;           /* /.autorelabel is already there */
     gboolean dry_run;
     gboolean autorelabel;       /* expected flag */
-    guint relabelled;           /* expected guestfs_selinux_relabel calls */
+    guint labelled;             /* expected labels set */
     const char *content;        /* expected /.autorelabel afterwards, NULL: none */
 } AutorelabelCase;
 
 static const AutorelabelCase autorelabel_cases[] = {
-    { "relabelled", "enforcing", TRUE, FALSE, FALSE, FALSE, 2, NULL },
+    { "labelled", "enforcing", TRUE, FALSE, FALSE, FALSE, 2, NULL },
+    { "labelled-permissive", "permissive", TRUE, FALSE, FALSE, FALSE, 2, NULL },
+    { "labelled-dry-run", "enforcing", TRUE, FALSE, TRUE, FALSE, 0, NULL },
     { "fallback", "enforcing", FALSE, FALSE, FALSE, TRUE, 0, "" },
     { "fallback-permissive", "permissive", FALSE, FALSE, FALSE, TRUE, 0, "" },
     { "fallback-dry-run", "enforcing", FALSE, FALSE, TRUE, TRUE, 0, NULL },
     { "already-there", "enforcing", FALSE, TRUE, FALSE, FALSE, 0, "" },
-    { "disabled", "disabled", FALSE, FALSE, FALSE, FALSE, 0, NULL },
+    { "disabled", "disabled", TRUE, FALSE, FALSE, FALSE, 0, NULL },
 };
 
 static void
@@ -438,8 +488,7 @@ test_autorelabel_flag (gconstpointer data)
 
     g_assert_no_error (error);
     fake_guestfs_reset ();
-    fake_guestfs_set_relabel (c->setfiles);
-    add_selinux_root_mode (c->selinux);
+    add_selinux_root_full (c->selinux, c->policy);
     if (c->present)
         fake_guestfs_add_file ("/dev/sda1", "/.autorelabel", "", S_IFREG | 0644, 1);
     vfs = open_vfs (NULL, &error);
@@ -447,11 +496,397 @@ test_autorelabel_flag (gconstpointer data)
     g_assert_true (vi_inject (spec, vfs, NULL, c->dry_run, &result, &error));
     g_assert_no_error (error);
     g_assert_cmpint (result.autorelabel, ==, c->autorelabel);
-    g_assert_cmpuint (fake_guestfs_relabelled ()->len, ==, c->relabelled);
+    g_assert_cmpuint (fake_guestfs_labels ()->len, ==, c->labelled);
     g_assert_cmpstr (fake_guestfs_content ("/.autorelabel"), ==, c->content);
     /* the plan names the fallback exactly when the flag is set */
     g_assert_cmpint (strstr (result.summary, VI_INJECT_AUTORELABEL_NOTE) != NULL, ==,
                      c->autorelabel);
+}
+
+/* ---- btrfs subvolumes and the options of the guest's fstab ------------- */
+
+/* Fedora's layout: /boot on the first partition, a btrfs filesystem with
+ * the subvolumes "root" and "home" under a bare top level. */
+#define FS_UUID "6d6a3a40-0b1f-4c54-9d3e-6a1f6b0c2b11"
+#define BOOT_PARTUUID "8c1e2a6f-5b3d-4e9a-a7c2-1d4f6e8b9a03"
+#define FSTAB_ROOT "UUID=" FS_UUID " / btrfs subvol=root,compress=zstd:1 0 0\n"
+#define FSTAB_BOOT "PARTUUID=" BOOT_PARTUUID " /boot ext4 defaults 1 2\n"
+#define FSTAB_HOME "UUID=" FS_UUID " /home btrfs subvol=home,compress=zstd:1 0 0\n"
+#define TOP "/dev/sda2"
+#define ROOT_VOL "btrfsvol:/dev/sda2/root"
+#define HOME_VOL "btrfsvol:/dev/sda2/home"
+#define KEY "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGKYGUGvHX4hk0+GGtUcqxOYOOkLN+Bn8zz6j3Vh/h4E a@b"
+#define NS "xmlns:vi='http://virt-inject.org/xmlns/libvirt/domain/1.0'"
+#define KEY_AND_MOTD \
+    "<vi:inject " NS "><vi:user name='alice'><vi:ssh-key>" KEY "</vi:ssh-key></vi:user>" \
+    "<vi:file path='/etc/motd'>hi&#10;</vi:file></vi:inject>"
+
+static void
+add_root_tree (const char *dev, const char *fstab)
+{
+    fake_guestfs_add_file (dev, "/etc", NULL, S_IFDIR | 0755, 2);
+    fake_guestfs_add_file (dev, "/etc/fstab", fstab, S_IFREG | 0644, 1);
+    fake_guestfs_add_file (dev, "/etc/os-release", "ID=fedora\n", S_IFREG | 0644, 1);
+    fake_guestfs_add_file (dev, "/etc/passwd",
+                           "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n",
+                           S_IFREG | 0644, 1);
+    fake_guestfs_add_file (dev, "/etc/group", "root:x:0:\nalice:x:1000:\n", S_IFREG | 0644, 1);
+    add_dirs (dev, "/root", "/home", "/boot", "/data", "/srv", NULL);
+}
+
+static void
+add_fedora (const char *fstab)
+{
+    fake_guestfs_add_fs ("/dev/sda1", "ext4");
+    fake_guestfs_set_ids ("/dev/sda1", "2f0b9d1e-3c7a-4c1e-8d55-8a9e2f4b7c01", BOOT_PARTUUID);
+    fake_guestfs_add_file ("/dev/sda1", "/vmlinuz", "kernel\n", S_IFREG | 0644, 1);
+    fake_guestfs_add_fs (TOP, "btrfs");
+    fake_guestfs_set_ids (TOP, FS_UUID, "64f798dd-5ac2-7744-9e65-77a8e970601b");
+    add_dirs (TOP, "/root", "/home", NULL);     /* where the subvolumes are */
+    fake_guestfs_add_fs (ROOT_VOL, "btrfs");    /* id 256 */
+    add_root_tree (ROOT_VOL, fstab);
+    fake_guestfs_add_fs (HOME_VOL, "btrfs");    /* id 257 */
+    add_dirs (HOME_VOL, "/alice", NULL);
+}
+
+static gboolean
+mount_logged (const char *entry)
+{
+    const GPtrArray *log = fake_guestfs_mount_log ();
+
+    for (guint i = 0; i < log->len; i++)
+        if (g_str_equal (log->pdata[i], entry))
+            return TRUE;
+    return FALSE;
+}
+
+/* The issue's case: keys for /home/alice land in the "home" subvolume and
+ * /etc/motd in "root", as the booted guest sees them; nothing reaches the
+ * top level.  Root finding looks into the subvolumes itself and does not
+ * count libguestfs's own "btrfsvol:" entries a second time. */
+static void
+test_btrfs_fedora (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViSpec) spec = vi_spec_parse (KEY_AND_MOTD, strlen (KEY_AND_MOTD), NULL, &error);
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autofree char *top = NULL;
+    g_autofree char *root_before = NULL, *root_after = NULL;
+
+    g_assert_no_error (error);
+    fake_guestfs_reset ();
+    add_fedora (FSTAB_ROOT FSTAB_BOOT FSTAB_HOME);
+    root_before = fake_guestfs_paths_on (ROOT_VOL);
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (mount_logged ("guestfs_mount '' " ROOT_VOL " /"));
+    g_assert_true (mount_logged ("guestfs_mount_options '' /dev/sda1 /boot"));
+    /* compress=zstd:1 is not passed on (the fake refuses any option but
+     * subvol= and subvolid=) */
+    g_assert_true (mount_logged ("guestfs_mount_options 'subvol=home' " TOP " /home"));
+    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_no_error (error);
+
+    g_assert_cmpstr (fake_guestfs_content_on (HOME_VOL, "/alice/.ssh/authorized_keys"), ==, KEY "\n");
+    g_assert_cmpstr (fake_guestfs_content_on (ROOT_VOL, "/etc/motd"), ==, "hi\n");
+    /* the root subvolume's /home (the mount point) is untouched */
+    root_after = fake_guestfs_paths_on (ROOT_VOL);
+    g_assert_null (strstr (root_after, "/home/"));
+    g_assert_nonnull (strstr (root_after, "/etc/motd\n"));
+    top = fake_guestfs_paths_on (TOP);
+    g_assert_cmpstr (top, ==, "/\n/home\n/root\n");
+}
+
+/* <vi:target root="/dev/sda2"/>: the filesystem is named, its root
+ * subvolume is mounted. */
+static void
+test_btrfs_explicit_root (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GBytes) b = g_bytes_new_static ("x\n", 2);
+
+    fake_guestfs_reset ();
+    add_fedora (FSTAB_ROOT FSTAB_BOOT FSTAB_HOME);
+    vfs = open_vfs (TOP, &error);
+    g_assert_no_error (error);
+    g_assert_true (mount_logged ("guestfs_mount '' " ROOT_VOL " /"));
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/motd", b, 0644, 0, 0, &error));
+    g_assert_true (vi_vfs_commit (vfs, &error));
+    g_assert_cmpstr (fake_guestfs_content_on (ROOT_VOL, "/etc/motd"), ==, "x\n");
+    g_clear_pointer (&vfs, vi_vfs_free);
+
+    /* a filesystem that is not btrfs is mounted as given */
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    vfs = open_vfs ("/dev/sda1", &error);
+    g_assert_no_error (error);
+    g_assert_true (mount_logged ("guestfs_mount '' /dev/sda1 /"));
+    g_clear_pointer (&vfs, vi_vfs_free);
+
+    /* listing the subvolumes fails: an error naming the filesystem */
+    fake_guestfs_reset ();
+    add_fedora (FSTAB_ROOT FSTAB_BOOT FSTAB_HOME);
+    fake_guestfs_fail ("guestfs_btrfs_subvolume_list");
+    g_assert_null (open_vfs (TOP, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_FAILED);
+    g_assert_nonnull (strstr (error->message, TOP ": listing the btrfs subvolumes"));
+    g_clear_error (&error);
+    g_assert_null (open_vfs (NULL, &error));
+    g_assert_nonnull (strstr (error->message, TOP ": listing the btrfs subvolumes"));
+}
+
+/* Snapshots of the root are roots too: the subvolume whose own fstab
+ * mounts it at / is the one the guest boots (subvol= or subvolid=); a
+ * default subvolume that is a root wins (openSUSE); with nothing to tell
+ * them apart, several roots are an error naming them. */
+typedef struct {
+    const char *name;
+    const char *root_line;      /* the "/" line of the root and of its snapshot */
+    gboolean default_is_root;   /* the default subvolume is "root" */
+    const char *mounted;        /* expected mount at /, NULL: an error */
+} SnapshotCase;
+
+static const SnapshotCase snapshot_cases[] = {
+    { "subvol", FSTAB_ROOT, FALSE, "guestfs_mount '' " ROOT_VOL " /" },
+    { "subvol-slash", "UUID=" FS_UUID " / btrfs subvol=/root 0 0\n", FALSE,
+      "guestfs_mount '' " ROOT_VOL " /" },
+    { "subvolid", "UUID=" FS_UUID " / btrfs subvolid=256 0 0\n", FALSE,
+      "guestfs_mount '' " ROOT_VOL " /" },
+    { "default-subvolume", "UUID=" FS_UUID " / btrfs defaults 0 0\n", TRUE,
+      "guestfs_mount '' " TOP " /" },
+    { "undecided", "UUID=" FS_UUID " / btrfs defaults 0 0\n", FALSE, NULL },
+};
+
+static void
+test_btrfs_snapshots (gconstpointer data)
+{
+    const SnapshotCase *c = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autofree char *fstab = g_strconcat (c->root_line, FSTAB_BOOT FSTAB_HOME, NULL);
+
+    fake_guestfs_reset ();
+    add_fedora (fstab);
+    fake_guestfs_add_fs ("btrfsvol:/dev/sda2/root/.snapshots/1/snapshot", "btrfs");
+    add_root_tree ("btrfsvol:/dev/sda2/root/.snapshots/1/snapshot", fstab);
+    if (c->default_is_root)
+        fake_guestfs_set_btrfs_default (TOP, ROOT_VOL);
+    vfs = open_vfs (NULL, &error);
+    if (c->mounted) {
+        g_assert_no_error (error);
+        g_assert_true (mount_logged (c->mounted));
+    } else {
+        g_assert_null (vfs);
+        g_assert_error (error, VI_ERROR, VI_ERROR_TARGET);
+        g_assert_nonnull (strstr (error->message, ROOT_VOL ", btrfsvol:/dev/sda2/root/.snapshots/1/snapshot"));
+        g_clear_error (&error);
+        g_assert_null (open_vfs (TOP, &error));
+        g_assert_error (error, VI_ERROR, VI_ERROR_TARGET);
+        g_assert_nonnull (strstr (error->message, "several btrfs subvolumes look like a root"));
+    }
+}
+
+/* One line (or a few) of the guest's fstab besides the root and /boot,
+ * and what comes of it: a mount (as the fake logs it: only subvol= and
+ * subvolid= ever reach it), a mount point skipped (and then refused), or
+ * an error. */
+typedef struct {
+    const char *name;
+    const char *lines;
+    const char *mount;          /* expected in the mount log, or NULL */
+    const char *skipped;        /* a mount point expected skipped, or NULL */
+    const char *error;          /* expected in the error of the open, or NULL */
+    const char *named;          /* the mount point a refusal names, if not @skipped */
+} FstabCase;
+
+static const FstabCase fstab_cases[] = {
+    { "subvol", FSTAB_HOME, "guestfs_mount_options 'subvol=home' " TOP " /home", NULL, NULL },
+    { "subvol-slash", "UUID=" FS_UUID " /home btrfs subvol=/home 0 0\n",
+      "guestfs_mount_options 'subvol=/home' " TOP " /home", NULL, NULL },
+    { "subvolid", "UUID=" FS_UUID " /home btrfs noatime,subvolid=257 0 0\n",
+      "guestfs_mount_options 'subvolid=257' " TOP " /home", NULL, NULL },
+    { "subvol-and-subvolid", "UUID=" FS_UUID " /home btrfs subvol=home,subvolid=257 0 0\n",
+      "guestfs_mount_options 'subvol=home,subvolid=257' " TOP " /home", NULL, NULL },
+    { "options-not-passed",
+      "UUID=" FS_UUID " /home btrfs ro,noexec,nosuid,compress=zstd:1,x-systemd.device-timeout=0,"
+      "subvol=home,defaults 0 0\nLABEL=data /srv ext4 ro,noatime,errors=remount-ro,x-systemd.automount 0 2\n",
+      "guestfs_mount_options '' /dev/data /srv", NULL, NULL },
+    { "partuuid-any-case", "PARTUUID=8C1E2A6F-5B3D-4E9A-A7C2-1D4F6E8B9A03 /srv ext4 defaults 0 2\n",
+      "guestfs_mount_options '' /dev/sda1 /srv", NULL, NULL },
+    { "noauto-present", "LABEL=data /data ext4 noauto 0 0\n",
+      "guestfs_mount_options '' /dev/data /data", NULL, NULL },
+    { "nofail-present", "LABEL=data /data ext4 nofail 0 0\n",
+      "guestfs_mount_options '' /dev/data /data", NULL, NULL },
+    { "nofail-absent-uuid", "UUID=0000dead-0000-4000-8000-000000000000 /data ext4 defaults,nofail 0 2\n",
+      NULL, "/data", NULL },
+    { "noauto-absent-dev", "/dev/vdb1 /data ext4 noauto 0 0\n", NULL, "/data", NULL },
+    /* the appliance could open /dev/sdb1 (its kernel's name for another
+     * disk), but it is not one of the image's devices */
+    { "nofail-dev-not-the-image", "/dev/sdb1 /data ext4 nofail 0 0\n", NULL, "/data", NULL },
+    { "dev-name", "/dev/vda1 /srv ext4 defaults 0 2\n", "guestfs_mount_options '' /dev/sda1 /srv",
+      NULL, NULL },
+    { "nofail-absent-partuuid", "PARTUUID=00000000-0000-4000-8000-000000000000 /data xfs nofail 0 0\n",
+      NULL, "/data", NULL },
+    { "nofail-absent-label", "LABEL=nosuch /data ext4 nofail,noauto 0 0\n", NULL, "/data", NULL },
+    { "nofail-absent-home", "UUID=0000dead-0000-4000-8000-000000000000 /home xfs nofail 0 0\n",
+      NULL, "/home", NULL },
+    { "under-skipped", "UUID=0000dead-0000-4000-8000-000000000000 /data ext4 nofail 0 2\n"
+      "LABEL=data /data/sub ext4 defaults 0 2\n", NULL, "/data/sub", NULL, "/data" },
+    { "vfat-not-mounted", "UUID=ABCD-1234 /boot/efi vfat umask=0077,shortname=winnt 0 2\n",
+      NULL, "/boot/efi", NULL },
+    { "tmpfs-not-mounted", "tmpfs /data tmpfs defaults 0 0\n", NULL, "/data", NULL },
+    { "escaped-mount-point", "LABEL=data /srv/my\\040data/ ext4 defaults 0 2\n",
+      "guestfs_mount_options '' /dev/data /srv/my data", NULL, NULL },
+    { "absent-is-fatal", "UUID=0000dead-0000-4000-8000-000000000000 /data ext4 defaults 0 2\n",
+      NULL, NULL, "cannot mount /data (UUID=0000dead-0000-4000-8000-000000000000 from the guest's "
+      "/etc/fstab): device not found" },
+    { "absent-dev-is-fatal", "/dev/vdb1 /data ext4 defaults 0 2\n", NULL, NULL,
+      "cannot mount /data (/dev/vdb1" },
+    { "present-failing-is-fatal", "UUID=" FS_UUID " /home btrfs subvol=nosuch,nofail 0 0\n", NULL, NULL,
+      "cannot mount /home (UUID=" FS_UUID " from the guest's /etc/fstab): mount:" },
+    { "bad-subvolid", "UUID=" FS_UUID " /home btrfs subvolid=home 0 0\n", NULL, NULL,
+      "mounts /home with an unusable subvolid= option" },
+    { "bad-subvol", "UUID=" FS_UUID " /home btrfs subvol=a\\011b 0 0\n", NULL, NULL,
+      "mounts /home with an unusable subvol= option" },
+};
+
+/* Every path operation at or under a skipped mount point is refused,
+ * naming it; a path beside it (the same prefix, another name) is not. */
+static void
+assert_refused_error (GError *e, const char *path, const char *mountpoint, const char *op)
+{
+    g_autofree char *expected = g_strdup_printf ("%s: refused: %s is a mount point of the guest's "
+                                                 "/etc/fstab that is not mounted here (", path,
+                                                 mountpoint);
+
+    if (e == NULL || !g_error_matches (e, VI_ERROR, VI_ERROR_GUEST) ||
+        !g_str_has_prefix (e->message, expected))
+        g_error ("%s %s: expected a refusal, got: %s", op, path, e ? e->message : "success");
+}
+
+static void
+assert_refused (ViVfs *vfs, const char *skipped, const char *mountpoint)
+{
+    g_autofree char *under = g_strconcat (skipped, "/x", NULL);
+    g_autofree char *beside = g_strconcat (mountpoint, "2", NULL);
+    g_autoptr(GBytes) b = g_bytes_new_static ("x", 1);
+    const char *paths[] = { skipped, under };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (paths); i++) {
+        const char *p = paths[i];
+        g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL, e4 = NULL, e5 = NULL, e6 = NULL, e7 = NULL;
+        g_autoptr(GError) e8 = NULL, e9 = NULL;
+        g_autoptr(GBytes) out = NULL;
+        g_autoptr(GPtrArray) names = NULL;
+        ViStat st;
+
+        g_assert_false (vi_vfs_write_file (vfs, p, b, 0644, 0, 0, &e1));
+        assert_refused_error (e1, p, mountpoint, "write_file");
+        g_assert_false (vi_vfs_mkdir_p (vfs, p, 0755, 0, 0, NULL, &e2));
+        assert_refused_error (e2, p, mountpoint, "mkdir_p");
+        g_assert_false (vi_vfs_chmod (vfs, p, 0700, &e3));
+        assert_refused_error (e3, p, mountpoint, "chmod");
+        g_assert_false (vi_vfs_chown (vfs, p, 1, 1, &e4));
+        assert_refused_error (e4, p, mountpoint, "chown");
+        g_assert_false (vi_vfs_stat (vfs, p, &st, &e5));
+        assert_refused_error (e5, p, mountpoint, "stat");
+        g_assert_false (vi_vfs_read_file (vfs, p, 1024, &out, &e6));
+        assert_refused_error (e6, p, mountpoint, "read_file");
+        g_assert_false (vi_vfs_rmdir (vfs, p, &e7));
+        assert_refused_error (e7, p, mountpoint, "rmdir");
+        g_assert_false (vi_vfs_list_dir (vfs, p, 100, &names, &e8));
+        assert_refused_error (e8, p, mountpoint, "list_dir");
+        g_assert_false (vi_vfs_set_label (vfs, p, "system_u:object_r:etc_t:s0", &e9));
+        assert_refused_error (e9, p, mountpoint, "set_label");
+    }
+    /* positive control: the same prefix, another directory */
+    {
+        g_autoptr(GError) e = NULL;
+
+        g_assert_true (vi_vfs_mkdir_p (vfs, beside, 0755, 0, 0, NULL, &e));
+        g_assert_no_error (e);
+    }
+}
+
+static void
+test_fstab_options (gconstpointer data)
+{
+    const FstabCase *c = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autofree char *fstab = g_strconcat (FSTAB_ROOT FSTAB_BOOT, c->lines, NULL);
+    g_autoptr(GBytes) b = g_bytes_new_static ("hi\n", 3);
+
+    fake_guestfs_reset ();
+    add_fedora (fstab);
+    fake_guestfs_add_fs ("/dev/data", "ext4");
+    add_dirs ("/dev/data", "/sub", NULL);
+    add_dirs (ROOT_VOL, "/srv/my data", NULL);
+    fake_guestfs_add_fs ("/dev/sdb1", "ext4");
+    fake_guestfs_set_unlisted ("/dev/sdb1");
+    vfs = open_vfs (NULL, &error);
+    if (c->error) {
+        g_assert_null (vfs);
+        g_assert_nonnull (error);
+        if (strstr (error->message, c->error) == NULL)
+            g_error ("'%s' is not in '%s'", c->error, error->message);
+        return;
+    }
+    g_assert_no_error (error);
+    /* the root and /boot are mounted whatever else happens */
+    g_assert_true (mount_logged ("guestfs_mount '' " ROOT_VOL " /"));
+    g_assert_true (mount_logged ("guestfs_mount_options '' /dev/sda1 /boot"));
+    if (c->mount)
+        g_assert_true (mount_logged (c->mount));
+    if (c->skipped) {
+        const GPtrArray *m = fake_guestfs_mounts ();
+
+        for (guint i = 0; i < m->len; i++)
+            g_assert_cmpstr (m->pdata[i], !=, c->skipped);
+        assert_refused (vfs, c->skipped, c->named ? c->named : c->skipped);
+    }
+    /* the injection goes on elsewhere: the positive control */
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/motd", b, 0644, 0, 0, &error));
+    g_assert_true (vi_vfs_commit (vfs, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (fake_guestfs_content_on (ROOT_VOL, "/etc/motd"), ==, "hi\n");
+}
+
+/* A whole injection with /home on a device the image does not have
+ * (nofail): the keys are refused naming /home, nothing is written, not
+ * even the file the request also asks for; without the keys the same
+ * image takes the file. */
+static void
+test_skipped_home_injection (void)
+{
+    static const char motd[] = "<vi:inject " NS "><vi:file path='/etc/motd'>hi&#10;</vi:file></vi:inject>";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViSpec) spec = vi_spec_parse (KEY_AND_MOTD, strlen (KEY_AND_MOTD), NULL, &error);
+    g_autoptr(ViSpec) spec_motd = vi_spec_parse (motd, strlen (motd), NULL, &error);
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autofree char *before = NULL, *after = NULL;
+
+    g_assert_no_error (error);
+    fake_guestfs_reset ();
+    add_fedora (FSTAB_ROOT FSTAB_BOOT
+                "UUID=0000dead-0000-4000-8000-000000000000 /home xfs defaults,nofail 0 0\n");
+    add_dirs (ROOT_VOL, "/home/alice", NULL);   /* what the mount would hide */
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    before = fake_guestfs_paths ();
+    g_assert_false (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_assert_nonnull (strstr (error->message, "/home is a mount point of the guest's /etc/fstab"));
+    g_assert_nonnull (strstr (error->message, "UUID=0000dead-0000-4000-8000-000000000000"));
+    g_clear_error (&error);
+    after = fake_guestfs_paths ();
+    g_assert_cmpstr (before, ==, after);
+    g_assert_null (fake_guestfs_content_on (ROOT_VOL, "/etc/motd"));
+
+    g_assert_true (vi_inject (spec_motd, vfs, NULL, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (fake_guestfs_content_on (ROOT_VOL, "/etc/motd"), ==, "hi\n");
 }
 
 int
@@ -460,6 +895,7 @@ main (int argc, char **argv)
     g_test_init (&argc, &argv, NULL);
     g_test_add_func ("/guestfs-fake/launch-failure", test_launch_failure);
     g_test_add_func ("/guestfs-fake/write-and-commit", test_write_and_commit);
+    g_test_add_func ("/guestfs-fake/list-dir", test_list_dir);
     g_test_add_func ("/guestfs-fake/write-failure", test_write_failure);
     g_test_add_func ("/guestfs-fake/rename-failure", test_rename_failure);
     g_test_add_func ("/guestfs-fake/mkdir-rmdir", test_mkdir_rmdir);
@@ -468,6 +904,18 @@ main (int argc, char **argv)
     g_test_add_func ("/guestfs-fake/refusals", test_refusals);
     g_test_add_func ("/guestfs-fake/root-finding", test_roots);
     g_test_add_func ("/guestfs-fake/selinux", test_selinux);
+    g_test_add_func ("/guestfs-fake/btrfs/fedora", test_btrfs_fedora);
+    g_test_add_func ("/guestfs-fake/btrfs/explicit-root", test_btrfs_explicit_root);
+    for (gsize i = 0; i < G_N_ELEMENTS (snapshot_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/guestfs-fake/btrfs/snapshots/%s",
+                                                 snapshot_cases[i].name);
+        g_test_add_data_func (path, &snapshot_cases[i], test_btrfs_snapshots);
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS (fstab_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/guestfs-fake/fstab/%s", fstab_cases[i].name);
+        g_test_add_data_func (path, &fstab_cases[i], test_fstab_options);
+    }
+    g_test_add_func ("/guestfs-fake/fstab/skipped-home-injection", test_skipped_home_injection);
     for (gsize i = 0; i < G_N_ELEMENTS (autorelabel_cases); i++) {
         g_autofree char *path = g_strdup_printf ("/guestfs-fake/autorelabel-flag/%s",
                                                  autorelabel_cases[i].name);
