@@ -585,6 +585,25 @@ stage_hint (const char *stage)
     return "";
 }
 
+/* Disk images need the libguestfs helper, which Debian ships in a package
+ * of its own (virt-inject-guestfs), so that hosts with only LXC guests do
+ * not install libguestfs and a kernel.  Its absence is said up front, with
+ * the package to install, rather than as a failed exec. */
+static gboolean
+helper_present (GError **error)
+{
+    const char *helper = vi_image_helper_path ();
+
+    if (access (helper, X_OK) == 0)
+        return TRUE;
+    if (errno == ENOENT)
+        return vi_throw (error, VI_ERROR_UNSUPPORTED,
+                         "disk images are injected by the libguestfs helper %s, which is not "
+                         "installed: install the package virt-inject-guestfs "
+                         "(apt install virt-inject-guestfs)", helper);
+    return vi_throw_errno (error, errno, "cannot run the libguestfs helper %s", helper);
+}
+
 /* The helper's command line (vi-image.h). */
 static GPtrArray *
 helper_argv (const ViConfig *cfg, const ViTarget *target, const char *overlay,
@@ -646,6 +665,10 @@ inject_locked (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec, 
     gboolean ok;
 
     if (!recover (w, dry_run, notes, error))
+        return FALSE;
+    /* After the recovery (a pending commit needs only qemu-img): without the
+     * helper there is no appliance, and the error says what to install. */
+    if (!helper_present (error))
         return FALSE;
 
     if (progress)

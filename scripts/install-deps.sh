@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install every Debian 12 package virt-inject needs to build, run and test.
+# Install every Debian 12 package virt-inject needs to build, run and test
+# (and to build and test its Debian packages, and the Ansible example).
 # Idempotent: packages already present are left alone; safe to run repeatedly.
 #
 #   scripts/install-deps.sh          build + run + every test suite
@@ -23,6 +24,7 @@ PKGS="
   procps perl python3 mount kmod tgt bindfs
   apparmor binutils python3-yaml
   ifupdown netplan.io
+  debhelper lintian dpkg-dev ansible python3-apt python3-libvirt python3-lxml
 "
 
 missing=""

@@ -142,6 +142,29 @@ t_install_stale () { d=$T/hooks-stale; aa=$T/aa-none
     grep -q "qemu.d/virt-inject: a symlink to $HOOK.*hook install" "$T/st.out" &&
     "$VI" hook uninstall --hook-dir "$d" >/dev/null &&
     [ ! -e "$d/qemu.d/virt-inject" ] && [ ! -L "$d/qemu.d/virt-inject" ] && [ ! -e "$d/lxc.d/virt-inject" ]; }
+# The hook of another installation (a meson install under /usr/local whose
+# front execs a worker that is not this build's) in our place, and a
+# second virt-inject hook under another name: status names both (exit 1),
+# install replaces the first and removes the second, so virt-inject never
+# runs twice; a hook that is not ours stays.
+t_install_other () { d=$T/hooks-other; aa=$T/aa-none
+    mkdir -p "$d/qemu.d" "$d/lxc.d" &&
+    printf '\177ELF fake front\0%s\0/usr/local/vi-other/libexec/virt-inject-hook-worker\0' "$NS" > "$d/qemu.d/virt-inject" &&
+    cp "$HOOK" "$d/lxc.d/50-copy" && cp "$d/qemu.d/virt-inject" "$d/qemu.d/10-local" &&
+    chmod 0755 "$d/qemu.d/virt-inject" "$d/qemu.d/10-local" &&
+    printf '#!/bin/sh\nexit 0\n' > "$d/qemu.d/other" && chmod 0755 "$d/qemu.d/other" &&
+    { "$VI" hook status --hook-dir "$d" --apparmor-dir "$aa" > "$T/st.out"; [ $? -eq 1 ]; } &&
+    grep -q "qemu.d/virt-inject: the hook of another virt-inject installation (its worker is /usr/local/vi-other/libexec/virt-inject-hook-worker), left by a meson install under /usr/local" "$T/st.out" &&
+    grep -q "lxc.d/50-copy: a second virt-inject hook" "$T/st.out" &&
+    grep -q "qemu.d/10-local: a second virt-inject hook" "$T/st.out" &&
+    ! grep -q "qemu.d/other" "$T/st.out" &&
+    "$VI" hook install --hook-dir "$d" --apparmor-dir "$aa" > "$T/in.out" &&
+    grep -q "replacing $d/qemu.d/virt-inject: it was the hook of another virt-inject installation .*/usr/local" "$T/in.out" &&
+    grep -q "removed $d/lxc.d/50-copy: a second virt-inject hook" "$T/in.out" &&
+    grep -q "removed $d/qemu.d/10-local: a second virt-inject hook" "$T/in.out" &&
+    [ ! -e "$d/lxc.d/50-copy" ] && [ ! -e "$d/qemu.d/10-local" ] && [ -x "$d/qemu.d/other" ] &&
+    cmp -s "$d/qemu.d/virt-inject" "$HOOK" &&
+    "$VI" hook status --hook-dir "$d" --apparmor-dir "$aa" >/dev/null; }
 # Where libvirtd has an AppArmor profile, install and status say whether its
 # local include file includes our rules, and never edit it.
 t_install_apparmor () { d=$T/hooks-aa; aa=$T/aa
@@ -325,6 +348,7 @@ ok "a read-only tree: exit 2, nothing changed" t_readonly
 ok "hook install copies the front into DIR/qemu.d and DIR/lxc.d (0755, same bytes); status; uninstall" t_install
 ok "the installed copy runs as the hook" t_install_runs
 ok "hook status: a stale copy and an old symlink install; uninstall removes the symlink" t_install_stale
+ok "hook install/status: another installation's hook is named and replaced, a second one removed" t_install_other
 ok "hook install/status: AppArmor include line reported, local file never edited" t_install_apparmor
 ok "hook forget DOMAIN drops the ledger entry" t_forget
 ok "LXC raw image root: loop device in a private namespace, cleaned up" t_loop_raw

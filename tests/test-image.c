@@ -413,6 +413,33 @@ test_create_fails (Fixture *f, gconstpointer data)
     g_assert_false (image_has_data (f->image));
 }
 
+/* Without the libguestfs helper (Debian: the package virt-inject-guestfs
+ * not installed), the error names the package, and nothing is run. */
+static void
+test_helper_missing (Fixture *f, gconstpointer data)
+{
+    g_autofree char *missing = g_build_filename (f->dir, "no-such-helper", NULL);
+    g_autofree char *log = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *expected = NULL;
+
+    (void) data;
+    g_setenv ("VIRT_INJECT_GUESTFS_HELPER", missing, TRUE);
+    for (int dry = 0; dry <= 1; dry++) {
+        g_assert_false (inject (f, dry, NULL, &error));
+        g_assert_error (error, VI_ERROR, VI_ERROR_UNSUPPORTED);
+        g_clear_pointer (&expected, g_free);
+        expected = g_strdup_printf ("disk images are injected by the libguestfs helper %s, which "
+                                    "is not installed: install the package virt-inject-guestfs "
+                                    "(apt install virt-inject-guestfs)", missing);
+        g_assert_cmpstr (error->message, ==, expected);
+        g_clear_error (&error);
+    }
+    log = read_log (f);
+    g_assert_cmpstr (log, ==, "");
+    g_assert_false (image_has_data (f->image));
+}
+
 static void
 test_skip (void)
 {
@@ -536,6 +563,8 @@ main (int argc, char **argv)
     g_test_add ("/image/create-and-commit", Fixture, NULL, fixture_set_up,
                 test_create_and_commit, fixture_tear_down);
     g_test_add ("/image/create-fails", Fixture, NULL, fixture_set_up, test_create_fails,
+                fixture_tear_down);
+    g_test_add ("/image/helper-missing", Fixture, NULL, fixture_set_up, test_helper_missing,
                 fixture_tear_down);
     g_test_add ("/image/unreadable-result", Fixture, NULL, fixture_set_up,
                 test_unreadable_result, fixture_tear_down);

@@ -14,6 +14,8 @@
 
 #define HOOK_NAME "virt-inject"
 #define FRONT_MAX (16 * 1024 * 1024)
+#define VI_NS "http://virt-inject.org/xmlns/libvirt/domain/1.0"
+#define WORKER_SUFFIX "/virt-inject-hook-worker"
 
 /* The rules libvirtd's AppArmor profile needs to run the hook's worker
  * (data/apparmor/virt-inject-hook.in), and the one line that includes them
@@ -31,21 +33,6 @@ hook_program (void)
     return g_strdup (env && *env ? env : LIBEXECDIR "/virt-inject-hook");
 }
 
-/* Whether @path is a regular file with exactly the bytes of @front. */
-static gboolean
-same_bytes (const char *path, GBytes *front)
-{
-    g_autofree char *data = NULL;
-    gsize len = 0;
-    struct stat st;
-
-    if (lstat (path, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size > FRONT_MAX ||
-        !g_file_get_contents (path, &data, &len, NULL))
-        return FALSE;
-    return len == g_bytes_get_size (front) &&
-           memcmp (data, g_bytes_get_data (front, NULL), len) == 0;
-}
-
 static GBytes *
 read_front (const char *prog, GError **error)
 {
@@ -55,6 +42,164 @@ read_front (const char *prog, GError **error)
     if (!g_file_get_contents (prog, &data, &len, error))
         return NULL;
     return g_bytes_new_take (g_steal_pointer (&data), len);
+}
+
+/* Whether @data is a virt-inject hook front, of any version: an ELF
+ * program holding our namespace and the worker's name. */
+static gboolean
+is_front (const char *data, gsize len)
+{
+    return len >= 4 && memcmp (data, "\177ELF", 4) == 0 &&
+           memmem (data, len, VI_NS, strlen (VI_NS)) != NULL &&
+           memmem (data, len, WORKER_SUFFIX, strlen (WORKER_SUFFIX)) != NULL;
+}
+
+/* The worker a hook front execs, read out of the program's bytes.  A front
+ * holds its worker's installed path (LIBEXECDIR "/virt-inject-hook-worker")
+ * as a C string, and that path names the installation the front belongs
+ * to: /usr/local/libexec/... for a `meson install` under /usr/local,
+ * /usr/libexec/... for the Debian package.  Returns NULL when @data is not
+ * a front or holds no such path (the fronts of versions that were
+ * installed as symlinks found their worker beside their own path). */
+static char *
+front_worker (const char *data, gsize len)
+{
+    const char *end = data + len;
+    const char *p = data;
+
+    if (!is_front (data, len))
+        return NULL;
+    /* sizeof counts the NUL: the suffix must end a string */
+    while ((p = memmem (p, (gsize) (end - p), WORKER_SUFFIX, sizeof WORKER_SUFFIX)) != NULL) {
+        const char *start = p;
+
+        while (start > data && start[-1] != '\0' && g_ascii_isgraph (start[-1]))
+            start--;
+        if (*start == '/')
+            return g_strndup (start, (gsize) (p - start) + strlen (WORKER_SUFFIX));
+        p += sizeof WORKER_SUFFIX;
+    }
+    return NULL;
+}
+
+/* What an entry of a hook directory is, as far as virt-inject is concerned. */
+typedef enum {
+    ENTRY_MISSING,
+    ENTRY_OTHER,        /* not a virt-inject hook */
+    ENTRY_LINK,         /* a symlink to a virt-inject-hook (older versions) */
+    ENTRY_COPY,         /* a copy of a virt-inject hook front, of any installation */
+} EntryKind;
+
+typedef struct {
+    EntryKind kind;
+    char *link;         /* ENTRY_LINK: the target */
+    char *worker;       /* ENTRY_COPY: the worker it execs (its installation), if known */
+    gboolean same;      /* ENTRY_COPY: the very bytes of @front */
+} Entry;
+
+static void
+entry_clear (Entry *e)
+{
+    g_clear_pointer (&e->link, g_free);
+    g_clear_pointer (&e->worker, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Entry, entry_clear)
+
+static void
+entry_read (const char *path, GBytes *front, Entry *out)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    struct stat st;
+
+    *out = (Entry) { ENTRY_OTHER, NULL, NULL, FALSE };
+    if (lstat (path, &st) < 0) {
+        out->kind = ENTRY_MISSING;
+        return;
+    }
+    if (S_ISLNK (st.st_mode)) {
+        g_autofree char *target = g_file_read_link (path, NULL);
+        g_autofree char *base = target ? g_path_get_basename (target) : NULL;
+
+        if (base && g_str_equal (base, "virt-inject-hook")) {
+            out->kind = ENTRY_LINK;
+            out->link = g_steal_pointer (&target);
+        }
+        return;
+    }
+    if (!S_ISREG (st.st_mode) || st.st_size > FRONT_MAX ||
+        !g_file_get_contents (path, &data, &len, NULL))
+        return;
+    if (!is_front (data, len))
+        return;
+    out->kind = ENTRY_COPY;
+    out->worker = front_worker (data, len);
+    out->same = front && len == g_bytes_get_size (front) &&
+                memcmp (data, g_bytes_get_data (front, NULL), len) == 0;
+}
+
+/* How a copy of another installation's front is named in messages. */
+static char *
+describe_other (const char *worker)
+{
+    if (worker == NULL)
+        return g_strdup ("the hook of an older virt-inject version");
+    return g_strdup_printf ("the hook of another virt-inject installation (its worker is %s)%s",
+                            worker, g_str_has_prefix (worker, "/usr/local/")
+                                        ? ", left by a meson install under /usr/local" : "");
+}
+
+/* The worker of @front, the hook program this CLI installs. */
+static char *
+our_worker (GBytes *front)
+{
+    gsize len = 0;
+    const char *data = front ? g_bytes_get_data (front, &len) : NULL;
+
+    return data ? front_worker (data, len) : NULL;
+}
+
+/* Executable entries of @dir other than HOOK_NAME that are virt-inject
+ * hooks too (a copy or a link under another name, by hand or by another
+ * installation): libvirt runs every executable entry, so virt-inject would
+ * run twice for every event.  Each is named; with @remove, removed.
+ * Returns how many are left. */
+static guint
+other_hooks (const char *dir, gboolean remove)
+{
+    g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+    const char *name;
+    guint left = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((name = g_dir_read_name (d)) != NULL) {
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+        g_auto(Entry) e = { 0 };
+        g_autofree char *what = NULL;
+
+        if (g_str_equal (name, HOOK_NAME) || !g_file_test (path, G_FILE_TEST_IS_EXECUTABLE))
+            continue;
+        entry_read (path, NULL, &e);
+        if (e.kind == ENTRY_LINK)
+            what = g_strdup_printf ("a symlink to %s", e.link);
+        else if (e.kind == ENTRY_COPY)
+            what = e.worker ? g_strdup_printf ("a copy of the hook whose worker is %s", e.worker)
+                            : g_strdup ("a copy of an older version's hook");
+        else
+            continue;
+        if (remove && g_unlink (path) == 0) {
+            printf ("removed %s: a second virt-inject hook (%s); libvirt would have run "
+                    "virt-inject twice\n", path, what);
+            continue;
+        }
+        if (remove)
+            g_printerr ("virt-inject: removing %s: %s\n", path, g_strerror (errno));
+        printf ("%s: a second virt-inject hook (%s): libvirt runs virt-inject twice; "
+                "'virt-inject hook install' removes it\n", path, what);
+        left++;
+    }
+    return left;
 }
 
 /* @dir/HOOK_NAME becomes a copy of @front, mode 0755, replaced atomically:
@@ -155,6 +300,7 @@ install (const char *hook_dir, const char *aa_dir)
     g_autofree char *prog = hook_program ();
     g_autoptr(GError) error = NULL;
     g_autoptr(GBytes) front = NULL;
+    g_autofree char *worker = NULL;
 
     if (!g_file_test (prog, G_FILE_TEST_IS_EXECUTABLE)) {
         g_printerr ("virt-inject: hook program %s is missing or not executable\n", prog);
@@ -165,19 +311,32 @@ install (const char *hook_dir, const char *aa_dir)
         g_printerr ("virt-inject: %s\n", error->message);
         return 2;
     }
+    worker = our_worker (front);
     for (gsize i = 0; i < G_N_ELEMENTS (drivers); i++) {
         g_autofree char *dir = g_strdup_printf ("%s/%s.d", hook_dir, drivers[i]);
         g_autofree char *dest = g_build_filename (dir, HOOK_NAME, NULL);
+        g_auto(Entry) old = { 0 };
 
         if (g_mkdir_with_parents (dir, 0755) < 0) {
             g_printerr ("virt-inject: creating %s: %s\n", dir, g_strerror (errno));
             return 2;
         }
+        entry_read (dest, front, &old);
+        if (old.kind == ENTRY_LINK)
+            printf ("replacing %s, a symlink to %s (older versions)\n", dest, old.link);
+        else if (old.kind == ENTRY_COPY && g_strcmp0 (old.worker, worker) != 0) {
+            g_autofree char *what = describe_other (old.worker);
+
+            printf ("replacing %s: it was %s; only this one runs from now on\n", dest, what);
+        }
+        else if (old.kind == ENTRY_OTHER)
+            printf ("replacing %s, which was not a virt-inject hook\n", dest);
         if (!install_copy (dir, dest, front, &error)) {
             g_printerr ("virt-inject: %s\n", error->message);
             return 2;
         }
         printf ("installed %s (a copy of %s)\n", dest, prog);
+        other_hooks (dir, TRUE);
     }
     apparmor_report (aa_dir);
     printf ("libvirtd reads hooks when it starts: restart it, or send it SIGHUP, "
@@ -205,27 +364,30 @@ uninstall (const char *hook_dir)
     return 0;
 }
 
-/* Exit 0 only when every driver has a current copy of the hook program
- * (and, on an AppArmor host, libvirtd's profile lets it run the worker). */
+/* Exit 0 only when every driver has a current copy of the hook program,
+ * no other virt-inject hook beside it (and, on an AppArmor host, libvirtd's
+ * profile lets it run the worker). */
 static int
 status (const char *hook_dir, const char *aa_dir)
 {
     g_autofree char *prog = hook_program ();
     g_autoptr(GBytes) front = read_front (prog, NULL);
+    g_autofree char *worker = our_worker (front);
     gboolean all = TRUE;
 
     for (gsize i = 0; i < G_N_ELEMENTS (drivers); i++) {
-        g_autofree char *path = g_strdup_printf ("%s/%s.d/%s", hook_dir, drivers[i], HOOK_NAME);
-        g_autofree char *target = g_file_read_link (path, NULL);
+        g_autofree char *dir = g_strdup_printf ("%s/%s.d", hook_dir, drivers[i]);
+        g_autofree char *path = g_build_filename (dir, HOOK_NAME, NULL);
         gboolean exec = g_file_test (path, G_FILE_TEST_IS_EXECUTABLE);
-        struct stat st;
+        g_auto(Entry) e = { 0 };
 
-        if (lstat (path, &st) < 0) {
+        entry_read (path, front, &e);
+        if (e.kind == ENTRY_MISSING) {
             printf ("%s: not installed\n", drivers[i]);
             all = FALSE;
-        } else if (target != NULL) {
+        } else if (e.kind == ENTRY_LINK) {
             printf ("%s: a symlink to %s, as older versions installed it%s: AppArmor refuses "
-                    "it; run 'virt-inject hook install' to install a copy\n", path, target,
+                    "it; run 'virt-inject hook install' to install a copy\n", path, e.link,
                     exec ? "" : " (broken)");
             all = FALSE;
         } else if (!exec) {
@@ -234,13 +396,24 @@ status (const char *hook_dir, const char *aa_dir)
         } else if (front == NULL) {
             printf ("%s: installed, but %s cannot be read to compare\n", path, prog);
             all = FALSE;
-        } else if (!same_bytes (path, front)) {
+        } else if (e.kind == ENTRY_COPY && e.same) {
+            printf ("%s: installed (a copy of %s)\n", path, prog);
+        } else if (e.kind == ENTRY_COPY && g_strcmp0 (e.worker, worker) != 0) {
+            g_autofree char *what = describe_other (e.worker);
+
+            printf ("%s: %s, not a copy of %s: run 'virt-inject hook install' to replace it\n",
+                    path, what, prog);
+            all = FALSE;
+        } else if (e.kind == ENTRY_COPY) {
             printf ("%s: stale copy (differs from %s): run 'virt-inject hook install' again\n",
                     path, prog);
             all = FALSE;
         } else {
-            printf ("%s: installed (a copy of %s)\n", path, prog);
+            printf ("%s: not a virt-inject hook: 'virt-inject hook install' replaces it\n", path);
+            all = FALSE;
         }
+        if (other_hooks (dir, FALSE) > 0)
+            all = FALSE;
     }
     all &= apparmor_report (aa_dir);
     printf ("libvirt calls hooks in %s/<driver>.d/ since version 6.5, and reads them when "

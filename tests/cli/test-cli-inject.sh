@@ -214,6 +214,17 @@ fi
 [ "$(sha256sum <"$tmp/ro.img")" = "$before" ]
 ok $? "both read-only images are unchanged"
 
+# --- without the libguestfs helper (Debian: virt-inject-guestfs not
+# installed) a disk image fails naming the package; the image is unchanged
+truncate -s 8M "$tmp/nohelper.img"
+before=$(sha256sum <"$tmp/nohelper.img")
+printf '[paths]\nstate_dir = %s/state\nrun_dir = %s/run\n' "$tmp" "$tmp" >"$tmp/conf-nohelper"
+expect 2 "a disk image without the libguestfs helper fails" env VIRT_INJECT_GUESTFS_HELPER="$tmp/no-such-helper" \
+    "$vi" --config-file "$tmp/conf-nohelper" inject -a "$tmp/nohelper.img" --format raw --hostname a
+grep -q "^virt-inject: .*$tmp/no-such-helper, which is not installed: install the package virt-inject-guestfs" "$tmp/err" &&
+    [ "$(sha256sum <"$tmp/nohelper.img")" = "$before" ]
+ok $? "the error names the package virt-inject-guestfs; the image is unchanged"
+
 # --- --verbose names the stages -----------------------------------------
 tree g6
 expect 0 "--verbose" vic inject --rootfs "$tmp/g6" --hostname verbose --verbose
