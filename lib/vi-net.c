@@ -195,8 +195,16 @@ render_ifupdown (const ViInterface *i, gboolean busybox)
         dns_line = g_strdup_printf ("    dns-nameservers %s\n", d);
     }
 
-    g_string_append_printf (s, "auto %s\n", i->name);
-    if (i->mac)
+    /* Debian's ifupdown (>= 0.8, Debian 9) matches by MAC with a pattern:
+     * "auto mac/MAC/=NAME" brings up the NIC with that MAC, whatever the
+     * guest names it, with the stanzas of the logical interface NAME
+     * (interfaces(5), PATTERN MATCHING INTERFACES); the NIC keeps its
+     * name, as with the other stacks.  busybox has no patterns. */
+    if (i->mac && !busybox)
+        g_string_append_printf (s, "auto mac/%s/=%s\n", i->mac, i->name);
+    else
+        g_string_append_printf (s, "auto %s\n", i->name);
+    if (i->mac && busybox)
         g_string_append_printf (s, "# expected MAC address: %s\n", i->mac);
     /* DHCP and static addresses: both, as in the other renderers; every
      * stanza of an interface applies (interfaces(5)), the static one first

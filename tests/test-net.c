@@ -45,11 +45,16 @@ typedef struct {
 static const char *const nm_never[] = { "interface-name=", NULL };
 static const char *const netplan_never[] = { "set-name", NULL };
 static const char *const networkd_never[] = { "Name=", "[Link]", NULL };
+/* a plain "auto eth0" would wait for a NIC of that name, which a guest with
+ * predictable names (ens3, enp1s0) never has */
+static const char *const ifupdown_never[] = { "auto eth0\n", "rename", NULL };
 
 static const MacCase mac_cases[] = {
     { VI_RENDERER_NETWORKMANAGER, "mac-address=52:54:00:12:34:56\n", nm_never },
     { VI_RENDERER_NETPLAN, "macaddress: \"52:54:00:12:34:56\"\n", netplan_never },
     { VI_RENDERER_NETWORKD, "MACAddress=52:54:00:12:34:56\n", networkd_never },
+    /* Debian's ifupdown: a MAC pattern mapped to the logical interface */
+    { VI_RENDERER_IFUPDOWN, "auto mac/52:54:00:12:34:56/=eth0\niface eth0 ", ifupdown_never },
 };
 
 /* <interface name= mac=>: every stack that can match by MAC selects the NIC
