@@ -147,12 +147,14 @@ busybox_address (GString *s, const char *cidr, gboolean v6)
     }
 }
 
-/* The static stanza(s) of one family.  Debian's ifupdown: one stanza, an
- * "address A/P" line per address.  busybox's: its static method runs
- * "ip addr add %address%/%netmask%" (IPv4: %bnmask%, from a dotted-quad
- * netmask) and gives up when netmask is missing, so "address A/P" alone
- * configures nothing; and it dies on a repeated option, so each address
- * gets a stanza of its own (it takes every stanza of an interface).
+/* The static stanzas of one family: one per address, the gateway in the
+ * first (every stanza of an interface applies, in order: interfaces(5)).
+ * Debian's ifupdown takes one "address A/P" per stanza: a second address
+ * line in the same stanza is dropped without a word (ifupdown 0.8.41, seen
+ * with `ifup --no-act` and in a booted Debian 12 guest).  busybox's static
+ * method runs "ip addr add %address%/%netmask%" (IPv4: %bnmask%, from a
+ * dotted-quad netmask) and gives up when netmask is missing, so "address
+ * A/P" alone configures nothing; and it dies on a repeated option.
  * Checked against busybox's networking/ifupdown.c (parse(), static_up(),
  * static_up6(), read_interfaces()). */
 static void
@@ -162,13 +164,12 @@ ifupdown_static (GString *s, const char *name, GPtrArray *addrs, GPtrArray *gate
     const char *family = v6 ? "inet6" : "inet";
 
     for (guint k = 0; k < addrs->len; k++) {
-        if (busybox || k == 0)
-            g_string_append_printf (s, "iface %s %s static\n", name, family);
+        g_string_append_printf (s, "iface %s %s static\n", name, family);
         if (busybox)
             busybox_address (s, addrs->pdata[k], v6);
         else
             g_string_append_printf (s, "    address %s\n", (char *) addrs->pdata[k]);
-        if (gateways->len && (busybox ? k == 0 : k == addrs->len - 1))
+        if (gateways->len && k == 0)
             g_string_append_printf (s, "    gateway %s\n", (char *) gateways->pdata[0]);
     }
 }

@@ -152,6 +152,50 @@ test_busybox_syntax (void)
     g_assert_cmpuint (stanzas, ==, 5);      /* one per address */
 }
 
+/* Debian's ifupdown keeps the first "address" of a stanza and drops the
+ * others without a word (ifupdown 0.8.41): each static address needs a
+ * stanza of its own, the family's gateway in its first one. */
+static void
+test_ifupdown_address_per_stanza (void)
+{
+    g_autofree char *out = render (VI_RENDERER_IFUPDOWN,
+        "<vi:interface name='eth0' mac='52:54:00:12:34:56'><vi:address>192.0.2.10/24</vi:address>"
+        "<vi:address>198.51.100.7/20</vi:address><vi:address>10.1.2.3/32</vi:address>"
+        "<vi:address>2001:db8::10/64</vi:address><vi:address>2001:db8:1::10/48</vi:address>"
+        "<vi:gateway>192.0.2.1</vi:gateway><vi:gateway>2001:db8::1</vi:gateway>"
+        "<vi:nameserver>192.0.2.53</vi:nameserver></vi:interface>");
+    g_auto(GStrv) lines = g_strsplit (out, "\n", -1);
+    const char *want[] = { "inet 192.0.2.10/24 gw", "inet 198.51.100.7/20", "inet 10.1.2.3/32",
+                           "inet6 2001:db8::10/64 gw", "inet6 2001:db8:1::10/48" };
+    g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func (g_free);
+    GString *cur = NULL;
+
+    for (guint n = 0; lines[n]; n++) {
+        const char *l = lines[n];
+
+        if (g_str_has_prefix (l, "iface eth0 ")) {
+            g_auto(GStrv) w = g_strsplit (l, " ", -1);
+
+            g_assert_cmpstr (w[3], ==, "static");
+            if (cur)
+                g_ptr_array_add (got, g_string_free (cur, FALSE));
+            cur = g_string_new (w[2]);
+        } else if (g_str_has_prefix (l, "    address ")) {
+            g_assert_nonnull (cur);
+            g_assert_null (strchr (cur->str, ' '));     /* no second address */
+            g_string_append_printf (cur, " %s", l + strlen ("    address "));
+        } else if (g_str_has_prefix (l, "    gateway ")) {
+            g_assert_nonnull (cur);
+            g_string_append (cur, " gw");
+        }
+    }
+    if (cur)
+        g_ptr_array_add (got, g_string_free (cur, FALSE));
+    g_assert_cmpuint (got->len, ==, G_N_ELEMENTS (want));
+    for (guint k = 0; k < got->len; k++)
+        g_assert_cmpstr (got->pdata[k], ==, want[k]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -162,5 +206,6 @@ main (int argc, char **argv)
         g_test_add_data_func (p, &mac_cases[i], test_mac_no_rename);
     }
     g_test_add_func ("/net/busybox-syntax", test_busybox_syntax);
+    g_test_add_func ("/net/ifupdown-address-per-stanza", test_ifupdown_address_per_stanza);
     return g_test_run ();
 }
