@@ -223,6 +223,34 @@ render_ifupdown (const ViInterface *i, gboolean busybox)
     return net_file (g_strdup_printf ("/etc/network/interfaces.d/virt-inject-%s", i->name), s, 0644);
 }
 
+static gboolean
+any_mac (GPtrArray *interfaces)
+{
+    for (guint n = 0; n < interfaces->len; n++)
+        if (((const ViInterface *) interfaces->pdata[n])->mac != NULL)
+            return TRUE;
+    return FALSE;
+}
+
+/* "auto mac/MAC/=NAME" is expanded when networking.service runs "ifup -a",
+ * against the NICs the kernel has then.  ifupdown-pre.service waits for
+ * udev ("udevadm settle") only when "ifquery --list" names an interface,
+ * and a pattern names none until its NIC exists: a NIC whose driver is
+ * loaded after the initramfs (by udev's coldplug in the real root) came
+ * up unconfigured in the real suite's ifupdown guest.  This drop-in makes
+ * networking.service wait for udev's queue, as ifupdown-pre would for a
+ * name.  Guests without systemd never read it. */
+static ViNetFile *
+render_networking_settle (void)
+{
+    GString *s = g_string_new (HEADER);
+
+    g_string_append (s, "# ifup -a expands the mac/ patterns of interfaces.d/virt-inject-*\n"
+                        "# against the NICs present: wait until udev has made them all.\n"
+                        "[Service]\nExecStartPre=-/bin/udevadm settle\n");
+    return net_file (g_strdup ("/etc/systemd/system/networking.service.d/virt-inject.conf"), s, 0644);
+}
+
 /* A name-based (SHA-1, version 5 layout) UUID, stable across runs so that a
  * re-injection rewrites the same NetworkManager connection. */
 static char *
@@ -381,6 +409,8 @@ vi_net_render (ViNetRenderer renderer, GPtrArray *interfaces, GError **error)
                                   : renderer == VI_RENDERER_NETWORKMANAGER ? render_nm (i)
                                   : render_networkd (i));
         }
+        if (renderer == VI_RENDERER_IFUPDOWN && any_mac (interfaces))
+            g_ptr_array_add (files, render_networking_settle ());
         break;
     case VI_RENDERER_AUTO:
     case VI_RENDERER_LAST:

@@ -196,6 +196,20 @@ test_ifupdown_address_per_stanza (void)
         g_assert_cmpstr (got->pdata[k], ==, want[k]);
 }
 
+/* A mac/ pattern names no interface until its NIC exists: networking.service
+ * then waits for udev (a drop-in), and only then. */
+static void
+test_ifupdown_settle (void)
+{
+    g_autofree char *with_mac = render (VI_RENDERER_IFUPDOWN, "<vi:interface name='eth0' "
+                                        "mac='52:54:00:12:34:56'><vi:dhcp/></vi:interface>");
+    g_autofree char *by_name = render (VI_RENDERER_IFUPDOWN, "<vi:interface name='eth0'>"
+                                       "<vi:dhcp/></vi:interface>");
+
+    g_assert_nonnull (strstr (with_mac, "[Service]\nExecStartPre=-/bin/udevadm settle\n"));
+    g_assert_null (strstr (by_name, "udevadm"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -207,5 +221,6 @@ main (int argc, char **argv)
     }
     g_test_add_func ("/net/busybox-syntax", test_busybox_syntax);
     g_test_add_func ("/net/ifupdown-address-per-stanza", test_ifupdown_address_per_stanza);
+    g_test_add_func ("/net/ifupdown-settle", test_ifupdown_settle);
     return g_test_run ();
 }
