@@ -13,7 +13,8 @@
 # the same mirror, cached the same way under a key that includes the base's.
 # Each stack's pristine disk (a partitioned qcow2 made with mkfs.ext4 -d, no
 # loop mount) and the kernel and initrd of its /boot are cached too, so a
-# warm run only copies a disk.  Cache: $VI_REAL_CACHE, by default
+# warm run only copies a disk.  A new entry replaces the entries of other
+# keys (about 5 GiB in all).  Cache: $VI_REAL_CACHE, by default
 # /var/cache/virt-inject-real/; a lock file serialises builders.
 #
 # The guests' common setup (what the checks rely on):
@@ -126,6 +127,15 @@ real_chroot_mounts () {
 
 real_log () { echo "# fixtures: $*" >&2; }
 
+# real_prune KEEP GLOB...: a new entry replaces those of other keys (the
+# cache holds one base, one tree and one disk per stack, about 5 GiB).
+real_prune () {
+    keep=$1; shift
+    for f in "$@"; do
+        [ "$f" = "$keep" ] || [ ! -e "$f" ] || rm -rf "$f"
+    done
+}
+
 # A scratch directory in the cache, on a tmpfs where mounting one works
 # (dpkg's fsyncs and the trees' many small files then cost no disk I/O).
 real_work_new () {
@@ -165,6 +175,7 @@ real_base_tar () {
             { real_fail "$work" "the base tree's setup failed"; return 1; }
         real_chroot_mounts "$work/root" off
         real_tar_out "$work/root" "$tar" || { real_fail "$work" "cannot write $tar"; return 1; }
+        real_prune "$tar" "$VI_REAL_CACHE"/base-*.tar
         real_work_drop "$work"
     fi
     echo "$tar"
@@ -201,7 +212,7 @@ real_stack_tree () {
             $(real_stack_setup "$stack")
             " || return 1
     real_chroot_mounts "$root" off
-    real_tar_out "$root" "$tar"
+    real_tar_out "$root" "$tar" && real_prune "$tar" "$VI_REAL_CACHE/stack-$stack"-*.tar
 }
 
 # One stack's pristine image directory (disk.qcow2, vmlinuz, initrd.img).
@@ -227,6 +238,7 @@ real_image_dir () {
         rm -rf "$dir" "$dir.tmp"
         cp -r "$work/out" "$dir.tmp" && mv "$dir.tmp" "$dir" ||
             { real_fail "$work" "cannot write $dir"; return 1; }
+        real_prune "$dir" "$VI_REAL_CACHE/image-$stack"-*
         real_work_drop "$work"
     fi
     echo "$dir"
@@ -238,6 +250,11 @@ real_fixture () {
     mkdir -p "$VI_REAL_CACHE" || return 1
     (
         flock 9
+        # under the lock, every scratch directory is one a killed run left
+        for w in "$VI_REAL_CACHE"/work-*; do
+            [ -d "$w" ] && real_work_drop "$w"
+        done
+        rm -rf "$VI_REAL_CACHE"/*.tmp
         dir=$(real_image_dir "$1") || exit 1
         mkdir -p "$2" &&
         cp --sparse=always "$dir/disk.qcow2" "$2/disk.qcow2" &&
