@@ -752,12 +752,13 @@ plan_ifupdown_guest (ViPlan *plan, ViVfs *vfs, const ViSpec *spec, GPtrArray *ou
     return TRUE;
 }
 
-/* busybox ifupdown ignores dns-nameservers: the nameservers go to
- * /etc/resolv.conf, whose own nameserver lines they replace; the other
- * lines (search, options) are kept.  A symlink there (a resolver's runtime
- * file) is replaced by a file, never followed. */
+/* For an ifupdown that does nothing with dns-nameservers (busybox's; Debian's
+ * without resolvconf): the nameservers go to /etc/resolv.conf, whose own
+ * nameserver lines they replace; the other lines (search, options) are
+ * kept.  A symlink there (a resolver's runtime file) is replaced by a file,
+ * never followed.  @why: the plan's reason. */
 static gboolean
-plan_resolv_conf (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
+plan_resolv_conf (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const char *why, GError **error)
 {
     static const char path[] = "/etc/resolv.conf";
     g_autofree char *ours = vi_net_nameservers (spec->interfaces);
@@ -790,7 +791,28 @@ plan_resolv_conf (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
     }
     g_string_append (out, ours);
     return plan_write (plan, vfs, path, bytes_take_string (g_string_free (out, FALSE)), st.mode,
-                       st.uid, st.gid, "network (nameservers: busybox ifupdown has no DNS)", error);
+                       st.uid, st.gid, why, error);
+}
+
+/* Debian's ifupdown hands dns-nameservers to resolvconf (or openresolv)
+ * from their if-up.d hooks: with neither installed, nothing reads them. */
+static gboolean
+has_resolvconf (ViVfs *vfs, gboolean *out_has, GError **error)
+{
+    static const char *const paths[] = { "/sbin/resolvconf", "/usr/sbin/resolvconf", NULL };
+
+    for (const char *const *p = paths; *p; p++) {
+        gboolean exists = FALSE;
+
+        if (!vi_vfs_exists (vfs, *p, &exists, error))
+            return FALSE;
+        if (exists) {
+            *out_has = TRUE;
+            return TRUE;
+        }
+    }
+    *out_has = FALSE;
+    return TRUE;
 }
 
 /* The regular files of the directories @dirs whose names end with
@@ -976,7 +998,8 @@ plan_network (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
         for (guint i = 0; i < files->len; i++)
             g_string_append (block, ((ViNetFile *) files->pdata[i])->content);
         return plan_ifupdown_guest (plan, vfs, spec, none, block->str, error) &&
-               plan_resolv_conf (plan, spec, vfs, error);
+               plan_resolv_conf (plan, spec, vfs, "network (nameservers: busybox ifupdown has no DNS)",
+                                 error);
     }
     files = vi_net_render (r, spec->interfaces, error);
     if (files == NULL)
@@ -984,8 +1007,12 @@ plan_network (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
     {
         g_autoptr(GPtrArray) ours = g_ptr_array_new ();
 
+        /* the files "source" lines must reach (not the systemd drop-in) */
         for (guint i = 0; i < files->len; i++)
-            g_ptr_array_add (ours, ((ViNetFile *) files->pdata[i])->path);
+            if (r != VI_RENDERER_IFUPDOWN ||
+                g_str_has_prefix (((ViNetFile *) files->pdata[i])->path,
+                                  "/etc/network/interfaces.d/"))
+                g_ptr_array_add (ours, ((ViNetFile *) files->pdata[i])->path);
         if ((r == VI_RENDERER_IFUPDOWN && !plan_ifupdown_guest (plan, vfs, spec, ours, NULL, error)) ||
             (r == VI_RENDERER_NETWORKD && !plan_networkd_guest (vfs, spec, plan->read_max, error)) ||
             (r == VI_RENDERER_NETPLAN && !plan_netplan_guest (plan, vfs, spec, error)) ||
@@ -998,6 +1025,16 @@ plan_network (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
 
         if (!plan_write (plan, vfs, f->path, g_bytes_new (f->content, strlen (f->content)),
                          f->mode, 0, 0, why, error))
+            return FALSE;
+    }
+    if (r == VI_RENDERER_IFUPDOWN) {
+        gboolean resolvconf = FALSE;
+
+        if (!has_resolvconf (vfs, &resolvconf, error))
+            return FALSE;
+        if (!resolvconf &&
+            !plan_resolv_conf (plan, spec, vfs, "network (nameservers: ifupdown without resolvconf)",
+                               error))
             return FALSE;
     }
     return TRUE;

@@ -149,12 +149,14 @@ busybox_address (GString *s, const char *cidr, gboolean v6)
     }
 }
 
-/* The static stanza(s) of one family.  Debian's ifupdown: one stanza, an
- * "address A/P" line per address.  busybox's: its static method runs
- * "ip addr add %address%/%netmask%" (IPv4: %bnmask%, from a dotted-quad
- * netmask) and gives up when netmask is missing, so "address A/P" alone
- * configures nothing; and it dies on a repeated option, so each address
- * gets a stanza of its own (it takes every stanza of an interface).
+/* The static stanzas of one family: one per address, the gateway in the
+ * first (every stanza of an interface applies, in order: interfaces(5)).
+ * Debian's ifupdown takes one "address A/P" per stanza: a second address
+ * line in the same stanza is dropped without a word (ifupdown 0.8.41, seen
+ * with `ifup --no-act` and in a booted Debian 12 guest).  busybox's static
+ * method runs "ip addr add %address%/%netmask%" (IPv4: %bnmask%, from a
+ * dotted-quad netmask) and gives up when netmask is missing, so "address
+ * A/P" alone configures nothing; and it dies on a repeated option.
  * Checked against busybox's networking/ifupdown.c (parse(), static_up(),
  * static_up6(), read_interfaces()). */
 static void
@@ -164,13 +166,12 @@ ifupdown_static (GString *s, const char *name, GPtrArray *addrs, GPtrArray *gate
     const char *family = v6 ? "inet6" : "inet";
 
     for (guint k = 0; k < addrs->len; k++) {
-        if (busybox || k == 0)
-            g_string_append_printf (s, "iface %s %s static\n", name, family);
+        g_string_append_printf (s, "iface %s %s static\n", name, family);
         if (busybox)
             busybox_address (s, addrs->pdata[k], v6);
         else
             g_string_append_printf (s, "    address %s\n", (char *) addrs->pdata[k]);
-        if (gateways->len && (busybox ? k == 0 : k == addrs->len - 1))
+        if (gateways->len && k == 0)
             g_string_append_printf (s, "    gateway %s\n", (char *) gateways->pdata[0]);
     }
 }
@@ -197,8 +198,16 @@ render_ifupdown (const ViInterface *i, gboolean busybox)
         dns_line = g_strdup_printf ("    dns-nameservers %s\n", d);
     }
 
-    g_string_append_printf (s, "auto %s\n", i->name);
-    if (i->mac)
+    /* Debian's ifupdown (>= 0.8, Debian 9) matches by MAC with a pattern:
+     * "auto mac/MAC/=NAME" brings up the NIC with that MAC, whatever the
+     * guest names it, with the stanzas of the logical interface NAME
+     * (interfaces(5), PATTERN MATCHING INTERFACES); the NIC keeps its
+     * name, as with the other stacks.  busybox has no patterns. */
+    if (i->mac && !busybox)
+        g_string_append_printf (s, "auto mac/%s/=%s\n", i->mac, i->name);
+    else
+        g_string_append_printf (s, "auto %s\n", i->name);
+    if (i->mac && busybox)
         g_string_append_printf (s, "# expected MAC address: %s\n", i->mac);
     /* DHCP and static addresses: both, as in the other renderers; every
      * stanza of an interface applies (interfaces(5)), the static one first
@@ -214,6 +223,34 @@ render_ifupdown (const ViInterface *i, gboolean busybox)
     if (dns_line && a6->len > 0 && !i->dhcp && a4->len == 0)
         g_string_append (s, dns_line);
     return net_file (g_strdup_printf ("/etc/network/interfaces.d/virt-inject-%s", i->name), s, 0644);
+}
+
+static gboolean
+any_mac (GPtrArray *interfaces)
+{
+    for (guint n = 0; n < interfaces->len; n++)
+        if (((const ViInterface *) interfaces->pdata[n])->mac != NULL)
+            return TRUE;
+    return FALSE;
+}
+
+/* "auto mac/MAC/=NAME" is expanded when networking.service runs "ifup -a",
+ * against the NICs the kernel has then.  ifupdown-pre.service waits for
+ * udev ("udevadm settle") only when "ifquery --list" names an interface,
+ * and a pattern names none until its NIC exists: a NIC whose driver is
+ * loaded after the initramfs (by udev's coldplug in the real root) came
+ * up unconfigured in the real suite's ifupdown guest.  This drop-in makes
+ * networking.service wait for udev's queue, as ifupdown-pre would for a
+ * name.  Guests without systemd never read it. */
+static ViNetFile *
+render_networking_settle (void)
+{
+    GString *s = g_string_new (HEADER);
+
+    g_string_append (s, "# ifup -a expands the mac/ patterns of interfaces.d/virt-inject-*\n"
+                        "# against the NICs present: wait until udev has made them all.\n"
+                        "[Service]\nExecStartPre=-/bin/udevadm settle\n");
+    return net_file (g_strdup ("/etc/systemd/system/networking.service.d/virt-inject.conf"), s, 0644);
 }
 
 /* A name-based (SHA-1, version 5 layout) UUID, stable across runs so that a
@@ -378,6 +415,8 @@ vi_net_render (ViNetRenderer renderer, GPtrArray *interfaces, GError **error)
                                   : renderer == VI_RENDERER_NETWORKMANAGER ? render_nm (i)
                                   : render_networkd (i));
         }
+        if (renderer == VI_RENDERER_IFUPDOWN && any_mac (interfaces))
+            g_ptr_array_add (files, render_networking_settle ());
         break;
     case VI_RENDERER_AUTO:
     case VI_RENDERER_LAST:

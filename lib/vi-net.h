@@ -23,7 +23,8 @@ void vi_net_file_free (ViNetFile *f);
  * @renderer: the stack (never VI_RENDERER_AUTO)
  * @interfaces: (element-type ViInterface): the request's interfaces
  *
- * ifupdown: /etc/network/interfaces.d/virt-inject-IFACE ("auto IFACE");
+ * ifupdown: /etc/network/interfaces.d/virt-inject-IFACE ("auto IFACE", or
+ * "auto mac/MAC/=IFACE" when the interface has a MAC);
  * NetworkManager: /etc/NetworkManager/system-connections/virt-inject-IFACE.nmconnection (0600, autoconnect, autoconnect-priority 999);
  * netplan: /etc/netplan/99-virt-inject.yaml (0600, sorts last);
  * networkd: /etc/systemd/network/0-virt-inject-IFACE.network (sorts first).

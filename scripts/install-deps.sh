@@ -20,7 +20,7 @@ PKGS="
   qemu-system-x86 qemu-utils qemu-system-common qemu-block-extra
   libvirt-daemon-system libvirt-daemon-driver-lxc libvirt-clients
   e2fsprogs fdisk parted lvm2 util-linux fuse3 dosfstools btrfs-progs
-  debootstrap valgrind openssh-client whois bc
+  debootstrap valgrind openssh-client sshpass whois bc
   procps perl python3 mount kmod tgt bindfs
   apparmor binutils python3-yaml
   ifupdown netplan.io

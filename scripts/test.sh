@@ -2,14 +2,14 @@
 # The test command of the README (and of .ci/run): installs what it needs,
 # builds, and runs every suite.  Run as root on Debian 12.
 #
-#   scripts/test.sh                 everything: unit, sanitizers, fuzzers, appliance, libvirt, packages
-#   scripts/test.sh unit            only the named suites (unit|asan|valgrind|fuzz|appliance|libvirt|packages)
+#   scripts/test.sh                 everything: unit, sanitizers, fuzzers, appliance, libvirt, packages, real
+#   scripts/test.sh unit            only the named suites (unit|asan|valgrind|fuzz|appliance|libvirt|packages|real)
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-suites=${*:-unit asan valgrind fuzz appliance libvirt packages}
+suites=${*:-unit asan valgrind fuzz appliance libvirt packages real}
 
 "$top/scripts/install-deps.sh"
 
@@ -41,7 +41,7 @@ run_suite () {
 
 for s in $suites; do
     case "$s" in
-    unit|appliance|libvirt|packages)
+    unit|appliance|libvirt|packages|real)
         run_suite "$s" meson test -C "$build" --suite "$s" --print-errorlogs \
             --num-processes 2 --logbase "testlog-$s"
         ;;

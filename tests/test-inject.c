@@ -424,6 +424,38 @@ test_fake_alpine_network (void)
     assert_idempotent (spec, vfs);
 }
 
+/* Debian's ifupdown gives dns-nameservers to resolvconf only: without it
+ * (a default Debian install) the nameservers go to /etc/resolv.conf, whose
+ * other lines stay; with it, /etc/resolv.conf is resolvconf's. */
+static void
+test_fake_debian_nameservers (void)
+{
+    static const char *const req =
+        "<vi:inject xmlns:vi='" NS "'><vi:network><vi:interface name='eth0' mac='52:54:00:12:34:56'>"
+        "<vi:address>192.0.2.10/24</vi:address><vi:nameserver>192.0.2.53</vi:nameserver>"
+        "<vi:nameserver>2001:db8::53</vi:nameserver></vi:interface></vi:network></vi:inject>";
+    g_autoptr(ViSpec) spec = parse (req);
+
+    for (guint with_resolvconf = 0; with_resolvconf < 2; with_resolvconf++) {
+        g_autoptr(ViVfs) vfs = debian_fake ();
+        g_autoptr(GError) error = NULL;
+
+        fake_vfs_add_file (vfs, "/etc/resolv.conf", "search example.org\nnameserver 10.0.0.1\n",
+                           0644, 0, 0);
+        if (with_resolvconf)
+            fake_vfs_add_file (vfs, "/sbin/resolvconf", "", 0755, 0, 0);
+        g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+        g_assert_no_error (error);
+        g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth0"),
+                                  "    dns-nameservers 192.0.2.53 2001:db8::53\n"));
+        g_assert_cmpstr (fake_vfs_get (vfs, "/etc/resolv.conf"), ==,
+                         with_resolvconf ? "search example.org\nnameserver 10.0.0.1\n"
+                                         : "search example.org\nnameserver 192.0.2.53\n"
+                                           "nameserver 2001:db8::53\n");
+        assert_idempotent (spec, vfs);
+    }
+}
+
 /* busybox refuses an interfaces file that declares an interface "auto"
  * twice: the guest's own "auto" of a requested interface is commented
  * out with its stanzas (and the line kept for the others), so ours is the
@@ -1085,6 +1117,7 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/alpine-auto-once", test_fake_alpine_auto_once);
     g_test_add_func ("/inject/fake/ifupdown-guest-config", test_fake_ifupdown_guest_config);
     g_test_add_func ("/inject/fake/guest-config-refused", test_fake_guest_config_refused);
+    g_test_add_func ("/inject/fake/debian-nameservers", test_fake_debian_nameservers);
     g_test_add_func ("/inject/fake/collision", test_fake_collision);
     g_test_add_func ("/inject/fake/edge-cases", test_fake_edge_cases);
     g_test_add_func ("/inject/fake/home-trailing-slash", test_fake_home_slashes);

@@ -48,11 +48,16 @@ typedef struct {
 static const char *const nm_never[] = { "interface-name=", NULL };
 static const char *const netplan_never[] = { "set-name", NULL };
 static const char *const networkd_never[] = { "Name=", "[Link]", NULL };
+/* a plain "auto eth0" would wait for a NIC of that name, which a guest with
+ * predictable names (ens3, enp1s0) never has */
+static const char *const ifupdown_never[] = { "auto eth0\n", "rename", NULL };
 
 static const MacCase mac_cases[] = {
     { VI_RENDERER_NETWORKMANAGER, "mac-address=52:54:00:12:34:56\n", nm_never },
     { VI_RENDERER_NETPLAN, "macaddress: \"52:54:00:12:34:56\"\n", netplan_never },
     { VI_RENDERER_NETWORKD, "MACAddress=52:54:00:12:34:56\n", networkd_never },
+    /* Debian's ifupdown: a MAC pattern mapped to the logical interface */
+    { VI_RENDERER_IFUPDOWN, "auto mac/52:54:00:12:34:56/=eth0\niface eth0 ", ifupdown_never },
 };
 
 /* <interface name= mac=>: every stack that can match by MAC selects the NIC
@@ -808,6 +813,64 @@ test_netplan_consumer (void)
     }
 }
 
+/* Debian's ifupdown keeps the first "address" of a stanza and drops the
+ * others without a word (ifupdown 0.8.41): each static address needs a
+ * stanza of its own, the family's gateway in its first one. */
+static void
+test_ifupdown_address_per_stanza (void)
+{
+    g_autofree char *out = render (VI_RENDERER_IFUPDOWN,
+        "<vi:interface name='eth0' mac='52:54:00:12:34:56'><vi:address>192.0.2.10/24</vi:address>"
+        "<vi:address>198.51.100.7/20</vi:address><vi:address>10.1.2.3/32</vi:address>"
+        "<vi:address>2001:db8::10/64</vi:address><vi:address>2001:db8:1::10/48</vi:address>"
+        "<vi:gateway>192.0.2.1</vi:gateway><vi:gateway>2001:db8::1</vi:gateway>"
+        "<vi:nameserver>192.0.2.53</vi:nameserver></vi:interface>");
+    g_auto(GStrv) lines = g_strsplit (out, "\n", -1);
+    const char *want[] = { "inet 192.0.2.10/24 gw", "inet 198.51.100.7/20", "inet 10.1.2.3/32",
+                           "inet6 2001:db8::10/64 gw", "inet6 2001:db8:1::10/48" };
+    g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func (g_free);
+    GString *cur = NULL;
+
+    for (guint n = 0; lines[n]; n++) {
+        const char *l = lines[n];
+
+        if (g_str_has_prefix (l, "iface eth0 ")) {
+            g_auto(GStrv) w = g_strsplit (l, " ", -1);
+
+            g_assert_cmpstr (w[3], ==, "static");
+            if (cur)
+                g_ptr_array_add (got, g_string_free (cur, FALSE));
+            cur = g_string_new (w[2]);
+        } else if (g_str_has_prefix (l, "    address ")) {
+            g_assert_nonnull (cur);
+            g_assert_null (strchr (cur->str, ' '));     /* no second address */
+            g_string_append_printf (cur, " %s", l + strlen ("    address "));
+        } else if (g_str_has_prefix (l, "    gateway ")) {
+            g_assert_nonnull (cur);
+            g_string_append (cur, " gw");
+        }
+    }
+    if (cur)
+        g_ptr_array_add (got, g_string_free (cur, FALSE));
+    g_assert_cmpuint (got->len, ==, G_N_ELEMENTS (want));
+    for (guint k = 0; k < got->len; k++)
+        g_assert_cmpstr (got->pdata[k], ==, want[k]);
+}
+
+/* A mac/ pattern names no interface until its NIC exists: networking.service
+ * then waits for udev (a drop-in), and only then. */
+static void
+test_ifupdown_settle (void)
+{
+    g_autofree char *with_mac = render (VI_RENDERER_IFUPDOWN, "<vi:interface name='eth0' "
+                                        "mac='52:54:00:12:34:56'><vi:dhcp/></vi:interface>");
+    g_autofree char *by_name = render (VI_RENDERER_IFUPDOWN, "<vi:interface name='eth0'>"
+                                       "<vi:dhcp/></vi:interface>");
+
+    g_assert_nonnull (strstr (with_mac, "[Service]\nExecStartPre=-/bin/udevadm settle\n"));
+    g_assert_null (strstr (by_name, "udevadm"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -826,5 +889,7 @@ main (int argc, char **argv)
     g_test_add_func ("/net/networkmanager/ifcfg", test_ifcfg);
     g_test_add_func ("/net/netplan/disable", test_netplan_disable);
     g_test_add_func ("/net/netplan/consumer", test_netplan_consumer);
+    g_test_add_func ("/net/ifupdown-address-per-stanza", test_ifupdown_address_per_stanza);
+    g_test_add_func ("/net/ifupdown-settle", test_ifupdown_settle);
     return g_test_run ();
 }
