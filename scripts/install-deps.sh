@@ -22,8 +22,8 @@ PKGS="
   e2fsprogs fdisk parted lvm2 util-linux fuse3 dosfstools btrfs-progs
   debootstrap valgrind openssh-client sshpass whois bc
   procps perl python3 mount kmod tgt bindfs
-  apparmor binutils python3-yaml
-  ifupdown netplan.io
+  apparmor binutils python3-yaml cloud-image-utils
+  ifupdown netplan.io libnm0
   debhelper lintian dpkg-dev ansible python3-apt python3-libvirt python3-lxml
 "
 
@@ -39,4 +39,19 @@ if [ -n "$missing" ]; then
     apt-get update
     # shellcheck disable=SC2086
     apt-get install -y --no-install-recommends $missing
+fi
+
+# NetworkManager's nmcli, for test-net's offline check of our profiles
+# (`nmcli --offline` reads a keyfile, needs no daemon): taken out of the
+# network-manager package without installing it, so that no NetworkManager
+# daemon is installed on the test machine.  libnm0 (above) is its library.
+NMCLI_DIR=/var/cache/virt-inject-ci/nmcli
+if [ ! -x "$NMCLI_DIR/usr/bin/nmcli" ]; then
+    mkdir -p "$NMCLI_DIR"
+    tmp=$(mktemp -d)
+    chmod 0755 "$tmp"
+    (cd "$tmp" && apt-get download network-manager >/dev/null 2>&1) ||
+        { apt-get update >/dev/null && (cd "$tmp" && apt-get download network-manager); }
+    dpkg-deb --fsys-tarfile "$tmp"/network-manager_*.deb | tar -C "$NMCLI_DIR" -x ./usr/bin/nmcli
+    rm -rf "$tmp"
 fi

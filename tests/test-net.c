@@ -39,6 +39,23 @@ render (ViNetRenderer renderer, const char *body)
     return render_as (renderer, FALSE, body);
 }
 
+/* A consumer the test needs is missing: the test command installs every
+ * one, so under CI (CI set) that is a failure, not a skip. */
+static void
+consumer_missing (const char *what)
+{
+    g_autofree char *msg = g_strdup_printf ("%s is not installed (scripts/install-deps.sh "
+                                            "installs it)", what);
+
+    if (g_getenv ("CI") != NULL) {
+        g_test_message ("%s", msg);
+        g_test_fail ();
+    } else {
+        g_test_skip (msg);
+    }
+}
+
+
 typedef struct {
     ViNetRenderer renderer;
     const char *selects;            /* the line that selects the NIC by its MAC */
@@ -335,16 +352,16 @@ test_ifupdown_sources (void)
     }
 }
 
-/* What Debian's ifup would run for eth0 (ifup --no-act), given one
+/* What Debian's ifup would run for @iface (ifup --no-act), given one
  * interfaces file; NULL when ifupdown is not installed. */
 static char *
-ifup_no_act (const char *text)
+ifup_no_act_iface (const char *text, const char *iface)
 {
     g_autofree char *path = NULL;
     g_autofree char *out = NULL, *err = NULL;
     g_autoptr(GError) error = NULL;
     int fd, status = 0;
-    const char *argv[] = { "ifup", "--no-act", "-v", "-i", NULL, "eth0", NULL };
+    const char *argv[] = { "ifup", "--no-act", "-v", "-i", NULL, iface, NULL };
 
     if (!g_file_test ("/usr/sbin/ifup", G_FILE_TEST_IS_EXECUTABLE) &&
         !g_file_test ("/sbin/ifup", G_FILE_TEST_IS_EXECUTABLE))
@@ -362,6 +379,12 @@ ifup_no_act (const char *text)
     return g_strconcat (out, err, NULL);
 }
 
+static char *
+ifup_no_act (const char *text)
+{
+    return ifup_no_act_iface (text, "eth0");
+}
+
 /* The issue's case, checked with the consumer: the installer's DHCP
  * stanza beside our static one gives a DHCP client beside the address;
  * once disabled, exactly ours (positive control: ours alone). */
@@ -377,7 +400,7 @@ test_ifupdown_consumer (void)
 
     control = ifup_no_act (ours);
     if (control == NULL) {
-        g_test_skip ("ifupdown is not installed");
+        consumer_missing ("ifupdown (ifup)");
         return;
     }
     before = ifup_no_act (raw);
@@ -788,7 +811,7 @@ test_netplan_consumer (void)
     g_autofree char *installer = NULL, *fixed = NULL;
 
     if (control == NULL) {
-        g_test_skip ("netplan.io is not installed");
+        consumer_missing ("netplan.io");
         return;
     }
     installer = netplan_generate (installer_files);
@@ -871,6 +894,231 @@ test_ifupdown_settle (void)
     g_assert_null (strstr (by_name, "udevadm"));
 }
 
+/* NetworkManager's own keyfile reader (nmcli --offline, NetworkManager
+ * 1.42: it reads a profile on stdin, validates and normalises it, and
+ * writes it out again; no daemon).  scripts/install-deps.sh puts nmcli
+ * under /var/cache/virt-inject-ci/nmcli without installing the daemon.
+ * Returns what NetworkManager made of @text, or NULL when nmcli is
+ * missing; a profile it refuses fails the test. */
+static char *
+nm_offline (const char *text)
+{
+    g_autofree char *nmcli = g_find_program_in_path ("nmcli");
+    g_autoptr(GKeyFile) kf = g_key_file_new ();
+    g_autofree char *id = NULL, *out = NULL, *err = NULL, *in = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSubprocess) p = NULL;
+
+    if (nmcli == NULL && g_file_test ("/var/cache/virt-inject-ci/nmcli/usr/bin/nmcli",
+                                      G_FILE_TEST_IS_EXECUTABLE))
+        nmcli = g_strdup ("/var/cache/virt-inject-ci/nmcli/usr/bin/nmcli");
+    if (nmcli == NULL)
+        return NULL;
+    g_assert_true (g_key_file_load_from_data (kf, text, -1, G_KEY_FILE_NONE, &error));
+    id = g_key_file_get_string (kf, "connection", "id", &error);
+    g_assert_no_error (error);
+    /* a modification that changes nothing: NetworkManager's reading of it */
+    p = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                          G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, nmcli, "--offline",
+                          "connection", "modify", "connection.id", id, NULL);
+    g_assert_no_error (error);
+    g_assert_true (g_subprocess_communicate_utf8 (p, text, NULL, &out, &err, &error));
+    g_assert_no_error (error);
+    if (!g_subprocess_get_if_exited (p) || g_subprocess_get_exit_status (p) != 0)
+        g_error ("nmcli --offline refused the profile: %s\n%s", err, text);
+    return g_steal_pointer (&out);
+}
+
+/* Every key of @ours has our value in NetworkManager's reading of it (MACs
+ * compared without case: it writes them in capitals; a key it leaves out
+ * must have its default value). */
+static void
+assert_nm_kept (const char *ours, const char *theirs)
+{
+    g_autoptr(GKeyFile) a = g_key_file_new (), b = g_key_file_new ();
+    g_auto(GStrv) groups = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (g_key_file_load_from_data (a, ours, -1, G_KEY_FILE_NONE, &error));
+    g_assert_true (g_key_file_load_from_data (b, theirs, -1, G_KEY_FILE_NONE, &error));
+    groups = g_key_file_get_groups (a, NULL);
+    for (guint g = 0; groups[g]; g++) {
+        g_auto(GStrv) keys = g_key_file_get_keys (a, groups[g], NULL, &error);
+        /* NetworkManager names the ethernet setting by its alias */
+        const char *bg = g_str_equal (groups[g], "802-3-ethernet") ? "ethernet" : groups[g];
+
+        g_assert_no_error (error);
+        for (guint k = 0; keys[k]; k++) {
+            g_autofree char *va = g_key_file_get_value (a, groups[g], keys[k], NULL);
+            g_autofree char *vb = g_key_file_get_value (b, bg, keys[k], NULL);
+
+            /* NetworkManager leaves out a property at its default */
+            static const char *const defaults[] = { "connection", "autoconnect", "true", NULL };
+
+            for (guint d = 0; vb == NULL && defaults[d]; d += 3)
+                if (g_str_equal (groups[g], defaults[d]) && g_str_equal (keys[k], defaults[d + 1]))
+                    vb = g_strdup (defaults[d + 2]);
+            /* ... and writes gateway= into address1 as "ADDRESS,GATEWAY" */
+            if ((g_str_equal (groups[g], "ipv4") || g_str_equal (groups[g], "ipv6"))) {
+                g_autofree char *gw = g_key_file_get_value (a, groups[g], "gateway", NULL);
+                g_autofree char *a1 = g_key_file_get_value (b, groups[g], "address1", NULL);
+                g_autofree char *folded = gw && a1 ? g_strconcat (",", gw, NULL) : NULL;
+
+                if (folded && g_str_has_suffix (a1, folded)) {
+                    g_autofree char *with_gw = g_strconcat (va, folded, NULL);
+
+                    if ((g_str_equal (keys[k], "gateway") && vb == NULL) ||
+                        (g_str_equal (keys[k], "address1") && g_str_equal (vb, with_gw))) {
+                        g_free (vb);
+                        vb = g_strdup (va);
+                    }
+                }
+            }
+            /* ... and the setting's alias for its full name */
+            if (vb && g_str_equal (keys[k], "type") && g_str_equal (va, "802-3-ethernet") &&
+                g_str_equal (vb, "ethernet")) {
+                g_free (vb);
+                vb = g_strdup (va);
+            }
+            if (vb == NULL || g_ascii_strcasecmp (va, vb) != 0)
+                g_error ("NetworkManager changed [%s] %s=%s into '%s':\n%s", groups[g], keys[k],
+                         va, vb ? vb : "(dropped)", theirs);
+        }
+    }
+}
+
+/* Our profiles and the guest's profiles as virt-inject edits them, read by
+ * NetworkManager itself: accepted, and every value as we wrote it (a
+ * disabled guest profile's autoconnect=false included).  The controls: a
+ * profile NetworkManager refuses fails nm_offline, and an unedited guest
+ * profile keeps autoconnecting. */
+static void
+test_nm_consumer (void)
+{
+    static const char *const requests[] = {
+        ETH0_STATIC, ETH0_MAC,
+        "<vi:interface name='eth0'><vi:dhcp/></vi:interface>",
+        "<vi:interface name='eth0' mac='52:54:00:12:34:56'><vi:dhcp/>"
+        "<vi:address>192.0.2.10/24</vi:address><vi:address>2001:db8::10/64</vi:address>"
+        "<vi:gateway>2001:db8::1</vi:gateway><vi:nameserver>2001:db8::53</vi:nameserver>"
+        "</vi:interface>",
+        NULL
+    };
+    g_autoptr(ViSpec) by_name = spec_of (ETH0_STATIC);
+    g_autoptr(ViSpec) by_mac = spec_of (ETH0_MAC);
+    const ViInterface *n = by_name->interfaces->pdata[0], *m = by_mac->interfaces->pdata[0];
+    g_autofree char *control = nm_offline (nm_guest);
+
+    if (control == NULL) {
+        consumer_missing ("nmcli (NetworkManager 1.42)");
+        return;
+    }
+    g_assert_nonnull (strstr (control, "interface-name=eth0"));
+    g_assert_null (strstr (control, "autoconnect=false"));
+    for (guint r = 0; requests[r]; r++) {
+        g_autofree char *ours = render (VI_RENDERER_NETWORKMANAGER, requests[r]);
+        g_autofree char *theirs = nm_offline (ours);
+
+        assert_nm_kept (ours, theirs);
+    }
+    {
+        g_autofree char *a = vi_net_nm_disable (nm_guest, n);
+        g_autofree char *b = vi_net_nm_disable (nm_guest_mac, m);
+        g_autofree char *ta = nm_offline (a), *tb = nm_offline (b);
+
+        g_assert_nonnull (strstr (ta, "autoconnect=false"));
+        g_assert_nonnull (strstr (tb, "autoconnect=false"));
+        assert_nm_kept (a, ta);
+        assert_nm_kept (b, tb);
+    }
+}
+
+/* Each golden file of ours, read by the program that will read it in the
+ * guest: every .nmconnection by NetworkManager (nm_offline), every netplan
+ * directory's YAML files together by netplan's generator, each Debian
+ * ifupdown file of ours by ifup --no-act for each interface it defines. */
+static void
+golden_walk (const char *dir, guint *n_nm, guint *n_netplan, guint *n_ifup)
+{
+    g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+    g_autoptr(GPtrArray) yaml = g_ptr_array_new_with_free_func (g_free);
+    const char *name;
+
+    g_assert_nonnull (d);
+    while ((name = g_dir_read_name (d))) {
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+        g_autofree char *text = NULL;
+
+        if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+            golden_walk (path, n_nm, n_netplan, n_ifup);
+            continue;
+        }
+        if (!g_str_has_suffix (name, ".nmconnection") && !g_str_has_suffix (name, ".yaml") &&
+            !g_str_has_prefix (name, "virt-inject-"))
+            continue;
+        g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+        if (g_str_has_suffix (name, ".nmconnection")) {
+            g_autofree char *theirs = nm_offline (text);
+
+            assert_nm_kept (text, theirs);
+            (*n_nm)++;
+        } else if (g_str_has_suffix (name, ".yaml")) {
+            g_ptr_array_add (yaml, g_strdup (name));
+            g_ptr_array_add (yaml, g_steal_pointer (&text));
+        } else if (g_str_has_suffix (dir, "/ifupdown") ||
+                   g_str_has_suffix (dir, "/etc/network/interfaces.d")) {
+            g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+
+            for (guint k = 0; lines[k]; k++) {
+                g_auto(GStrv) w = g_strsplit (lines[k], " ", -1);
+                g_autofree char *out = NULL;
+
+                if (w[0] == NULL || !g_str_equal (w[0], "iface") || w[1] == NULL)
+                    continue;
+                out = ifup_no_act_iface (text, w[1]);
+                g_assert_nonnull (out);
+                (*n_ifup)++;
+            }
+        }
+    }
+    if (yaml->len) {
+        g_autofree char *out = NULL;
+        gboolean ours = FALSE;
+
+        for (guint k = 0; k < yaml->len; k += 2)
+            ours |= g_str_equal (yaml->pdata[k], "99-virt-inject.yaml");
+        g_ptr_array_add (yaml, NULL);
+        out = netplan_generate ((const char *const *) yaml->pdata);
+        g_assert_nonnull (out);
+        if (ours && strstr (out, "[Match]") == NULL)
+            g_error ("netplan generated nothing for %s", dir);
+        (*n_netplan)++;
+    }
+}
+
+static void
+test_golden_consumers (void)
+{
+    g_autofree char *golden = g_test_build_filename (G_TEST_DIST, "golden", NULL);
+    g_autofree char *nm = nm_offline (nm_guest);
+    g_autofree char *ifup = ifup_no_act ("iface eth0 inet dhcp\n");
+    static const char *const control[] = { "a.yaml", "network: {version: 2}\n", NULL };
+    g_autofree char *netplan = netplan_generate (control);
+    guint n_nm = 0, n_netplan = 0, n_ifup = 0;
+
+    if (nm == NULL || ifup == NULL || netplan == NULL) {
+        consumer_missing (nm == NULL ? "nmcli" : ifup == NULL ? "ifupdown" : "netplan.io");
+        return;
+    }
+    golden_walk (golden, &n_nm, &n_netplan, &n_ifup);
+    g_test_message ("%u NetworkManager profiles, %u netplan directories, %u ifupdown stanzas",
+                    n_nm, n_netplan, n_ifup);
+    /* the walk found them (tests/golden/net has seven requests per stack) */
+    g_assert_cmpuint (n_nm, >=, 7);
+    g_assert_cmpuint (n_netplan, >=, 7);
+    g_assert_cmpuint (n_ifup, >=, 7);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -887,6 +1135,8 @@ main (int argc, char **argv)
     g_test_add_func ("/net/networkd", test_networkd);
     g_test_add_func ("/net/networkmanager", test_nm);
     g_test_add_func ("/net/networkmanager/ifcfg", test_ifcfg);
+    g_test_add_func ("/net/networkmanager/consumer", test_nm_consumer);
+    g_test_add_func ("/net/golden/consumers", test_golden_consumers);
     g_test_add_func ("/net/netplan/disable", test_netplan_disable);
     g_test_add_func ("/net/netplan/consumer", test_netplan_consumer);
     g_test_add_func ("/net/ifupdown-address-per-stanza", test_ifupdown_address_per_stanza);
