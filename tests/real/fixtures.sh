@@ -4,7 +4,9 @@
 #
 #   tests/real/fixtures.sh STACK OUTDIR    # OUTDIR/disk.qcow2, vmlinuz, initrd.img
 #
-# STACK: ifupdown | networkmanager | networkd | netplan.
+# STACK: ifupdown | networkmanager | networkd | netplan | cloudinit | btrfs
+# (cloudinit: ifupdown with Debian's cloud-init; btrfs: networkd with root
+# and /home on btrfs subvolumes).
 #
 # One debootstrap base tree (kernel, sshd, systemd, udev, no network stack)
 # is cached as a tarball keyed by a hash of everything that makes it (mirror,
@@ -83,34 +85,61 @@ real_stack_pkgs () {
     networkmanager) echo "network-manager dbus libpam-systemd" ;;
     networkd) echo "systemd-resolved dbus libpam-systemd" ;;
     netplan) echo "netplan.io systemd-resolved dbus libpam-systemd" ;;
+    cloudinit) echo "cloud-init ifupdown isc-dhcp-client" ;;
+    btrfs) echo "systemd-resolved dbus libpam-systemd btrfs-progs" ;;
     *) return 1 ;;
     esac
 }
+# Each stack's guest also arrives configuring its NIC by DHCP, as guests
+# do (the installer's stanza, an administrator's .network file, netplan's
+# 01-netcfg.yaml, a NetworkManager profile): the injection must make its
+# own configuration the one that applies, with no lease beside it.  The NIC
+# is ens16 (virtio-net at PCI slot 0x10, see domain_xml in test-real.sh).
 real_stack_setup () {
     case "$1" in
     ifupdown)
-        # Debian installer default: interfaces.d sourced, loopback only.
-        echo 'printf "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n" > /etc/network/interfaces'
+        # The Debian installer's /etc/network/interfaces.
+        echo 'printf "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\n# The primary network interface\nallow-hotplug ens16\niface ens16 inet dhcp\n" > /etc/network/interfaces'
         ;;
     networkmanager)
-        # NetworkManager writes /etc/resolv.conf itself (dns=default).
-        echo 'rm -f /etc/resolv.conf; systemctl enable NetworkManager.service >/dev/null'
+        # NetworkManager writes /etc/resolv.conf itself (dns=default); a
+        # profile bound to the NIC by its MAC asks for DHCP.
+        echo 'rm -f /etc/resolv.conf; systemctl enable NetworkManager.service >/dev/null
+              printf "[connection]\nid=Wired\ntype=ethernet\nautoconnect-priority=10\n\n[ethernet]\nmac-address=52:54:00:5E:A1:02\n\n[ipv4]\nmethod=auto\n\n[ipv6]\nmethod=auto\n" > /etc/NetworkManager/system-connections/Wired.nmconnection
+              chmod 0600 /etc/NetworkManager/system-connections/Wired.nmconnection'
         ;;
-    networkd)
-        echo 'systemctl enable systemd-networkd.service systemd-resolved.service >/dev/null'
+    networkd|btrfs)
+        # An administrator's file for the NIC, by name, sorting early.
+        echo 'systemctl enable systemd-networkd.service systemd-resolved.service >/dev/null
+              printf "[Match]\nName=ens16\n\n[Network]\nDHCP=yes\n" > /etc/systemd/network/05-ens16.network'
+        if [ "$1" = btrfs ]; then
+            # Root and /home are subvolumes of one btrfs filesystem, as
+            # Fedora lays them out (real_image_dir makes the disk).
+            echo 'printf "UUID=%s / btrfs subvol=root 0 0\nUUID=%s /home btrfs subvol=home 0 0\n" "$ROOT_UUID" "$ROOT_UUID" > /etc/fstab
+                  printf "btrfs\n" >> /etc/initramfs-tools/modules
+                  update-initramfs -u -k all >/dev/null 2>&1'
+        fi
         ;;
     netplan)
         # netplan's generator enables systemd-networkd at boot; resolved
-        # applies the nameservers, as on Ubuntu.
-        echo 'mkdir -p /etc/netplan; systemctl enable systemd-resolved.service >/dev/null'
+        # applies the nameservers, as on Ubuntu.  The installer's file.
+        echo 'mkdir -p /etc/netplan; systemctl enable systemd-resolved.service >/dev/null
+              printf "network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    ens16:\n      dhcp4: true\n" > /etc/netplan/01-netcfg.yaml
+              chmod 0600 /etc/netplan/01-netcfg.yaml'
+        ;;
+    cloudinit)
+        # Debian's cloud-init on ifupdown: only the NoCloud datasource (the
+        # seed disk test-real.sh attaches); the installer's DHCP stanza.
+        echo 'printf "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\nallow-hotplug ens16\niface ens16 inet dhcp\n" > /etc/network/interfaces
+              printf "datasource_list: [ NoCloud, None ]\n" > /etc/cloud/cloud.cfg.d/90-dpkg.cfg'
         ;;
     esac
 }
 
 real_hash () { printf '%s' "$*" | sha256sum | cut -c1-16; }
 real_base_key () { real_hash "base-v1 $(real_mirror) $VI_REAL_SUITE $REAL_BASE_PKGS $VI_REAL_ROOT_UUID $REAL_BASE_SETUP"; }
-real_stack_key () { real_hash "stack-v1 $(real_base_key) $1 $(real_stack_pkgs "$1") $(real_stack_setup "$1")"; }
-real_image_key () { real_hash "image-v1 $(real_stack_key "$1")"; }
+real_stack_key () { real_hash "stack-v2 $(real_base_key) $1 $(real_stack_pkgs "$1") $(real_stack_setup "$1")"; }
+real_image_key () { real_hash "image-v2 $(real_stack_key "$1")"; }
 
 # real_chroot_mounts DIR on|off: /proc, /sys, /dev/pts for apt in a chroot.
 real_chroot_mounts () {
@@ -198,7 +227,7 @@ real_stack_tree () {
     printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d" &&
     chmod 0755 "$root/usr/sbin/policy-rc.d" &&
     real_chroot_mounts "$root" on || return 1
-    chroot "$root" /bin/sh -c "
+    ROOT_UUID=$VI_REAL_ROOT_UUID chroot "$root" /bin/sh -c "
             set -e
             mv /etc/resolv.conf /etc/resolv.conf.orig
             cp /etc/resolv.conf.real /etc/resolv.conf
@@ -215,6 +244,30 @@ real_stack_tree () {
     real_tar_out "$root" "$tar" && real_prune "$tar" "$VI_REAL_CACHE/stack-$stack"-*.tar
 }
 
+# real_mkfs STACK WORK: WORK/fs.raw, the root filesystem of WORK/root.
+# ext4, made with mkfs.ext4 -d; for the btrfs guest, a btrfs whose
+# subvolumes `root` and `home` hold the tree and its /home (mkfs.btrfs 6.2
+# has no --subvol: the test's own fresh filesystem is loop-mounted here to
+# make them).
+real_mkfs () {
+    if [ "$1" != btrfs ]; then
+        mkfs.ext4 -q -F -U "$VI_REAL_ROOT_UUID" -L root -d "$2/root" "$2/fs.raw" 3071M
+        return
+    fi
+    truncate -s 3071M "$2/fs.raw" &&
+    mkfs.btrfs -q -f -U "$VI_REAL_ROOT_UUID" -L root "$2/fs.raw" &&
+    mkdir "$2/mnt" && mount -o loop "$2/fs.raw" "$2/mnt" || return 1
+    btrfs -q subvolume create "$2/mnt/root" && btrfs -q subvolume create "$2/mnt/home" &&
+    (cd "$2/root" && tar --numeric-owner --xattrs --exclude=./home -cf - .) |
+        tar --numeric-owner --xattrs -C "$2/mnt/root" -xf - &&
+    mkdir -m 0755 "$2/mnt/root/home" &&
+    (cd "$2/root/home" && tar --numeric-owner --xattrs -cf - .) |
+        tar --numeric-owner --xattrs -C "$2/mnt/home" -xf -
+    rc=$?
+    umount "$2/mnt"
+    return $rc
+}
+
 # One stack's pristine image directory (disk.qcow2, vmlinuz, initrd.img).
 real_image_dir () {
     stack=$1
@@ -229,7 +282,7 @@ real_image_dir () {
         cp -L "$work/root/vmlinuz" "$work/out/vmlinuz" && cp -L "$work/root/initrd.img" "$work/out/initrd.img" ||
             { real_fail "$work" "no /vmlinuz or /initrd.img in the $stack tree"; return 1; }
         # A 3 GiB disk: 1 MiB of partition table, then the root filesystem.
-        { mkfs.ext4 -q -F -U "$VI_REAL_ROOT_UUID" -L root -d "$work/root" "$work/fs.raw" 3071M &&
+        { real_mkfs "$stack" "$work" &&
           truncate -s 3G "$work/disk.raw" &&
           echo 'start=2048, type=83' | sfdisk -q "$work/disk.raw" &&
           dd if="$work/fs.raw" of="$work/disk.raw" bs=1M seek=1 conv=notrunc,sparse status=none &&

@@ -22,11 +22,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 B=$VIRT_INJECT_BUILD_ROOT
 URI=qemu:///system
 NS=http://virt-inject.org/xmlns/libvirt/domain/1.0
-STACKS=${VI_REAL_STACKS:-ifupdown networkmanager networkd netplan}
+STACKS=${VI_REAL_STACKS:-ifupdown networkmanager networkd netplan cloudinit btrfs}
 BOOT_TIMEOUT=${VI_REAL_BOOT_TIMEOUT:-420}
 
 if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root"; exit 77; fi
-for c in libvirtd virsh debootstrap sshpass ssh ssh-keygen mkpasswd mkfs.ext4 sfdisk qemu-img qemu-system-x86_64; do
+for c in libvirtd virsh debootstrap sshpass ssh ssh-keygen mkpasswd mkfs.ext4 mkfs.btrfs sfdisk qemu-img qemu-system-x86_64 cloud-localds; do
     if ! command -v "$c" >/dev/null; then echo "1..0 # SKIP no $c (scripts/install-deps.sh installs it)"; exit 77; fi
 done
 
@@ -116,7 +116,38 @@ mac_of () {         # a MAC per stack
     networkmanager) echo 52:54:00:5e:a1:02 ;;
     networkd) echo 52:54:00:5e:a1:03 ;;
     netplan) echo 52:54:00:5e:a1:04 ;;
+    cloudinit) echo 52:54:00:5e:a1:05 ;;
+    btrfs) echo 52:54:00:5e:a1:06 ;;
     esac
+}
+# The request's name for the NIC.  Each guest configures its NIC (ens16)
+# for DHCP already (fixtures.sh): ifupdown, netplan and cloud-init's
+# ifupdown name it in that configuration, so the request names the
+# interface as the guest does (and gives its MAC); networkd and
+# NetworkManager guests bind theirs by name or MAC, and the request calls
+# it eth0, a name the guest does not use, selecting it by MAC alone.
+iface_of () {
+    case "$1" in
+    ifupdown|netplan|cloudinit) echo ens16 ;;
+    *) echo eth0 ;;
+    esac
+}
+cmdline_of () {
+    case "$1" in
+    btrfs) echo "root=/dev/vda1 rootfstype=btrfs rootflags=subvol=root ro console=ttyS0" ;;
+    *) echo "root=/dev/vda1 ro console=ttyS0" ;;
+    esac
+}
+# cloudinit: a NoCloud seed (cloud-localds) that asks for DHCP on the NIC
+# and for another hostname, and writes a file, which shows that cloud-init
+# did read it.
+SEED_FILE=/var/lib/vi-real-seed
+seed_iso () {       # seed_iso DIR
+    printf 'instance-id: vi-real-seed-1\nlocal-hostname: seed-host\n' > "$1/meta-data"
+    printf '#cloud-config\nhostname: seed-host\nfqdn: seed-host.seed.test\nwrite_files:\n  - path: %s\n    content: "seed applied"\n' \
+        "$SEED_FILE" > "$1/user-data"
+    printf 'version: 2\nethernets:\n  ens16:\n    dhcp4: true\n    dhcp6: true\n' > "$1/network-config"
+    cloud-localds --network-config="$1/network-config" "$1/seed.iso" "$1/user-data" "$1/meta-data"
 }
 free_port () {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -129,7 +160,7 @@ request () {        # request STACK MAC
   <vi:hostname>real-$1.example.test</vi:hostname>
   <vi:file path='$FILE' mode='0640' owner='alice' group='alice'>$FILE_TEXT&#10;</vi:file>
   <vi:network>
-    <vi:interface name='eth0' mac='$2'>
+    <vi:interface name='$(iface_of "$1")' mac='$2'>
       <vi:address>$IP1/24</vi:address>
       <vi:address>$IP2/24</vi:address>
       <vi:address>$IP6/64</vi:address>
@@ -152,7 +183,7 @@ domain_xml () {     # domain_xml STACK DIR MAC PORT
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$2/vmlinuz</kernel>
     <initrd>$2/initrd.img</initrd>
-    <cmdline>root=/dev/vda1 ro console=ttyS0</cmdline>
+    <cmdline>$(cmdline_of "$1")</cmdline>
   </os>
   <features><acpi/></features>
   <on_reboot>destroy</on_reboot>
@@ -161,7 +192,13 @@ domain_xml () {     # domain_xml STACK DIR MAC PORT
       <driver name='qemu' type='qcow2'/>
       <source file='$2/disk.qcow2'/>
       <target dev='vda' bus='virtio'/>
-    </disk>
+    </disk>$([ "$1" = cloudinit ] && printf "
+    <disk type='file' device='cdrom'>
+      <driver name='qemu' type='raw'/>
+      <source file='%s/seed.iso'/>
+      <target dev='hdc' bus='ide'/>
+      <readonly/>
+    </disk>" "$2")
     <serial type='file'><source path='$2/console.log'/><target port='0'/></serial>
     <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>
     <memballoon model='none'/>
@@ -201,6 +238,13 @@ echo "nic $nic"
 echo "hostname $(cat /proc/sys/kernel/hostname)"
 echo "etc-hostname $(cat /etc/hostname)"
 [ -n "$nic" ] && ip -o addr show dev "$nic" | awk "{ print \"addr\", \$4 }"
+[ -n "$nic" ] && ip -o addr show dev "$nic" dynamic | awk "{ print \"dynamic\", \$4 }"
+[ -n "$nic" ] && ip -o link show dev "$nic" | sed -n "s/.* mtu \([0-9]*\) .*/mtu \1/p"
+ps -eo comm= | grep -E "^(dhclient|dhcpcd|udhcpc)\$" | sed "s/^/dhcp-client /"
+command -v cloud-init >/dev/null && cloud-init status --long 2>&1 | sed "s/^/cloud-init /"
+[ -e '"$SEED_FILE"' ] && echo "seed-file $(cat '"$SEED_FILE"')"
+findmnt -no SOURCE,FSTYPE / | sed "s/^/mount-root /"
+findmnt -no SOURCE,FSTYPE /home | sed "s/^/mount-home /"
 ip -o -4 route show default | sed "s/^/route4 /"
 [ -n "$nic" ] && command -v resolvectl >/dev/null &&
     echo "resolved $(resolvectl dns "$nic" 2>&1 | sed "s/^[^:]*: *//")"
@@ -226,6 +270,8 @@ run_stack () {
     chmod 0755 "$d" 2>/dev/null
     s1=$(date +%s)
     port=$(free_port)
+    [ "$stack" != cloudinit ] || ok "$stack: a NoCloud seed disk asking for DHCP and the hostname seed-host" \
+        seed_iso "$d"
     domain_xml "$stack" "$d" "$mac" "$port" > "$d/domain.xml"
     t_start () {
         virsh -c "$URI" define "$d/domain.xml" >/dev/null || return 1
@@ -278,6 +324,15 @@ run_stack () {
         t_addr () { fact addr; fact addr | grep -qx "$a"; }
         ok "$stack: $a is on the NIC with the requested MAC" t_addr
     done
+    t_exact4 () {
+        fact addr; fact dynamic
+        [ "$(fact addr | grep -v : | sort | tr '\n' ' ')" = "$IP1/24 $IP2/24 " ]; }
+    t_no_lease () {
+        fact dhcp-client
+        ! fact addr | grep -q '^10\.0\.2\.15/' && [ -z "$(fact dynamic | grep -v :)" ] &&
+            [ -z "$(fact dhcp-client)" ]; }
+    ok "$stack: the NIC has exactly the requested IPv4 addresses" t_exact4
+    ok "$stack: no DHCP lease beside them (no 10.0.2.15, no dynamic address, no DHCP client), though the guest's own configuration asked for one" t_no_lease
     t_route () {
         fact route4
         fact route4 | grep -q "^default via $GW dev $nic\( \|$\)"; }
@@ -292,7 +347,7 @@ run_stack () {
     networkmanager)
         ok "$stack: /etc/resolv.conf (written by NetworkManager) has $DNS1 and $DNS2" t_resolv_conf
         ;;
-    networkd|netplan)
+    networkd|netplan|btrfs)
         t_dns () { fact resolved; [ "$(fact resolved)" = "$DNS1 $DNS2" ]; }
         ok "$stack: systemd-resolved uses $DNS1 and $DNS2 on that NIC" t_dns
         ;;
@@ -301,6 +356,34 @@ run_stack () {
     t_file_stat () { fact file-stat; [ "$(fact file-stat)" = "640 alice:alice" ]; }
     ok "$stack: $FILE has the requested content" t_file_text
     ok "$stack: $FILE is mode 0640, owned by alice:alice" t_file_stat
+    case "$stack" in
+    ifupdown|cloudinit)
+        # The control of the lease checks: this network does answer DHCP
+        # (qemu's server gives 10.0.2.15), so its absence above is the
+        # configuration's doing.  dhclient asks once, with a script that
+        # configures nothing.
+        t_dhcp_control () {
+            ssh_key root "$T/root.key" "$port" "timeout 25 dhclient -d -1 -v -sf /bin/true \
+                -lf /run/vi-control.leases -pf /run/vi-control.pid $nic 2>&1; \
+                ip -o -4 addr show dev $nic" </dev/null > "$d/control" 2>&1
+            grep -E 'DHCPACK|bound to|10\.0\.2\.15' "$d/control"
+            grep -q 'DHCPACK of 10\.0\.2\.15' "$d/control" && ! grep -q 'inet 10\.0\.2\.15/' "$d/control"; }
+        ok "$stack: control: a DHCP request on the NIC gets 10.0.2.15 from this network" t_dhcp_control
+        ;;
+    esac
+    case "$stack" in
+    cloudinit)
+        t_seed () { fact seed-file; fact cloud-init; [ "$(fact seed-file)" = "seed applied" ]; }
+        ok "$stack: cloud-init read the seed (its write_files ran) and still kept the injected hostname and network" t_seed
+        ;;
+    btrfs)
+        t_subvols () {
+            fact mount-root; fact mount-home
+            [ "$(fact mount-root)" = "/dev/vda1[/root] btrfs" ] &&
+                [ "$(fact mount-home)" = "/dev/vda1[/home] btrfs" ]; }
+        ok "$stack: / and /home are the btrfs subvolumes root and home (alice's key above was found in home)" t_subvols
+        ;;
+    esac
     say "system state: $(fact system)"
 
     virsh -c "$URI" destroy "$dom" >/dev/null 2>&1
