@@ -173,6 +173,14 @@ ifupdown_static (GString *s, const char *name, GPtrArray *addrs, GPtrArray *gate
             g_string_append_printf (s, "    address %s\n", (char *) addrs->pdata[k]);
         if (gateways->len && k == 0)
             g_string_append_printf (s, "    gateway %s\n", (char *) gateways->pdata[0]);
+        /* Static IPv6 takes no address or route from router advertisements
+         * (no SLAAC address beside ours): "accept_ra 0" also flushes the
+         * one made when the inet stanza brought the link up first, which
+         * "autoconf 0" (the default of inet6 static) alone leaves
+         * (seen in the booted guests of the real suite).  busybox knows
+         * neither option. */
+        if (v6 && !busybox && k == 0)
+            g_string_append (s, "    accept_ra 0\n");
     }
 }
 
@@ -357,6 +365,9 @@ render_netplan (GPtrArray *interfaces)
          * otherwise: netplan merges ours over it (dhcp6: <dhcp/> is DHCPv4) */
         g_string_append_printf (s, "      dhcp4: %s\n      dhcp6: false\n",
                                 i->dhcp ? "true" : "false");
+        /* static IPv6: no SLAAC address or RA route beside it */
+        if (a6->len > 0)
+            g_string_append (s, "      accept-ra: false\n");
         yaml_list (s, "      ", "addresses", addrs);
         if (i->gateways->len) {
             g_string_append (s, "      routes:\n");
@@ -384,6 +395,13 @@ render_networkd (const ViInterface *i)
         g_string_append_printf (s, "Name=%s\n", i->name);
     g_string_append (s, "\n[Network]\n");
     g_string_append_printf (s, "DHCP=%s\n", i->dhcp ? "ipv4" : "no");
+    /* static IPv6: no SLAAC address or RA route beside it */
+    {
+        g_autoptr(GPtrArray) a6 = addrs_of_family (i->addresses, TRUE);
+
+        if (a6->len > 0)
+            g_string_append (s, "IPv6AcceptRA=no\n");
+    }
     for (guint k = 0; k < i->addresses->len; k++)
         g_string_append_printf (s, "Address=%s\n", (char *) i->addresses->pdata[k]);
     for (guint k = 0; k < i->gateways->len; k++) {

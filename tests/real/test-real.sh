@@ -329,10 +329,13 @@ run_stack () {
         [ "$(fact addr | grep -v : | sort | tr '\n' ' ')" = "$IP1/24 $IP2/24 " ]; }
     t_no_lease () {
         fact dhcp-client
-        ! fact addr | grep -q '^10\.0\.2\.15/' && [ -z "$(fact dynamic | grep -v :)" ] &&
+        ! fact addr | grep -q '^10\.0\.2\.15/' && [ -z "$(fact dynamic)" ] &&
             [ -z "$(fact dhcp-client)" ]; }
+    t_exact6 () {
+        [ "$(fact addr | grep : | grep -v '^fe80:' | sort | tr '\n' ' ')" = "$IP6/64 " ]; }
     ok "$stack: the NIC has exactly the requested IPv4 addresses" t_exact4
     ok "$stack: no DHCP lease beside them (no 10.0.2.15, no dynamic address, no DHCP client), though the guest's own configuration asked for one" t_no_lease
+    ok "$stack: the NIC's only global IPv6 address is the requested one (no SLAAC address from qemu's router advertisements)" t_exact6
     t_route () {
         fact route4
         fact route4 | grep -q "^default via $GW dev $nic\( \|$\)"; }
