@@ -16,6 +16,7 @@
 
 #include "vi-crypt.h"
 #include "vi-selinux.h"
+#include "vi-check.h"
 #include "vi-error.h"
 #include "vi-net.h"
 

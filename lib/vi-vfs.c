@@ -8,8 +8,8 @@
 
 #include <string.h>
 
+#include "vi-check.h"
 #include "vi-error.h"
-#include "vi-spec.h"
 
 static gboolean
 check_path (const char *path, GError **error)

@@ -6,6 +6,7 @@
 #include <utime.h>
 #include <glib/gstdio.h>
 
+#include "vi-check.h"
 #include "vi-crypt.h"
 #include "vi-error.h"
 #include "vi-ledger.h"
