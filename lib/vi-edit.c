@@ -121,7 +121,7 @@ vi_edit_hosts (const char *hosts, const char *hostname)
         g_string_append_printf (out, "%s\n", lines[i]);
         if (have_localhost && i == last_localhost && !placed) {
             /* keep 127.0.1.1 right after localhost, where Debian puts it */
-            gboolean next_is_ours = lines[i + 1] && g_str_has_prefix (lines[i + 1], "127.0.1.1");
+            gboolean next_is_ours = lines[i + 1] && hosts_line_is (lines[i + 1], "127.0.1.1");
 
             if (!next_is_ours) {
                 g_string_append_printf (out, "%s\n", entry);

@@ -61,10 +61,12 @@ char *vi_edit_hostname (const char *name);
  * @hostname: the FQDN or short name
  *
  * Maps 127.0.1.1 to @hostname and its short name (the part before the
- * first '.', when there is one): every 127.0.1.1 line is replaced by one,
- * placed where the first was, else right after the last 127.0.0.1 line
- * (where Debian puts it), else first.  A final empty line is dropped; every
- * line ends with a newline.
+ * first '.', when there is one).  Every 127.0.1.1 line goes; the one line
+ * of ours is put right after the last 127.0.0.1 line (where Debian puts
+ * it), or where the first 127.0.1.1 line was when that comes before or
+ * right after it, or first when there is no 127.0.0.1 line.  Only lines
+ * whose address is followed by a blank count ("127.0.1.10" does not).  A
+ * final empty line is dropped; every line ends with a newline.
  * Returns: (transfer full): the new text.
  */
 char *vi_edit_hosts (const char *hosts, const char *hostname);

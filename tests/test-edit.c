@@ -153,6 +153,8 @@ static const Case hosts_cases[] = {
       ENTRY "127.0.0.1 localhost\n", NULL },
     { "comments-kept", "# 127.0.1.1 commented\n127.0.0.1 localhost\n", "web1.example.com",
       "# 127.0.1.1 commented\n127.0.0.1 localhost\n" ENTRY, NULL },
+    { "similar-address-after-localhost", "127.0.0.1 localhost\n127.0.1.10 other\n",
+      "web1.example.com", "127.0.0.1 localhost\n" ENTRY "127.0.1.10 other\n", NULL },
     { "other-address-is-not-localhost", "127.0.0.10 foo\n", "web1.example.com",
       ENTRY "127.0.0.10 foo\n", NULL },
     { "crlf-lines-kept", "127.0.0.1 localhost\r\n127.0.1.1 old\r\n", "web1.example.com",
