@@ -2,6 +2,7 @@
  * accepts, and what it refuses with which message. */
 #include <string.h>
 
+#include "test-cases.h"
 #include "vi-check.h"
 #include "vi-error.h"
 
@@ -274,11 +275,7 @@ main (int argc, char **argv)
     g_string_truncate (h, 254);
     long_hostname = g_string_free (h, FALSE);
 
-    for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
-        g_autofree char *path = g_strdup_printf ("/check/%s", cases[i].name);
-
-        g_test_add_data_func (path, &cases[i], test_case);
-    }
+    VI_TEST_ADD_CASES ("/check", cases, test_case);
     g_test_add_func ("/check/lengths", test_lengths);
     g_test_add_func ("/check/mode-value", test_mode_value);
     g_test_add_func ("/check/address-prefix", test_address_prefix);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
+#include "test-cases.h"
 #include "vi-check.h"
 #include "vi-crypt.h"
 #include "vi-error.h"
@@ -85,35 +86,36 @@ test_hash_verify (void)
 }
 
 typedef struct {
+    const char *name;
     const char *hash;
     gboolean bounded;
 } CostCase;
 
 static const CostCase cost_cases[] = {
-    { YESCRYPT_5, TRUE },
-    { "$y$j8T$saltsaltsaltsalt$x", TRUE },          /* cost 4 */
-    { "$y$j75$saltsaltsaltsalt$x", TRUE },          /* cost 1 */
-    { YESCRYPT_6, FALSE },
-    { "$y$jFT$saltsaltsaltsalt$x", FALSE },         /* cost 11 */
-    { "$y$j9T", FALSE },                            /* no '$' after the parameters */
-    { "$y$$saltsaltsaltsalt$x", FALSE },
-    { "$6$saltsaltsalt$x", TRUE },                  /* 5000 rounds when none named */
-    { SHA512_200K, TRUE },
-    { SHA512_300K, FALSE },
-    { "$6$rounds=200001$salt$x", FALSE },
-    { "$5$rounds=1000$salt$x", TRUE },
-    { "$5$rounds=999999999999$salt$x", FALSE },    /* more than 10 digits */
-    { "$6$rounds=$salt$x", FALSE },
-    { "$6$rounds=12a$salt$x", FALSE },
-    { "$6$rounds=-1$salt$x", FALSE },
-    { "$6$rounds=5000", FALSE },                    /* no '$' after the count */
-    { "$2b$05$abcdefghijklmnopqrstuu", FALSE },
-    { "$7$CU..../....abcdefgh$x", FALSE },
-    { "$gy$j9T$salt$x", FALSE },
-    { "$1$salt$x", FALSE },
-    { "abJnggxhB/yWI", FALSE },
-    { "!", FALSE },
-    { "", FALSE },
+    { "yescrypt-5", YESCRYPT_5, TRUE },
+    { "yescrypt-4", "$y$j8T$saltsaltsaltsalt$x", TRUE },
+    { "yescrypt-1", "$y$j75$saltsaltsaltsalt$x", TRUE },
+    { "yescrypt-6", YESCRYPT_6, FALSE },
+    { "yescrypt-11", "$y$jFT$saltsaltsaltsalt$x", FALSE },
+    { "yescrypt-no-end", "$y$j9T", FALSE },
+    { "yescrypt-no-params", "$y$$saltsaltsaltsalt$x", FALSE },
+    { "sha512-default-5000", "$6$saltsaltsalt$x", TRUE },
+    { "sha512-200000", SHA512_200K, TRUE },
+    { "sha512-300000", SHA512_300K, FALSE },
+    { "sha512-200001", "$6$rounds=200001$salt$x", FALSE },
+    { "sha256-1000", "$5$rounds=1000$salt$x", TRUE },
+    { "sha256-12-digits", "$5$rounds=999999999999$salt$x", FALSE },
+    { "rounds-empty", "$6$rounds=$salt$x", FALSE },
+    { "rounds-not-a-number", "$6$rounds=12a$salt$x", FALSE },
+    { "rounds-negative", "$6$rounds=-1$salt$x", FALSE },
+    { "rounds-no-end", "$6$rounds=5000", FALSE },
+    { "bcrypt", "$2b$05$abcdefghijklmnopqrstuu", FALSE },
+    { "scrypt", "$7$CU..../....abcdefgh$x", FALSE },
+    { "gost-yescrypt", "$gy$j9T$salt$x", FALSE },
+    { "md5", "$1$salt$x", FALSE },
+    { "des", "abJnggxhB/yWI", FALSE },
+    { "locked", "!", FALSE },
+    { "empty", "", FALSE },
 };
 
 static void
@@ -281,57 +283,83 @@ write_file (const char *path, const void *data, gsize len, int mode)
     close (fd);
 }
 
-/* The digest with a known key: SHA-256 of the canonical request, then a
- * line "secret NAME HMAC-SHA256(key, value)" per secret, in request order. */
-static void
-test_request_digest_value (void)
-{
-    g_autofree char *dir = tmp_dir ();
-    g_autofree char *key = g_build_filename (dir, "digest.key", NULL);
-    g_autofree char *s1 = g_build_filename (dir, "s1", NULL);
-    g_autofree char *s2 = g_build_filename (dir, "s2", NULL);
-    g_autoptr(ViSpec) spec = spec_with ("<vi:user name='root'><vi:password secret='s1'/></vi:user>"
-                                        "<vi:user name='bob'><vi:password secret='s2'/></vi:user>");
+/* A secrets directory holding the digest key (32 bytes, 0600, known), the
+ * secret s1 = "one" and a request naming it. */
+typedef struct {
+    char *dir;
+    char *key;
     guint8 k[32];
-    g_autofree char *canon = vi_spec_format (spec);
-    g_autofree char *mac1 = NULL, *mac2 = NULL, *text = NULL, *want = NULL, *got = NULL;
+    ViSpec *spec;
+} Digest;
+
+static void
+digest_setup (Digest *d, gconstpointer data)
+{
+    g_autofree char *s1 = NULL;
+
+    d->dir = tmp_dir ();
+    d->key = g_build_filename (d->dir, "digest.key", NULL);
+    s1 = g_build_filename (d->dir, "s1", NULL);
+    for (guint i = 0; i < sizeof d->k; i++)
+        d->k[i] = (guint8) (i * 7 + 1);
+    write_file (d->key, d->k, sizeof d->k, 0600);
+    write_file (s1, "one\n", 4, 0600);
+    d->spec = spec_with ("<vi:user name='root'><vi:password secret='s1'/></vi:user>");
+}
+
+static void
+digest_teardown (Digest *d, gconstpointer data)
+{
+    rm_rf (d->dir);
+    g_free (d->dir);
+    g_free (d->key);
+    vi_spec_free (d->spec);
+}
+
+static char *
+hmac (const guint8 *key, const char *value)
+{
+    return g_compute_hmac_for_data (G_CHECKSUM_SHA256, key, 32, (const guchar *) value,
+                                    strlen (value));
+}
+
+/* The digest: SHA-256 of the canonical request, then a line "secret NAME
+ * HMAC-SHA256(key, value)" per secret, in request order. */
+static void
+test_request_digest_value (Digest *d, gconstpointer data)
+{
+    g_autofree char *s2 = g_build_filename (d->dir, "s2", NULL);
+    ViUser *bob = vi_user_new ("bob");
+    g_autofree char *canon = NULL, *mac1 = hmac (d->k, "one"), *mac2 = hmac (d->k, "two");
+    g_autofree char *text = NULL, *want = NULL, *got = NULL;
     g_autoptr(GError) error = NULL;
 
-    for (guint i = 0; i < sizeof k; i++)
-        k[i] = (guint8) (i * 7 + 1);
-    write_file (key, k, sizeof k, 0600);
-    write_file (s1, "one\n", 4, 0600);
     write_file (s2, "two", 3, 0600);
-    mac1 = g_compute_hmac_for_data (G_CHECKSUM_SHA256, k, sizeof k, (const guchar *) "one", 3);
-    mac2 = g_compute_hmac_for_data (G_CHECKSUM_SHA256, k, sizeof k, (const guchar *) "two", 3);
+    bob->password_kind = VI_PASSWORD_SECRET;
+    bob->password = g_strdup ("s2");
+    g_ptr_array_add (d->spec->users, bob);     /* the request owns it */
+    canon = vi_spec_format (d->spec);
     text = g_strdup_printf ("%s\nsecret s1 %s\nsecret s2 %s", canon, mac1, mac2);
     want = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
 
-    got = vi_request_digest (spec, dir, key, &error);
+    got = vi_request_digest (d->spec, d->dir, d->key, &error);
     g_assert_no_error (error);
     g_assert_cmpstr (got, ==, want);
-    g_assert_null (strstr (got, "one"));
-    rm_rf (dir);
 }
 
 /* The key must be exactly 32 bytes in a root-only regular file. */
 static void
-test_digest_key_refused (void)
+test_digest_key_refused (Digest *d, gconstpointer data)
 {
-    g_autofree char *dir = tmp_dir ();
-    g_autofree char *key = g_build_filename (dir, "digest.key", NULL);
-    g_autofree char *real = g_build_filename (dir, "real.key", NULL);
-    g_autofree char *s1 = g_build_filename (dir, "s1", NULL);
-    g_autoptr(ViSpec) spec = spec_with ("<vi:user name='root'><vi:password secret='s1'/></vi:user>");
+    g_autofree char *real = g_build_filename (d->dir, "real.key", NULL);
     guint8 k[33] = { 0 };
 
-    write_file (s1, "one\n", 4, 0600);
     /* short, long */
     for (guint len = 31; len <= 33; len += 2) {
         g_autoptr(GError) error = NULL;
 
-        write_file (key, k, len, 0600);
-        g_assert_null (vi_request_digest (spec, dir, key, &error));
+        write_file (d->key, k, len, 0600);
+        g_assert_null (vi_request_digest (d->spec, d->dir, d->key, &error));
         g_assert_error (error, VI_ERROR, VI_ERROR_INVALID);
         g_assert_nonnull (strstr (error->message, "must be a regular file of 32 bytes"));
     }
@@ -339,14 +367,13 @@ test_digest_key_refused (void)
     {
         g_autoptr(GError) error = NULL;
 
-        g_assert_cmpint (g_unlink (key), ==, 0);
+        g_assert_cmpint (g_unlink (d->key), ==, 0);
         write_file (real, k, 32, 0600);
-        g_assert_cmpint (symlink ("real.key", key), ==, 0);
-        g_assert_null (vi_request_digest (spec, dir, key, &error));
+        g_assert_cmpint (symlink ("real.key", d->key), ==, 0);
+        g_assert_null (vi_request_digest (d->spec, d->dir, d->key, &error));
         g_assert_nonnull (error);
         g_assert_nonnull (strstr (error->message, "digest key"));
     }
-    rm_rf (dir);
 }
 
 int
@@ -355,21 +382,15 @@ main (int argc, char **argv)
     g_test_init (&argc, &argv, NULL);
     g_test_add_func ("/crypt/method-names", test_method_names);
     g_test_add_func ("/crypt/hash-verify", test_hash_verify);
-    for (guint i = 0; i < G_N_ELEMENTS (cost_cases); i++) {
-        g_autofree char *path = g_strdup_printf ("/crypt/cost-bounded/%u", i);
-
-        g_test_add_data_func (path, &cost_cases[i], test_cost_bounded);
-    }
+    VI_TEST_ADD_CASES ("/crypt/cost-bounded", cost_cases, test_cost_bounded);
     g_test_add_func ("/crypt/verify-bounded", test_verify_bounded);
-    for (guint i = 0; i < G_N_ELEMENTS (file_cases); i++) {
-        g_autofree char *path = g_strdup_printf ("/crypt/password-file/%s", file_cases[i].name);
-
-        g_test_add_data_func (path, &file_cases[i], test_password_file);
-    }
+    VI_TEST_ADD_CASES ("/crypt/password-file", file_cases, test_password_file);
     g_test_add_func ("/crypt/password-file/missing", test_password_file_missing);
     g_test_add_func ("/crypt/secret", test_secret);
     g_test_add_func ("/crypt/random", test_random);
-    g_test_add_func ("/crypt/request-digest/value", test_request_digest_value);
-    g_test_add_func ("/crypt/request-digest/key-refused", test_digest_key_refused);
+    g_test_add ("/crypt/request-digest/value", Digest, NULL, digest_setup, test_request_digest_value,
+                digest_teardown);
+    g_test_add ("/crypt/request-digest/key-refused", Digest, NULL, digest_setup,
+                test_digest_key_refused, digest_teardown);
     return g_test_run ();
 }

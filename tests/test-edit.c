@@ -4,6 +4,7 @@
  * which must not change it. */
 #include <string.h>
 
+#include "test-cases.h"
 #include "vi-edit.h"
 #include "vi-error.h"
 #include "vi-net.h"
@@ -17,8 +18,8 @@
 #define BEGIN VI_NET_BLOCK_BEGIN "\n"
 #define END VI_NET_BLOCK_END "\n"
 
-/* One case of a one-argument edit: @in (NULL: the guest has no such file)
- * and @arg give @out, or the error that contains @error. */
+/* One case of an edit: @in (NULL: the guest has no such file) and @arg
+ * give @out, or the error that contains @error. */
 typedef struct {
     const char *name;
     const char *in;
@@ -26,6 +27,51 @@ typedef struct {
     const char *out;
     const char *error;
 } Case;
+
+/* An edit under test, with its argument as one string. */
+typedef char *(*TextEdit) (const char *text, const char *arg, GError **error);
+
+typedef struct {
+    const Case *c;
+    TextEdit edit;
+} Bound;
+
+/* @in gives @out (or the error), and the edit applied again to @out
+ * gives @out. */
+static void
+test_edit (gconstpointer data)
+{
+    const Bound *b = data;
+    const Case *c = b->c;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *got = b->edit (c->in, c->arg, &error);
+    g_autofree char *again = NULL;
+
+    if (c->error) {
+        g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+        g_assert_nonnull (strstr (error->message, c->error));
+        g_assert_null (got);
+        return;
+    }
+    g_assert_no_error (error);
+    g_assert_cmpstr (got, ==, c->out);
+    again = b->edit (got, c->arg, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (again, ==, got);
+}
+
+static void
+add_edit_cases (const char *prefix, const Case *cases, guint n, TextEdit edit)
+{
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *path = g_strdup_printf ("%s/%s", prefix, cases[i].name);
+        Bound *b = g_new (Bound, 1);
+
+        b->c = &cases[i];
+        b->edit = edit;
+        g_test_add_data_func_full (path, b, test_edit, g_free);
+    }
+}
 
 /* ---- /etc/shadow -------------------------------------------------------- */
 
@@ -78,27 +124,6 @@ shadow_set (const char *text, const char *arg, GError **error)
     g_auto(GStrv) a = g_strsplit (arg, " ", 2);
 
     return vi_edit_shadow_set_password (text, a[0], a[1], "20000", error);
-}
-
-static void
-test_shadow_set (gconstpointer data)
-{
-    const Case *c = data;
-    g_autoptr(GError) error = NULL;
-    g_autofree char *got = shadow_set (c->in, c->arg, &error);
-    g_autofree char *again = NULL;
-
-    if (c->error) {
-        g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
-        g_assert_nonnull (strstr (error->message, c->error));
-        g_assert_null (got);
-        return;
-    }
-    g_assert_no_error (error);
-    g_assert_cmpstr (got, ==, c->out);
-    again = shadow_set (got, c->arg, &error);
-    g_assert_no_error (error);
-    g_assert_cmpstr (again, ==, got);
 }
 
 static void
@@ -163,61 +188,42 @@ static const Case hosts_cases[] = {
       "127.0.0.1 localhost\n" ENTRY "\n\n::1 x\n", NULL },
 };
 
-static void
-test_hosts (gconstpointer data)
+static char *
+hosts (const char *text, const char *arg, GError **error)
 {
-    const Case *c = data;
-    g_autofree char *got = vi_edit_hosts (c->in, c->arg);
-    g_autofree char *again = vi_edit_hosts (got, c->arg);
-
-    g_assert_cmpstr (got, ==, c->out);
-    g_assert_cmpstr (again, ==, got);
+    return vi_edit_hosts (text, arg);
 }
 
 /* ---- authorized_keys ------------------------------------------------------ */
 
-typedef struct {
-    const char *name;
-    const char *old;            /* NULL: no file */
-    const char *keys[4];        /* NULL-terminated */
-    const char *out;
-} KeysCase;
-
-static const KeysCase keys_cases[] = {
-    { "no-file", NULL, { KEY_A, KEY_B }, KEY_A "\n" KEY_B "\n" },
-    { "empty-file", "", { KEY_A }, KEY_A "\n" },
-    { "already-there", KEY_A "\n", { KEY_A }, KEY_A "\n" },
-    { "no-trailing-newline", KEY_A, { KEY_B }, KEY_A "\n" KEY_B "\n" },
-    { "no-trailing-newline-nothing-added", KEY_A, { KEY_A }, KEY_A "\n" },
-    { "one-byte-no-newline", "#", { KEY_A }, "#\n" KEY_A "\n" },
-    { "same-key-other-comment", "no-pty " KEY_A "\n", { "ssh-ed25519 " BLOB_A " other" },
-      "no-pty " KEY_A "\n" },
-    { "commented-out-key-is-no-key", "# " KEY_A "\n", { KEY_A }, "# " KEY_A "\n" KEY_A "\n" },
-    { "duplicates-in-request", NULL, { KEY_A, KEY_B, KEY_A }, KEY_A "\n" KEY_B "\n" },
-    { "order-comments-blank-lines-kept", "# mine\n\n" KEY_B "\n" KEY_E "\n", { KEY_A },
-      "# mine\n\n" KEY_B "\n" KEY_E "\n" KEY_A "\n" },
-    { "crlf-line-counts", KEY_A "\r\n", { KEY_A }, KEY_A "\r\n" },
-    { "indented-key-counts", "  \t" KEY_B "\n", { KEY_B, KEY_E }, "  \t" KEY_B "\n" KEY_E "\n" },
-    { "no-key-type-never-added", NULL, { "foo bar", KEY_A }, KEY_A "\n" },
-    { "type-without-data-never-added", NULL, { "ssh-ed25519", KEY_A }, KEY_A "\n" },
-    { "nothing-requested", "garbage\n", { NULL }, "garbage\n" },
+/* @arg: the requested keys, one a line */
+static const Case keys_cases[] = {
+    { "no-file", NULL, KEY_A "\n" KEY_B, KEY_A "\n" KEY_B "\n", NULL },
+    { "empty-file", "", KEY_A, KEY_A "\n", NULL },
+    { "already-there", KEY_A "\n", KEY_A, KEY_A "\n", NULL },
+    { "no-trailing-newline", KEY_A, KEY_B, KEY_A "\n" KEY_B "\n", NULL },
+    { "no-trailing-newline-nothing-added", KEY_A, KEY_A, KEY_A "\n", NULL },
+    { "one-byte-no-newline", "#", KEY_A, "#\n" KEY_A "\n", NULL },
+    { "same-key-other-comment", "no-pty " KEY_A "\n", "ssh-ed25519 " BLOB_A " other",
+      "no-pty " KEY_A "\n", NULL },
+    { "commented-out-key-is-no-key", "# " KEY_A "\n", KEY_A, "# " KEY_A "\n" KEY_A "\n", NULL },
+    { "duplicates-in-request", NULL, KEY_A "\n" KEY_B "\n" KEY_A, KEY_A "\n" KEY_B "\n", NULL },
+    { "order-comments-blank-lines-kept", "# mine\n\n" KEY_B "\n" KEY_E "\n", KEY_A,
+      "# mine\n\n" KEY_B "\n" KEY_E "\n" KEY_A "\n", NULL },
+    { "crlf-line-counts", KEY_A "\r\n", KEY_A, KEY_A "\r\n", NULL },
+    { "indented-key-counts", "  \t" KEY_B "\n", KEY_B "\n" KEY_E, "  \t" KEY_B "\n" KEY_E "\n", NULL },
+    { "no-key-type-never-added", NULL, "foo bar\n" KEY_A, KEY_A "\n", NULL },
+    { "type-without-data-never-added", NULL, "ssh-ed25519\n" KEY_A, KEY_A "\n", NULL },
+    { "nothing-requested", "garbage\n", NULL, "garbage\n", NULL },
 };
 
 static char *
-keys_edit (const char *old, const char *const *keys)
+keys (const char *text, const char *arg, GError **error)
 {
-    return vi_edit_authorized_keys (old, old ? strlen (old) : 0, keys, g_strv_length ((char **) keys));
-}
+    g_auto(GStrv) k = arg ? g_strsplit (arg, "\n", -1) : g_new0 (char *, 1);
 
-static void
-test_authorized_keys (gconstpointer data)
-{
-    const KeysCase *c = data;
-    g_autofree char *got = keys_edit (c->old, c->keys);
-    g_autofree char *again = keys_edit (got, c->keys);
-
-    g_assert_cmpstr (got, ==, c->out);
-    g_assert_cmpstr (again, ==, got);
+    return vi_edit_authorized_keys (text, text ? strlen (text) : 0, (const char *const *) k,
+                                    g_strv_length (k));
 }
 
 /* The length, not a NUL, ends the old text. */
@@ -249,25 +255,10 @@ static const Case strip_cases[] = {
     { "end-before-begin", END BEGIN "x\n", NULL, NULL, "has no '# END virt-inject'" },
 };
 
-static void
-test_strip_block (gconstpointer data)
+static char *
+strip_block (const char *text, const char *arg, GError **error)
 {
-    const Case *c = data;
-    g_autoptr(GError) error = NULL;
-    g_autofree char *got = vi_edit_ifupdown_strip_block (c->in, &error);
-    g_autofree char *again = NULL;
-
-    if (c->error) {
-        g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
-        g_assert_nonnull (strstr (error->message, c->error));
-        g_assert_null (got);
-        return;
-    }
-    g_assert_no_error (error);
-    g_assert_cmpstr (got, ==, c->out);
-    again = vi_edit_ifupdown_strip_block (got, &error);
-    g_assert_no_error (error);
-    g_assert_cmpstr (again, ==, got);
+    return vi_edit_ifupdown_strip_block (text, error);
 }
 
 /* A busybox run: strip the old block, append the new one; twice gives the
@@ -333,45 +324,26 @@ static const Case resolv_cases[] = {
     { "crlf-lines-kept", "search a\r\nnameserver 1.1.1.1\r\n", OURS, "search a\r\n" OURS, NULL },
 };
 
-static void
-test_resolv_conf (gconstpointer data)
+static char *
+resolv_conf (const char *text, const char *arg, GError **error)
 {
-    const Case *c = data;
-    g_autofree char *got = vi_edit_resolv_conf (c->in, c->arg);
-    g_autofree char *again = vi_edit_resolv_conf (got, c->arg);
-
-    g_assert_cmpstr (got, ==, c->out);
-    g_assert_cmpstr (again, ==, got);
-}
-
-static void
-add_cases (const char *prefix, const Case *cases, guint n, GTestDataFunc func)
-{
-    for (guint i = 0; i < n; i++) {
-        g_autofree char *path = g_strdup_printf ("%s/%s", prefix, cases[i].name);
-
-        g_test_add_data_func (path, &cases[i], func);
-    }
+    return vi_edit_resolv_conf (text, arg);
 }
 
 int
 main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
-    add_cases ("/edit/shadow/get", shadow_get_cases, G_N_ELEMENTS (shadow_get_cases), test_shadow_get);
-    add_cases ("/edit/shadow/set", shadow_set_cases, G_N_ELEMENTS (shadow_set_cases), test_shadow_set);
+    VI_TEST_ADD_CASES ("/edit/shadow/get", shadow_get_cases, test_shadow_get);
+    add_edit_cases ("/edit/shadow/set", shadow_set_cases, G_N_ELEMENTS (shadow_set_cases), shadow_set);
     g_test_add_func ("/edit/shadow/lock", test_shadow_lock);
     g_test_add_func ("/edit/hostname", test_hostname);
-    add_cases ("/edit/hosts", hosts_cases, G_N_ELEMENTS (hosts_cases), test_hosts);
-    for (guint i = 0; i < G_N_ELEMENTS (keys_cases); i++) {
-        g_autofree char *path = g_strdup_printf ("/edit/authorized-keys/%s", keys_cases[i].name);
-
-        g_test_add_data_func (path, &keys_cases[i], test_authorized_keys);
-    }
+    add_edit_cases ("/edit/hosts", hosts_cases, G_N_ELEMENTS (hosts_cases), hosts);
+    add_edit_cases ("/edit/authorized-keys", keys_cases, G_N_ELEMENTS (keys_cases), keys);
     g_test_add_func ("/edit/authorized-keys/length", test_authorized_keys_len);
-    add_cases ("/edit/ifupdown/strip-block", strip_cases, G_N_ELEMENTS (strip_cases), test_strip_block);
+    add_edit_cases ("/edit/ifupdown/strip-block", strip_cases, G_N_ELEMENTS (strip_cases), strip_block);
     g_test_add_func ("/edit/ifupdown/append-block", test_append_block);
     g_test_add_func ("/edit/ifupdown/append-source", test_append_source);
-    add_cases ("/edit/resolv-conf", resolv_cases, G_N_ELEMENTS (resolv_cases), test_resolv_conf);
+    add_edit_cases ("/edit/resolv-conf", resolv_cases, G_N_ELEMENTS (resolv_cases), resolv_conf);
     return g_test_run ();
 }

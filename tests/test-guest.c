@@ -5,9 +5,22 @@
 #include <string.h>
 
 #include "fake-vfs.h"
+#include "test-cases.h"
 #include "vi-crypt.h"
 #include "vi-error.h"
 #include "vi-guest.h"
+
+/* The facts of @vfs, read without an error. */
+static ViGuestFacts *
+facts_of (ViVfs *vfs)
+{
+    g_autoptr(GError) error = NULL;
+    ViGuestFacts *f = vi_guest_read_facts (vfs, &error);
+
+    g_assert_no_error (error);
+    g_assert_nonnull (f);
+    return f;
+}
 
 /* ---- os-release --------------------------------------------------------- */
 
@@ -62,14 +75,12 @@ test_os (gconstpointer data)
 {
     const OsCase *c = data;
     g_autoptr(ViVfs) vfs = fake_vfs_new ();
-    g_autoptr(GError) error = NULL;
     g_autoptr(ViGuestFacts) f = NULL;
     g_autofree char *like = NULL;
 
     if (c->path)
         fake_vfs_add_file (vfs, c->path, c->text, 0644, 0, 0);
-    f = vi_guest_read_facts (vfs, &error);
-    g_assert_no_error (error);
+    f = facts_of (vfs);
     g_assert_cmpstr (f->os_id, ==, c->id);
     g_assert_cmpstr (f->version_id, ==, c->version_id);
     like = g_strjoinv (",", f->id_like);
@@ -83,13 +94,11 @@ static void
 test_os_not_regular (void)
 {
     g_autoptr(ViVfs) vfs = fake_vfs_new ();
-    g_autoptr(GError) error = NULL;
     g_autoptr(ViGuestFacts) f = NULL;
 
     fake_vfs_add_dir (vfs, "/etc/os-release", 0755, 0, 0);
     fake_vfs_add_file (vfs, "/usr/lib/os-release", "ID=fedora\nVERSION_ID=39\n", 0644, 0, 0);
-    f = vi_guest_read_facts (vfs, &error);
-    g_assert_no_error (error);
+    f = facts_of (vfs);
     g_assert_cmpstr (f->os_id, ==, "fedora");
     g_assert_cmpstr (f->version_id, ==, "39");
 }
@@ -123,15 +132,13 @@ test_selinux (gconstpointer data)
 {
     const SelinuxCase *c = data;
     g_autoptr(ViVfs) vfs = fake_vfs_new ();
-    g_autoptr(GError) error = NULL;
     g_autoptr(ViGuestFacts) f = NULL;
 
     if (c->config)
         fake_vfs_add_file (vfs, "/etc/selinux/config", c->config, 0644, 0, 0);
     if (c->policy_dir)
         fake_vfs_add_dir (vfs, c->policy_dir, 0755, 0, 0);
-    f = vi_guest_read_facts (vfs, &error);
-    g_assert_no_error (error);
+    f = facts_of (vfs);
     g_assert_cmpint (f->selinux_enforcing, ==, c->enforcing);
     g_assert_cmpstr (f->selinux_type, ==, c->type);
 }
@@ -173,7 +180,6 @@ test_stack (gconstpointer data)
 {
     const StackCase *c = data;
     g_autoptr(ViVfs) vfs = fake_vfs_new ();
-    g_autoptr(GError) error = NULL;
     g_autoptr(ViGuestFacts) f = NULL;
 
     for (guint i = 0; c->files[i]; i++)
@@ -181,8 +187,7 @@ test_stack (gconstpointer data)
     for (guint i = 0; c->dirs[i]; i++)
         fake_vfs_add_dir (vfs, c->dirs[i], 0755, 0, 0);
     g_assert_cmpint (vi_guest_detect_renderer (vfs), ==, c->renderer);
-    f = vi_guest_read_facts (vfs, &error);
-    g_assert_no_error (error);
+    f = facts_of (vfs);
     g_assert_cmpint (f->net_renderer, ==, c->renderer);
 }
 
@@ -198,15 +203,13 @@ test_cloud_init (void)
 
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
         g_autoptr(ViVfs) vfs = fake_vfs_new ();
-        g_autoptr(GError) error = NULL;
         g_autoptr(ViGuestFacts) f = NULL;
 
         if (cases[i].file)
             fake_vfs_add_file (vfs, cases[i].path, "", 0644, 0, 0);
         else
             fake_vfs_add_dir (vfs, cases[i].path, 0755, 0, 0);
-        f = vi_guest_read_facts (vfs, &error);
-        g_assert_no_error (error);
+        f = facts_of (vfs);
         g_assert_cmpint (f->cloud_init, ==, cases[i].expect);
     }
 }
@@ -339,24 +342,12 @@ int
 main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
-    for (guint i = 0; i < G_N_ELEMENTS (os_cases); i++) {
-        g_autofree char *p = g_strdup_printf ("/guest/os-release/%s", os_cases[i].name);
-        g_test_add_data_func (p, &os_cases[i], test_os);
-    }
+    VI_TEST_ADD_CASES ("/guest/os-release", os_cases, test_os);
     g_test_add_func ("/guest/os-release/not-regular", test_os_not_regular);
-    for (guint i = 0; i < G_N_ELEMENTS (selinux_cases); i++) {
-        g_autofree char *p = g_strdup_printf ("/guest/selinux/%s", selinux_cases[i].name);
-        g_test_add_data_func (p, &selinux_cases[i], test_selinux);
-    }
-    for (guint i = 0; i < G_N_ELEMENTS (stack_cases); i++) {
-        g_autofree char *p = g_strdup_printf ("/guest/network-stack/%s", stack_cases[i].name);
-        g_test_add_data_func (p, &stack_cases[i], test_stack);
-    }
+    VI_TEST_ADD_CASES ("/guest/selinux", selinux_cases, test_selinux);
+    VI_TEST_ADD_CASES ("/guest/network-stack", stack_cases, test_stack);
     g_test_add_func ("/guest/cloud-init", test_cloud_init);
-    for (guint i = 0; i < G_N_ELEMENTS (user_cases); i++) {
-        g_autofree char *p = g_strdup_printf ("/guest/user/%s", user_cases[i].name);
-        g_test_add_data_func (p, &user_cases[i], test_user);
-    }
+    VI_TEST_ADD_CASES ("/guest/user", user_cases, test_user);
     g_test_add_func ("/guest/no-passwd", test_no_passwd);
     g_test_add_func ("/guest/group", test_group);
     return g_test_run ();
