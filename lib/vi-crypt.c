@@ -15,6 +15,7 @@
 
 #include <glib/gstdio.h>
 
+#include "vi-check.h"
 #include "vi-error.h"
 #include "vi-fd.h"
 

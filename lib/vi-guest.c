@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "vi-check.h"
 #include "vi-error.h"
 
 #define GUEST_READ_MAX (8u * 1024 * 1024)

@@ -38,7 +38,8 @@ typedef struct {
     ViHashMethod hash_method;   /* best method the guest's libcrypt verifies */
     gboolean selinux_enforcing; /* /etc/selinux/config SELINUX=enforcing (or permissive + policy: relabel too) */
     char *selinux_type;         /* its SELINUXTYPE when selinux_enforcing, else NULL */
-    ViNetRenderer net_renderer; /* the stack the guest really uses (never AUTO) */
+    ViNetRenderer net_renderer; /* the stack the guest really uses; AUTO when none is
+                                 * found (rendering then says so) */
     gboolean cloud_init;        /* cloud-init is installed (its program or its
                                  * /etc/cloud/cloud.cfg) and would rewrite network
                                  * configuration, hostname and /etc/hosts at boot */
@@ -59,6 +60,7 @@ ViGuestFacts *vi_guest_read_facts (ViVfs *vfs, GError **error);
  * vi_guest_detect_renderer:
  * Decides by what is installed and enabled (systemd enablement links,
  * binaries, init scripts), not by which directories exist.
+ * Returns: the stack, or VI_RENDERER_AUTO when none is found.
  */
 ViNetRenderer vi_guest_detect_renderer (ViVfs *vfs);
 

@@ -16,6 +16,8 @@
 
 #include "vi-crypt.h"
 #include "vi-selinux.h"
+#include "vi-check.h"
+#include "vi-edit.h"
 #include "vi-error.h"
 #include "vi-net.h"
 
@@ -279,37 +281,15 @@ plan_files (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
 
 /* ---- SSH keys ---------------------------------------------------------- */
 
-/* "type blob" of an authorized_keys line, or NULL for a line that is no key. */
-static char *
-key_identity (const char *line)
-{
-    g_auto(GStrv) w = NULL;
-
-    while (*line == ' ' || *line == '\t')
-        line++;
-    if (*line == '#')
-        return NULL;    /* a commented-out key is not a key */
-    w = g_strsplit_set (line, " \t", -1);
-
-    for (guint i = 0; w[i]; i++)
-        if (g_str_has_prefix (w[i], "ssh-") || g_str_has_prefix (w[i], "ecdsa-") ||
-            g_str_has_prefix (w[i], "sk-")) {
-            for (guint j = i + 1; w[j]; j++)
-                if (*w[j])
-                    return g_strconcat (w[i], " ", w[j], NULL);
-            return NULL;
-        }
-    return NULL;
-}
-
 static gboolean
 plan_ssh_keys (ViPlan *plan, const ViUser *u, ViVfs *vfs, GError **error)
 {
     g_autoptr(ViPasswdEntry) pw = NULL;
     g_autofree char *ssh_dir = NULL, *ak = NULL, *why = NULL;
     g_autoptr(GBytes) old = NULL;
-    g_autoptr(GHashTable) have = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-    GString *content;
+    const char *data = NULL;
+    gsize len = 0;
+    char *keys;
     ViStat st;
     g_autoptr(GError) e = NULL;
 
@@ -347,35 +327,12 @@ plan_ssh_keys (ViPlan *plan, const ViUser *u, ViVfs *vfs, GError **error)
 
     if (!vi_vfs_read_file_opt (vfs, ak, plan->read_max, &old, error))
         return FALSE;
-    content = g_string_new (NULL);
-    if (old != NULL) {
-        gsize len;
-        const char *data = g_bytes_get_data (old, &len);
-        g_autofree char *text = g_strndup (data, len);
-        g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-
-        g_string_append_len (content, data, len);
-        if (len > 0 && data[len - 1] != '\n')
-            g_string_append_c (content, '\n');
-        for (guint i = 0; lines[i]; i++) {
-            char *id = key_identity (lines[i]);
-            if (id)
-                g_hash_table_add (have, id);
-        }
-    }
-    for (guint k = 0; k < u->ssh_keys->len; k++) {
-        const char *key = u->ssh_keys->pdata[k];
-        char *id = key_identity (key);
-
-        if (id == NULL || g_hash_table_contains (have, id)) {
-            g_free (id);
-            continue;
-        }
-        g_hash_table_add (have, id);
-        g_string_append_printf (content, "%s\n", key);
-    }
-    return plan_write (plan, vfs, ak, bytes_take_string (g_string_free (content, FALSE)), 0600,
-                       pw->uid, pw->gid, why, error);
+    if (old != NULL)
+        data = g_bytes_get_data (old, &len);
+    keys = vi_edit_authorized_keys (data, len, (const char *const *) u->ssh_keys->pdata,
+                                    u->ssh_keys->len);
+    return plan_write (plan, vfs, ak, bytes_take_string (keys), 0600, pw->uid, pw->gid, why,
+                       error);
 }
 
 /* ---- passwords --------------------------------------------------------- */
@@ -412,7 +369,7 @@ new_password_field (ViPlan *plan, const ViUser *u, const char *old_field,
         return *out != NULL;
     }
     case VI_PASSWORD_LOCKED:
-        *out = old_field[0] == '!' ? g_strdup (old_field) : g_strconcat ("!", old_field, NULL);
+        *out = vi_edit_shadow_lock (old_field);
         return TRUE;
     case VI_PASSWORD_NONE:
     case VI_PASSWORD_LAST:
@@ -426,10 +383,8 @@ plan_passwords (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const ViInjectOpti
                 GError **error)
 {
     g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
     ViStat st;
     gboolean any = FALSE;
-    GString *out;
     g_autofree char *why = NULL;
     g_autoptr(GString) names = g_string_new (NULL);
     char today[32];
@@ -442,45 +397,27 @@ plan_passwords (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const ViInjectOpti
     if (!read_for_edit (plan, vfs, "/etc/shadow", &text, &st, error))
         return FALSE;
     g_snprintf (today, sizeof today, "%" G_GINT64_FORMAT, g_get_real_time () / G_USEC_PER_SEC / 86400);
-    lines = g_strsplit (text, "\n", -1);
 
     for (guint i = 0; i < spec->users->len; i++) {
         const ViUser *u = spec->users->pdata[i];
-        gboolean found = FALSE;
+        g_autofree char *old_field = NULL, *field = NULL, *prev = NULL;
 
         if (u->password_kind == VI_PASSWORD_NONE)
             continue;
         g_string_append_printf (names, "%s%s", names->len ? ", " : "", u->name);
-        for (guint l = 0; lines[l] && !found; l++) {
-            g_auto(GStrv) f = g_strsplit (lines[l], ":", -1);
-            g_autofree char *field = NULL;
-
-            if (g_strv_length (f) < 3 || !g_str_equal (f[0], u->name))
-                continue;
-            found = TRUE;
-            if (!new_password_field (plan, u, f[1], opts, &field, error))
-                return FALSE;
-            if (!g_str_equal (field, f[1])) {
-                g_free (f[1]);
-                f[1] = g_steal_pointer (&field);
-                g_free (f[2]);
-                f[2] = g_strdup (today);
-                g_free (lines[l]);
-                lines[l] = g_strjoinv (":", f);
-            }
-        }
-        if (!found)
+        old_field = vi_edit_shadow_password (text, u->name);
+        if (old_field == NULL)
             return vi_throw (error, VI_ERROR_GUEST, "user '%s' has no entry in the guest's /etc/shadow",
                              u->name);
-    }
-    out = g_string_new (NULL);
-    for (guint l = 0; lines[l]; l++) {
-        g_string_append (out, lines[l]);
-        if (lines[l + 1])
-            g_string_append_c (out, '\n');
+        if (!new_password_field (plan, u, old_field, opts, &field, error))
+            return FALSE;
+        prev = g_steal_pointer (&text);
+        text = vi_edit_shadow_set_password (prev, u->name, field, today, error);
+        if (text == NULL)
+            return FALSE;
     }
     why = g_strdup_printf ("password for %s", names->str);
-    return plan_write (plan, vfs, "/etc/shadow", bytes_take_string (g_string_free (out, FALSE)),
+    return plan_write (plan, vfs, "/etc/shadow", bytes_take_string (g_steal_pointer (&text)),
                        st.mode, st.uid, st.gid, why, error);
 }
 
@@ -490,14 +427,6 @@ static gboolean
 plan_hostname (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
 {
     g_autofree char *hosts = NULL;
-    g_autofree char *short_name = NULL;
-    g_autofree char *entry = NULL;
-    g_auto(GStrv) lines = NULL;
-    g_autoptr(GBytes) old = NULL;
-    GString *out;
-    gboolean placed = FALSE;
-    guint last_localhost = 0;
-    gboolean have_localhost = FALSE;
     guint mode = 0644;
     guint32 uid = 0, gid = 0;
     ViStat st;
@@ -505,15 +434,9 @@ plan_hostname (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
 
     if (spec->hostname == NULL)
         return TRUE;
-    if (!plan_write (plan, vfs, "/etc/hostname",
-                     bytes_take_string (g_strdup_printf ("%s\n", spec->hostname)), 0644, 0, 0,
-                     "hostname", error))
+    if (!plan_write (plan, vfs, "/etc/hostname", bytes_take_string (vi_edit_hostname (spec->hostname)),
+                     0644, 0, 0, "hostname", error))
         return FALSE;
-
-    short_name = g_strndup (spec->hostname, strcspn (spec->hostname, "."));
-    entry = g_str_equal (short_name, spec->hostname)
-            ? g_strdup_printf ("127.0.1.1\t%s", spec->hostname)
-            : g_strdup_printf ("127.0.1.1\t%s %s", spec->hostname, short_name);
 
     if (vi_vfs_stat (vfs, "/etc/hosts", &st, &e)) {
         mode = st.mode;
@@ -521,44 +444,13 @@ plan_hostname (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
         gid = st.gid;
         if (!read_for_edit (plan, vfs, "/etc/hosts", &hosts, &st, error))
             return FALSE;
-    } else if (g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
-        hosts = g_strdup ("127.0.0.1\tlocalhost\n");
-    } else {
+    } else if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
         g_propagate_error (error, g_steal_pointer (&e));
         return FALSE;
     }
-
-    lines = g_strsplit (hosts, "\n", -1);
-    for (guint i = 0; lines[i]; i++)
-        if (g_str_has_prefix (lines[i], "127.0.0.1") &&
-            (lines[i][9] == ' ' || lines[i][9] == '\t')) {
-            last_localhost = i;
-            have_localhost = TRUE;
-        }
-    out = g_string_new (NULL);
-    if (!have_localhost)
-        g_string_append_printf (out, "%s\n", entry), placed = TRUE;
-    for (guint i = 0; lines[i]; i++) {
-        gboolean last = lines[i + 1] == NULL;
-
-        if (g_str_has_prefix (lines[i], "127.0.1.1") &&
-            (lines[i][9] == ' ' || lines[i][9] == '\t')) {
-            if (!placed)
-                g_string_append_printf (out, "%s\n", entry), placed = TRUE;
-            continue;
-        }
-        if (last && lines[i][0] == '\0')
-            break;
-        g_string_append_printf (out, "%s\n", lines[i]);
-        if (have_localhost && i == last_localhost && !placed) {
-            /* keep 127.0.1.1 right after localhost, where Debian puts it */
-            gboolean next_is_ours = lines[i + 1] && g_str_has_prefix (lines[i + 1], "127.0.1.1");
-            if (!next_is_ours)
-                g_string_append_printf (out, "%s\n", entry), placed = TRUE;
-        }
-    }
-    return plan_write (plan, vfs, "/etc/hosts", bytes_take_string (g_string_free (out, FALSE)),
-                       mode, uid, gid, "hostname", error);
+    return plan_write (plan, vfs, "/etc/hosts",
+                       bytes_take_string (vi_edit_hosts (hosts, spec->hostname)), mode, uid, gid,
+                       "hostname", error);
 }
 
 /* ---- network ----------------------------------------------------------- */
@@ -663,40 +555,6 @@ ifupdown_read_all (ViPlan *plan, ViVfs *vfs, GPtrArray *ours, GPtrArray *out,
     return TRUE;
 }
 
-/* @text without the "# BEGIN virt-inject" ... "# END virt-inject" block of
- * an earlier run (busybox), its last line ended by a newline. */
-static gboolean
-strip_inline_block (const char *text, char **out, GError **error)
-{
-    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-    GString *s = g_string_new (NULL);
-    gboolean skipping = FALSE;
-
-    for (guint i = 0; lines[i]; i++) {
-        if (g_str_equal (lines[i], VI_NET_BLOCK_BEGIN)) {
-            gboolean ended = FALSE;
-            for (guint k = i + 1; lines[k] && !ended; k++)
-                ended = g_str_equal (lines[k], VI_NET_BLOCK_END);
-            if (!ended) {
-                g_string_free (s, TRUE);
-                return vi_throw (error, VI_ERROR_GUEST, "/etc/network/interfaces: a "
-                                 "'# BEGIN virt-inject' block has no '# END virt-inject'");
-            }
-            skipping = TRUE;
-            continue;
-        }
-        if (skipping) {
-            skipping = !g_str_equal (lines[i], VI_NET_BLOCK_END);
-            continue;
-        }
-        if (lines[i + 1] == NULL && lines[i][0] == '\0')
-            break;
-        g_string_append_printf (s, "%s\n", lines[i]);
-    }
-    *out = g_string_free (s, FALSE);
-    return TRUE;
-}
-
 /* The guest's own stanzas of the requested interfaces are commented out
  * (vi_net_ifupdown_disable) in /etc/network/interfaces and in every file it
  * sources other than ours: ifupdown applies every stanza of an interface,
@@ -727,21 +585,18 @@ plan_ifupdown_guest (ViPlan *plan, ViVfs *vfs, const ViSpec *spec, GPtrArray *ou
         g_autofree char *guest = NULL, *text = NULL;
         const char *why = "network (ifupdown: the guest's own stanzas of the interfaces disabled)";
 
-        if (main_file && inline_block && !strip_inline_block (t->text, &guest, error))
+        if (main_file && inline_block &&
+            (guest = vi_edit_ifupdown_strip_block (t->text, error)) == NULL)
             return FALSE;
         text = vi_net_ifupdown_disable (guest ? guest : t->text,
                                         (const char *const *) names->pdata);
         if (main_file && inline_block) {
             g_autofree char *body = text;
-            text = g_strconcat (body, *body && !g_str_has_suffix (body, "\n") ? "\n" : "",
-                                VI_NET_BLOCK_BEGIN "\n", inline_block, VI_NET_BLOCK_END "\n",
-                                NULL);
+            text = vi_edit_ifupdown_append_block (body, inline_block);
             why = "network (ifupdown)";
         } else if (main_file && !included) {
             g_autofree char *body = text;
-            text = g_strconcat (body, *body && !g_str_has_suffix (body, "\n") ? "\n" : "",
-                                VI_NET_MARK_ADDED "\n"
-                                "source /etc/network/interfaces.d/virt-inject-*\n", NULL);
+            text = vi_edit_ifupdown_append_source (body);
         }
         if (g_str_equal (text, t->text) && !(main_file && inline_block))
             continue;
@@ -763,10 +618,8 @@ plan_resolv_conf (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const char *why,
     static const char path[] = "/etc/resolv.conf";
     g_autofree char *ours = vi_net_nameservers (spec->interfaces);
     g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
     g_autoptr(GError) e = NULL;
-    GString *out;
-    ViStat st = { .mode = 0644 };       /* a new file: 0644 root:root */
+    ViStat st = { .mode = 0644 };
 
     if (*ours == '\0')
         return TRUE;
@@ -774,24 +627,13 @@ plan_resolv_conf (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const char *why,
         g_propagate_error (error, g_steal_pointer (&e));
         return FALSE;
     }
-    if (e != NULL || st.type == VI_FILE_TYPE_SYMLINK) {
-        text = g_strdup ("");
+    /* missing, or a symlink: a new file, 0644 root:root */
+    if (e != NULL || st.type == VI_FILE_TYPE_SYMLINK)
         st = (ViStat) { .mode = 0644 };
-    } else if (!read_for_edit (plan, vfs, path, &text, &st, error)) {
+    else if (!read_for_edit (plan, vfs, path, &text, &st, error))
         return FALSE;
-    }
-    out = g_string_new (NULL);
-    lines = g_strsplit (text, "\n", -1);
-    for (guint i = 0; lines[i]; i++) {
-        const char *l = lines[i] + strspn (lines[i], " \t");
-
-        if (g_str_has_prefix (l, "nameserver") || (lines[i + 1] == NULL && lines[i][0] == '\0'))
-            continue;
-        g_string_append_printf (out, "%s\n", lines[i]);
-    }
-    g_string_append (out, ours);
-    return plan_write (plan, vfs, path, bytes_take_string (g_string_free (out, FALSE)), st.mode,
-                       st.uid, st.gid, why, error);
+    return plan_write (plan, vfs, path, bytes_take_string (vi_edit_resolv_conf (text, ours)),
+                       st.mode, st.uid, st.gid, why, error);
 }
 
 /* Debian's ifupdown hands dns-nameservers to resolvconf (or openresolv)

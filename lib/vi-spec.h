@@ -231,17 +231,4 @@ char *vi_spec_digest (const ViSpec *spec);
  */
 void vi_spec_merge (ViSpec *dest, const ViSpec *src);
 
-/* Checks shared by the parser and the CLI quick options. Each returns %TRUE or
- * sets VI_ERROR_INVALID with a message saying what is wrong with @value. */
-gboolean vi_check_guest_path (const char *path, GError **error);
-gboolean vi_check_ssh_key (const char *line, gboolean allow_options, GError **error);
-gboolean vi_check_password_hash (const char *hash, GError **error);
-gboolean vi_check_secret_name (const char *name, GError **error);
-gboolean vi_check_account_name (const char *name, GError **error);
-gboolean vi_check_hostname (const char *name, GError **error);
-gboolean vi_check_mac (const char *mac, GError **error);
-gboolean vi_parse_mode (const char *s, guint *out_mode, GError **error);
-/** vi_parse_address_prefix: "ADDR/PREFIX" normalized (GInetAddress), or %NULL when invalid. */
-char *vi_parse_address_prefix (const char *text);
-
 G_END_DECLS

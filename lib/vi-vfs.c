@@ -8,8 +8,8 @@
 
 #include <string.h>
 
+#include "vi-check.h"
 #include "vi-error.h"
-#include "vi-spec.h"
 
 static gboolean
 check_path (const char *path, GError **error)
@@ -100,7 +100,7 @@ vi_vfs_set_label (ViVfs *vfs, const char *path, const char *context, GError **er
     if (vfs->ops->set_label == NULL)
         return vi_throw (error, VI_ERROR_UNSUPPORTED, "the %s backend cannot set SELinux labels",
                          vfs->ops->name);
-    return vfs->ops->set_label (vfs, path, context, error);
+    return check_path (path, error) && vfs->ops->set_label (vfs, path, context, error);
 }
 
 void

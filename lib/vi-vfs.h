@@ -17,7 +17,7 @@
 
 #include <glib.h>
 #include <sys/types.h>
-#include "vi-domain.h"
+#include "vi-idmap.h"
 
 G_BEGIN_DECLS
 

@@ -61,7 +61,8 @@ for s in $suites; do
         run_suite valgrind env G_SLICE=always-malloc meson test -C "$build" --print-errorlogs \
             --logbase testlog-valgrind \
             --wrap='valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite -q' \
-            test-spec test-domain test-config test-ledger test-guestfs-fake \
+            test-spec test-check test-edit test-crypt test-guest test-vfs test-domain test-config \
+            test-ledger test-guestfs-fake \
             test-inject-fake test-golden-net test-golden-prior test-net
         ;;
     fuzz)

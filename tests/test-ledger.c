@@ -1,4 +1,5 @@
-/* test-ledger.c: run-once ledger, markers, appliance slots; and vi-crypt. */
+/* test-ledger.c: run-once ledger, markers, appliance slots, and the ledger
+ * with request digests (vi-crypt itself: test-crypt.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -81,60 +82,6 @@ test_slots (void)
     g_assert_cmpint (c, >=, 0);
     close (b);
     close (c);
-}
-
-static void
-test_crypt (void)
-{
-    g_autoptr(GError) error = NULL;
-    g_autofree char *y = vi_crypt_hash ("hunter2", VI_HASH_YESCRYPT, &error);
-    g_autofree char *s = vi_crypt_hash ("hunter2", VI_HASH_SHA512, &error);
-
-    g_assert_no_error (error);
-    g_assert_true (g_str_has_prefix (y, "$y$"));
-    g_assert_true (g_str_has_prefix (s, "$6$rounds=100000$"));
-    g_assert_true (vi_crypt_verify ("hunter2", y));
-    g_assert_true (vi_crypt_verify ("hunter2", s));
-    g_assert_false (vi_crypt_verify ("hunter3", y));
-    g_assert_true (vi_check_password_hash (y, NULL));
-    g_assert_true (vi_check_password_hash (s, NULL));
-}
-
-static void
-test_password_sources (void)
-{
-    g_autofree char *dir = g_dir_make_tmp ("vi-pw-XXXXXX", NULL);
-    g_autofree char *f = g_build_filename (dir, "pw", NULL);
-    g_autofree char *sec = g_build_filename (dir, "web1", NULL);
-    g_autoptr(GError) error = NULL;
-    g_autofree char *pw = NULL, *s = NULL, *r = NULL;
-
-    g_assert_true (g_file_set_contents (f, "first line\nsecond\n", -1, NULL));
-    pw = vi_password_read_file (f, &error);
-    g_assert_cmpstr (pw, ==, "first line");
-    g_assert_true (g_file_set_contents (f, "\n", -1, NULL));
-    g_assert_null (vi_password_read_file (f, &error));
-    g_assert_error (error, VI_ERROR, VI_ERROR_INVALID);
-    g_clear_error (&error);
-
-    g_assert_true (g_file_set_contents (sec, "s3cret\n", -1, NULL));
-    g_chmod (sec, 0644);
-    g_assert_null (vi_secret_read (dir, "web1", &error));
-    g_assert_error (error, VI_ERROR, VI_ERROR_INVALID);
-    g_assert_nonnull (strstr (error->message, "0600"));
-    g_clear_error (&error);
-    g_chmod (sec, 0600);
-    s = vi_secret_read (dir, "web1", &error);
-    g_assert_no_error (error);
-    g_assert_cmpstr (s, ==, "s3cret");
-    g_assert_null (vi_secret_read (dir, "../web1", &error));
-    g_clear_error (&error);
-
-    r = vi_password_random (20, &error);
-    g_assert_no_error (error);
-    g_assert_cmpuint (strlen (r), ==, 20);
-    for (const char *p = r; *p; p++)
-        g_assert_null (strchr ("0O1lI", *p));
 }
 
 /* The request digest: a request without secrets keeps its old digest (and
@@ -238,8 +185,6 @@ main (int argc, char **argv)
     g_test_add_func ("/ledger/run-once", test_ledger);
     g_test_add_func ("/ledger/markers", test_markers);
     g_test_add_func ("/ledger/slots", test_slots);
-    g_test_add_func ("/crypt/hash-verify", test_crypt);
-    g_test_add_func ("/crypt/password-sources", test_password_sources);
     g_test_add_func ("/crypt/request-digest", test_request_digest);
     return g_test_run ();
 }

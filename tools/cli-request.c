@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "vi-crypt.h"
+#include "vi-check.h"
 #include "vi-error.h"
 
 void

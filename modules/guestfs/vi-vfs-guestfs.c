@@ -32,8 +32,8 @@
 #include <sys/stat.h>
 #include <guestfs.h>
 
+#include "vi-check.h"
 #include "vi-error.h"
-#include "vi-spec.h"
 
 #define SELINUX_XATTR "security.selinux"
 
