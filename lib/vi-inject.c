@@ -752,16 +752,19 @@ plan_ifupdown_guest (ViPlan *plan, ViVfs *vfs, const ViSpec *spec, GPtrArray *ou
     return TRUE;
 }
 
-/* For an ifupdown that does nothing with dns-nameservers (busybox's; Debian's
- * without resolvconf): the nameservers go to /etc/resolv.conf, whose own
- * nameserver lines they replace; the other lines (search, options) are
- * kept.  A symlink there (a resolver's runtime file) is replaced by a file,
- * never followed.  @why: the plan's reason. */
+/* For an ifupdown that does nothing with dns-nameservers and dns-search
+ * (busybox's; Debian's without resolvconf): the nameservers and search
+ * domains go to /etc/resolv.conf, whose own nameserver lines (search and
+ * domain lines) they replace; the other lines (options) are kept.  A
+ * symlink there (a resolver's runtime file) is replaced by a file, never
+ * followed.  @why: the plan's reason. */
 static gboolean
 plan_resolv_conf (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const char *why, GError **error)
 {
     static const char path[] = "/etc/resolv.conf";
-    g_autofree char *ours = vi_net_nameservers (spec->interfaces);
+    g_autofree char *ns = vi_net_nameservers (spec->interfaces);
+    g_autofree char *search = vi_net_search (spec->interfaces);
+    g_autofree char *ours = g_strconcat (search, ns, NULL);
     g_autofree char *text = NULL;
     g_auto(GStrv) lines = NULL;
     g_autoptr(GError) e = NULL;
@@ -785,7 +788,9 @@ plan_resolv_conf (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const char *why,
     for (guint i = 0; lines[i]; i++) {
         const char *l = lines[i] + strspn (lines[i], " \t");
 
-        if (g_str_has_prefix (l, "nameserver") || (lines[i + 1] == NULL && lines[i][0] == '\0'))
+        if ((*ns && g_str_has_prefix (l, "nameserver")) ||
+            (*search && (g_str_has_prefix (l, "search") || g_str_has_prefix (l, "domain"))) ||
+            (lines[i + 1] == NULL && lines[i][0] == '\0'))
             continue;
         g_string_append_printf (out, "%s\n", lines[i]);
     }

@@ -596,6 +596,25 @@ vi_net_nameservers (GPtrArray *interfaces)
     return g_string_free (s, FALSE);
 }
 
+char *
+vi_net_search (GPtrArray *interfaces)
+{
+    g_autoptr(GPtrArray) all = g_ptr_array_new ();
+    g_autofree char *joined = NULL;
+
+    for (guint n = 0; n < interfaces->len; n++) {
+        const ViInterface *i = interfaces->pdata[n];
+
+        for (guint k = 0; k < i->search->len; k++)
+            if (!g_ptr_array_find_with_equal_func (all, i->search->pdata[k], g_str_equal, NULL))
+                g_ptr_array_add (all, i->search->pdata[k]);
+    }
+    if (all->len == 0)
+        return g_strdup ("");
+    joined = join (all, " ");
+    return g_strdup_printf ("search %s\n", joined);
+}
+
 /* ---- the guest's own configuration of the requested interfaces --------- */
 
 /* Lines of @text and back: g_strsplit() on '\n' keeps a last "" for a final
