@@ -391,6 +391,19 @@ test_fake_yescrypt_refused (void)
     g_assert_nonnull (strstr (error->message, "yescrypt"));
 }
 
+/* @spec injected into an Alpine tree whose /etc/resolv.conf is @resolv_conf. */
+static ViVfs *
+alpine_injected (const ViSpec *spec, const char *resolv_conf)
+{
+    ViVfs *vfs = alpine_fake ();
+    g_autoptr(GError) error = NULL;
+
+    fake_vfs_add_file (vfs, "/etc/resolv.conf", resolv_conf, 0644, 0, 0);
+    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    return vfs;
+}
+
 /* Alpine (busybox ifupdown): stanzas with address + netmask inline in
  * /etc/network/interfaces, and the nameservers in /etc/resolv.conf, whose
  * other lines stay; a second run changes nothing. */
@@ -403,14 +416,10 @@ test_fake_alpine_network (void)
                                     "<vi:nameserver>2001:db8::53</vi:nameserver></vi:interface>"
                                     "<vi:interface name='eth1'><vi:dhcp/><vi:nameserver>192.0.2.53</vi:nameserver>"
                                     "</vi:interface></vi:network></vi:inject>");
-    g_autoptr(ViVfs) vfs = alpine_fake ();
-    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = alpine_injected (spec, "search example.org\nnameserver 10.0.0.1\n"
+                                                  "options ndots:2\n");
     const char *ifaces;
 
-    fake_vfs_add_file (vfs, "/etc/resolv.conf", "search example.org\nnameserver 10.0.0.1\n"
-                       "options ndots:2\n", 0644, 0, 0);
-    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
-    g_assert_no_error (error);
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/resolv.conf"), ==,
                      "search example.org\noptions ndots:2\nnameserver 192.0.2.53\n"
                      "nameserver 2001:db8::53\n");
@@ -472,14 +481,10 @@ test_fake_alpine_search (void)
                                     "<vi:route to='198.51.100.0/24' via='10.0.2.254'/></vi:interface>"
                                     "<vi:interface name='eth1'><vi:dhcp/><vi:search>example.net</vi:search>"
                                     "</vi:interface></vi:network></vi:inject>");
-    g_autoptr(ViVfs) vfs = alpine_fake ();
-    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = alpine_injected (spec, "domain example.org\nsearch example.org\n"
+                                                  "nameserver 10.0.0.1\noptions ndots:2\n");
     const char *ifaces;
 
-    fake_vfs_add_file (vfs, "/etc/resolv.conf", "domain example.org\nsearch example.org\n"
-                       "nameserver 10.0.0.1\noptions ndots:2\n", 0644, 0, 0);
-    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
-    g_assert_no_error (error);
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/resolv.conf"), ==,
                      "nameserver 10.0.0.1\noptions ndots:2\nsearch example.com example.net\n");
     ifaces = fake_vfs_get (vfs, "/etc/network/interfaces");
