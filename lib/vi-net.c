@@ -127,15 +127,6 @@ routes_of_family (GPtrArray *routes, gboolean v6)
     return out;
 }
 
-/* The search domains joined with @sep ("" when none). */
-static char *
-search_joined (const ViInterface *i, const char *sep)
-{
-    g_ptr_array_add (i->search, NULL);
-    g_ptr_array_set_size (i->search, i->search->len - 1);
-    return g_strjoinv (sep, (char **) i->search->pdata);
-}
-
 static ViNetFile *
 net_file (char *path, GString *content, guint mode)
 {
@@ -248,7 +239,7 @@ render_ifupdown (const ViInterface *i, gboolean busybox)
     g_autoptr(GPtrArray) dns = of_family (i->nameservers, FALSE);
     g_autoptr(GPtrArray) dns6 = of_family (i->nameservers, TRUE);
     g_autofree char *dns_line = NULL;
-    g_autofree char *search = search_joined (i, " ");
+    g_autofree char *search = join (i->search, " ");
 
     for (guint k = 0; k < dns6->len; k++)
         g_ptr_array_add (dns, g_strdup (dns6->pdata[k]));
@@ -370,7 +361,7 @@ nm_family (GString *s, const ViInterface *i, gboolean v6)
     }
     /* in the family that is configured, as ifupdown's dns-search */
     if (i->search->len > 0 && v6 == (!i->dhcp && a->len == 0)) {
-        g_autofree char *d = search_joined (i, ";");
+        g_autofree char *d = join (i->search, ";");
         g_string_append_printf (s, "dns-search=%s;\n", d);
     }
     for (guint k = 0; k < routes->len; k++) {
@@ -518,7 +509,7 @@ render_networkd (const ViInterface *i)
         g_string_append_printf (s, "DNS=%s\n", a);
     }
     if (i->search->len > 0) {
-        g_autofree char *d = search_joined (i, " ");
+        g_autofree char *d = join (i->search, " ");
         g_string_append_printf (s, "Domains=%s\n", d);
     }
     for (guint k = 0; k < i->routes->len; k++) {
