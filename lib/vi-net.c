@@ -340,6 +340,7 @@ nm_family (GString *s, const ViInterface *i, gboolean v6)
     g_autoptr(GPtrArray) g = of_family (i->gateways, v6);
     g_autoptr(GPtrArray) dns = of_family (i->nameservers, v6);
     g_autoptr(GPtrArray) routes = routes_of_family (i->routes, v6);
+    g_autoptr(GPtrArray) v4 = addrs_of_family (i->addresses, FALSE);
 
     g_string_append_printf (s, "\n[%s]\n", v6 ? "ipv6" : "ipv4");
     /* <dhcp/> is DHCPv4; its static addresses are added to the lease's */
@@ -359,8 +360,8 @@ nm_family (GString *s, const ViInterface *i, gboolean v6)
         g_autofree char *d = join (dns, ";");
         g_string_append_printf (s, "dns=%s;\n", d);
     }
-    /* in the family that is configured, as ifupdown's dns-search */
-    if (i->search->len > 0 && v6 == (!i->dhcp && a->len == 0)) {
+    /* in [ipv4] when IPv4 is configured, else in [ipv6], as ifupdown's dns-search */
+    if (i->search->len > 0 && v6 != (i->dhcp || v4->len > 0)) {
         g_autofree char *d = join (i->search, ";");
         g_string_append_printf (s, "dns-search=%s;\n", d);
     }

@@ -913,6 +913,36 @@ test_netplan_routes_consumer (void)
     }
 }
 
+/* NetworkManager: the search domains once, in the family that is
+ * configured (IPv4 when it is). */
+static void
+test_nm_search_family (void)
+{
+    static const struct {
+        const char *body;
+        const char *want;
+    } cases[] = {
+        { "<vi:address>2001:db8::10/64</vi:address>", "[ipv6]\nmethod=manual\naddress1=2001:db8::10/64\n"
+          "dns-search=example.com;\n" },
+        { "<vi:address>192.0.2.10/24</vi:address>", "[ipv4]\nmethod=manual\naddress1=192.0.2.10/24\n"
+          "dns-search=example.com;\n" },
+        { "<vi:dhcp/><vi:address>2001:db8::10/64</vi:address>", "[ipv4]\nmethod=auto\n"
+          "dns-search=example.com;\n" },
+    };
+
+    for (guint n = 0; n < G_N_ELEMENTS (cases); n++) {
+        g_autofree char *body = g_strdup_printf ("<vi:interface name='eth0'>%s<vi:search>example.com"
+                                                 "</vi:search></vi:interface>", cases[n].body);
+        g_autofree char *out = render (VI_RENDERER_NETWORKMANAGER, body);
+        const char *at = strstr (out, cases[n].want);
+
+        g_assert_nonnull (at);
+        at = strstr (at, "dns-search");
+        g_assert_true (strstr (out, "dns-search") == at);       /* the first */
+        g_assert_null (strstr (at + 1, "dns-search"));          /* and the only one */
+    }
+}
+
 /* A metric netplan would write as a negative number is refused for
  * netplan (exit 1), and only there. */
 static void
@@ -1012,6 +1042,7 @@ main (int argc, char **argv)
     g_test_add_func ("/net/netplan/metric-refused", test_netplan_metric_refused);
     g_test_add_func ("/net/networkd", test_networkd);
     g_test_add_func ("/net/networkmanager", test_nm);
+    g_test_add_func ("/net/networkmanager/search-family", test_nm_search_family);
     g_test_add_func ("/net/networkmanager/ifcfg", test_ifcfg);
     g_test_add_func ("/net/netplan/disable", test_netplan_disable);
     g_test_add_func ("/net/netplan/consumer", test_netplan_consumer);
