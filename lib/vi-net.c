@@ -190,7 +190,9 @@ ifupdown_static (GString *s, const char *name, GPtrArray *addrs, GPtrArray *gate
 
 /* The routes of one family as ifupdown "up"/"down" commands, which Debian's
  * and busybox's ifupdown both run after the method's own (every method:
- * the static route of a DHCP interface is added once the lease is up). */
+ * the static route of a DHCP interface is added once the lease is up).
+ * The device is $IFACE, which both set to the physical name: with "auto
+ * mac/MAC/=NAME" the NIC is not called NAME (interfaces(5), "IFACE"). */
 static void
 ifupdown_routes (GString *s, const ViInterface *i, gboolean v6)
 {
@@ -201,7 +203,7 @@ ifupdown_routes (GString *s, const ViInterface *i, gboolean v6)
         g_autofree char *via = inet_str (r->via);
         g_autofree char *metric = r->has_metric ? g_strdup_printf (" metric %u", r->metric)
                                                 : g_strdup ("");
-        g_autofree char *args = g_strdup_printf ("%s via %s dev %s%s", r->to, via, i->name, metric);
+        g_autofree char *args = g_strdup_printf ("%s via %s dev $IFACE%s", r->to, via, metric);
 
         g_string_append_printf (s, "    up ip %sroute add %s\n    down ip %sroute del %s\n",
                                 v6 ? "-6 " : "", args, v6 ? "-6 " : "", args);
@@ -210,7 +212,7 @@ ifupdown_routes (GString *s, const ViInterface *i, gboolean v6)
 
 /* The MTU, in the first stanza: "pre-up ip link set" is run by both
  * ifupdowns and every method; the "mtu" option only by the static one
- * (and busybox's DHCP method ignores it). */
+ * (and busybox's DHCP method ignores it).  $IFACE as for the routes. */
 static void
 ifupdown_mtu (GString *s, const ViInterface *i)
 {
@@ -219,7 +221,7 @@ ifupdown_mtu (GString *s, const ViInterface *i)
 
     if (i->mtu == 0 || first == NULL)
         return;
-    line = g_strdup_printf ("    pre-up ip link set dev %s mtu %u\n", i->name, i->mtu);
+    line = g_strdup_printf ("    pre-up ip link set dev $IFACE mtu %u\n", i->mtu);
     g_string_insert (s, strchr (first + 1, '\n') + 1 - s->str, line);
 }
 

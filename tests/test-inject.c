@@ -488,8 +488,8 @@ test_fake_alpine_search (void)
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/resolv.conf"), ==,
                      "nameserver 10.0.0.1\noptions ndots:2\nsearch example.com example.net\n");
     ifaces = fake_vfs_get (vfs, "/etc/network/interfaces");
-    g_assert_nonnull (strstr (ifaces, "iface eth0 inet dhcp\n    pre-up ip link set dev eth0 mtu 1400\n"
-                              "    up ip route add 198.51.100.0/24 via 10.0.2.254 dev eth0\n"));
+    g_assert_nonnull (strstr (ifaces, "iface eth0 inet dhcp\n    pre-up ip link set dev $IFACE mtu 1400\n"
+                              "    up ip route add 198.51.100.0/24 via 10.0.2.254 dev $IFACE\n"));
     g_assert_null (strstr (ifaces, "dns-search"));
     assert_idempotent (spec, vfs);
 }

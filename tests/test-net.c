@@ -162,15 +162,15 @@ test_busybox_syntax (void)
     g_assert_cmpuint (stanzas, ==, 5);      /* one per address */
     /* the MTU once, before the first address; each route in the last
      * stanza of its family; DNS in resolv.conf, not here */
-    g_assert_nonnull (strstr (out, "iface eth0 inet static\n    pre-up ip link set dev eth0 mtu 1450\n"
+    g_assert_nonnull (strstr (out, "iface eth0 inet static\n    pre-up ip link set dev $IFACE mtu 1450\n"
                                    "    address 192.0.2.10\n"));
     g_assert_nonnull (strstr (out, "    netmask 255.255.255.255\n"
-                                   "    up ip route add 198.51.100.0/24 via 192.0.2.254 dev eth0 metric 100\n"
-                                   "    down ip route del 198.51.100.0/24 via 192.0.2.254 dev eth0 metric 100\n"
-                                   "    up ip route add 203.0.113.0/24 via 10.1.2.3 dev eth0\n"));
+                                   "    up ip route add 198.51.100.0/24 via 192.0.2.254 dev $IFACE metric 100\n"
+                                   "    down ip route del 198.51.100.0/24 via 192.0.2.254 dev $IFACE metric 100\n"
+                                   "    up ip route add 203.0.113.0/24 via 10.1.2.3 dev $IFACE\n"));
     g_assert_true (g_str_has_suffix (out, "    netmask 48\n"
-                                          "    up ip -6 route add 2001:db8:2::/48 via 2001:db8:1::1 dev eth0\n"
-                                          "    down ip -6 route del 2001:db8:2::/48 via 2001:db8:1::1 dev eth0\n"));
+                                          "    up ip -6 route add 2001:db8:2::/48 via 2001:db8:1::1 dev $IFACE\n"
+                                          "    down ip -6 route del 2001:db8:2::/48 via 2001:db8:1::1 dev $IFACE\n"));
     g_assert_null (strstr (out, "dns-"));
 }
 
@@ -433,18 +433,18 @@ test_ifupdown_routes_consumer (void)
         return;
     }
     g_assert_nonnull (strstr (ours, "    dns-search example.com\n"));
-    mtu = strstr (out, "ip link set dev eth0 mtu 1450\n");
+    mtu = strstr (out, "ip link set dev $IFACE mtu 1450\n");
     addr = strstr (out, "ip addr add 192.0.2.10/255.255.255.0");
-    route = strstr (out, "ip route add 198.51.100.0/24 via 192.0.2.254 dev eth0 metric 100\n");
+    route = strstr (out, "ip route add 198.51.100.0/24 via 192.0.2.254 dev $IFACE metric 100\n");
     addr6 = strstr (out, "ip -6 addr add 2001:db8::10/64");
-    route6 = strstr (out, "ip -6 route add 2001:db8:1::/48 via 2001:db8::fffe dev eth0\n");
+    route6 = strstr (out, "ip -6 route add 2001:db8:1::/48 via 2001:db8::fffe dev $IFACE\n");
     g_assert_true (mtu && addr && route && addr6 && route6);
     g_assert_true (mtu < addr && addr < route && route < addr6 && addr6 < route6);
     g_assert_null (strstr (strchr (mtu, '\n'), " mtu "));  /* once */
     out_dhcp = ifup_no_act (dhcp);
-    mtu = strstr (out_dhcp, "ip link set dev eth0 mtu 9000\n");
+    mtu = strstr (out_dhcp, "ip link set dev $IFACE mtu 9000\n");
     addr = strstr (out_dhcp, "dhclient");
-    route = strstr (out_dhcp, "ip route add 198.51.100.0/24 via 10.0.2.254 dev eth0\n");
+    route = strstr (out_dhcp, "ip route add 198.51.100.0/24 via 10.0.2.254 dev $IFACE\n");
     g_assert_true (mtu && addr && route && mtu < addr && addr < route);
 }
 
