@@ -242,19 +242,34 @@ vi_edit_ifupdown_append_source (const char *text)
                          "source /etc/network/interfaces.d/virt-inject-*\n");
 }
 
+/* Whether one of the lines of @text starts with @word (a whole word). */
+static gboolean
+has_line (const char *text, const char *word)
+{
+    gsize n = strlen (word);
+
+    for (const char *l = text; l && *l; l = strchr (l, '\n') ? strchr (l, '\n') + 1 : NULL)
+        if (strncmp (l, word, n) == 0 && (l[n] == ' ' || l[n] == '\t'))
+            return TRUE;
+    return FALSE;
+}
+
 char *
-vi_edit_resolv_conf (const char *text, const char *nameservers)
+vi_edit_resolv_conf (const char *text, const char *ours)
 {
     g_auto(GStrv) lines = g_strsplit (text ? text : "", "\n", -1);
     GString *out = g_string_new (NULL);
+    gboolean ns = has_line (ours, "nameserver"), search = has_line (ours, "search");
 
     for (guint i = 0; lines[i]; i++) {
         const char *l = lines[i] + strspn (lines[i], " \t");
 
-        if (g_str_has_prefix (l, "nameserver") || (lines[i + 1] == NULL && lines[i][0] == '\0'))
+        if ((ns && g_str_has_prefix (l, "nameserver")) ||
+            (search && (g_str_has_prefix (l, "search") || g_str_has_prefix (l, "domain"))) ||
+            (lines[i + 1] == NULL && lines[i][0] == '\0'))
             continue;
         g_string_append_printf (out, "%s\n", lines[i]);
     }
-    g_string_append (out, nameservers);
+    g_string_append (out, ours);
     return g_string_free (out, FALSE);
 }

@@ -113,13 +113,15 @@ char *vi_edit_ifupdown_append_source (const char *text);
  * vi_edit_resolv_conf:
  * @text: (nullable): /etc/resolv.conf, or %NULL when there is none (or it
  *   is a symlink, which is replaced, never followed)
- * @nameservers: "nameserver ADDRESS\n" lines (vi_net_nameservers())
+ * @ours: our "search DOMAIN..." line (vi_net_search()), then our
+ *   "nameserver ADDRESS" lines (vi_net_nameservers()); either may be absent
  *
- * Drops every nameserver line of @text (leading blanks allowed), keeps the
- * others (search, options, comments) each ended by a newline, and appends
- * @nameservers.
+ * Drops the nameserver lines of @text (leading blanks allowed) when @ours
+ * has nameservers, its search and domain lines when @ours has a search
+ * line, keeps the others (options, comments...) each ended by a newline,
+ * and appends @ours.
  * Returns: (transfer full): the new text.
  */
-char *vi_edit_resolv_conf (const char *text, const char *nameservers);
+char *vi_edit_resolv_conf (const char *text, const char *ours);
 
 G_END_DECLS

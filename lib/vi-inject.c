@@ -607,16 +607,19 @@ plan_ifupdown_guest (ViPlan *plan, ViVfs *vfs, const ViSpec *spec, GPtrArray *ou
     return TRUE;
 }
 
-/* For an ifupdown that does nothing with dns-nameservers (busybox's; Debian's
- * without resolvconf): the nameservers go to /etc/resolv.conf, whose own
- * nameserver lines they replace; the other lines (search, options) are
- * kept.  A symlink there (a resolver's runtime file) is replaced by a file,
- * never followed.  @why: the plan's reason. */
+/* For an ifupdown that does nothing with dns-nameservers and dns-search
+ * (busybox's; Debian's without resolvconf): the nameservers and search
+ * domains go to /etc/resolv.conf, whose own nameserver lines (search and
+ * domain lines) they replace; the other lines (options) are kept.  A
+ * symlink there (a resolver's runtime file) is replaced by a file, never
+ * followed.  @why: the plan's reason. */
 static gboolean
 plan_resolv_conf (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const char *why, GError **error)
 {
     static const char path[] = "/etc/resolv.conf";
-    g_autofree char *ours = vi_net_nameservers (spec->interfaces);
+    g_autofree char *ns = vi_net_nameservers (spec->interfaces);
+    g_autofree char *search = vi_net_search (spec->interfaces);
+    g_autofree char *ours = g_strconcat (search, ns, NULL);
     g_autofree char *text = NULL;
     g_autoptr(GError) e = NULL;
     ViStat st = { .mode = 0644 };

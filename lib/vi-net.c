@@ -115,6 +115,18 @@ join (GPtrArray *strs, const char *sep)
     return g_strjoinv (sep, (char **) strs->pdata);
 }
 
+/* The routes of one family. */
+static GPtrArray *
+routes_of_family (GPtrArray *routes, gboolean v6)
+{
+    GPtrArray *out = g_ptr_array_new ();
+
+    for (guint k = 0; k < routes->len; k++)
+        if ((strchr (((const ViRoute *) routes->pdata[k])->to, ':') != NULL) == v6)
+            g_ptr_array_add (out, routes->pdata[k]);
+    return out;
+}
+
 static ViNetFile *
 net_file (char *path, GString *content, guint mode)
 {
@@ -184,9 +196,48 @@ ifupdown_static (GString *s, const char *name, GPtrArray *addrs, GPtrArray *gate
     }
 }
 
+/* The routes of one family as ifupdown "up"/"down" commands, which Debian's
+ * and busybox's ifupdown both run after the method's own (every method:
+ * the static route of a DHCP interface is added once the lease is up).
+ * The device is $IFACE, which both set to the physical name: with "auto
+ * mac/MAC/=NAME" the NIC is not called NAME (interfaces(5), "IFACE"). */
+static void
+ifupdown_routes (GString *s, const ViInterface *i, gboolean v6)
+{
+    g_autoptr(GPtrArray) routes = routes_of_family (i->routes, v6);
+
+    for (guint k = 0; k < routes->len; k++) {
+        const ViRoute *r = routes->pdata[k];
+        g_autofree char *via = inet_str (r->via);
+        g_autofree char *metric = r->has_metric ? g_strdup_printf (" metric %u", r->metric)
+                                                : g_strdup ("");
+        g_autofree char *args = g_strdup_printf ("%s via %s dev $IFACE%s", r->to, via, metric);
+
+        g_string_append_printf (s, "    up ip %sroute add %s\n    down ip %sroute del %s\n",
+                                v6 ? "-6 " : "", args, v6 ? "-6 " : "", args);
+    }
+}
+
+/* The MTU, in the first stanza: "pre-up ip link set" is run by both
+ * ifupdowns and every method; the "mtu" option only by the static one
+ * (and busybox's DHCP method ignores it).  $IFACE as for the routes. */
+static void
+ifupdown_mtu (GString *s, const ViInterface *i)
+{
+    const char *first = strstr (s->str, "\niface ");
+    g_autofree char *line = NULL;
+
+    if (i->mtu == 0 || first == NULL)
+        return;
+    line = g_strdup_printf ("    pre-up ip link set dev $IFACE mtu %u\n", i->mtu);
+    g_string_insert (s, strchr (first + 1, '\n') + 1 - s->str, line);
+}
+
 /* ifupdown, Debian's or busybox's (Alpine).  busybox has no DNS handling:
- * dns-nameservers (read by Debian's resolvconf hook) is left out, and the
- * caller writes the nameservers to /etc/resolv.conf (see vi-inject.c). */
+ * dns-nameservers and dns-search (read by Debian's resolvconf hook) are
+ * left out, and the caller writes them to /etc/resolv.conf (see
+ * vi-inject.c).  Routes go in the last stanza of their family, once all
+ * its addresses (and the lease) are up. */
 static ViNetFile *
 render_ifupdown (const ViInterface *i, gboolean busybox)
 {
@@ -198,12 +249,21 @@ render_ifupdown (const ViInterface *i, gboolean busybox)
     g_autoptr(GPtrArray) dns = of_family (i->nameservers, FALSE);
     g_autoptr(GPtrArray) dns6 = of_family (i->nameservers, TRUE);
     g_autofree char *dns_line = NULL;
+    g_autofree char *search = join (i->search, " ");
 
     for (guint k = 0; k < dns6->len; k++)
         g_ptr_array_add (dns, g_strdup (dns6->pdata[k]));
-    if (dns->len > 0 && !busybox) {
-        g_autofree char *d = join (dns, " ");
-        dns_line = g_strdup_printf ("    dns-nameservers %s\n", d);
+    if (!busybox) {
+        g_autoptr(GString) d = g_string_new (NULL);
+
+        if (dns->len > 0) {
+            g_autofree char *all = join (dns, " ");
+            g_string_append_printf (d, "    dns-nameservers %s\n", all);
+        }
+        if (*search)
+            g_string_append_printf (d, "    dns-search %s\n", search);
+        if (d->len > 0)
+            dns_line = g_strdup (d->str);
     }
 
     /* Debian's ifupdown (>= 0.8, Debian 9) matches by MAC with a pattern:
@@ -225,11 +285,14 @@ render_ifupdown (const ViInterface *i, gboolean busybox)
         g_string_append_printf (s, "iface %s inet dhcp\n", i->name);
     if (a4->len == 0 && !i->dhcp && a6->len == 0)
         g_string_append_printf (s, "iface %s inet manual\n", i->name);
+    ifupdown_routes (s, i, FALSE);
     if (dns_line && (i->dhcp || a4->len > 0))
         g_string_append (s, dns_line);
     ifupdown_static (s, i->name, a6, g6, TRUE, busybox);
+    ifupdown_routes (s, i, TRUE);
     if (dns_line && a6->len > 0 && !i->dhcp && a4->len == 0)
         g_string_append (s, dns_line);
+    ifupdown_mtu (s, i);
     return net_file (g_strdup_printf ("/etc/network/interfaces.d/virt-inject-%s", i->name), s, 0644);
 }
 
@@ -286,6 +349,8 @@ nm_family (GString *s, const ViInterface *i, gboolean v6)
     g_autoptr(GPtrArray) a = addrs_of_family (i->addresses, v6);
     g_autoptr(GPtrArray) g = of_family (i->gateways, v6);
     g_autoptr(GPtrArray) dns = of_family (i->nameservers, v6);
+    g_autoptr(GPtrArray) routes = routes_of_family (i->routes, v6);
+    g_autoptr(GPtrArray) v4 = addrs_of_family (i->addresses, FALSE);
 
     g_string_append_printf (s, "\n[%s]\n", v6 ? "ipv6" : "ipv4");
     /* <dhcp/> is DHCPv4; its static addresses are added to the lease's */
@@ -305,6 +370,20 @@ nm_family (GString *s, const ViInterface *i, gboolean v6)
         g_autofree char *d = join (dns, ";");
         g_string_append_printf (s, "dns=%s;\n", d);
     }
+    /* in [ipv4] when IPv4 is configured, else in [ipv6], as ifupdown's dns-search */
+    if (i->search->len > 0 && v6 != (i->dhcp || v4->len > 0)) {
+        g_autofree char *d = join (i->search, ";");
+        g_string_append_printf (s, "dns-search=%s;\n", d);
+    }
+    for (guint k = 0; k < routes->len; k++) {
+        const ViRoute *r = routes->pdata[k];
+        g_autofree char *via = inet_str (r->via);
+
+        g_string_append_printf (s, "route%u=%s,%s", k + 1, r->to, via);
+        if (r->has_metric)
+            g_string_append_printf (s, ",%u", r->metric);
+        g_string_append_c (s, '\n');
+    }
 }
 
 static ViNetFile *
@@ -323,6 +402,8 @@ render_nm (const ViInterface *i)
     g_string_append (s, "\n[ethernet]\n");
     if (i->mac)
         g_string_append_printf (s, "mac-address=%s\n", i->mac);
+    if (i->mtu != 0)
+        g_string_append_printf (s, "mtu=%u\n", i->mtu);
     nm_family (s, i, FALSE);
     nm_family (s, i, TRUE);
     return net_file (g_strdup_printf ("/etc/NetworkManager/system-connections/%s.nmconnection", id),
@@ -368,20 +449,54 @@ render_netplan (GPtrArray *interfaces)
         /* static IPv6: no SLAAC address or RA route beside it */
         if (a6->len > 0)
             g_string_append (s, "      accept-ra: false\n");
+        if (i->mtu != 0)
+            g_string_append_printf (s, "      mtu: %u\n", i->mtu);
         yaml_list (s, "      ", "addresses", addrs);
-        if (i->gateways->len) {
+        if (i->gateways->len || i->routes->len)
             g_string_append (s, "      routes:\n");
-            for (guint k = 0; k < i->gateways->len; k++) {
-                g_autofree char *gw = inet_str (i->gateways->pdata[k]);
-                g_string_append_printf (s, "        - to: default\n          via: \"%s\"\n", gw);
-            }
+        for (guint k = 0; k < i->gateways->len; k++) {
+            g_autofree char *gw = inet_str (i->gateways->pdata[k]);
+            g_string_append_printf (s, "        - to: default\n          via: \"%s\"\n", gw);
         }
-        if (dns->len) {
+        for (guint k = 0; k < i->routes->len; k++) {
+            const ViRoute *r = i->routes->pdata[k];
+            g_autofree char *via = inet_str (r->via);
+
+            g_string_append_printf (s, "        - to: \"%s\"\n          via: \"%s\"\n", r->to, via);
+            if (r->has_metric)
+                g_string_append_printf (s, "          metric: %u\n", r->metric);
+        }
+        if (dns->len || i->search->len) {
             g_string_append (s, "      nameservers:\n");
             yaml_list (s, "        ", "addresses", dns);
+            yaml_list (s, "        ", "search", i->search);
         }
     }
     return net_file (g_strdup (VI_NET_NETPLAN_PATH), s, 0600);
+}
+
+/* netplan (0.106, Debian 12) reads a route metric as an unsigned number
+ * but writes it as a signed one: 2147483648 becomes Metric=-2147483648 in
+ * networkd's file and NetworkManager's, and 4294967295 means "no metric".
+ * Such a route is refused rather than given another metric. */
+static gboolean
+netplan_can_express (GPtrArray *interfaces, GError **error)
+{
+    for (guint n = 0; n < interfaces->len; n++) {
+        const ViInterface *i = interfaces->pdata[n];
+
+        for (guint k = 0; k < i->routes->len; k++) {
+            const ViRoute *r = i->routes->pdata[k];
+
+            if (r->has_metric && r->metric > G_MAXINT32)
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<interface name='%s'>: <route to='%s' metric='%u'>: netplan "
+                                 "cannot express a metric above %d (it writes it as a negative "
+                                 "number); use a lower metric for this guest", i->name, r->to,
+                                 r->metric, G_MAXINT32);
+        }
+    }
+    return TRUE;
 }
 
 static ViNetFile *
@@ -393,6 +508,8 @@ render_networkd (const ViInterface *i)
         g_string_append_printf (s, "MACAddress=%s\n", i->mac);
     else
         g_string_append_printf (s, "Name=%s\n", i->name);
+    if (i->mtu != 0)
+        g_string_append_printf (s, "\n[Link]\nMTUBytes=%u\n", i->mtu);
     g_string_append (s, "\n[Network]\n");
     g_string_append_printf (s, "DHCP=%s\n", i->dhcp ? "ipv4" : "no");
     /* static IPv6: no SLAAC address or RA route beside it */
@@ -412,6 +529,18 @@ render_networkd (const ViInterface *i)
         g_autofree char *a = inet_str (i->nameservers->pdata[k]);
         g_string_append_printf (s, "DNS=%s\n", a);
     }
+    if (i->search->len > 0) {
+        g_autofree char *d = join (i->search, " ");
+        g_string_append_printf (s, "Domains=%s\n", d);
+    }
+    for (guint k = 0; k < i->routes->len; k++) {
+        const ViRoute *r = i->routes->pdata[k];
+        g_autofree char *via = inet_str (r->via);
+
+        g_string_append_printf (s, "\n[Route]\nDestination=%s\nGateway=%s\n", r->to, via);
+        if (r->has_metric)
+            g_string_append_printf (s, "Metric=%u\n", r->metric);
+    }
     return net_file (vi_net_networkd_path (i), s, 0644);
 }
 
@@ -422,6 +551,8 @@ vi_net_render (ViNetRenderer renderer, GPtrArray *interfaces, GError **error)
 
     switch (renderer) {
     case VI_RENDERER_NETPLAN:
+        if (!netplan_can_express (interfaces, error))
+            return NULL;
         g_ptr_array_add (files, render_netplan (interfaces));
         break;
     case VI_RENDERER_IFUPDOWN:
@@ -475,6 +606,25 @@ vi_net_nameservers (GPtrArray *interfaces)
         }
     }
     return g_string_free (s, FALSE);
+}
+
+char *
+vi_net_search (GPtrArray *interfaces)
+{
+    g_autoptr(GPtrArray) all = g_ptr_array_new ();
+    g_autofree char *joined = NULL;
+
+    for (guint n = 0; n < interfaces->len; n++) {
+        const ViInterface *i = interfaces->pdata[n];
+
+        for (guint k = 0; k < i->search->len; k++)
+            if (!g_ptr_array_find_with_equal_func (all, i->search->pdata[k], g_str_equal, NULL))
+                g_ptr_array_add (all, i->search->pdata[k]);
+    }
+    if (all->len == 0)
+        return g_strdup ("");
+    joined = join (all, " ");
+    return g_strdup_printf ("search %s\n", joined);
 }
 
 /* ---- the guest's own configuration of the requested interfaces --------- */

@@ -54,6 +54,15 @@ GPtrArray *vi_net_render_ifupdown_busybox (GPtrArray *interfaces);
  */
 char *vi_net_nameservers (GPtrArray *interfaces);
 
+/**
+ * vi_net_search:
+ *
+ * Returns: (transfer full): "search DOMAIN..." and a newline, the distinct
+ * search domains of @interfaces in order ("" when none): the resolv.conf(5)
+ * line beside vi_net_nameservers().
+ */
+char *vi_net_search (GPtrArray *interfaces);
+
 /* ---- the guest's own configuration of the requested interfaces ----------
  *
  * Edits of guest files are pure functions on their text, idempotent (a

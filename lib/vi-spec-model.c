@@ -117,6 +117,8 @@ vi_interface_new (const char *name)
     i->addresses = g_ptr_array_new_with_free_func (g_free);
     i->gateways = g_ptr_array_new_with_free_func (g_object_unref);
     i->nameservers = g_ptr_array_new_with_free_func (g_object_unref);
+    i->search = g_ptr_array_new_with_free_func (g_free);
+    i->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) vi_route_free);
     return i;
 }
 
@@ -130,7 +132,19 @@ vi_interface_free (ViInterface *i)
     g_ptr_array_unref (i->addresses);
     g_ptr_array_unref (i->gateways);
     g_ptr_array_unref (i->nameservers);
+    g_ptr_array_unref (i->search);
+    g_ptr_array_unref (i->routes);
     g_free (i);
+}
+
+void
+vi_route_free (ViRoute *r)
+{
+    if (r == NULL)
+        return;
+    g_free (r->to);
+    g_clear_object (&r->via);
+    g_free (r);
 }
 
 void
@@ -257,6 +271,19 @@ interface_copy (const ViInterface *src)
         g_ptr_array_add (i->gateways, g_object_ref (src->gateways->pdata[k]));
     for (guint k = 0; k < src->nameservers->len; k++)
         g_ptr_array_add (i->nameservers, g_object_ref (src->nameservers->pdata[k]));
+    for (guint k = 0; k < src->search->len; k++)
+        g_ptr_array_add (i->search, g_strdup (src->search->pdata[k]));
+    for (guint k = 0; k < src->routes->len; k++) {
+        const ViRoute *r = src->routes->pdata[k];
+        ViRoute *c = g_new0 (ViRoute, 1);
+
+        c->to = g_strdup (r->to);
+        c->via = g_object_ref (r->via);
+        c->has_metric = r->has_metric;
+        c->metric = r->metric;
+        g_ptr_array_add (i->routes, c);
+    }
+    i->mtu = src->mtu;
     return i;
 }
 

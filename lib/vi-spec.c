@@ -41,7 +41,10 @@ static const char *const file_attrs[] = { "path", "mode", "owner", "group", "enc
 static const char *const network_attrs[] = { "renderer", NULL };
 static const char *const network_children[] = { "interface", NULL };
 static const char *const iface_attrs[] = { "name", "mac", NULL };
-static const char *const iface_children[] = { "dhcp", "address", "gateway", "nameserver", NULL };
+static const char *const iface_children[] = {
+    "dhcp", "address", "gateway", "nameserver", "search", "route", "mtu", NULL
+};
+static const char *const route_attrs[] = { "to", "via", "metric", NULL };
 static const char *const meta_attrs[] = { "key", NULL };
 static const char *const selinux_attrs[] = { "relabel", NULL };
 static const char *const none[] = { NULL };
@@ -61,6 +64,9 @@ static const ElementRule element_rules[] = {
     { "address", none, NULL },
     { "gateway", none, NULL },
     { "nameserver", none, NULL },
+    { "search", none, NULL },
+    { "route", route_attrs, none },
+    { "mtu", none, NULL },
     { "meta", meta_attrs, NULL },
     { "selinux", selinux_attrs, none },
 };
@@ -391,6 +397,78 @@ parse_address_text (xmlNode *node, const char *iface, char **out, GError **error
     return TRUE;
 }
 
+/* <route to="NETWORK/PREFIX" via="ADDR" metric="N"/>: the syntax; how it
+ * fits the interface is check_routes()'s. */
+static gboolean
+parse_route (ViInterface *iface, xmlNode *node, GError **error)
+{
+    g_autofree char *to = NULL, *via = NULL, *metric = NULL;
+    g_autoptr(GInetAddressMask) mask = NULL;
+    g_autoptr(GError) e = NULL;
+    g_autoptr(ViRoute) r = g_new0 (ViRoute, 1);
+    guint64 m = 0;
+
+    if (!prop_check (node, "to", &to, TRUE, error) || !prop_check (node, "via", &via, TRUE, error) ||
+        !prop_check (node, "metric", &metric, FALSE, error))
+        return FALSE;
+    /* GInetAddressMask refuses host bits beyond the prefix, as ip-route(8) does */
+    mask = strchr (to, '/') ? g_inet_address_mask_new_from_string (to, &e) : NULL;
+    if (mask == NULL)
+        return vi_throw (error, VI_ERROR_INVALID,
+                         "<interface name='%s'>: <route>: attribute 'to': '%s' is not a network "
+                         "NETWORK/PREFIX without host bits (e.g. 198.51.100.0/24, 0.0.0.0/0)%s%s",
+                         iface->name, to, e ? ": " : "", e ? e->message : "");
+    r->to = g_inet_address_mask_to_string (mask);
+    r->via = g_inet_address_new_from_string (via);
+    if (r->via == NULL)
+        return vi_throw (error, VI_ERROR_INVALID,
+                         "<interface name='%s'>: <route>: attribute 'via': '%s' is not an "
+                         "IPv4/IPv6 address", iface->name, via);
+    if (metric) {
+        if (!g_ascii_string_to_unsigned (metric, 10, 0, G_MAXUINT32, &m, NULL))
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<interface name='%s'>: <route>: attribute 'metric': '%s' is not a "
+                             "number from 0 to 4294967295", iface->name, metric);
+        r->has_metric = TRUE;
+        r->metric = (guint32) m;
+    }
+    g_ptr_array_add (iface->routes, g_steal_pointer (&r));
+    return TRUE;
+}
+
+/* <mtu> and <search>: given once per interface, and each search domain once. */
+static gboolean
+parse_mtu_search (ViInterface *iface, xmlNode *node, GError **error)
+{
+    g_autofree char *t = vi_xml_content (node);
+    GError *e = NULL;
+    guint64 mtu = 0;
+
+    g_strstrip (t);
+    if (vi_xml_is (node, VI_SPEC_NS, "mtu")) {
+        if (iface->mtu != 0)
+            return vi_throw (error, VI_ERROR_INVALID, "<interface name='%s'>: <mtu> given twice",
+                             iface->name);
+        if (!g_ascii_string_to_unsigned (t, 10, VI_MTU_MIN, VI_MTU_MAX, &mtu, NULL))
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<interface name='%s'>: <mtu> '%s' is not a number from %u to %u",
+                             iface->name, t, VI_MTU_MIN, VI_MTU_MAX);
+        iface->mtu = (guint) mtu;
+        return TRUE;
+    }
+    if (!vi_check_hostname (t, &e)) {
+        vi_throw (error, VI_ERROR_INVALID, "<interface name='%s'>: <search> '%s': %s", iface->name,
+                  t, e->message);
+        g_error_free (e);
+        return FALSE;
+    }
+    if (g_ptr_array_find_with_equal_func (iface->search, t, g_str_equal, NULL))
+        return vi_throw (error, VI_ERROR_INVALID, "<interface name='%s'>: <search> %s given twice",
+                         iface->name, t);
+    g_ptr_array_add (iface->search, g_steal_pointer (&t));
+    return TRUE;
+}
+
 static gboolean
 parse_interface (ViSpec *spec, xmlNode *node, GError **error)
 {
@@ -431,6 +509,16 @@ parse_interface (ViSpec *spec, xmlNode *node, GError **error)
             continue;
         if (vi_xml_is (c, VI_SPEC_NS, "dhcp")) {
             iface->dhcp = TRUE;
+            continue;
+        }
+        if (vi_xml_is (c, VI_SPEC_NS, "route")) {
+            if (!parse_route (iface, c, error))
+                return FALSE;
+            continue;
+        }
+        if (vi_xml_is (c, VI_SPEC_NS, "mtu") || vi_xml_is (c, VI_SPEC_NS, "search")) {
+            if (!parse_mtu_search (iface, c, error))
+                return FALSE;
             continue;
         }
         if (!parse_address_text (c, name, &t, error))
@@ -494,6 +582,87 @@ check_gateways (const ViInterface *iface, GError **error)
                              "<interface name='%s'>: <gateway> %s needs a static IPv%c <address> "
                              "on the interface", iface->name, s, v6 ? '6' : '4');
     }
+    return TRUE;
+}
+
+/* @a lies inside the "ADDR/PREFIX" @cidr (host bits of @cidr ignored). */
+static gboolean
+in_prefix (GInetAddress *a, const char *cidr)
+{
+    const char *slash = strchr (cidr, '/');
+    g_autofree char *net_s = g_strndup (cidr, slash - cidr);
+    g_autoptr(GInetAddress) net = g_inet_address_new_from_string (net_s);
+    guint prefix = (guint) g_ascii_strtoull (slash + 1, NULL, 10);
+    const guint8 *x = g_inet_address_to_bytes (a);
+    const guint8 *y = g_inet_address_to_bytes (net);
+
+    if (g_inet_address_get_family (a) != g_inet_address_get_family (net))
+        return FALSE;
+    for (guint bit = 0; bit < prefix; bit++)
+        if (((x[bit / 8] ^ y[bit / 8]) >> (7 - bit % 8)) & 1)
+            return FALSE;
+    return TRUE;
+}
+
+/* A <route>'s next hop must be reachable over the interface: inside one of
+ * its static prefixes of that family.  With <dhcp/> (DHCPv4), an IPv4
+ * next hop is taken as it is: the lease's subnet is not known before boot,
+ * and every stack adds the route once the lease is up.  A route to
+ * 0.0.0.0/0 or ::/0 beside a <gateway> of its family would be a second
+ * default route: refused, as is one to 0.0.0.0/0 with <dhcp/> (the lease
+ * gives it), for the reason check_gateways() gives.  And the same
+ * destination twice with the same metric: the second "ip route add"
+ * fails. */
+static gboolean
+check_routes (const ViInterface *iface, GError **error)
+{
+    for (guint k = 0; k < iface->routes->len; k++) {
+        const ViRoute *r = iface->routes->pdata[k];
+        gboolean v6 = strchr (r->to, ':') != NULL;
+        gboolean via_v6 = g_inet_address_get_family (r->via) == G_SOCKET_FAMILY_IPV6;
+        g_autofree char *via = g_inet_address_to_string (r->via);
+        gboolean reachable = !v6 && iface->dhcp;
+
+        if (v6 != via_v6)
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<interface name='%s'>: <route to='%s' via='%s'>: 'to' is IPv%c and "
+                             "'via' IPv%c; a route's next hop is of its destination's family",
+                             iface->name, r->to, via, v6 ? '6' : '4', via_v6 ? '6' : '4');
+        for (guint a = 0; a < iface->addresses->len && !reachable; a++)
+            reachable = in_prefix (r->via, iface->addresses->pdata[a]);
+        if (!reachable)
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<interface name='%s'>: <route to='%s' via='%s'>: %s is not reachable "
+                             "from the interface: it is in none of its static IPv%c <address> "
+                             "prefixes", iface->name, r->to, via, via, v6 ? '6' : '4');
+        if (g_str_has_suffix (r->to, "/0") && !v6 && iface->dhcp)
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<interface name='%s'>: <route to='%s'> with <dhcp/>: the DHCP lease "
+                             "gives the IPv4 default route; drop one of them", iface->name, r->to);
+        for (guint g = 0; g < iface->gateways->len; g++)
+            if (g_str_has_suffix (r->to, "/0") &&
+                (g_inet_address_get_family (iface->gateways->pdata[g]) ==
+                 g_inet_address_get_family (r->via)))
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<interface name='%s'>: <route to='%s'> and <gateway> both give "
+                                 "the default route; drop one of them", iface->name, r->to);
+        for (guint j = 0; j < k; j++) {
+            const ViRoute *o = iface->routes->pdata[j];
+
+            if (g_str_equal (o->to, r->to) && o->has_metric == r->has_metric &&
+                o->metric == r->metric)
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<interface name='%s'>: <route to='%s'> given twice with the "
+                                 "same metric", iface->name, r->to);
+        }
+    }
+    if (iface->mtu != 0 && iface->mtu < VI_MTU_MIN_IPV6)
+        for (guint a = 0; a < iface->addresses->len; a++)
+            if (strchr (iface->addresses->pdata[a], ':') != NULL)
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<interface name='%s'>: <mtu> %u with an IPv6 <address>: IPv6 "
+                                 "needs an MTU of at least %u (below it the kernel disables IPv6 "
+                                 "on the link)", iface->name, iface->mtu, VI_MTU_MIN_IPV6);
     return TRUE;
 }
 
@@ -779,7 +948,7 @@ vi_spec_validate (const ViSpec *spec, const ViLimits *limits, GError **error)
             return vi_throw (error, VI_ERROR_INVALID,
                              "<interface name='%s'>: needs <dhcp/> or at least one <address>",
                              iface->name);
-        if (!check_gateways (iface, error))
+        if (!check_gateways (iface, error) || !check_routes (iface, error))
             return FALSE;
     }
     if (spec->has_network && spec->interfaces->len == 0)
@@ -901,6 +1070,23 @@ vi_spec_format (const ViSpec *spec)
             for (guint k = 0; k < iface->nameservers->len; k++) {
                 g_autofree char *s = g_inet_address_to_string (iface->nameservers->pdata[k]);
                 add_child (in, ns, "nameserver", s);
+            }
+            for (guint k = 0; k < iface->search->len; k++)
+                add_child (in, ns, "search", iface->search->pdata[k]);
+            for (guint k = 0; k < iface->routes->len; k++) {
+                const ViRoute *r = iface->routes->pdata[k];
+                g_autofree char *via = g_inet_address_to_string (r->via);
+                g_autofree char *metric = g_strdup_printf ("%u", r->metric);
+                xmlNode *rn = add_child (in, ns, "route", NULL);
+
+                set_prop (rn, "to", r->to);
+                set_prop (rn, "via", via);
+                if (r->has_metric)
+                    set_prop (rn, "metric", metric);
+            }
+            if (iface->mtu != 0) {
+                g_autofree char *mtu = g_strdup_printf ("%u", iface->mtu);
+                add_child (in, ns, "mtu", mtu);
             }
         }
     }

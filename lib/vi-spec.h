@@ -79,6 +79,18 @@ typedef struct {
     gboolean base64;            /* encoding="base64" (kept for the canonical form) */
 } ViFile;
 
+/* <route to= via= metric=>: a static route over the interface. */
+typedef struct {
+    char *to;                   /* normalized "NETWORK/PREFIX", no host bits (0.0.0.0/0, ::/0 allowed) */
+    GInetAddress *via;          /* the next hop, of the family of @to */
+    gboolean has_metric;
+    guint32 metric;             /* when @has_metric */
+} ViRoute;
+
+#define VI_MTU_MIN 68u          /* RFC 791's minimum */
+#define VI_MTU_MAX 65535u
+#define VI_MTU_MIN_IPV6 1280u   /* RFC 8200: below it the kernel disables IPv6 on the link */
+
 typedef struct {
     char *name;                 /* guest interface name, e.g. "eth0" */
     char *mac;                  /* lower-case "52:54:00:12:34:56", or NULL */
@@ -86,6 +98,9 @@ typedef struct {
     GPtrArray *addresses;       /* (element-type utf8): normalized "ADDRESS/PREFIX" (host bits kept) */
     GPtrArray *gateways;        /* (element-type GInetAddress): at most one per family */
     GPtrArray *nameservers;     /* (element-type GInetAddress) */
+    GPtrArray *search;          /* (element-type utf8): DNS search domains, in order, distinct */
+    GPtrArray *routes;          /* (element-type ViRoute) */
+    guint mtu;                  /* 0 = not set, else VI_MTU_MIN..VI_MTU_MAX */
 } ViInterface;
 
 typedef struct {
@@ -149,6 +164,8 @@ ViDirectory *vi_directory_new (const char *path);
 void vi_directory_free (ViDirectory *d);
 ViInterface *vi_interface_new (const char *name);
 void vi_interface_free (ViInterface *i);
+void vi_route_free (ViRoute *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ViRoute, vi_route_free)
 void vi_meta_free (ViMeta *m);
 
 /**

@@ -322,6 +322,12 @@ static const Case resolv_cases[] = {
     { "no-trailing-newline", "search a", OURS, "search a\n" OURS, NULL },
     { "inner-blank-lines-kept", "search a\n\noptions b\n", OURS, "search a\n\noptions b\n" OURS, NULL },
     { "crlf-lines-kept", "search a\r\nnameserver 1.1.1.1\r\n", OURS, "search a\r\n" OURS, NULL },
+    { "search-replaces-search-and-domain", "domain old\nsearch a b\nnameserver 1.1.1.1\noptions x\n",
+      "search example.test\n", "nameserver 1.1.1.1\noptions x\nsearch example.test\n", NULL },
+    { "search-and-nameservers", "search a\nnameserver 1.1.1.1\n", "search example.test\n" OURS,
+      "search example.test\n" OURS, NULL },
+    { "searchlight-is-not-search", "searchlight x\n", "search example.test\n",
+      "searchlight x\nsearch example.test\n", NULL },
 };
 
 static char *

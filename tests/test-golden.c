@@ -628,7 +628,8 @@ test_prior (gconstpointer data)
 int
 main (int argc, char **argv)
 {
-    static const char *const nets[] = { "static4", "static6", "dhcp", "dhcp-static", "mac", "two", "multi" };
+    static const char *const nets[] = { "static4", "static6", "dhcp", "dhcp-static", "mac", "two", "multi",
+                                        "routes", "routes-dhcp" };
     static const char *const distros[] = { "debian12", "ubuntu2204", "fedora39", "alpine319" };
     static const char *const priors[] = { "ifupdown", "ifupdown-busybox", "networkd", "netplan",
                                           "networkmanager" };

@@ -391,6 +391,19 @@ test_fake_yescrypt_refused (void)
     g_assert_nonnull (strstr (error->message, "yescrypt"));
 }
 
+/* @spec injected into an Alpine tree whose /etc/resolv.conf is @resolv_conf. */
+static ViVfs *
+alpine_injected (const ViSpec *spec, const char *resolv_conf)
+{
+    ViVfs *vfs = alpine_fake ();
+    g_autoptr(GError) error = NULL;
+
+    fake_vfs_add_file (vfs, "/etc/resolv.conf", resolv_conf, 0644, 0, 0);
+    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    return vfs;
+}
+
 /* Alpine (busybox ifupdown): stanzas with address + netmask inline in
  * /etc/network/interfaces, and the nameservers in /etc/resolv.conf, whose
  * other lines stay; a second run changes nothing. */
@@ -403,14 +416,10 @@ test_fake_alpine_network (void)
                                     "<vi:nameserver>2001:db8::53</vi:nameserver></vi:interface>"
                                     "<vi:interface name='eth1'><vi:dhcp/><vi:nameserver>192.0.2.53</vi:nameserver>"
                                     "</vi:interface></vi:network></vi:inject>");
-    g_autoptr(ViVfs) vfs = alpine_fake ();
-    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = alpine_injected (spec, "search example.org\nnameserver 10.0.0.1\n"
+                                                  "options ndots:2\n");
     const char *ifaces;
 
-    fake_vfs_add_file (vfs, "/etc/resolv.conf", "search example.org\nnameserver 10.0.0.1\n"
-                       "options ndots:2\n", 0644, 0, 0);
-    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
-    g_assert_no_error (error);
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/resolv.conf"), ==,
                      "search example.org\noptions ndots:2\nnameserver 192.0.2.53\n"
                      "nameserver 2001:db8::53\n");
@@ -424,16 +433,18 @@ test_fake_alpine_network (void)
     assert_idempotent (spec, vfs);
 }
 
-/* Debian's ifupdown gives dns-nameservers to resolvconf only: without it
- * (a default Debian install) the nameservers go to /etc/resolv.conf, whose
- * other lines stay; with it, /etc/resolv.conf is resolvconf's. */
+/* Debian's ifupdown gives dns-nameservers and dns-search to resolvconf
+ * only: without it (a default Debian install) the nameservers and search
+ * domains go to /etc/resolv.conf, whose other lines stay; with it,
+ * /etc/resolv.conf is resolvconf's. */
 static void
 test_fake_debian_nameservers (void)
 {
     static const char *const req =
         "<vi:inject xmlns:vi='" NS "'><vi:network><vi:interface name='eth0' mac='52:54:00:12:34:56'>"
         "<vi:address>192.0.2.10/24</vi:address><vi:nameserver>192.0.2.53</vi:nameserver>"
-        "<vi:nameserver>2001:db8::53</vi:nameserver></vi:interface></vi:network></vi:inject>";
+        "<vi:nameserver>2001:db8::53</vi:nameserver><vi:search>example.com</vi:search>"
+        "</vi:interface></vi:network></vi:inject>";
     g_autoptr(ViSpec) spec = parse (req);
 
     for (guint with_resolvconf = 0; with_resolvconf < 2; with_resolvconf++) {
@@ -447,13 +458,40 @@ test_fake_debian_nameservers (void)
         g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
         g_assert_no_error (error);
         g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth0"),
-                                  "    dns-nameservers 192.0.2.53 2001:db8::53\n"));
+                                  "    dns-nameservers 192.0.2.53 2001:db8::53\n"
+                                  "    dns-search example.com\n"));
         g_assert_cmpstr (fake_vfs_get (vfs, "/etc/resolv.conf"), ==,
                          with_resolvconf ? "search example.org\nnameserver 10.0.0.1\n"
-                                         : "search example.org\nnameserver 192.0.2.53\n"
+                                         : "search example.com\nnameserver 192.0.2.53\n"
                                            "nameserver 2001:db8::53\n");
         assert_idempotent (spec, vfs);
     }
+}
+
+/* Search domains where ifupdown has no DNS handling: resolv.conf's own
+ * search and domain lines give way to ours (the last would win anyway),
+ * its nameservers stay when the request names none; the route and the
+ * MTU are in the stanza; a second run changes nothing. */
+static void
+test_fake_alpine_search (void)
+{
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:network renderer='ifupdown'>"
+                                    "<vi:interface name='eth0'><vi:dhcp/><vi:search>example.com</vi:search>"
+                                    "<vi:search>example.net</vi:search><vi:mtu>1400</vi:mtu>"
+                                    "<vi:route to='198.51.100.0/24' via='10.0.2.254'/></vi:interface>"
+                                    "<vi:interface name='eth1'><vi:dhcp/><vi:search>example.net</vi:search>"
+                                    "</vi:interface></vi:network></vi:inject>");
+    g_autoptr(ViVfs) vfs = alpine_injected (spec, "domain example.org\nsearch example.org\n"
+                                                  "nameserver 10.0.0.1\noptions ndots:2\n");
+    const char *ifaces;
+
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/resolv.conf"), ==,
+                     "nameserver 10.0.0.1\noptions ndots:2\nsearch example.com example.net\n");
+    ifaces = fake_vfs_get (vfs, "/etc/network/interfaces");
+    g_assert_nonnull (strstr (ifaces, "iface eth0 inet dhcp\n    pre-up ip link set dev $IFACE mtu 1400\n"
+                              "    up ip route add 198.51.100.0/24 via 10.0.2.254 dev $IFACE\n"));
+    g_assert_null (strstr (ifaces, "dns-search"));
+    assert_idempotent (spec, vfs);
 }
 
 /* busybox refuses an interfaces file that declares an interface "auto"
@@ -1114,6 +1152,7 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/missing-user", test_fake_missing_user);
     g_test_add_func ("/inject/fake/yescrypt-refused-on-musl", test_fake_yescrypt_refused);
     g_test_add_func ("/inject/fake/alpine-network", test_fake_alpine_network);
+    g_test_add_func ("/inject/fake/alpine-search", test_fake_alpine_search);
     g_test_add_func ("/inject/fake/alpine-auto-once", test_fake_alpine_auto_once);
     g_test_add_func ("/inject/fake/ifupdown-guest-config", test_fake_ifupdown_guest_config);
     g_test_add_func ("/inject/fake/guest-config-refused", test_fake_guest_config_refused);

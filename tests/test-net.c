@@ -96,7 +96,8 @@ test_mac_no_rename (gconstpointer data)
 
 /* What busybox's ifup (networking/ifupdown.c) accepts in a stanza, as
  * read in its source: an option given twice in one stanza stops the parse
- * of the whole file; the inet and inet6 static methods add the address as
+ * of the whole file (but for "up", "down", "pre-up" and "post-down", which
+ * are lists of commands); the inet and inet6 static methods add the address as
  * `address`/`netmask` and give up when netmask is missing, inet wanting a
  * dotted-quad mask with contiguous bits (it converts it to a prefix
  * length), inet6 a prefix length. */
@@ -135,7 +136,10 @@ test_busybox_syntax (void)
         "<vi:address>2001:db8::10/64</vi:address><vi:address>2001:db8:1::10/48</vi:address>"
         "<vi:gateway>192.0.2.1</vi:gateway><vi:gateway>2001:db8::1</vi:gateway>"
         "<vi:nameserver>192.0.2.53</vi:nameserver><vi:nameserver>2001:db8::53</vi:nameserver>"
-        "</vi:interface>");
+        "<vi:search>example.com</vi:search><vi:mtu>1450</vi:mtu>"
+        "<vi:route to='198.51.100.0/24' via='192.0.2.254' metric='100'/>"
+        "<vi:route to='203.0.113.0/24' via='10.1.2.3'/>"
+        "<vi:route to='2001:db8:2::/48' via='2001:db8:1::1'/></vi:interface>");
     g_auto(GStrv) lines = g_strsplit (out, "\n", -1);
     g_autoptr(GHashTable) opts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
     g_autofree char *family = NULL, *method = NULL;
@@ -165,11 +169,26 @@ test_busybox_syntax (void)
 
             g_assert_nonnull (family);
             g_assert_nonnull (sp);
+            if (g_str_has_prefix (l, "    up ") || g_str_has_prefix (l, "    down ") ||
+                g_str_has_prefix (l, "    pre-up "))
+                continue;
             if (!g_hash_table_insert (opts, g_strndup (l + 4, sp - (l + 4)), g_strdup (sp + 1)))
                 g_error ("option given twice in a stanza:\n%s", out);
         }
     }
     g_assert_cmpuint (stanzas, ==, 5);      /* one per address */
+    /* the MTU once, before the first address; each route in the last
+     * stanza of its family; DNS in resolv.conf, not here */
+    g_assert_nonnull (strstr (out, "iface eth0 inet static\n    pre-up ip link set dev $IFACE mtu 1450\n"
+                                   "    address 192.0.2.10\n"));
+    g_assert_nonnull (strstr (out, "    netmask 255.255.255.255\n"
+                                   "    up ip route add 198.51.100.0/24 via 192.0.2.254 dev $IFACE metric 100\n"
+                                   "    down ip route del 198.51.100.0/24 via 192.0.2.254 dev $IFACE metric 100\n"
+                                   "    up ip route add 203.0.113.0/24 via 10.1.2.3 dev $IFACE\n"));
+    g_assert_true (g_str_has_suffix (out, "    netmask 48\n"
+                                          "    up ip -6 route add 2001:db8:2::/48 via 2001:db8:1::1 dev $IFACE\n"
+                                          "    down ip -6 route del 2001:db8:2::/48 via 2001:db8:1::1 dev $IFACE\n"));
+    g_assert_null (strstr (out, "dns-"));
 }
 
 /* ---- the guest's own configuration ------------------------------------- */
@@ -412,6 +431,44 @@ test_ifupdown_consumer (void)
     g_assert_null (strstr (after, "dhclient"));
     g_assert_null (strstr (after, "accept_ra=2"));            /* nor inet6 auto */
     g_assert_cmpstr (after, ==, control);
+}
+
+/* Routes, MTU and search domains as Debian's ifup runs them: the MTU
+ * before the first address (and before the DHCP client), each route after
+ * the addresses (or the lease) of its family, dns-search for resolvconf. */
+static void
+test_ifupdown_routes_consumer (void)
+{
+    g_autofree char *ours = render (VI_RENDERER_IFUPDOWN,
+        "<vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address>"
+        "<vi:address>2001:db8::10/64</vi:address><vi:search>example.com</vi:search>"
+        "<vi:route to='198.51.100.0/24' via='192.0.2.254' metric='100'/>"
+        "<vi:route to='2001:db8:1::/48' via='2001:db8::fffe'/><vi:mtu>1450</vi:mtu></vi:interface>");
+    g_autofree char *dhcp = render (VI_RENDERER_IFUPDOWN,
+        "<vi:interface name='eth0'><vi:dhcp/><vi:route to='198.51.100.0/24' via='10.0.2.254'/>"
+        "<vi:mtu>9000</vi:mtu></vi:interface>");
+    g_autofree char *out = ifup_no_act (ours);
+    g_autofree char *out_dhcp = NULL;
+    const char *mtu, *addr, *route, *addr6, *route6;
+
+    if (out == NULL) {
+        g_test_skip ("ifupdown is not installed");
+        return;
+    }
+    g_assert_nonnull (strstr (ours, "    dns-search example.com\n"));
+    mtu = strstr (out, "ip link set dev $IFACE mtu 1450\n");
+    addr = strstr (out, "ip addr add 192.0.2.10/255.255.255.0");
+    route = strstr (out, "ip route add 198.51.100.0/24 via 192.0.2.254 dev $IFACE metric 100\n");
+    addr6 = strstr (out, "ip -6 addr add 2001:db8::10/64");
+    route6 = strstr (out, "ip -6 route add 2001:db8:1::/48 via 2001:db8::fffe dev $IFACE\n");
+    g_assert_true (mtu && addr && route && addr6 && route6);
+    g_assert_true (mtu < addr && addr < route && route < addr6 && addr6 < route6);
+    g_assert_null (strstr (strchr (mtu, '\n'), " mtu "));  /* once */
+    out_dhcp = ifup_no_act (dhcp);
+    mtu = strstr (out_dhcp, "ip link set dev $IFACE mtu 9000\n");
+    addr = strstr (out_dhcp, "dhclient");
+    route = strstr (out_dhcp, "ip route add 198.51.100.0/24 via 10.0.2.254 dev $IFACE\n");
+    g_assert_true (mtu && addr && route && mtu < addr && addr < route);
 }
 
 /* The first interface of the <network> @body. */
@@ -836,6 +893,102 @@ test_netplan_consumer (void)
     }
 }
 
+/* What netplan's generator makes of our netplan file is what we write for
+ * networkd: the same [Link] MTUBytes=, Domains= and [Route] sections (a
+ * consistency check of the two renderers). */
+static void
+test_netplan_routes_consumer (void)
+{
+    static const char *const bodies[] = {
+        "<vi:interface name='eth0' mac='52:54:00:12:34:56'><vi:address>192.0.2.10/24</vi:address>"
+        "<vi:address>2001:db8::10/64</vi:address><vi:gateway>192.0.2.1</vi:gateway>"
+        "<vi:nameserver>192.0.2.53</vi:nameserver><vi:search>example.com</vi:search>"
+        "<vi:search>example.org</vi:search>"
+        "<vi:route to='198.51.100.0/24' via='192.0.2.254' metric='100'/>"
+        "<vi:route to='203.0.113.0/25' via='192.0.2.253'/>"
+        "<vi:route to='::/0' via='2001:db8::1' metric='2147483647'/><vi:mtu>1450</vi:mtu></vi:interface>",
+        "<vi:interface name='eth0'><vi:dhcp/><vi:search>example.com</vi:search>"
+        "<vi:route to='198.51.100.0/24' via='10.0.2.254' metric='50'/><vi:mtu>9000</vi:mtu>"
+        "</vi:interface>",
+    };
+
+    for (guint n = 0; n < G_N_ELEMENTS (bodies); n++) {
+        g_autofree char *ours = render (VI_RENDERER_NETPLAN, bodies[n]);
+        g_autofree char *networkd = render (VI_RENDERER_NETWORKD, bodies[n]);
+        const char *files[] = { "99-virt-inject.yaml", ours, NULL };
+        g_autofree char *gen = netplan_generate (files);
+        g_auto(GStrv) lines = g_strsplit (networkd, "\n", -1);
+
+        if (gen == NULL) {
+            g_test_skip ("netplan.io is not installed");
+            return;
+        }
+        for (guint k = 0; lines[k]; k++) {
+            g_autofree char *line = g_strdup_printf ("\n%s\n", lines[k]);
+
+            if (g_str_has_prefix (lines[k], "MTUBytes=") || g_str_has_prefix (lines[k], "Domains="))
+                g_assert_nonnull (strstr (gen, line));
+        }
+        g_assert_nonnull (strstr (networkd, "\n[Route]\n"));
+        if (strstr (gen, strstr (networkd, "\n[Route]\n")) == NULL)
+            g_error ("netplan generate gives other routes than ours:\n%s\n--- ours\n%s", gen,
+                     networkd);
+    }
+}
+
+/* NetworkManager: the search domains once, in the family that is
+ * configured (IPv4 when it is). */
+static void
+test_nm_search_family (void)
+{
+    static const struct {
+        const char *body;
+        const char *want;
+    } cases[] = {
+        { "<vi:address>2001:db8::10/64</vi:address>", "[ipv6]\nmethod=manual\naddress1=2001:db8::10/64\n"
+          "dns-search=example.com;\n" },
+        { "<vi:address>192.0.2.10/24</vi:address>", "[ipv4]\nmethod=manual\naddress1=192.0.2.10/24\n"
+          "dns-search=example.com;\n" },
+        { "<vi:dhcp/><vi:address>2001:db8::10/64</vi:address>", "[ipv4]\nmethod=auto\n"
+          "dns-search=example.com;\n" },
+    };
+
+    for (guint n = 0; n < G_N_ELEMENTS (cases); n++) {
+        g_autofree char *body = g_strdup_printf ("<vi:interface name='eth0'>%s<vi:search>example.com"
+                                                 "</vi:search></vi:interface>", cases[n].body);
+        g_autofree char *out = render (VI_RENDERER_NETWORKMANAGER, body);
+        const char *at = strstr (out, cases[n].want);
+
+        g_assert_nonnull (at);
+        at = strstr (at, "dns-search");
+        g_assert_true (strstr (out, "dns-search") == at);       /* the first */
+        g_assert_null (strstr (at + 1, "dns-search"));          /* and the only one */
+    }
+}
+
+/* A metric netplan would write as a negative number is refused for
+ * netplan (exit 1), and only there. */
+static void
+test_netplan_metric_refused (void)
+{
+    g_autoptr(ViSpec) spec = spec_of ("<vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address>"
+                                      "<vi:route to='198.51.100.0/24' via='192.0.2.254' "
+                                      "metric='2147483648'/></vi:interface>");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) files = vi_net_render (VI_RENDERER_NETPLAN, spec->interfaces, &error);
+
+    g_assert_error (error, VI_ERROR, VI_ERROR_INVALID);
+    g_assert_null (files);
+    g_assert_nonnull (strstr (error->message, "netplan cannot express a metric above 2147483647"));
+    g_assert_cmpint (vi_error_exit_code (error), ==, 1);
+    for (ViNetRenderer r = VI_RENDERER_IFUPDOWN; r < VI_RENDERER_LAST; r++) {
+        g_autoptr(GPtrArray) ok = r == VI_RENDERER_NETPLAN ? NULL
+                                  : vi_net_render (r, spec->interfaces, NULL);
+
+        g_assert_true (r == VI_RENDERER_NETPLAN || ok != NULL);
+    }
+}
+
 /* Debian's ifupdown keeps the first "address" of a stanza and drops the
  * others without a word (ifupdown 0.8.41): each static address needs a
  * stanza of its own, the family's gateway in its first one. */
@@ -1132,8 +1285,12 @@ main (int argc, char **argv)
     g_test_add_func ("/net/ifupdown/disable", test_ifupdown_disable);
     g_test_add_func ("/net/ifupdown/sources", test_ifupdown_sources);
     g_test_add_func ("/net/ifupdown/consumer", test_ifupdown_consumer);
+    g_test_add_func ("/net/ifupdown/routes-consumer", test_ifupdown_routes_consumer);
+    g_test_add_func ("/net/netplan/routes-consumer", test_netplan_routes_consumer);
+    g_test_add_func ("/net/netplan/metric-refused", test_netplan_metric_refused);
     g_test_add_func ("/net/networkd", test_networkd);
     g_test_add_func ("/net/networkmanager", test_nm);
+    g_test_add_func ("/net/networkmanager/search-family", test_nm_search_family);
     g_test_add_func ("/net/networkmanager/ifcfg", test_ifcfg);
     g_test_add_func ("/net/networkmanager/consumer", test_nm_consumer);
     g_test_add_func ("/net/golden/consumers", test_golden_consumers);

@@ -36,6 +36,9 @@ static const Case cases[] = {
     { "network", "<vi:network><vi:interface name='eth0' mac='52:54:00:AB:cd:EF'><vi:address>192.0.2.10/24</vi:address><vi:address>2001:db8::1/64</vi:address><vi:gateway>192.0.2.1</vi:gateway><vi:gateway>2001:db8::ffff</vi:gateway><vi:nameserver>192.0.2.53</vi:nameserver></vi:interface></vi:network>", "", NULL },
     { "dhcp", "<vi:network renderer='netplan'><vi:interface name='eth1'><vi:dhcp/></vi:interface></vi:network>", "", NULL },
     { "dhcp-gateway6", "<vi:network><vi:interface name='e'><vi:dhcp/><vi:address>2001:db8::10/64</vi:address><vi:gateway>2001:db8::1</vi:gateway></vi:interface></vi:network>", "", NULL },
+    { "routes", "<vi:network><vi:interface name='e'><vi:address>192.0.2.10/24</vi:address><vi:address>2001:db8::10/64</vi:address><vi:route to='198.51.100.0/24' via='192.0.2.254' metric='100'/><vi:route to='198.51.100.0/24' via='192.0.2.253' metric='200'/><vi:route to='0.0.0.0/0' via='192.0.2.1' metric='0'/><vi:route to='::/0' via='2001:db8::1' metric='4294967295'/><vi:mtu>1280</vi:mtu><vi:search>example.com</vi:search><vi:search>b.example</vi:search></vi:interface></vi:network>", "", NULL },
+    { "route-dhcp", "<vi:network><vi:interface name='e'><vi:dhcp/><vi:route to='198.51.100.0/24' via='10.0.2.254'/><vi:mtu>68</vi:mtu></vi:interface></vi:network>", "", NULL },
+    { "mtu-max", "<vi:network><vi:interface name='e'><vi:dhcp/><vi:mtu> 65535 </vi:mtu></vi:interface></vi:network>", "", NULL },
     { "meta", "<vi:meta key='role'>web</vi:meta><vi:meta key='x'>y</vi:meta>", "", NULL },
     { "selinux", "<vi:selinux relabel='yes'/>", "", NULL },
     { "target", "<vi:target disk='vdb' root='/dev/sda2'/>", "", NULL },
@@ -98,6 +101,27 @@ static const Case cases[] = {
     { "bad-mac", "<vi:network><vi:interface name='e' mac='52:54:00:12:34'><vi:dhcp/></vi:interface></vi:network>", "", "MAC" },
     { "bad-iface", "<vi:network><vi:interface name='e/0'><vi:dhcp/></vi:interface></vi:network>", "", "interface name" },
     { "iface-empty", "<vi:network><vi:interface name='e'/></vi:network>", "", "needs <dhcp/>" },
+    { "route-families", "<vi:network><vi:interface name='e'><vi:address>192.0.2.10/24</vi:address><vi:address>2001:db8::10/64</vi:address><vi:route to='198.51.100.0/24' via='2001:db8::1'/></vi:interface></vi:network>", "", "'to' is IPv4 and 'via' IPv6" },
+    { "route-unreachable", "<vi:network><vi:interface name='e'><vi:address>192.0.2.10/24</vi:address><vi:route to='198.51.100.0/24' via='192.0.3.1'/></vi:interface></vi:network>", "", "192.0.3.1 is not reachable from the interface" },
+    { "route-unreachable6-dhcp", "<vi:network><vi:interface name='e'><vi:dhcp/><vi:route to='2001:db8:1::/48' via='2001:db8::1'/></vi:interface></vi:network>", "", "not reachable" },
+    { "route-host-bits", "<vi:network><vi:interface name='e'><vi:address>192.0.2.10/24</vi:address><vi:route to='198.51.100.1/24' via='192.0.2.1'/></vi:interface></vi:network>", "", "without host bits" },
+    { "route-no-prefix", "<vi:network><vi:interface name='e'><vi:address>192.0.2.10/24</vi:address><vi:route to='198.51.100.1' via='192.0.2.1'/></vi:interface></vi:network>", "", "NETWORK/PREFIX" },
+    { "route-default-word", "<vi:network><vi:interface name='e'><vi:address>192.0.2.10/24</vi:address><vi:route to='default' via='192.0.2.1'/></vi:interface></vi:network>", "", "NETWORK/PREFIX" },
+    { "route-bad-via", "<vi:network><vi:interface name='e'><vi:address>192.0.2.10/24</vi:address><vi:route to='198.51.100.0/24' via='gw'/></vi:interface></vi:network>", "", "'via': 'gw'" },
+    { "route-no-via", "<vi:network><vi:interface name='e'><vi:address>192.0.2.10/24</vi:address><vi:route to='198.51.100.0/24'/></vi:interface></vi:network>", "", "Element route failed to validate attributes" },
+    { "route-metric", "<vi:network><vi:interface name='e'><vi:address>192.0.2.10/24</vi:address><vi:route to='198.51.100.0/24' via='192.0.2.1' metric='-1'/></vi:interface></vi:network>", "", "0 to 4294967295" },
+    { "route-metric-big", "<vi:network><vi:interface name='e'><vi:address>192.0.2.10/24</vi:address><vi:route to='198.51.100.0/24' via='192.0.2.1' metric='4294967296'/></vi:interface></vi:network>", "", "0 to 4294967295" },
+    { "route-twice", "<vi:network><vi:interface name='e'><vi:address>192.0.2.10/24</vi:address><vi:route to='198.51.100.0/24' via='192.0.2.1'/><vi:route to='198.51.100.0/24' via='192.0.2.2'/></vi:interface></vi:network>", "", "given twice with the same metric" },
+    { "route-default-gateway", "<vi:network><vi:interface name='e'><vi:address>192.0.2.10/24</vi:address><vi:gateway>192.0.2.1</vi:gateway><vi:route to='0.0.0.0/0' via='192.0.2.2' metric='10'/></vi:interface></vi:network>", "", "both give the default route" },
+    { "route-default-dhcp", "<vi:network><vi:interface name='e'><vi:dhcp/><vi:route to='0.0.0.0/0' via='10.0.2.2'/></vi:interface></vi:network>", "", "the DHCP lease gives the IPv4 default route" },
+    { "mtu-low", "<vi:network><vi:interface name='e'><vi:dhcp/><vi:mtu>67</vi:mtu></vi:interface></vi:network>", "", "from 68 to 65535" },
+    { "mtu-high", "<vi:network><vi:interface name='e'><vi:dhcp/><vi:mtu>65536</vi:mtu></vi:interface></vi:network>", "", "from 68 to 65535" },
+    { "mtu-word", "<vi:network><vi:interface name='e'><vi:dhcp/><vi:mtu>jumbo</vi:mtu></vi:interface></vi:network>", "", "from 68 to 65535" },
+    { "mtu-twice", "<vi:network><vi:interface name='e'><vi:dhcp/><vi:mtu>1500</vi:mtu><vi:mtu>1400</vi:mtu></vi:interface></vi:network>", "", "Extra element mtu" },
+    { "mtu-ipv6", "<vi:network><vi:interface name='e'><vi:address>2001:db8::10/64</vi:address><vi:mtu>1279</vi:mtu></vi:interface></vi:network>", "", "at least 1280" },
+    { "search-bad", "<vi:network><vi:interface name='e'><vi:dhcp/><vi:search>exa_mple.com</vi:search></vi:interface></vi:network>", "", "<search> 'exa_mple.com'" },
+    { "search-empty", "<vi:network><vi:interface name='e'><vi:dhcp/><vi:search> </vi:search></vi:interface></vi:network>", "", "<search>" },
+    { "search-twice", "<vi:network><vi:interface name='e'><vi:dhcp/><vi:search>a.example</vi:search><vi:search>a.example</vi:search></vi:interface></vi:network>", "", "given twice" },
     /* rejected: hostname, content */
     { "hostname-underscore", "<vi:hostname>web_1</vi:hostname>", "", "RFC 1123" },
     { "hostname-dash", "<vi:hostname>-web</vi:hostname>", "", "RFC 1123" },
@@ -267,10 +291,22 @@ test_full_roundtrip (void)
     g_assert_cmpstr (spec->target_disk, ==, "vda");
     g_assert_cmpstr (((ViInterface *) spec->interfaces->pdata[0])->mac, ==, "52:54:00:12:34:56");
     canon = vi_spec_format (spec);
+    g_assert_nonnull (strstr (canon, "<vi:search>example.com</vi:search>\n"
+                                     "      <vi:route to=\"198.51.100.0/24\" via=\"192.0.2.254\" metric=\"100\"/>\n"
+                                     "      <vi:mtu>1450</vi:mtu>\n"));
     again = vi_spec_parse (canon, strlen (canon), NULL, &error);
     g_assert_no_error (error);
     canon2 = vi_spec_format (again);
     g_assert_cmpstr (canon, ==, canon2);
+    {
+        /* merging copies them */
+        g_autoptr(ViSpec) merged = vi_spec_new ();
+        g_autofree char *canon3 = NULL;
+
+        vi_spec_merge (merged, spec);
+        canon3 = vi_spec_format (merged);
+        g_assert_cmpstr (canon3, ==, canon);
+    }
     g_assert_true (g_bytes_equal (((ViFile *) spec->files->pdata[1])->content,
                                   ((ViFile *) again->files->pdata[1])->content));
 }

@@ -4,7 +4,22 @@
 #include "cli.h"
 #include "vi-domain.h"
 #include "vi-error.h"
+#include "vi-net.h"
 #include "vi-xml.h"
+
+/* A request that names its network stack: that the stack can express it
+ * (netplan refuses a route metric above 2147483647).  With renderer auto
+ * this is known only when injecting. */
+static gboolean
+stack_can_express (const ViSpec *spec, GError **error)
+{
+    g_autoptr(GPtrArray) files = NULL;
+
+    if (!spec->has_network || spec->net_renderer == VI_RENDERER_AUTO)
+        return TRUE;
+    files = vi_net_render (spec->net_renderer, spec->interfaces, error);
+    return files != NULL;
+}
 
 /* A whole domain: the request in its metadata, and a target we can pick. */
 static gboolean
@@ -21,7 +36,7 @@ validate_domain (const char *data, gsize len, const ViConfig *cfg, GError **erro
                          "domain '%s' has no <inject> element of namespace %s in its <metadata>",
                          dom->name, VI_SPEC_NS);
     spec = vi_spec_from_node (dom->inject, &cfg->limits, error);
-    if (spec == NULL)
+    if (spec == NULL || !stack_can_express (spec, error))
         return FALSE;
     target = vi_domain_choose_target (dom, spec, NULL, error);
     return target != NULL;
@@ -68,9 +83,8 @@ cli_cmd_validate (CliGlobal *global, int argc, char **argv)
             else if (vi_xml_is (xmlDocGetRootElement (doc), NULL, "domain"))
                 ok = validate_domain (data, len, cfg, &e);
             else {
-                ViSpec *spec = vi_spec_parse (data, len, &cfg->limits, &e);
-                ok = spec != NULL;
-                vi_spec_free (spec);
+                g_autoptr(ViSpec) spec = vi_spec_parse (data, len, &cfg->limits, &e);
+                ok = spec != NULL && stack_can_express (spec, &e);
             }
         }
         if (ok) {

@@ -164,6 +164,22 @@ expect 1 "an invalid hostname" vic inject --rootfs "$tmp/g5" --hostname 'bad_nam
 expect 1 "a bad key file" sh -c "printf 'ssh-ed25519 !!!notbase64\n' >'$tmp/bad' && '$vi' --config-file '$tmp/conf' inject --rootfs '$tmp/g5' --ssh-key 'root:$tmp/bad'"
 expect 1 "a relative --file guest path" vic inject --rootfs "$tmp/g5" --file "etc/motd:$tmp/motd"
 expect 1 "an unknown --password-crypto" vic inject --rootfs "$tmp/g5" --password root:locked --password-crypto md5
+net_spec () {           # net_spec FILE RENDERER ROUTE-ATTRIBUTES
+    printf '<vi:inject xmlns:vi="http://virt-inject.org/xmlns/libvirt/domain/1.0"><vi:network renderer="%s"><vi:interface name="eth0"><vi:address>192.0.2.10/24</vi:address><vi:route %s/><vi:mtu>1450</vi:mtu><vi:search>example.com</vi:search></vi:interface></vi:network></vi:inject>\n' "$2" "$3" >"$1"
+}
+net_spec "$tmp/route-ok.xml" ifupdown 'to="198.51.100.0/24" via="192.0.2.254" metric="2147483648"'
+net_spec "$tmp/route-far.xml" ifupdown 'to="198.51.100.0/24" via="192.0.3.254"'
+net_spec "$tmp/route-fam.xml" ifupdown 'to="2001:db8:1::/48" via="192.0.2.254"'
+net_spec "$tmp/route-netplan.xml" netplan 'to="198.51.100.0/24" via="192.0.2.254" metric="2147483648"'
+expect 0 "validate: a route, an MTU and a search domain" vic validate "$tmp/route-ok.xml"
+expect 1 "validate: a route whose via is not reachable" vic validate "$tmp/route-far.xml"
+grep -q '192.0.3.254 is not reachable from the interface' "$tmp/err"
+ok $? "the refusal names the unreachable next hop"
+expect 1 "validate: a route of two families" vic validate "$tmp/route-fam.xml"
+expect 1 "validate: a metric netplan cannot express" vic validate "$tmp/route-netplan.xml"
+expect 1 "inject: a metric netplan cannot express" vic inject --rootfs "$tmp/g5" --spec "$tmp/route-netplan.xml"
+grep -q 'netplan cannot express a metric above 2147483647' "$tmp/err"
+ok $? "the refusal says netplan cannot express it"
 expect 1 "no request option" vic inject --rootfs "$tmp/g5"
 expect 1 "two targets" vic inject --rootfs "$tmp/g5" -a "$tmp/x.img" --format raw --hostname a
 expect 1 "-a without --format" vic inject -a "$tmp/x.img" --hostname a
