@@ -242,14 +242,21 @@ vi_edit_ifupdown_append_source (const char *text)
                          "source /etc/network/interfaces.d/virt-inject-*\n");
 }
 
-/* Whether one of the lines of @text starts with @word (a whole word). */
+/* Whether @line starts with the keyword @word (then a blank). */
 static gboolean
-has_line (const char *text, const char *word)
+is_keyword (const char *line, const char *word)
 {
     gsize n = strlen (word);
 
+    return strncmp (line, word, n) == 0 && (line[n] == ' ' || line[n] == '\t');
+}
+
+/* Whether one of the lines of @text starts with the keyword @word. */
+static gboolean
+has_line (const char *text, const char *word)
+{
     for (const char *l = text; l && *l; l = strchr (l, '\n') ? strchr (l, '\n') + 1 : NULL)
-        if (strncmp (l, word, n) == 0 && (l[n] == ' ' || l[n] == '\t'))
+        if (is_keyword (l, word))
             return TRUE;
     return FALSE;
 }
@@ -264,8 +271,8 @@ vi_edit_resolv_conf (const char *text, const char *ours)
     for (guint i = 0; lines[i]; i++) {
         const char *l = lines[i] + strspn (lines[i], " \t");
 
-        if ((ns && g_str_has_prefix (l, "nameserver")) ||
-            (search && (g_str_has_prefix (l, "search") || g_str_has_prefix (l, "domain"))) ||
+        if ((ns && is_keyword (l, "nameserver")) ||
+            (search && (is_keyword (l, "search") || is_keyword (l, "domain"))) ||
             (lines[i + 1] == NULL && lines[i][0] == '\0'))
             continue;
         g_string_append_printf (out, "%s\n", lines[i]);
