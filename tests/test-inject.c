@@ -144,6 +144,227 @@ test_fake_all_operations (void)
     g_assert_cmpuint (vi_plan_n_changes (again), ==, 0);
 }
 
+/* ---- users: created, checked, given groups and sudo ------------------ */
+
+static void assert_idempotent (const ViSpec *spec, ViVfs *vfs);
+
+#define HASH6 "$6$FqqoikoO6v0uIcnm$3sMy9trbuavMQmPVVGmwLgGS4Y7TnCuX514KjnCX3b3xmdl044EXeQTVASlM/" \
+              "JJGbJoD2nxEVeJNgrMytmxCy."
+
+/* The issue's example: bob created with every attribute, a key, a
+ * password, sudo, and a file owned by him and his new group. */
+static const char *users_request =
+    "<vi:inject xmlns:vi='" NS "'>"
+    "<vi:user name='bob' create='yes' groups='adm,audio' shell='/bin/bash'>"
+    "<vi:ssh-key>" KEY2 "</vi:ssh-key><vi:password hash='" HASH6 "'/>"
+    "<vi:sudo nopasswd='yes'/></vi:user>"
+    "<vi:file path='/srv/bob.txt' owner='bob' group='bob'>b&#10;</vi:file>"
+    "</vi:inject>";
+
+/* debian_fake() with what creating a user reads: login.defs, shells,
+ * gshadow, groups adm and audio, sudoers, and an /etc/skel. */
+static ViVfs *
+users_fake (void)
+{
+    ViVfs *vfs = debian_fake ();
+
+    fake_vfs_add_file (vfs, "/etc/group", "root:x:0:\nwheel:x:10:\nshadow:x:42:\nadm:x:4:\n"
+                       "audio:x:29:\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/gshadow", "root:*::\nadm:*::\naudio:*::\n", 0640, 0, 42);
+    fake_vfs_add_file (vfs, "/etc/login.defs", "# comment\nUID_MIN\t\t 1000\nUID_MAX 60000\n", 0644,
+                       0, 0);
+    fake_vfs_add_file (vfs, "/etc/shells", "# /etc/shells\n/bin/sh\n/bin/bash\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/sudoers", "root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n",
+                       0440, 0, 0);
+    fake_vfs_add_dir (vfs, "/etc/skel", 0755, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/skel/.bashrc", "# bashrc\n", 0644, 0, 0);
+    fake_vfs_add_dir (vfs, "/etc/skel/.config", 0700, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/skel/.config/app", "x=1\n", 0600, 0, 0);
+    return vfs;
+}
+
+static void
+assert_attrs (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid)
+{
+    ViStat st;
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (vi_vfs_stat (vfs, path, &st, &error));
+    g_assert_no_error (error);
+    if (st.mode != mode || st.uid != uid || st.gid != gid)
+        g_error ("%s: %04o %u:%u, not %04o %u:%u", path, st.mode, st.uid, st.gid, mode, uid, gid);
+}
+
+static void
+test_fake_user_create (void)
+{
+    g_autoptr(ViSpec) spec = parse (users_request);
+    g_autoptr(ViVfs) vfs = users_fake ();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *today = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                              g_get_real_time () / G_USEC_PER_SEC / 86400);
+    g_autofree char *shadow = g_strdup_printf ("root:*:19000:0:99999:7:::\n"
+                                               "alice:$6$x$y:19000:0:99999:7:::\n"
+                                               "bob:" HASH6 ":%s:0:99999:7:::\n", today);
+
+    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    /* alice has uid 1000: bob gets 1001, and a group of his own with the same id */
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/passwd"), ==,
+                     "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
+                     "bob:x:1001:1001::/home/bob:/bin/bash\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/group"), ==,
+                     "root:x:0:\nwheel:x:10:\nshadow:x:42:\nadm:x:4:bob\naudio:x:29:bob\n"
+                     "bob:x:1001:\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/gshadow"), ==,
+                     "root:*::\nadm:*::bob\naudio:*::bob\nbob:!::\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/shadow"), ==, shadow);
+    assert_attrs (vfs, "/etc/shadow", 0640, 0, 42);
+    assert_attrs (vfs, "/etc/gshadow", 0640, 0, 42);
+    /* the home from /etc/skel, owned by bob, 0700 (Debian, no HOME_MODE) */
+    assert_attrs (vfs, "/home/bob", 0700, 1001, 1001);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/home/bob/.bashrc"), ==, "# bashrc\n");
+    assert_attrs (vfs, "/home/bob/.bashrc", 0644, 1001, 1001);
+    assert_attrs (vfs, "/home/bob/.config", 0700, 1001, 1001);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/home/bob/.config/app"), ==, "x=1\n");
+    assert_attrs (vfs, "/home/bob/.config/app", 0600, 1001, 1001);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/home/bob/.ssh/authorized_keys"), ==, KEY2 "\n");
+    assert_attrs (vfs, "/home/bob/.ssh/authorized_keys", 0600, 1001, 1001);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/sudoers.d/virt-inject-bob"), ==,
+                     "bob ALL=(ALL:ALL) NOPASSWD: ALL\n");
+    assert_attrs (vfs, "/etc/sudoers.d/virt-inject-bob", 0440, 0, 0);
+    assert_attrs (vfs, "/etc/sudoers.d", 0750, 0, 0);
+    assert_attrs (vfs, "/srv/bob.txt", 0644, 1001, 1001);
+    /* a second run changes nothing: bob is not created again */
+    assert_idempotent (spec, vfs);
+}
+
+/* uid, gid and home mode from the guest's login.defs; a uid free in passwd
+ * but taken as a gid is passed over for a user with a group of his own. */
+static void
+test_fake_user_login_defs (void)
+{
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:user name='bob' create='yes'/>"
+                                    "<vi:user name='carol' create='yes' group='adm'/></vi:inject>");
+    g_autoptr(ViVfs) vfs = users_fake ();
+    g_autoptr(GError) error = NULL;
+
+    fake_vfs_add_file (vfs, "/etc/login.defs", "UID_MIN 2000\nUID_MAX 2010\nGID_MIN 3000\n"
+                       "GID_MAX 3010\nHOME_MODE 0750\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/group", "root:x:0:\nadm:x:4:\nold:x:2000:\n", 0644, 0, 0);
+    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/passwd"), ==,
+                     "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
+                     "bob:x:2001:2001::/home/bob:/bin/sh\ncarol:x:2000:4::/home/carol:/bin/sh\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/group"), ==,
+                     "root:x:0:\nadm:x:4:\nold:x:2000:\nbob:x:2001:\n");
+    assert_attrs (vfs, "/home/bob", 0750, 2001, 2001);
+    assert_attrs (vfs, "/home/carol", 0750, 2000, 4);
+    assert_idempotent (spec, vfs);
+}
+
+/* An existing user with matching attributes is checked, not recreated;
+ * its groups= and sudo are still added. */
+static void
+test_fake_user_existing (void)
+{
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:user name='alice' "
+                                    "create='yes' uid='1000' home='/home/alice' shell='/bin/bash' "
+                                    "groups='wheel'><vi:sudo/></vi:user></vi:inject>");
+    g_autoptr(ViVfs) vfs = users_fake ();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/passwd"), ==,
+                     "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/group"), ==,
+                     "root:x:0:\nwheel:x:10:alice\nshadow:x:42:\nadm:x:4:\naudio:x:29:\n");
+    /* no wheel in gshadow: left as it is */
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/gshadow"), ==, "root:*::\nadm:*::\naudio:*::\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/sudoers.d/virt-inject-alice"), ==,
+                     "alice ALL=(ALL:ALL) ALL\n");
+    g_assert_null (fake_vfs_get (vfs, "/home/alice/.bashrc"));     /* no skel for her */
+    assert_idempotent (spec, vfs);
+}
+
+typedef struct {
+    const char *name;
+    const char *user;               /* the <user> element */
+    const char *path;               /* a guest file to replace first, or NULL */
+    const char *content;
+    int code;
+    const char *message;
+} UserFailCase;
+
+static const UserFailCase user_fail_cases[] = {
+    { "uid-taken", "<vi:user name='bob' create='yes' uid='1000'/>", NULL, NULL, VI_ERROR_GUEST,
+      "uid 1000 is taken" },
+    { "group-missing", "<vi:user name='bob' create='yes' group='staff'/>", NULL, NULL,
+      VI_ERROR_GUEST, "group 'staff' does not exist" },
+    { "gid-missing", "<vi:user name='bob' create='yes' group='77'/>", NULL, NULL, VI_ERROR_GUEST,
+      "has gid 77" },
+    { "groups-missing", "<vi:user name='bob' create='yes' groups='adm,staff'/>", NULL, NULL,
+      VI_ERROR_GUEST, "group 'staff' of groups=" },
+    { "shell-unlisted", "<vi:user name='bob' create='yes' shell='/bin/zsh'/>", NULL, NULL,
+      VI_ERROR_GUEST, "shell '/bin/zsh' is not listed" },
+    { "no-shells", "<vi:user name='bob' create='yes' shell='/bin/sh'/>", "/etc/shells", NULL,
+      VI_ERROR_GUEST, "is not listed" },
+    { "group-root", "<vi:user name='bob' create='yes' group='root'/>", NULL, NULL,
+      VI_ERROR_INVALID, "gid 0" },
+    { "home-exists", "<vi:user name='bob' create='yes' home='/home/alice'/>", NULL, NULL,
+      VI_ERROR_GUEST, "home /home/alice already exists" },
+    { "missing-no-create", "<vi:user name='bob' groups='adm'/>", NULL, NULL, VI_ERROR_GUEST,
+      "create=\"yes\" makes it" },
+    { "existing-uid", "<vi:user name='alice' create='yes' uid='1005'/>", NULL, NULL,
+      VI_ERROR_GUEST, "exists with uid 1000; the request says uid 1005" },
+    { "existing-group", "<vi:user name='alice' group='wheel'/>", NULL, NULL, VI_ERROR_GUEST,
+      "primary group" },
+    { "existing-home", "<vi:user name='alice' home='/srv/alice'/>", NULL, NULL, VI_ERROR_GUEST,
+      "exists with home '/home/alice'" },
+    { "existing-shell", "<vi:user name='alice' shell='/bin/sh'/>", NULL, NULL, VI_ERROR_GUEST,
+      "exists with shell '/bin/bash'" },
+    { "malformed-passwd", "<vi:user name='bob' create='yes'/>", "/etc/passwd",
+      "root:x:0:0::/root:/bin/sh\nbob:x:oops\n", VI_ERROR_GUEST, "malformed entry" },
+    { "in-shadow-only", "<vi:user name='bob' create='yes'/>", "/etc/shadow",
+      "root:*:1:0:99999:7:::\nbob:*:1:0:99999:7:::\n", VI_ERROR_GUEST, "already in its /etc/shadow" },
+    { "range-full", "<vi:user name='bob' create='yes'/>", "/etc/login.defs",
+      "UID_MIN 1000\nUID_MAX 1000\n", VI_ERROR_GUEST, "no free uid in 1000-1000" },
+    { "sudo-not-installed", "<vi:user name='alice'><vi:sudo/></vi:user>", "/etc/sudoers", NULL,
+      VI_ERROR_GUEST, "no /etc/sudoers" },
+    { "sudo-no-includedir", "<vi:user name='alice'><vi:sudo/></vi:user>", "/etc/sudoers",
+      "root ALL=(ALL) ALL\n", VI_ERROR_GUEST, "does not read /etc/sudoers.d" },
+};
+
+/* Each refused or failed request names the reason and writes nothing. */
+static void
+test_fake_user_fail (gconstpointer data)
+{
+    const UserFailCase *c = data;
+    g_autofree char *xml = g_strconcat ("<vi:inject xmlns:vi='" NS "'>", c->user,
+                                        "<vi:file path='/etc/motd'>x</vi:file></vi:inject>", NULL);
+    g_autoptr(ViSpec) spec = parse (xml);
+    g_autoptr(ViVfs) vfs = users_fake ();
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (c->path && c->content)
+        fake_vfs_add_file (vfs, c->path, c->content, 0644, 0, 0);
+    else if (c->path)
+        fake_vfs_remove (vfs, c->path);
+    before = fake_vfs_state (vfs);
+    if (vi_inject (spec, vfs, NULL, FALSE, NULL, &error))
+        g_error ("%s: accepted", c->name);
+    g_assert_error (error, VI_ERROR, c->code);
+    if (strstr (error->message, c->message) == NULL)
+        g_error ("%s: '%s' lacks '%s'", c->name, error->message, c->message);
+    g_assert_cmpuint (fake_vfs_n_mutations (vfs), ==, 0);
+    after = fake_vfs_state (vfs);
+    g_assert_cmpstr (before, ==, after);
+}
+
 /* debian_fake() where /srv/app already exists with the wrong mode and
  * owner: the plan fixes its attributes (an undoable step) */
 static ViVfs *
@@ -193,10 +414,16 @@ static const char *const nested_expect[] = {
     "/root/.ssh 1 700 0:0\n", NULL
 };
 
+static const char *const users_expect[] = {
+    "/home/bob 1 700 1001:1001\n", "/home/bob/.config 1 700 1001:1001\n",
+    "/home/bob/.ssh 1 700 1001:1001\n", "/etc/sudoers.d 1 750 0:0\n", "/srv 1 755 0:0\n", NULL
+};
+
 static const FailCase fail_cases[] = {
     { &request, debian_fake, request_expect },
     { &request, debian_fake_with_app, request_app_expect },
     { &nested_request, nested_fake, nested_expect },
+    { &users_request, users_fake, users_expect },
 };
 
 /* The error of a failed apply names the step ("creating /srv/a/b/c (...)",
@@ -1109,9 +1336,18 @@ main (int argc, char **argv)
                           test_fake_fail_everywhere);
     g_test_add_data_func ("/inject/fake/fail-at-every-step-nested-dirs", &fail_cases[2],
                           test_fake_fail_everywhere);
+    g_test_add_data_func ("/inject/fake/fail-at-every-step-new-user", &fail_cases[3],
+                          test_fake_fail_everywhere);
     g_test_add_func ("/inject/fake/undo-failure-reported", test_fake_undo_failure);
     g_test_add_func ("/inject/fake/undo-all-fail-all-named", test_fake_undo_all_fail);
     g_test_add_func ("/inject/fake/missing-user", test_fake_missing_user);
+    g_test_add_func ("/inject/fake/user-create", test_fake_user_create);
+    g_test_add_func ("/inject/fake/user-login-defs", test_fake_user_login_defs);
+    g_test_add_func ("/inject/fake/user-existing", test_fake_user_existing);
+    for (guint i = 0; i < G_N_ELEMENTS (user_fail_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/inject/fake/user-fail/%s", user_fail_cases[i].name);
+        g_test_add_data_func (path, &user_fail_cases[i], test_fake_user_fail);
+    }
     g_test_add_func ("/inject/fake/yescrypt-refused-on-musl", test_fake_yescrypt_refused);
     g_test_add_func ("/inject/fake/alpine-network", test_fake_alpine_network);
     g_test_add_func ("/inject/fake/alpine-auto-once", test_fake_alpine_auto_once);
