@@ -721,9 +721,23 @@ create_account (ViPlan *plan, const ViUser *u, ViVfs *vfs, Edit *passwd, Edit *s
         g_propagate_error (error, g_steal_pointer (&e));
         return FALSE;
     }
-    if (!plan_dir (plan, vfs, home, ld.home_mode, uid, gid, why, error) ||
-        !copy_skel (plan, vfs, SKEL_DIR, home, 0, uid, gid, why, &budget, error))
+    if (!plan_dir (plan, vfs, home, ld.home_mode, uid, gid, why, error))
         return FALSE;
+    /* /etc/skel itself a symlink (to /etc, say) would copy what it points
+     * to into a home the new user reads: not copied at all. */
+    g_clear_error (&e);
+    if (vi_vfs_stat (vfs, SKEL_DIR, &st, &e)) {
+        if (st.type != VI_FILE_TYPE_DIRECTORY) {
+            g_autofree char *skip = g_strdup_printf ("%s: " SKEL_DIR " is not a directory; "
+                                                     "nothing copied", why);
+            add_step (plan, STEP_SKIPPED, SKEL_DIR, st.mode, st.uid, st.gid, skip);
+        } else if (!copy_skel (plan, vfs, SKEL_DIR, home, 0, uid, gid, why, &budget, error)) {
+            return FALSE;
+        }
+    } else if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+        g_propagate_error (error, g_steal_pointer (&e));
+        return FALSE;
+    }
 
     made = g_new0 (ViPasswdEntry, 1);
     made->name = g_strdup (u->name);

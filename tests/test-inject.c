@@ -878,7 +878,7 @@ test_fake_home_slashes (void)
         gboolean exists = TRUE;
 
         fake_vfs_add_file (vfs, "/etc/passwd", passwd, 0644, 0, 0);
-        g_assert_true (vi_inject (spec, vfs, NULL, FALSE, &result, &error));
+        vi_inject (spec, vfs, NULL, FALSE, &result, &error);
         g_assert_no_error (error);
         g_assert_cmpstr (fake_vfs_get (vfs, "/home/alice/.ssh/authorized_keys"), ==, KEY1 "\n");
         g_assert_null (fake_vfs_get (vfs, "/.ssh/authorized_keys"));
@@ -1248,6 +1248,127 @@ test_fake_guest_hash_cost (gconstpointer data)
  * the labels differ by path (the control: not one default for all). */
 #define HOST_POLICY "/etc/selinux/default/contexts/files"
 
+/* A hostile /etc/skel in a real tree (rootfs backend): a symlink to
+ * /etc/shadow, a FIFO, a file hard-linked to a root-only file and a directory
+ * symlink are not copied and are named in the plan; the regular files
+ * are; a second run changes nothing.  Then /etc/skel itself a symlink to
+ * /etc: nothing of it is copied. */
+static void
+test_tree_user_hostile_skel (void)
+{
+    g_autofree char *top = NULL, *root = NULL, *cmd = NULL, *script = NULL;
+    g_autofree char *skel = NULL, *p = NULL;
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:user name='bob' create='yes'>"
+                                    "<vi:ssh-key>" KEY2 "</vi:ssh-key></vi:user>"
+                                    "<vi:user name='carol' create='yes'/></vi:inject>");
+    g_autoptr(ViSpec) dave_only = parse ("<vi:inject xmlns:vi='" NS "'>"
+                                          "<vi:user name='dave' create='yes'/></vi:inject>");
+    g_autoptr(GError) error = NULL;
+    g_auto(ViInjectResult) result = { 0 };
+    g_auto(ViInjectResult) again = { 0 };
+    g_auto(ViInjectResult) third = { 0 };
+    int status;
+    struct stat st;
+
+    if (geteuid () != 0) {
+        g_test_skip ("needs root (guest trees owned by other uids)");
+        return;
+    }
+    top = g_dir_make_tmp ("vi-skel-XXXXXX", NULL);
+    root = g_build_filename (top, "root", NULL);
+    script = g_build_filename (g_getenv ("VIRT_INJECT_SOURCE_ROOT"), "tests", "make-guest-tree.sh", NULL);
+    cmd = g_strdup_printf ("%s debian12 %s", script, root);
+    g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
+    g_assert_cmpint (status, ==, 0);
+    skel = g_build_filename (root, "etc", "skel", NULL);
+    p = g_build_filename (skel, "shadow-link", NULL);
+    g_assert_cmpint (symlink ("/etc/shadow", p), ==, 0);
+    g_free (p);
+    p = g_build_filename (skel, "fifo", NULL);
+    g_assert_cmpint (mkfifo (p, 0644), ==, 0);
+    g_free (p);
+    p = g_build_filename (skel, "secret-link", NULL);
+    {
+        g_autofree char *secret = g_build_filename (root, "etc", "secret", NULL);
+        g_assert_true (g_file_set_contents (secret, "secret\n", -1, NULL));
+        g_assert_cmpint (chmod (secret, 0600), ==, 0);
+        g_assert_cmpint (link (secret, p), ==, 0);
+    }
+    g_free (p);
+    p = g_build_filename (skel, ".config", "etc", NULL);
+    g_assert_cmpint (symlink ("/etc", p), ==, 0);
+
+    {
+        g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
+        g_assert_no_error (error);
+        vi_inject (spec, vfs, NULL, FALSE, &result, &error);
+        g_assert_no_error (error);
+    }
+    for (guint i = 0; i < 4; i++) {
+        static const char *const skipped[] = {
+            "skipped     /etc/skel/shadow-link 0777 0:0 (create user bob: a symlink of /etc/skel "
+            "not copied)",
+            "skipped     /etc/skel/fifo 0644 0:0 (create user bob: a special file of /etc/skel "
+            "not copied)",
+            "skipped     /etc/skel/secret-link 0600 0:0 (create user bob: a file with several "
+            "links of /etc/skel not copied)",
+            "skipped     /etc/skel/.config/etc 0777 0:0 (create user bob: a symlink of /etc/skel "
+            "not copied)",
+        };
+        if (strstr (result.summary, skipped[i]) == NULL)
+            g_error ("the plan lacks '%s':\n%s", skipped[i], result.summary);
+    }
+    for (guint i = 0; i < 4; i++) {
+        static const char *const absent[] = {
+            "home/bob/shadow-link", "home/bob/fifo", "home/bob/secret-link", "home/bob/.config/etc"
+        };
+        g_autofree char *path = g_build_filename (root, absent[i], NULL);
+        g_assert_cmpint (lstat (path, &st), ==, -1);
+    }
+    {
+        g_autofree char *bashrc = tree_file (root, "/home/carol/.bashrc");
+        g_autofree char *ak = tree_file (root, "/home/bob/.ssh/authorized_keys");
+        g_autofree char *home = g_build_filename (root, "home", "bob", NULL);
+
+        g_assert_cmpstr (bashrc, ==, "# ~/.bashrc\n");
+        g_assert_cmpstr (ak, ==, KEY2 "\n");
+        g_assert_cmpint (stat (home, &st), ==, 0);
+        g_assert_cmpint (st.st_mode & 07777, ==, 0700);
+        g_assert_cmpint (st.st_uid, ==, 1001);
+        g_assert_cmpint (st.st_gid, ==, 1001);
+    }
+    {
+        g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
+        g_assert_no_error (error);
+        vi_inject (spec, vfs, NULL, FALSE, &again, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (again.changes, ==, 0);
+    }
+
+    /* /etc/skel -> /etc */
+    g_free (cmd);
+    cmd = g_strdup_printf ("rm -rf '%s'", skel);
+    g_assert_cmpint (system (cmd), ==, 0);
+    g_assert_cmpint (symlink ("/etc", skel), ==, 0);
+    {
+        g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
+        g_autofree char *dave = g_build_filename (root, "home", "dave", NULL);
+        g_autoptr(GDir) dir = NULL;
+
+        g_assert_no_error (error);
+        vi_inject (dave_only, vfs, NULL, FALSE, &third, &error);
+        g_assert_no_error (error);
+        g_assert_nonnull (strstr (third.summary, "skipped     /etc/skel 0777 0:0 (create user dave: "
+                                  "/etc/skel is not a directory; nothing copied)"));
+        dir = g_dir_open (dave, 0, &error);
+        g_assert_no_error (error);
+        g_assert_null (g_dir_read_name (dir));
+    }
+    g_free (cmd);
+    cmd = g_strdup_printf ("rm -rf '%s'", top);
+    g_assert_cmpint (system (cmd), ==, 0);
+}
+
 static void
 test_tree_real_policy (void)
 {
@@ -1369,6 +1490,7 @@ main (int argc, char **argv)
         g_test_add_data_func (path, &cost_cases[i], test_fake_guest_hash_cost);
     }
     g_test_add_func ("/inject/tree/debian12-real-selinux-policy", test_tree_real_policy);
+    g_test_add_func ("/inject/tree/user-hostile-skel", test_tree_user_hostile_skel);
     for (gsize i = 0; i < G_N_ELEMENTS (distros); i++) {
         g_autofree char *path = g_strdup_printf ("/inject/tree/%s", distros[i].distro);
         g_test_add_data_func (path, &distros[i], test_tree);
