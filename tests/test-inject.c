@@ -183,17 +183,53 @@ users_fake (void)
     return vfs;
 }
 
-static void
-assert_attrs (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid)
-{
-    ViStat st;
-    g_autoptr(GError) error = NULL;
+/* A guest path as a test expects it: its content (NULL: a directory, or
+ * the content is not checked), mode and owner. */
+typedef struct {
+    const char *path;
+    const char *content;
+    guint mode;
+    guint32 uid;
+    guint32 gid;
+} WantFile;
 
-    g_assert_true (vi_vfs_stat (vfs, path, &st, &error));
-    g_assert_no_error (error);
-    if (st.mode != mode || st.uid != uid || st.gid != gid)
-        g_error ("%s: %04o %u:%u, not %04o %u:%u", path, st.mode, st.uid, st.gid, mode, uid, gid);
+static void
+assert_files (ViVfs *vfs, const WantFile *want, gsize n)
+{
+    for (gsize i = 0; i < n; i++) {
+        const WantFile *w = &want[i];
+        ViStat st;
+        g_autoptr(GError) error = NULL;
+
+        g_assert_true (vi_vfs_stat (vfs, w->path, &st, &error));
+        g_assert_no_error (error);
+        if (st.mode != w->mode || st.uid != w->uid || st.gid != w->gid)
+            g_error ("%s: %04o %u:%u, not %04o %u:%u", w->path, st.mode, st.uid, st.gid, w->mode,
+                     w->uid, w->gid);
+        if (w->content)
+            g_assert_cmpstr (fake_vfs_get (vfs, w->path), ==, w->content);
+    }
 }
+
+/* What users_request makes of users_fake(): alice has uid 1000, so bob
+ * gets 1001, and a group of his own with the same id; his home comes from
+ * /etc/skel, owned by him, 0700 (Debian, no HOME_MODE). */
+static const WantFile user_create_want[] = {
+    { "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
+      "bob:x:1001:1001::/home/bob:/bin/bash\n", 0644, 0, 0 },
+    { "/etc/group", "root:x:0:\nwheel:x:10:\nshadow:x:42:\nadm:x:4:bob\naudio:x:29:bob\n"
+      "bob:x:1001:\n", 0644, 0, 0 },
+    { "/etc/gshadow", "root:*::\nadm:*::bob\naudio:*::bob\nbob:!::\n", 0640, 0, 42 },
+    { "/etc/shadow", NULL, 0640, 0, 42 },
+    { "/home/bob", NULL, 0700, 1001, 1001 },
+    { "/home/bob/.bashrc", "# bashrc\n", 0644, 1001, 1001 },
+    { "/home/bob/.config", NULL, 0700, 1001, 1001 },
+    { "/home/bob/.config/app", "x=1\n", 0600, 1001, 1001 },
+    { "/home/bob/.ssh/authorized_keys", KEY2 "\n", 0600, 1001, 1001 },
+    { "/etc/sudoers.d", NULL, 0750, 0, 0 },
+    { "/etc/sudoers.d/virt-inject-bob", "bob ALL=(ALL:ALL) NOPASSWD: ALL\n", 0440, 0, 0 },
+    { "/srv/bob.txt", "b\n", 0644, 1001, 1001 },
+};
 
 static void
 test_fake_user_create (void)
@@ -209,83 +245,77 @@ test_fake_user_create (void)
 
     g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
     g_assert_no_error (error);
-    /* alice has uid 1000: bob gets 1001, and a group of his own with the same id */
-    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/passwd"), ==,
-                     "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
-                     "bob:x:1001:1001::/home/bob:/bin/bash\n");
-    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/group"), ==,
-                     "root:x:0:\nwheel:x:10:\nshadow:x:42:\nadm:x:4:bob\naudio:x:29:bob\n"
-                     "bob:x:1001:\n");
-    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/gshadow"), ==,
-                     "root:*::\nadm:*::bob\naudio:*::bob\nbob:!::\n");
+    assert_files (vfs, user_create_want, G_N_ELEMENTS (user_create_want));
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/shadow"), ==, shadow);
-    assert_attrs (vfs, "/etc/shadow", 0640, 0, 42);
-    assert_attrs (vfs, "/etc/gshadow", 0640, 0, 42);
-    /* the home from /etc/skel, owned by bob, 0700 (Debian, no HOME_MODE) */
-    assert_attrs (vfs, "/home/bob", 0700, 1001, 1001);
-    g_assert_cmpstr (fake_vfs_get (vfs, "/home/bob/.bashrc"), ==, "# bashrc\n");
-    assert_attrs (vfs, "/home/bob/.bashrc", 0644, 1001, 1001);
-    assert_attrs (vfs, "/home/bob/.config", 0700, 1001, 1001);
-    g_assert_cmpstr (fake_vfs_get (vfs, "/home/bob/.config/app"), ==, "x=1\n");
-    assert_attrs (vfs, "/home/bob/.config/app", 0600, 1001, 1001);
-    g_assert_cmpstr (fake_vfs_get (vfs, "/home/bob/.ssh/authorized_keys"), ==, KEY2 "\n");
-    assert_attrs (vfs, "/home/bob/.ssh/authorized_keys", 0600, 1001, 1001);
-    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/sudoers.d/virt-inject-bob"), ==,
-                     "bob ALL=(ALL:ALL) NOPASSWD: ALL\n");
-    assert_attrs (vfs, "/etc/sudoers.d/virt-inject-bob", 0440, 0, 0);
-    assert_attrs (vfs, "/etc/sudoers.d", 0750, 0, 0);
-    assert_attrs (vfs, "/srv/bob.txt", 0644, 1001, 1001);
     /* a second run changes nothing: bob is not created again */
     assert_idempotent (spec, vfs);
 }
 
 /* uid, gid and home mode from the guest's login.defs; a uid free in passwd
  * but taken as a gid is passed over for a user with a group of his own. */
-static void
-test_fake_user_login_defs (void)
-{
-    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:user name='bob' create='yes'/>"
-                                    "<vi:user name='carol' create='yes' group='adm'/></vi:inject>");
-    g_autoptr(ViVfs) vfs = users_fake ();
-    g_autoptr(GError) error = NULL;
-
-    fake_vfs_add_file (vfs, "/etc/login.defs", "UID_MIN 2000\nUID_MAX 2010\nGID_MIN 3000\n"
-                       "GID_MAX 3010\nHOME_MODE 0750\n", 0644, 0, 0);
-    fake_vfs_add_file (vfs, "/etc/group", "root:x:0:\nadm:x:4:\nold:x:2000:\n", 0644, 0, 0);
-    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
-    g_assert_no_error (error);
-    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/passwd"), ==,
-                     "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
-                     "bob:x:2001:2001::/home/bob:/bin/sh\ncarol:x:2000:4::/home/carol:/bin/sh\n");
-    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/group"), ==,
-                     "root:x:0:\nadm:x:4:\nold:x:2000:\nbob:x:2001:\n");
-    assert_attrs (vfs, "/home/bob", 0750, 2001, 2001);
-    assert_attrs (vfs, "/home/carol", 0750, 2000, 4);
-    assert_idempotent (spec, vfs);
-}
+static const WantFile user_login_defs_want[] = {
+    { "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
+      "bob:x:2001:2001::/home/bob:/bin/sh\ncarol:x:2000:4::/home/carol:/bin/sh\n", 0644, 0, 0 },
+    { "/etc/group", "root:x:0:\nadm:x:4:\nold:x:2000:\nbob:x:2001:\n", 0644, 0, 0 },
+    { "/home/bob", NULL, 0750, 2001, 2001 },
+    { "/home/carol", NULL, 0750, 2000, 4 },
+};
 
 /* An existing user with matching attributes is checked, not recreated;
- * its groups= and sudo are still added. */
+ * its groups= and sudo are still added (not to gshadow, which has no
+ * wheel: left as it is). */
+static const WantFile user_existing_want[] = {
+    { "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n",
+      0644, 0, 0 },
+    { "/etc/group", "root:x:0:\nwheel:x:10:alice\nshadow:x:42:\nadm:x:4:\naudio:x:29:\n", 0644, 0, 0 },
+    { "/etc/gshadow", "root:*::\nadm:*::\naudio:*::\n", 0640, 0, 42 },
+    { "/etc/sudoers.d/virt-inject-alice", "alice ALL=(ALL:ALL) ALL\n", 0440, 0, 0 },
+};
+
+/* Files that replace those of users_fake() before a run. */
+static const WantFile user_login_defs_setup[] = {
+    { "/etc/login.defs", "UID_MIN 2000\nUID_MAX 2010\nGID_MIN 3000\nGID_MAX 3010\nHOME_MODE 0750\n",
+      0644, 0, 0 },
+    { "/etc/group", "root:x:0:\nadm:x:4:\nold:x:2000:\n", 0644, 0, 0 },
+};
+
+typedef struct {
+    const char *name;
+    const char *users;              /* the <user> elements */
+    const WantFile *setup;
+    gsize n_setup;
+    const WantFile *want;
+    gsize n_want;
+} UserCase;
+
+static const UserCase user_cases[] = {
+    { "login-defs", "<vi:user name='bob' create='yes'/><vi:user name='carol' create='yes' group='adm'/>",
+      user_login_defs_setup, G_N_ELEMENTS (user_login_defs_setup),
+      user_login_defs_want, G_N_ELEMENTS (user_login_defs_want) },
+    { "existing", "<vi:user name='alice' create='yes' uid='1000' home='/home/alice' "
+      "shell='/bin/bash' groups='wheel'><vi:sudo/></vi:user>", NULL, 0,
+      user_existing_want, G_N_ELEMENTS (user_existing_want) },
+};
+
+/* Each case on users_fake(): the files as expected, nothing of /etc/skel
+ * for a user that exists, and a second run changes nothing. */
 static void
-test_fake_user_existing (void)
+test_fake_user_case (gconstpointer data)
 {
-    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:user name='alice' "
-                                    "create='yes' uid='1000' home='/home/alice' shell='/bin/bash' "
-                                    "groups='wheel'><vi:sudo/></vi:user></vi:inject>");
+    const UserCase *c = data;
+    g_autofree char *xml = g_strconcat ("<vi:inject xmlns:vi='" NS "'>", c->users, "</vi:inject>",
+                                        NULL);
+    g_autoptr(ViSpec) spec = parse (xml);
     g_autoptr(ViVfs) vfs = users_fake ();
     g_autoptr(GError) error = NULL;
 
+    for (gsize i = 0; i < c->n_setup; i++)
+        fake_vfs_add_file (vfs, c->setup[i].path, c->setup[i].content, c->setup[i].mode,
+                           c->setup[i].uid, c->setup[i].gid);
     g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
     g_assert_no_error (error);
-    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/passwd"), ==,
-                     "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n");
-    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/group"), ==,
-                     "root:x:0:\nwheel:x:10:alice\nshadow:x:42:\nadm:x:4:\naudio:x:29:\n");
-    /* no wheel in gshadow: left as it is */
-    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/gshadow"), ==, "root:*::\nadm:*::\naudio:*::\n");
-    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/sudoers.d/virt-inject-alice"), ==,
-                     "alice ALL=(ALL:ALL) ALL\n");
-    g_assert_null (fake_vfs_get (vfs, "/home/alice/.bashrc"));     /* no skel for her */
+    assert_files (vfs, c->want, c->n_want);
+    g_assert_null (fake_vfs_get (vfs, "/home/alice/.bashrc"));
     assert_idempotent (spec, vfs);
 }
 
@@ -1073,29 +1103,42 @@ mtimes (const char *root)
     return out;
 }
 
+/* A fresh generated tree of @distro (make-guest-tree.sh) in a new
+ * temporary directory *@out_top; returns its root. */
+static char *
+make_tree (const char *distro, char **out_top)
+{
+    g_autofree char *script = g_build_filename (g_getenv ("VIRT_INJECT_SOURCE_ROOT"), "tests",
+                                                "make-guest-tree.sh", NULL);
+    g_autofree char *cmd = NULL;
+    char *root;
+    int status;
+
+    *out_top = g_dir_make_tmp ("vi-tree-XXXXXX", NULL);
+    root = g_build_filename (*out_top, "root", NULL);
+    cmd = g_strdup_printf ("%s %s %s", script, distro, root);
+    g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
+    g_assert_cmpint (status, ==, 0);
+    return root;
+}
+
 static void
 test_tree (gconstpointer data)
 {
     const Distro *d = data;
-    g_autofree char *top = NULL, *root = NULL, *cmd = NULL, *script = NULL;
+    g_autofree char *top = NULL, *root = NULL, *cmd = NULL;
     g_autoptr(ViSpec) spec = parse (request);
     ViInjectOptions opts = { .secrets_dir = secrets_dir };
     g_autoptr(GError) error = NULL;
     g_autofree char *net = NULL, *shadow = NULL, *before = NULL, *after = NULL;
     g_autofree char *relabel = NULL;
     g_auto(ViInjectResult) result = { 0 };
-    int status;
 
     if (geteuid () != 0) {
         g_test_skip ("needs root (guest trees owned by other uids)");
         return;
     }
-    top = g_dir_make_tmp ("vi-tree-XXXXXX", NULL);
-    root = g_build_filename (top, "root", NULL);
-    script = g_build_filename (g_getenv ("VIRT_INJECT_SOURCE_ROOT"), "tests", "make-guest-tree.sh", NULL);
-    cmd = g_strdup_printf ("%s %s %s", script, d->distro, root);
-    g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
-    g_assert_cmpint (status, ==, 0);
+    root = make_tree (d->distro, &top);
 
     {
         g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
@@ -1256,7 +1299,7 @@ test_fake_guest_hash_cost (gconstpointer data)
 static void
 test_tree_user_hostile_skel (void)
 {
-    g_autofree char *top = NULL, *root = NULL, *cmd = NULL, *script = NULL;
+    g_autofree char *top = NULL, *root = NULL, *cmd = NULL;
     g_autofree char *skel = NULL, *p = NULL;
     g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:user name='bob' create='yes'>"
                                     "<vi:ssh-key>" KEY2 "</vi:ssh-key></vi:user>"
@@ -1267,19 +1310,13 @@ test_tree_user_hostile_skel (void)
     g_auto(ViInjectResult) result = { 0 };
     g_auto(ViInjectResult) again = { 0 };
     g_auto(ViInjectResult) third = { 0 };
-    int status;
     struct stat st;
 
     if (geteuid () != 0) {
         g_test_skip ("needs root (guest trees owned by other uids)");
         return;
     }
-    top = g_dir_make_tmp ("vi-skel-XXXXXX", NULL);
-    root = g_build_filename (top, "root", NULL);
-    script = g_build_filename (g_getenv ("VIRT_INJECT_SOURCE_ROOT"), "tests", "make-guest-tree.sh", NULL);
-    cmd = g_strdup_printf ("%s debian12 %s", script, root);
-    g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
-    g_assert_cmpint (status, ==, 0);
+    root = make_tree ("debian12", &top);
     skel = g_build_filename (root, "etc", "skel", NULL);
     p = g_build_filename (skel, "shadow-link", NULL);
     g_assert_cmpint (symlink ("/etc/shadow", p), ==, 0);
@@ -1463,8 +1500,10 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/undo-all-fail-all-named", test_fake_undo_all_fail);
     g_test_add_func ("/inject/fake/missing-user", test_fake_missing_user);
     g_test_add_func ("/inject/fake/user-create", test_fake_user_create);
-    g_test_add_func ("/inject/fake/user-login-defs", test_fake_user_login_defs);
-    g_test_add_func ("/inject/fake/user-existing", test_fake_user_existing);
+    for (guint i = 0; i < G_N_ELEMENTS (user_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/inject/fake/user/%s", user_cases[i].name);
+        g_test_add_data_func (path, &user_cases[i], test_fake_user_case);
+    }
     for (guint i = 0; i < G_N_ELEMENTS (user_fail_cases); i++) {
         g_autofree char *path = g_strdup_printf ("/inject/fake/user-fail/%s", user_fail_cases[i].name);
         g_test_add_data_func (path, &user_fail_cases[i], test_fake_user_fail);
