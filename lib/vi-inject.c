@@ -806,6 +806,13 @@ plan_sudo (ViPlan *plan, const ViUser *u, ViVfs *vfs, GError **error)
 }
 
 static gboolean
+no_such_user (GError **error, const char *name)
+{
+    return vi_throw (error, VI_ERROR_GUEST, "user '%s' does not exist in the guest's /etc/passwd "
+                     "(create=\"yes\", or --create-user, makes it)", name);
+}
+
+static gboolean
 plan_users (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
 {
     for (guint i = 0; i < spec->users->len; i++) {
@@ -814,10 +821,18 @@ plan_users (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
         g_autoptr(ViAccount) a = NULL;
 
         if (!user_has_account_attrs (u)) {
-            g_autoptr(ViPasswdEntry) pw = vi_guest_lookup_user (vfs, u->name, error);
-            if (pw == NULL)
-                return FALSE;
-            continue;
+            g_autoptr(GError) e = NULL;
+            g_autoptr(ViPasswdEntry) pw = vi_guest_lookup_user (vfs, u->name, &e);
+
+            if (pw != NULL)
+                continue;
+            /* Say how to make a user the guest lacks (the complaint users
+             * of virt-customize write most often). */
+            if (plan_edit (plan, vfs, "/etc/passwd", FALSE, &passwd, NULL) &&
+                !vi_users_has_name (passwd->text, u->name))
+                return no_such_user (error, u->name);
+            g_propagate_error (error, g_steal_pointer (&e));
+            return FALSE;
         }
         if (!plan_edit (plan, vfs, "/etc/passwd", FALSE, &passwd, error) ||
             !plan_edit (plan, vfs, "/etc/group", FALSE, &group, error) ||
@@ -834,8 +849,7 @@ plan_users (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
         case VI_USERS_ABSENT:
         default:
             if (!u->create)
-                return vi_throw (error, VI_ERROR_GUEST, "user '%s' does not exist in the guest's "
-                                 "/etc/passwd (create=\"yes\" makes it)", u->name);
+                return no_such_user (error, u->name);
             if (!plan_edit (plan, vfs, "/etc/shadow", FALSE, &shadow, error) ||
                 !create_account (plan, u, vfs, passwd, shadow, group, gshadow, error))
                 return FALSE;

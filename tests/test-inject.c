@@ -346,7 +346,7 @@ static const UserFailCase user_fail_cases[] = {
     { "home-exists", "<vi:user name='bob' create='yes' home='/home/alice'/>", NULL, NULL,
       VI_ERROR_GUEST, "home /home/alice already exists" },
     { "missing-no-create", "<vi:user name='bob' groups='adm'/>", NULL, NULL, VI_ERROR_GUEST,
-      "create=\"yes\" makes it" },
+      "(create=\"yes\", or --create-user, makes it)" },
     { "existing-uid", "<vi:user name='alice' create='yes' uid='1005'/>", NULL, NULL,
       VI_ERROR_GUEST, "exists with uid 1000; the request says uid 1005" },
     { "existing-group", "<vi:user name='alice' group='wheel'/>", NULL, NULL, VI_ERROR_GUEST,

@@ -279,6 +279,19 @@ expect 0 "the same request again" vic inject --rootfs "$tmp/gu" --spec "$tmp/bob
 snapshot "$tmp/gu" >"$tmp/gu.after"
 cmp -s "$tmp/gu.before" "$tmp/gu.after"
 ok $? "the second run changes no byte (bob is not created again)"
+expect 0 "--create-user with --ssh-key and --sudo" vic inject --rootfs "$tmp/gu" \
+    --create-user dave --ssh-key "dave:$tmp/k1" --sudo dave:nopasswd
+cmp -s "$tmp/k1" "$tmp/gu/home/dave/.ssh/authorized_keys" &&
+    grep -qx 'dave:x:1002:1002::/home/dave:/bin/sh' "$tmp/gu/etc/passwd" &&
+    [ "$(cat "$tmp/gu/etc/sudoers.d/virt-inject-dave")" = 'dave ALL=(ALL:ALL) NOPASSWD: ALL' ]
+ok $? "the key of a user the guest did not have, his passwd entry and sudoers file"
+expect 1 "--sudo for a name with a '.' is refused" vic inject --rootfs "$tmp/gu" --sudo j.doe
+expect 1 "--sudo USER:other is refused" vic inject --rootfs "$tmp/gu" --sudo dave:yes
+expect 2 "--ssh-key for a user the guest lacks, without --create-user" vic inject --rootfs "$tmp/gu" \
+    --ssh-key "erin:$tmp/k1"
+grep -q 'create="yes", or --create-user, makes it' "$tmp/err"
+ok $? "and says how to create the user"
+snapshot "$tmp/gu" >"$tmp/gu.before"
 userspec "$tmp/u1.xml" '<vi:user name="bob2" create="yes" uid="0"/>'
 expect 1 "uid 0 for a created user is refused" vic inject --rootfs "$tmp/gu" --spec "$tmp/u1.xml"
 userspec "$tmp/u1.xml" '<vi:user name="Bob" create="yes"/>'
