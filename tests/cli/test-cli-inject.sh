@@ -294,6 +294,8 @@ ok $? "and says how to create the user"
 snapshot "$tmp/gu" >"$tmp/gu.before"
 userspec "$tmp/u1.xml" '<vi:user name="bob2" create="yes" uid="0"/>'
 expect 1 "uid 0 for a created user is refused" vic inject --rootfs "$tmp/gu" --spec "$tmp/u1.xml"
+expect 1 "and by validate" vic validate "$tmp/u1.xml"
+expect 0 "validate accepts the user of the issue's example" vic validate "$tmp/bob.xml"
 userspec "$tmp/u1.xml" '<vi:user name="Bob" create="yes"/>'
 expect 1 "a name that is no login name is refused" vic inject --rootfs "$tmp/gu" --spec "$tmp/u1.xml"
 userspec "$tmp/u2.xml" '<vi:user name="carol" create="yes" uid="1000"/>'
