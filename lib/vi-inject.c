@@ -20,6 +20,7 @@
 #include "vi-edit.h"
 #include "vi-error.h"
 #include "vi-net.h"
+#include "vi-users.h"
 
 #define DEFAULT_READ_MAX (8u * 1024 * 1024)
 
@@ -28,6 +29,7 @@ typedef enum {
     STEP_ATTR,              /* fix mode and owner of an existing path */
     STEP_WRITE,             /* atomically replace a file */
     STEP_UNCHANGED,         /* already as requested */
+    STEP_SKIPPED,           /* deliberately not done (a symlink of /etc/skel): named in the plan */
 } StepKind;
 
 typedef struct {
@@ -40,8 +42,21 @@ typedef struct {
     char *why;              /* what the step is for, e.g. "password for root" */
 } Step;
 
+/* A guest text file that several steps edit (the account databases): read
+ * once, edited in memory, written once at the end of the plan. */
+typedef struct {
+    char *path;
+    char *old;                      /* as read */
+    char *text;                     /* as edited */
+    ViStat st;
+    GString *why;
+} Edit;
+
 struct _ViPlan {
     GPtrArray *steps;               /* (element-type Step) */
+    GPtrArray *edits;               /* (element-type Edit), in the order first edited */
+    GHashTable *created;            /* user name -> ViPasswdEntry of the users the plan creates */
+    GHashTable *created_groups;     /* group name -> gid of the groups the plan creates */
     GHashTable *writes;             /* guest path -> Step* (planned writes) */
     GHashTable *dirs;               /* guest paths known to exist or planned */
     ViGuestFacts *facts;
@@ -60,12 +75,25 @@ step_free (Step *s)
     g_free (s);
 }
 
+static void
+edit_free (Edit *e)
+{
+    g_free (e->path);
+    g_free (e->old);
+    g_free (e->text);
+    g_string_free (e->why, TRUE);
+    g_free (e);
+}
+
 void
 vi_plan_free (ViPlan *plan)
 {
     if (plan == NULL)
         return;
     g_ptr_array_unref (plan->steps);
+    g_ptr_array_unref (plan->edits);
+    g_hash_table_unref (plan->created);
+    g_hash_table_unref (plan->created_groups);
     g_hash_table_unref (plan->writes);
     g_hash_table_unref (plan->dirs);
     vi_guest_facts_free (plan->facts);
@@ -213,18 +241,98 @@ plan_changed (ViPlan *plan, ViVfs *vfs, const char *path, const char *old, const
                        st->gid, why, error);
 }
 
+/* The account file @path as edited so far by the plan (read on first
+ * use); *@out NULL when @optional and the guest has no such file. */
 static gboolean
-resolve_owner (ViVfs *vfs, const char *owner, const char *group, guint32 *uid, guint32 *gid,
-               GError **error)
+plan_edit (ViPlan *plan, ViVfs *vfs, const char *path, gboolean optional, Edit **out,
+           GError **error)
 {
+    g_autoptr(GError) e = NULL;
+    Edit *ed;
+
+    for (guint i = 0; i < plan->edits->len; i++) {
+        ed = plan->edits->pdata[i];
+        if (g_str_equal (ed->path, path)) {
+            *out = ed;
+            return TRUE;
+        }
+    }
+    ed = g_new0 (Edit, 1);
+    if (!read_for_edit (plan, vfs, path, &ed->old, &ed->st, &e)) {
+        g_free (ed);
+        if (optional && g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+            *out = NULL;
+            return TRUE;
+        }
+        g_propagate_error (error, g_steal_pointer (&e));
+        return FALSE;
+    }
+    ed->path = g_strdup (path);
+    ed->text = g_strdup (ed->old);
+    ed->why = g_string_new (NULL);
+    g_ptr_array_add (plan->edits, ed);
+    *out = ed;
+    return TRUE;
+}
+
+/* Replace the text of @ed by @text (transfer full), for the reason @why. */
+static void
+edit_set (Edit *ed, char *text, const char *why)
+{
+    g_free (ed->text);
+    ed->text = text;
+    if (strstr (ed->why->str, why) == NULL)
+        g_string_append_printf (ed->why, "%s%s", ed->why->len ? "; " : "", why);
+}
+
+/* Plan writing every edited account file that changed. */
+static gboolean
+plan_edits (ViPlan *plan, ViVfs *vfs, GError **error)
+{
+    for (guint i = 0; i < plan->edits->len; i++) {
+        const Edit *ed = plan->edits->pdata[i];
+
+        if (!plan_changed (plan, vfs, ed->path, ed->old, ed->text, &ed->st, ed->why->str, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* The guest user @name, or the one the plan creates. */
+static ViPasswdEntry *
+plan_lookup_user (ViPlan *plan, ViVfs *vfs, const char *name, GError **error)
+{
+    const ViPasswdEntry *made = g_hash_table_lookup (plan->created, name);
+    ViPasswdEntry *pw;
+
+    if (made == NULL)
+        return vi_guest_lookup_user (vfs, name, error);
+    pw = g_new0 (ViPasswdEntry, 1);
+    pw->name = g_strdup (made->name);
+    pw->uid = made->uid;
+    pw->gid = made->gid;
+    pw->home = g_strdup (made->home);
+    return pw;
+}
+
+static gboolean
+resolve_owner (ViPlan *plan, ViVfs *vfs, const char *owner, const char *group, guint32 *uid,
+               guint32 *gid, GError **error)
+{
+    gpointer made;
+
     *uid = 0;
     *gid = 0;
     if (owner) {
-        g_autoptr(ViPasswdEntry) pw = vi_guest_lookup_user (vfs, owner, error);
+        g_autoptr(ViPasswdEntry) pw = plan_lookup_user (plan, vfs, owner, error);
         if (pw == NULL)
             return FALSE;
         *uid = pw->uid;
         *gid = pw->gid;
+    }
+    if (group && g_hash_table_lookup_extended (plan->created_groups, group, NULL, &made)) {
+        *gid = GPOINTER_TO_UINT (made);
+        return TRUE;
     }
     if (group && !vi_guest_lookup_group (vfs, group, gid, error))
         return FALSE;
@@ -244,7 +352,7 @@ plan_directories (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
         ViStat st;
         g_autoptr(GError) e = NULL;
 
-        if (!resolve_owner (vfs, d->owner, d->group, &uid, &gid, error))
+        if (!resolve_owner (plan, vfs, d->owner, d->group, &uid, &gid, error))
             return FALSE;
         if (vi_vfs_stat (vfs, d->path, &st, &e)) {
             if (st.type != VI_FILE_TYPE_DIRECTORY)
@@ -272,7 +380,7 @@ plan_files (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
         g_autofree char *why = g_strdup_printf ("file %s", f->path);
         guint32 uid, gid;
 
-        if (!resolve_owner (vfs, f->owner, f->group, &uid, &gid, error) ||
+        if (!resolve_owner (plan, vfs, f->owner, f->group, &uid, &gid, error) ||
             !plan_write (plan, vfs, f->path, g_bytes_ref (f->content), mode, uid, gid, why, error))
             return FALSE;
     }
@@ -295,7 +403,7 @@ plan_ssh_keys (ViPlan *plan, const ViUser *u, ViVfs *vfs, GError **error)
 
     if (u->ssh_keys->len == 0)
         return TRUE;
-    pw = vi_guest_lookup_user (vfs, u->name, error);
+    pw = plan_lookup_user (plan, vfs, u->name, error);
     if (pw == NULL)
         return FALSE;
     /* Never a default: a home of "/" would put the keys in /.ssh. */
@@ -333,6 +441,381 @@ plan_ssh_keys (ViPlan *plan, const ViUser *u, ViVfs *vfs, GError **error)
                                     u->ssh_keys->len);
     return plan_write (plan, vfs, ak, bytes_take_string (keys), 0600, pw->uid, pw->gid, why,
                        error);
+}
+
+/* ---- accounts ---------------------------------------------------------- */
+
+/* The guest's passwd, shadow, group and gshadow are edited as text by
+ * vi-users (pure functions); this glue reads them once through the VFS,
+ * checks the request against them, and plans the writes.  README "Users"
+ * gives the rules. */
+
+#define SKEL_DIR "/etc/skel"
+#define SKEL_MAX_BYTES (4u * 1024 * 1024)  /* all of /etc/skel copied into one home */
+#define SKEL_MAX_ENTRIES 1024u             /* entries of one directory of it */
+#define SKEL_MAX_DEPTH 8u
+
+/* The days since the epoch, as shadow's last-change field. */
+static char *
+shadow_today (void)
+{
+    return g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time () / G_USEC_PER_SEC / 86400);
+}
+
+static gboolean
+user_has_account_attrs (const ViUser *u)
+{
+    return u->create || u->has_uid || u->group || u->groups->len > 0 || u->shell || u->home ||
+           u->sudo != VI_SUDO_NONE;
+}
+
+/* The gid of group @name (a name or a decimal gid) in @group; VI_ERROR_GUEST
+ * when the guest has no such group. */
+static gboolean
+account_group_gid (const Edit *group, const char *user, const char *name, guint32 *out_gid,
+                   GError **error)
+{
+    guint64 v;
+
+    if (g_ascii_string_to_unsigned (name, 10, 0, G_MAXUINT32 - 1, &v, NULL)) {
+        if (!vi_users_id_taken (group->text, (guint32) v))
+            return vi_throw (error, VI_ERROR_GUEST, "user '%s': group: no group of the guest's "
+                             "/etc/group has gid %s", user, name);
+        *out_gid = (guint32) v;
+        return TRUE;
+    }
+    switch (vi_users_find_group (group->text, name, out_gid)) {
+    case VI_USERS_FOUND:
+        return TRUE;
+    case VI_USERS_MALFORMED:
+        return vi_throw (error, VI_ERROR_GUEST, "user '%s': group '%s' has a malformed entry in "
+                         "the guest's /etc/group", user, name);
+    case VI_USERS_ABSENT:
+    default:
+        return vi_throw (error, VI_ERROR_GUEST, "user '%s': group '%s' does not exist in the "
+                         "guest's /etc/group", user, name);
+    }
+}
+
+/* An existing user is never changed by its account attributes: each one
+ * the request gives must be what the guest has. */
+static gboolean
+check_existing_account (const ViUser *u, const ViAccount *a, const Edit *group, GError **error)
+{
+    if (u->has_uid && a->uid != u->uid)
+        return vi_throw (error, VI_ERROR_GUEST, "user '%s' exists with uid %u; the request says "
+                         "uid %u", u->name, a->uid, u->uid);
+    if (u->group) {
+        guint32 gid;
+
+        if (!account_group_gid (group, u->name, u->group, &gid, error))
+            return FALSE;
+        if (gid != a->gid)
+            return vi_throw (error, VI_ERROR_GUEST, "user '%s' exists with primary group gid %u; "
+                             "the request says group '%s' (gid %u)", u->name, a->gid, u->group, gid);
+    }
+    if (u->home && !g_str_equal (a->home, u->home))
+        return vi_throw (error, VI_ERROR_GUEST, "user '%s' exists with home '%s'; the request says "
+                         "home '%s'", u->name, a->home, u->home);
+    if (u->shell && !g_str_equal (a->shell, u->shell))
+        return vi_throw (error, VI_ERROR_GUEST, "user '%s' exists with shell '%s'; the request says "
+                         "shell '%s'", u->name, a->shell, u->shell);
+    return TRUE;
+}
+
+/* Copy the regular files and directories of @src (in /etc/skel) into
+ * @dst, owned by @uid:@gid; symlinks, special files and files with several
+ * links are not copied and are named in the plan.  *@budget: the bytes
+ * still allowed. */
+static gboolean
+copy_skel (ViPlan *plan, ViVfs *vfs, const char *src, const char *dst, guint depth, guint32 uid,
+           guint32 gid, const char *why, gsize *budget, GError **error)
+{
+    g_autoptr(GPtrArray) names = NULL;
+
+    if (depth > SKEL_MAX_DEPTH)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: nested deeper than %u directories (%s)", src,
+                         SKEL_MAX_DEPTH, why);
+    if (!vi_vfs_list_dir_opt (vfs, src, SKEL_MAX_ENTRIES, &names, error))
+        return FALSE;
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *from = g_build_filename (src, names->pdata[i], NULL);
+        g_autofree char *to = g_build_filename (dst, names->pdata[i], NULL);
+        ViStat st;
+
+        if (!vi_vfs_stat (vfs, from, &st, error))
+            return FALSE;
+        if (st.type == VI_FILE_TYPE_DIRECTORY) {
+            if (!plan_dir (plan, vfs, to, st.mode & 0777, uid, gid, why, error) ||
+                !copy_skel (plan, vfs, from, to, depth + 1, uid, gid, why, budget, error))
+                return FALSE;
+        } else if (st.type == VI_FILE_TYPE_REGULAR && st.nlink == 1) {
+            g_autoptr(GBytes) b = NULL;
+
+            if (st.size > *budget)
+                return vi_throw (error, VI_ERROR_GUEST, "%s: the guest's " SKEL_DIR " holds more "
+                                 "than %u bytes (%s)", from, SKEL_MAX_BYTES, why);
+            if (!vi_vfs_read_file (vfs, from, MIN (*budget, plan->read_max), &b, error))
+                return FALSE;
+            *budget -= g_bytes_get_size (b);
+            if (!plan_write (plan, vfs, to, g_steal_pointer (&b), st.mode & 0777, uid, gid, why,
+                             error))
+                return FALSE;
+        } else {
+            g_autofree char *skip = g_strdup_printf ("%s: %s of " SKEL_DIR " not copied", why,
+                                                     st.type == VI_FILE_TYPE_SYMLINK ? "a symlink"
+                                                     : st.type == VI_FILE_TYPE_REGULAR
+                                                     ? "a file with several links"
+                                                     : "a special file");
+            add_step (plan, STEP_SKIPPED, from, st.mode, st.uid, st.gid, skip);
+        }
+    }
+    return TRUE;
+}
+
+/* The mode of a new home where login.defs has no HOME_MODE: what the
+ * distribution's own tool gives (Ubuntu's adduser 0750, Debian's 0700,
+ * useradd with Fedora's HOME_MODE 0700). */
+static guint
+default_home_mode (const ViGuestFacts *facts)
+{
+    return g_strcmp0 (facts->os_id, "ubuntu") == 0 ? 0750 : 0700;
+}
+
+static gboolean
+create_account (ViPlan *plan, const ViUser *u, ViVfs *vfs, Edit *passwd, Edit *shadow,
+                Edit *group, Edit *gshadow, GError **error)
+{
+    g_autoptr(GBytes) defs_bytes = NULL;
+    g_autofree char *defs = NULL;
+    g_autofree char *home = u->home ? g_strdup (u->home) : g_strconcat ("/home/", u->name, NULL);
+    const char *shell = u->shell ? u->shell : "/bin/sh";
+    const char *gname = u->group ? u->group : u->name;
+    g_autofree char *why = g_strdup_printf ("create user %s", u->name);
+    g_autofree char *today = shadow_today ();
+    g_autofree char *line = NULL;
+    gboolean private_group;
+    ViLoginDefs ld;
+    guint32 uid, gid;
+    gsize budget = SKEL_MAX_BYTES;
+    ViPasswdEntry *made;
+    ViStat st;
+    g_autoptr(GError) e = NULL;
+
+    if (!vi_vfs_read_file_opt (vfs, "/etc/login.defs", plan->read_max, &defs_bytes, error))
+        return FALSE;
+    if (defs_bytes)
+        defs = g_strndup (g_bytes_get_data (defs_bytes, NULL), g_bytes_get_size (defs_bytes));
+    vi_login_defs_parse (defs, default_home_mode (plan->facts), &ld);
+
+    if (vi_users_has_name (shadow->text, u->name))
+        return vi_throw (error, VI_ERROR_GUEST, "user '%s': not in the guest's /etc/passwd but "
+                         "already in its /etc/shadow; not created", u->name);
+    if (u->shell) {
+        g_autoptr(GBytes) b = NULL;
+        g_autofree char *shells = NULL;
+
+        if (!vi_vfs_read_file_opt (vfs, "/etc/shells", plan->read_max, &b, error))
+            return FALSE;
+        if (b)
+            shells = g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b));
+        if (shells == NULL || !vi_users_shell_listed (shells, u->shell))
+            return vi_throw (error, VI_ERROR_GUEST, "user '%s': shell '%s' is not listed in the "
+                             "guest's /etc/shells", u->name, u->shell);
+    }
+
+    /* uid: the request's, or the lowest free one of login.defs' range
+     * that is also free as a gid when the user gets a group of its own. */
+    private_group = g_str_equal (gname, u->name) && !vi_users_has_name (group->text, gname);
+    if (u->has_uid) {
+        if (vi_users_id_taken (passwd->text, u->uid))
+            return vi_throw (error, VI_ERROR_GUEST, "user '%s': uid %u is taken by another user of "
+                             "the guest's /etc/passwd", u->name, u->uid);
+        uid = u->uid;
+    } else if (!vi_users_pick_id (passwd->text, private_group ? group->text : NULL, ld.uid_min,
+                                  ld.uid_max, &uid)) {
+        return vi_throw (error, VI_ERROR_GUEST, "user '%s': no free uid in %u-%u (the guest's "
+                         "login.defs)", u->name, ld.uid_min, ld.uid_max);
+    }
+
+    if (private_group) {
+        /* A group of the user's name, gid = uid where that is free. */
+        if (vi_users_id_taken (group->text, uid) &&
+            !vi_users_pick_id (group->text, NULL, ld.gid_min, ld.gid_max, &gid))
+            return vi_throw (error, VI_ERROR_GUEST, "user '%s': no free gid in %u-%u (the guest's "
+                             "login.defs)", u->name, ld.gid_min, ld.gid_max);
+        if (!vi_users_id_taken (group->text, uid))
+            gid = uid;
+        line = g_strdup_printf ("%s:x:%u:", u->name, gid);
+        edit_set (group, vi_users_append (group->text, line), why);
+        if (gshadow) {
+            g_clear_pointer (&line, g_free);
+            line = g_strdup_printf ("%s:!::", u->name);
+            edit_set (gshadow, vi_users_append (gshadow->text, line), why);
+        }
+        g_hash_table_insert (plan->created_groups, g_strdup (u->name), GUINT_TO_POINTER (gid));
+    } else if (!account_group_gid (group, u->name, gname, &gid, error)) {
+        return FALSE;
+    }
+    if (gid == 0)
+        return vi_throw (error, VI_ERROR_INVALID, "<user name='%s'>: attribute 'group': a created "
+                         "user may not have gid 0 ('%s')", u->name, gname);
+
+    g_clear_pointer (&line, g_free);
+    line = g_strdup_printf ("%s:x:%u:%u::%s:%s", u->name, uid, gid, home, shell);
+    edit_set (passwd, vi_users_append (passwd->text, line), why);
+    /* "*": no password (keys still work everywhere, unlike a locked "!");
+     * a <password> of the request replaces it. */
+    g_clear_pointer (&line, g_free);
+    line = g_strdup_printf ("%s:*:%s:0:99999:7:::", u->name, today);
+    edit_set (shadow, vi_users_append (shadow->text, line), why);
+
+    /* The home: never taken over from someone else. */
+    if (vi_vfs_stat (vfs, home, &st, &e))
+        return vi_throw (error, VI_ERROR_GUEST, "user '%s': home %s already exists in the guest; "
+                         "not taken over", u->name, home);
+    if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+        g_propagate_error (error, g_steal_pointer (&e));
+        return FALSE;
+    }
+    if (!plan_dir (plan, vfs, home, ld.home_mode, uid, gid, why, error))
+        return FALSE;
+    /* /etc/skel itself a symlink (to /etc, say) would copy what it points
+     * to into a home the new user reads: not copied at all. */
+    g_clear_error (&e);
+    if (vi_vfs_stat (vfs, SKEL_DIR, &st, &e)) {
+        if (st.type != VI_FILE_TYPE_DIRECTORY) {
+            g_autofree char *skip = g_strdup_printf ("%s: " SKEL_DIR " is not a directory; "
+                                                     "nothing copied", why);
+            add_step (plan, STEP_SKIPPED, SKEL_DIR, st.mode, st.uid, st.gid, skip);
+        } else if (!copy_skel (plan, vfs, SKEL_DIR, home, 0, uid, gid, why, &budget, error)) {
+            return FALSE;
+        }
+    } else if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+        g_propagate_error (error, g_steal_pointer (&e));
+        return FALSE;
+    }
+
+    made = g_new0 (ViPasswdEntry, 1);
+    made->name = g_strdup (u->name);
+    made->uid = uid;
+    made->gid = gid;
+    made->home = g_steal_pointer (&home);
+    g_hash_table_insert (plan->created, g_strdup (u->name), made);
+    return TRUE;
+}
+
+/* groups=: each must exist; the user is added to its member list (and to
+ * gshadow's, where the guest has one with that group). */
+static gboolean
+add_memberships (const ViUser *u, Edit *group, Edit *gshadow, GError **error)
+{
+    g_autofree char *why = g_strdup_printf ("groups of %s", u->name);
+
+    for (guint i = 0; i < u->groups->len; i++) {
+        const char *g = u->groups->pdata[i];
+        gboolean found = FALSE;
+        char *text = vi_users_add_member (group->text, g, u->name, &found);
+
+        if (!found) {
+            g_free (text);
+            return vi_throw (error, VI_ERROR_GUEST, "user '%s': group '%s' of groups= does not "
+                             "exist in the guest's /etc/group", u->name, g);
+        }
+        if (!g_str_equal (text, group->text))
+            edit_set (group, text, why);
+        else
+            g_free (text);
+        if (gshadow) {
+            text = vi_users_add_member (gshadow->text, g, u->name, &found);
+            if (!g_str_equal (text, gshadow->text))
+                edit_set (gshadow, text, why);
+            else
+                g_free (text);
+        }
+    }
+    return TRUE;
+}
+
+/* <sudo/>: /etc/sudoers.d/virt-inject-NAME, 0440 root:root. */
+static gboolean
+plan_sudo (ViPlan *plan, const ViUser *u, ViVfs *vfs, GError **error)
+{
+    g_autoptr(GBytes) b = NULL;
+    g_autofree char *sudoers = NULL;
+    g_autofree char *path = g_strconcat ("/etc/sudoers.d/virt-inject-", u->name, NULL);
+    g_autofree char *why = g_strdup_printf ("sudo for %s", u->name);
+
+    if (!vi_vfs_read_file_opt (vfs, "/etc/sudoers", plan->read_max, &b, error))
+        return FALSE;
+    if (b == NULL)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: the guest has no /etc/sudoers (is sudo "
+                         "installed?)", why);
+    sudoers = g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b));
+    if (!vi_users_sudoers_includes_dir (sudoers))
+        return vi_throw (error, VI_ERROR_GUEST, "%s: the guest's /etc/sudoers does not read "
+                         "/etc/sudoers.d (no @includedir line)", why);
+    return plan_dir (plan, vfs, "/etc/sudoers.d", 0750, 0, 0, why, error) &&
+           plan_write (plan, vfs, path,
+                       bytes_take_string (vi_users_sudoers_rule (u->name,
+                                                                 u->sudo == VI_SUDO_NOPASSWD)),
+                       0440, 0, 0, why, error);
+}
+
+static gboolean
+no_such_user (GError **error, const char *name)
+{
+    return vi_throw (error, VI_ERROR_GUEST, "user '%s' does not exist in the guest's /etc/passwd "
+                     "(create=\"yes\", or --create-user, makes it)", name);
+}
+
+static gboolean
+plan_users (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
+{
+    for (guint i = 0; i < spec->users->len; i++) {
+        const ViUser *u = spec->users->pdata[i];
+        Edit *passwd, *shadow, *group, *gshadow;
+        g_autoptr(ViAccount) a = NULL;
+
+        if (!user_has_account_attrs (u)) {
+            g_autoptr(GError) e = NULL;
+            g_autoptr(ViPasswdEntry) pw = vi_guest_lookup_user (vfs, u->name, &e);
+
+            if (pw != NULL)
+                continue;
+            /* Say how to make a user the guest lacks (the complaint users
+             * of virt-customize write most often). */
+            if (plan_edit (plan, vfs, "/etc/passwd", FALSE, &passwd, NULL) &&
+                !vi_users_has_name (passwd->text, u->name))
+                return no_such_user (error, u->name);
+            g_propagate_error (error, g_steal_pointer (&e));
+            return FALSE;
+        }
+        if (!plan_edit (plan, vfs, "/etc/passwd", FALSE, &passwd, error) ||
+            !plan_edit (plan, vfs, "/etc/group", FALSE, &group, error) ||
+            !plan_edit (plan, vfs, "/etc/gshadow", TRUE, &gshadow, error))
+            return FALSE;
+        switch (vi_users_find_account (passwd->text, u->name, &a)) {
+        case VI_USERS_FOUND:
+            if (!check_existing_account (u, a, group, error))
+                return FALSE;
+            break;
+        case VI_USERS_MALFORMED:
+            return vi_throw (error, VI_ERROR_GUEST, "user '%s' has a malformed entry in the guest's "
+                             "/etc/passwd", u->name);
+        case VI_USERS_ABSENT:
+        default:
+            if (!u->create)
+                return no_such_user (error, u->name);
+            if (!plan_edit (plan, vfs, "/etc/shadow", FALSE, &shadow, error) ||
+                !create_account (plan, u, vfs, passwd, shadow, group, gshadow, error))
+                return FALSE;
+        }
+        if (!add_memberships (u, group, gshadow, error) ||
+            (u->sudo != VI_SUDO_NONE && !plan_sudo (plan, u, vfs, error)))
+            return FALSE;
+    }
+    return TRUE;
 }
 
 /* ---- passwords --------------------------------------------------------- */
@@ -382,21 +865,21 @@ static gboolean
 plan_passwords (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts,
                 GError **error)
 {
+    Edit *shadow = NULL;
     g_autofree char *text = NULL;
-    ViStat st;
     gboolean any = FALSE;
     g_autofree char *why = NULL;
     g_autoptr(GString) names = g_string_new (NULL);
-    char today[32];
+    g_autofree char *today = shadow_today ();
 
     for (guint i = 0; i < spec->users->len; i++)
         any |= ((ViUser *) spec->users->pdata[i])->password_kind != VI_PASSWORD_NONE;
     if (!any)
         return TRUE;
 
-    if (!read_for_edit (plan, vfs, "/etc/shadow", &text, &st, error))
+    if (!plan_edit (plan, vfs, "/etc/shadow", FALSE, &shadow, error))
         return FALSE;
-    g_snprintf (today, sizeof today, "%" G_GINT64_FORMAT, g_get_real_time () / G_USEC_PER_SEC / 86400);
+    text = g_strdup (shadow->text);
 
     for (guint i = 0; i < spec->users->len; i++) {
         const ViUser *u = spec->users->pdata[i];
@@ -417,8 +900,8 @@ plan_passwords (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const ViInjectOpti
             return FALSE;
     }
     why = g_strdup_printf ("password for %s", names->str);
-    return plan_write (plan, vfs, "/etc/shadow", bytes_take_string (g_steal_pointer (&text)),
-                       st.mode, st.uid, st.gid, why, error);
+    edit_set (shadow, g_steal_pointer (&text), why);
+    return TRUE;
 }
 
 /* ---- hostname ---------------------------------------------------------- */
@@ -960,19 +1443,20 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
     plan->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) step_free);
     plan->writes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
     plan->dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    plan->edits = g_ptr_array_new_with_free_func ((GDestroyNotify) edit_free);
+    plan->created = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                           (GDestroyNotify) vi_passwd_entry_free);
+    plan->created_groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
     plan->read_max = opts->read_max ? opts->read_max : DEFAULT_READ_MAX;
 
     plan->facts = vi_guest_read_facts (vfs, error);
     if (plan->facts == NULL)
         return NULL;
 
-    /* Every user the request names must exist before anything is planned. */
-    for (guint i = 0; i < spec->users->len; i++) {
-        g_autoptr(ViPasswdEntry) pw =
-            vi_guest_lookup_user (vfs, ((ViUser *) spec->users->pdata[i])->name, error);
-        if (pw == NULL)
-            return NULL;
-    }
+    /* Every user the request names must exist, or be created, before
+     * anything else is planned. */
+    if (!plan_users (plan, spec, vfs, error))
+        return NULL;
 
     if (!plan_directories (plan, spec, vfs, error) || !plan_files (plan, spec, vfs, error))
         return NULL;
@@ -980,6 +1464,7 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
         if (!plan_ssh_keys (plan, spec->users->pdata[i], vfs, error))
             return NULL;
     if (!plan_passwords (plan, spec, vfs, opts, error) ||
+        !plan_edits (plan, vfs, error) ||
         !plan_hostname (plan, spec, vfs, error) ||
         !plan_network (plan, spec, vfs, error) ||
         !plan_cloud_init (plan, spec, vfs, error) ||
@@ -1021,14 +1506,14 @@ vi_plan_n_changes (const ViPlan *plan)
     guint n = 0;
 
     for (guint i = 0; i < plan->steps->len; i++)
-        n += ((Step *) plan->steps->pdata[i])->kind != STEP_UNCHANGED;
+        n += ((Step *) plan->steps->pdata[i])->kind < STEP_UNCHANGED;
     return n;
 }
 
 char *
 vi_plan_describe (const ViPlan *plan)
 {
-    static const char *const verbs[] = { "mkdir", "chmod/chown", "write", "unchanged" };
+    static const char *const verbs[] = { "mkdir", "chmod/chown", "write", "unchanged", "skipped" };
     GString *s = g_string_new (NULL);
 
     for (guint i = 0; i < plan->steps->len; i++) {
@@ -1181,6 +1666,7 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
             ok = vi_vfs_write_file (vfs, st->path, st->content, st->mode, st->uid, st->gid, &e);
             break;
         case STEP_UNCHANGED:
+        case STEP_SKIPPED:
             continue;
         default:
             g_assert_not_reached ();

@@ -50,6 +50,7 @@ vi_user_new (const char *name)
 
     u->name = g_strdup (name);
     u->ssh_keys = g_ptr_array_new_with_free_func (g_free);
+    u->groups = g_ptr_array_new_with_free_func (g_free);
     return u;
 }
 
@@ -61,6 +62,10 @@ vi_user_free (ViUser *u)
     g_free (u->name);
     g_ptr_array_unref (u->ssh_keys);
     g_free (u->password);
+    g_free (u->group);
+    g_ptr_array_unref (u->groups);
+    g_free (u->shell);
+    g_free (u->home);
     g_free (u);
 }
 
@@ -223,6 +228,37 @@ ssh_key_identity (const char *line)
     return g_strdup (line);
 }
 
+/* The account attributes of @src (create, uid, groups, shell, home, sudo)
+ * onto @u, replacing those @src gives. */
+static void
+user_copy_account (ViUser *u, const ViUser *src)
+{
+    u->create |= src->create;
+    if (src->has_uid) {
+        u->has_uid = TRUE;
+        u->uid = src->uid;
+    }
+    if (src->group) {
+        g_free (u->group);
+        u->group = g_strdup (src->group);
+    }
+    if (src->groups->len > 0) {
+        g_ptr_array_set_size (u->groups, 0);
+        for (guint i = 0; i < src->groups->len; i++)
+            g_ptr_array_add (u->groups, g_strdup (src->groups->pdata[i]));
+    }
+    if (src->shell) {
+        g_free (u->shell);
+        u->shell = g_strdup (src->shell);
+    }
+    if (src->home) {
+        g_free (u->home);
+        u->home = g_strdup (src->home);
+    }
+    if (src->sudo != VI_SUDO_NONE)
+        u->sudo = src->sudo;
+}
+
 static ViUser *
 user_copy (const ViUser *src)
 {
@@ -232,6 +268,7 @@ user_copy (const ViUser *src)
         g_ptr_array_add (u->ssh_keys, g_strdup (src->ssh_keys->pdata[i]));
     u->password_kind = src->password_kind;
     u->password = g_strdup (src->password);
+    user_copy_account (u, src);
     return u;
 }
 
@@ -336,6 +373,7 @@ vi_spec_merge (ViSpec *dest, const ViSpec *src)
             g_free (du->password);
             du->password = g_strdup (su->password);
         }
+        user_copy_account (du, su);
     }
 
     if (src->hostname)

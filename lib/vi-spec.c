@@ -17,6 +17,7 @@
 #include "vi-check.h"
 #include "vi-error.h"
 #include "vi-xml.h"
+#include "vi-users.h"
 
 /* ------------------------------------------------------------------ */
 /* The structural walk                                                 */
@@ -32,8 +33,11 @@ static const char *const inject_children[] = {
     "target", "user", "hostname", "directory", "file", "network", "meta", "selinux", NULL
 };
 static const char *const target_attrs[] = { "disk", "root", NULL };
-static const char *const user_attrs[] = { "name", NULL };
-static const char *const user_children[] = { "ssh-key", "password", NULL };
+static const char *const user_attrs[] = {
+    "name", "create", "uid", "group", "groups", "shell", "home", NULL
+};
+static const char *const user_children[] = { "ssh-key", "password", "sudo", NULL };
+static const char *const sudo_attrs[] = { "nopasswd", NULL };
 static const char *const sshkey_attrs[] = { "allow-options", NULL };
 static const char *const password_attrs[] = { "hash", "secret", "locked", NULL };
 static const char *const dir_attrs[] = { "path", "mode", "owner", "group", NULL };
@@ -55,6 +59,7 @@ static const ElementRule element_rules[] = {
     { "user", user_attrs, user_children },
     { "ssh-key", sshkey_attrs, NULL },
     { "password", password_attrs, none },
+    { "sudo", sudo_attrs, none },
     { "hostname", none, NULL },
     { "directory", dir_attrs, none },
     { "file", file_attrs, NULL },
@@ -256,6 +261,38 @@ parse_owner_attrs (xmlNode *node, guint *mode, char **owner, char **group, GErro
     return TRUE;
 }
 
+/* The account attributes of <user>: create, uid, group, groups, shell,
+ * home (checked by vi_spec_validate). */
+static gboolean
+parse_user_account (ViUser *u, xmlNode *node, GError **error)
+{
+    g_autofree char *create = vi_xml_prop (node, "create");
+    g_autofree char *uid = vi_xml_prop (node, "uid");
+    g_autofree char *groups = vi_xml_prop (node, "groups");
+
+    u->create = create && g_str_equal (create, "yes");
+    if (uid) {
+        guint64 v;
+
+        if (!g_ascii_string_to_unsigned (uid, 10, 0, G_MAXUINT32 - 1, &v, NULL))
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<user name='%s'>: attribute 'uid': '%s' is not a decimal user id",
+                             u->name, uid);
+        u->has_uid = TRUE;
+        u->uid = (guint32) v;
+    }
+    if (groups) {
+        g_auto(GStrv) names = g_strsplit (groups, ",", -1);
+
+        for (guint i = 0; names[i]; i++)
+            g_ptr_array_add (u->groups, g_strdup (names[i]));
+    }
+    u->group = vi_xml_prop (node, "group");
+    u->shell = vi_xml_prop (node, "shell");
+    u->home = vi_xml_prop (node, "home");
+    return TRUE;
+}
+
 static gboolean
 parse_user (ViSpec *spec, xmlNode *node, GError **error)
 {
@@ -268,6 +305,8 @@ parse_user (ViSpec *spec, xmlNode *node, GError **error)
         return vi_throw (error, VI_ERROR_INVALID, "<user name='%s'>: user given twice", name);
     u = vi_user_new (name);
     g_ptr_array_add (spec->users, u);
+    if (!parse_user_account (u, node, error))
+        return FALSE;
 
     for (xmlNode *c = node->children; c != NULL; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
@@ -310,6 +349,13 @@ parse_user (ViSpec *spec, xmlNode *node, GError **error)
                                      "<password>: attribute 'locked': only \"yes\" is allowed");
                 u->password_kind = VI_PASSWORD_LOCKED;
             }
+        } else if (vi_xml_is (c, VI_SPEC_NS, "sudo")) {
+            g_autofree char *nopasswd = vi_xml_prop (c, "nopasswd");
+
+            if (u->sudo != VI_SUDO_NONE)
+                return vi_throw (error, VI_ERROR_INVALID, "<user name='%s'>: <sudo> given twice",
+                                 name);
+            u->sudo = nopasswd && g_str_equal (nopasswd, "yes") ? VI_SUDO_NOPASSWD : VI_SUDO_YES;
         }
     }
     return TRUE;
@@ -860,6 +906,40 @@ vi_spec_find_in_domain (xmlNode *domain_root)
 /* ------------------------------------------------------------------ */
 /* Semantic rules over the whole model                                 */
 
+/* The rules of a user's account attributes (README "Users"). */
+static gboolean
+validate_user_account (const ViUser *u, GError **error)
+{
+    GError *e = NULL;
+
+    if ((u->create || u->sudo != VI_SUDO_NONE) && !vi_users_check_login_name (u->name, &e))
+        return fail_attr (error, e, "user", "name");
+    if (u->create && u->has_uid && u->uid == 0)
+        return vi_throw (error, VI_ERROR_INVALID, "<user name='%s'>: attribute 'uid': a created "
+                         "user may not have uid 0", u->name);
+    if (u->group && !vi_check_account_name (u->group, &e))
+        return fail_attr (error, e, "user", "group");
+    if (u->create && u->group && g_str_equal (u->group, "0"))
+        return vi_throw (error, VI_ERROR_INVALID, "<user name='%s'>: attribute 'group': a created "
+                         "user may not have gid 0", u->name);
+    for (guint i = 0; i < u->groups->len; i++)
+        if (!vi_check_account_name (u->groups->pdata[i], &e))
+            return fail_attr (error, e, "user", "groups");
+    if (u->shell && !vi_check_guest_path (u->shell, &e))
+        return fail_attr (error, e, "user", "shell");
+    if (u->home && !vi_check_guest_path (u->home, &e))
+        return fail_attr (error, e, "user", "home");
+    if (u->home && g_str_equal (u->home, "/"))
+        return vi_throw (error, VI_ERROR_INVALID, "<user name='%s'>: attribute 'home': \"/\" is "
+                         "no home directory", u->name);
+    /* sudo reads no file of sudoers.d whose name holds a '.' */
+    if (u->sudo != VI_SUDO_NONE && strchr (u->name, '.') != NULL)
+        return vi_throw (error, VI_ERROR_INVALID, "<user name='%s'>: <sudo>: sudo ignores a file "
+                         "of /etc/sudoers.d whose name contains '.'; give this user sudo with a "
+                         "<file> of your own", u->name);
+    return TRUE;
+}
+
 gboolean
 vi_spec_validate (const ViSpec *spec, const ViLimits *limits, GError **error)
 {
@@ -891,6 +971,8 @@ vi_spec_validate (const ViSpec *spec, const ViLimits *limits, GError **error)
             return fail_attr (error, e, "password", "hash");
         if (u->password_kind == VI_PASSWORD_SECRET && !vi_check_secret_name (u->password, &e))
             return fail_attr (error, e, "password", "secret");
+        if (!validate_user_account (u, error))
+            return FALSE;
     }
     if (spec->hostname && !vi_check_hostname (spec->hostname, &e))
         return fail_elem (error, e, "hostname");
@@ -1009,6 +1091,22 @@ vi_spec_format (const ViSpec *spec)
         xmlNode *un = add_child (root, ns, "user", NULL);
 
         set_prop (un, "name", u->name);
+        if (u->create)
+            set_prop (un, "create", "yes");
+        if (u->has_uid) {
+            g_autofree char *uid = g_strdup_printf ("%u", u->uid);
+            set_prop (un, "uid", uid);
+        }
+        set_prop (un, "group", u->group);
+        if (u->groups->len > 0) {
+            g_autoptr(GString) groups = g_string_new (NULL);
+
+            for (guint k = 0; k < u->groups->len; k++)
+                g_string_append_printf (groups, "%s%s", k ? "," : "", (char *) u->groups->pdata[k]);
+            set_prop (un, "groups", groups->str);
+        }
+        set_prop (un, "shell", u->shell);
+        set_prop (un, "home", u->home);
         for (guint k = 0; k < u->ssh_keys->len; k++) {
             const char *key = u->ssh_keys->pdata[k];
             xmlNode *kn = add_child (un, ns, "ssh-key", key);
@@ -1025,6 +1123,11 @@ vi_spec_format (const ViSpec *spec)
             case VI_PASSWORD_LAST:
             default: g_assert_not_reached ();
             }
+        }
+        if (u->sudo != VI_SUDO_NONE) {
+            xmlNode *sn = add_child (un, ns, "sudo", NULL);
+            if (u->sudo == VI_SUDO_NOPASSWD)
+                set_prop (sn, "nopasswd", "yes");
         }
     }
     if (spec->hostname)

@@ -35,6 +35,13 @@ typedef enum {
 } ViPasswordKind;
 
 typedef enum {
+    VI_SUDO_NONE,           /* no <sudo>: sudoers left alone */
+    VI_SUDO_YES,            /* <sudo/>: NAME ALL=(ALL:ALL) ALL */
+    VI_SUDO_NOPASSWD,       /* <sudo nopasswd="yes"/>: ... NOPASSWD: ALL */
+    VI_SUDO_LAST
+} ViSudo;
+
+typedef enum {
     VI_RENDERER_AUTO,
     VI_RENDERER_IFUPDOWN,
     VI_RENDERER_NETWORKMANAGER,
@@ -61,6 +68,14 @@ typedef struct {
     GPtrArray *ssh_keys;        /* (element-type utf8): one validated key line each */
     ViPasswordKind password_kind;
     char *password;             /* the hash (HASH) or secret name (SECRET); NULL otherwise */
+    gboolean create;            /* create="yes": made when missing from the guest */
+    gboolean has_uid;           /* uid= given... */
+    guint32 uid;                /* ...and its value */
+    char *group;                /* primary group, name or number; NULL when absent */
+    GPtrArray *groups;          /* (element-type utf8): groups= supplementary groups */
+    char *shell;                /* login shell, guest-absolute; NULL when absent */
+    char *home;                 /* home directory, guest-absolute; NULL when absent */
+    ViSudo sudo;
 } ViUser;
 
 typedef struct {
@@ -244,7 +259,9 @@ char *vi_spec_digest (const ViSpec *spec);
  *
  * Adds @src's items to @dest: SSH keys already present are not added again,
  * a file or directory path given again replaces the old item, a password,
- * hostname, meta key or interface given again replaces the old one.
+ * hostname, meta key or interface given again replaces the old one; a
+ * user's account attributes (uid, group, groups, shell, home, sudo) given
+ * again replace the old ones, and create="yes" stays.
  */
 void vi_spec_merge (ViSpec *dest, const ViSpec *src);
 

@@ -442,6 +442,14 @@ fake_vfs_paths (ViVfs *vfs)
 }
 
 void
+fake_vfs_remove (ViVfs *vfs, const char *path)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+
+    g_hash_table_remove (self->nodes, path);
+}
+
+void
 fake_vfs_fail_at (ViVfs *vfs, guint n)
 {
     FakeVfs *self = (FakeVfs *) vfs;

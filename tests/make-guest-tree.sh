@@ -43,6 +43,21 @@ printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > etc
 touch bin/bash
 chmod 0755 bin/bash
 
+# What creating a user reads: login.defs (HOME_MODE on Fedora, below),
+# shells, gshadow (not on Alpine, below), sudoers, and a skel.
+printf 'UID_MIN\t\t 1000\nUID_MAX\t\t60000\nGID_MIN\t\t 1000\nGID_MAX\t\t60000\n' > etc/login.defs
+printf '# /etc/shells: valid login shells\n/bin/sh\n/bin/bash\n' > etc/shells
+printf 'root:*::\ndaemon:*::\nshadow:*::\nwheel:*::alice\nalice:!::\n' > etc/gshadow
+chmod 0640 etc/gshadow
+chown 0:42 etc/gshadow 2>/dev/null || true
+printf 'root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n' > etc/sudoers
+chmod 0440 etc/sudoers
+mkdir -p etc/sudoers.d etc/skel/.config
+chmod 0755 etc/sudoers.d
+printf '# ~/.bashrc\n' > etc/skel/.bashrc
+printf '# ~/.profile\n' > etc/skel/.profile
+printf 'x=1\n' > etc/skel/.config/app.conf
+
 want=etc/systemd/system/multi-user.target.wants
 case "$distro" in
 debian12)
@@ -105,9 +120,10 @@ O
 /home/[^/]+/\.ssh(/.*)?	unconfined_u:object_r:ssh_home_t:s0
 /srv(/.*)?	system_u:object_r:var_t:s0
 FC
-    # Fedora: shadow is 0000 root:root
-    chmod 0000 etc/shadow
-    chown 0:0 etc/shadow 2>/dev/null || true
+    # Fedora: shadow and gshadow are 0000 root:root; new homes 0700
+    chmod 0000 etc/shadow etc/gshadow
+    chown 0:0 etc/shadow etc/gshadow 2>/dev/null || true
+    printf 'HOME_MODE\t0700\n' >> etc/login.defs
     ;;
 alpine319)
     cat > etc/os-release <<'O'
@@ -125,6 +141,9 @@ O
     ln -sf /bin/busybox sbin/ifup
     ln -sf /etc/init.d/networking etc/runlevels/boot/networking
     sed -i 's#/bin/bash#/bin/ash#' etc/passwd
+    # Alpine: no gshadow; ash is a login shell
+    rm -f etc/gshadow
+    printf '/bin/ash\n' >> etc/shells
     ;;
 *)
     echo "make-guest-tree.sh: unknown distro '$distro'" >&2

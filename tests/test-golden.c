@@ -13,7 +13,7 @@
  * directory created or changed), each file equal to
  * tests/golden/distro/DISTRO/files/PATH.  The one value that varies, the
  * last-change day of shadow entries the injection touched, is replaced by
- * "DAY" before comparing.  Needs root (the trees hold files of uid 1000);
+ * "DAY" before comparing.  A second run changes no byte.  Needs root (the trees hold files of uid 1000);
  * skipped otherwise, CI runs it as root.
  *
  * The guest's own network configuration: each tests/golden/prior/STACK/
@@ -281,6 +281,27 @@ test_distro (gconstpointer data)
             norm = normalize (p, content, shadow_before);
             check_golden (golden, norm, strlen (norm));
         }
+    }
+    /* a second run changes no byte */
+    {
+        g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
+        g_autoptr(GHashTable) again = NULL;
+        g_auto(ViInjectResult) result = { 0 };
+
+        g_assert_no_error (error);
+        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (result.changes, ==, 0);
+        again = walk (root);
+        for (GList *l = keys; l; l = l->next) {
+            const Entry *a = g_hash_table_lookup (after, l->data);
+            const Entry *b = g_hash_table_lookup (again, l->data);
+
+            if (b == NULL || !g_str_equal (a->sum, b->sum) || a->mode != b->mode ||
+                a->uid != b->uid || a->gid != b->gid)
+                g_error ("%s: the second run changed %s", distro, (char *) l->data);
+        }
+        g_assert_cmpuint (g_hash_table_size (again), ==, g_hash_table_size (after));
     }
     /* and nothing disappeared */
     for (GList *l = g_hash_table_get_keys (before); l; l = g_list_delete_link (l, l))

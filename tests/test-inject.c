@@ -144,6 +144,257 @@ test_fake_all_operations (void)
     g_assert_cmpuint (vi_plan_n_changes (again), ==, 0);
 }
 
+/* ---- users: created, checked, given groups and sudo ------------------ */
+
+static void assert_idempotent (const ViSpec *spec, ViVfs *vfs);
+
+#define HASH6 "$6$FqqoikoO6v0uIcnm$3sMy9trbuavMQmPVVGmwLgGS4Y7TnCuX514KjnCX3b3xmdl044EXeQTVASlM/" \
+              "JJGbJoD2nxEVeJNgrMytmxCy."
+
+/* The issue's example: bob created with every attribute, a key, a
+ * password, sudo, and a file owned by him and his new group. */
+static const char *users_request =
+    "<vi:inject xmlns:vi='" NS "'>"
+    "<vi:user name='bob' create='yes' groups='adm,audio' shell='/bin/bash'>"
+    "<vi:ssh-key>" KEY2 "</vi:ssh-key><vi:password hash='" HASH6 "'/>"
+    "<vi:sudo nopasswd='yes'/></vi:user>"
+    "<vi:file path='/srv/bob.txt' owner='bob' group='bob'>b&#10;</vi:file>"
+    "</vi:inject>";
+
+/* debian_fake() with what creating a user reads: login.defs, shells,
+ * gshadow, groups adm and audio, sudoers, and an /etc/skel. */
+static ViVfs *
+users_fake (void)
+{
+    ViVfs *vfs = debian_fake ();
+
+    fake_vfs_add_file (vfs, "/etc/group", "root:x:0:\nwheel:x:10:\nshadow:x:42:\nadm:x:4:\n"
+                       "audio:x:29:\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/gshadow", "root:*::\nadm:*::\naudio:*::\n", 0640, 0, 42);
+    fake_vfs_add_file (vfs, "/etc/login.defs", "# comment\nUID_MIN\t\t 1000\nUID_MAX 60000\n", 0644,
+                       0, 0);
+    fake_vfs_add_file (vfs, "/etc/shells", "# /etc/shells\n/bin/sh\n/bin/bash\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/sudoers", "root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n",
+                       0440, 0, 0);
+    fake_vfs_add_dir (vfs, "/etc/skel", 0755, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/skel/.bashrc", "# bashrc\n", 0644, 0, 0);
+    fake_vfs_add_dir (vfs, "/etc/skel/.config", 0700, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/skel/.config/app", "x=1\n", 0600, 0, 0);
+    return vfs;
+}
+
+/* A guest path as a test expects it: its content (NULL: a directory, or
+ * the content is not checked), mode and owner. */
+typedef struct {
+    const char *path;
+    const char *content;
+    guint mode;
+    guint32 uid;
+    guint32 gid;
+} WantFile;
+
+static void
+assert_files (ViVfs *vfs, const WantFile *want, gsize n)
+{
+    for (gsize i = 0; i < n; i++) {
+        const WantFile *w = &want[i];
+        ViStat st;
+        g_autoptr(GError) error = NULL;
+
+        g_assert_true (vi_vfs_stat (vfs, w->path, &st, &error));
+        g_assert_no_error (error);
+        if (st.mode != w->mode || st.uid != w->uid || st.gid != w->gid)
+            g_error ("%s: %04o %u:%u, not %04o %u:%u", w->path, st.mode, st.uid, st.gid, w->mode,
+                     w->uid, w->gid);
+        if (w->content)
+            g_assert_cmpstr (fake_vfs_get (vfs, w->path), ==, w->content);
+    }
+}
+
+/* What users_request makes of users_fake(): alice has uid 1000, so bob
+ * gets 1001, and a group of his own with the same id; his home comes from
+ * /etc/skel, owned by him, 0700 (Debian, no HOME_MODE). */
+static const WantFile user_create_want[] = {
+    { "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
+      "bob:x:1001:1001::/home/bob:/bin/bash\n", 0644, 0, 0 },
+    { "/etc/group", "root:x:0:\nwheel:x:10:\nshadow:x:42:\nadm:x:4:bob\naudio:x:29:bob\n"
+      "bob:x:1001:\n", 0644, 0, 0 },
+    { "/etc/gshadow", "root:*::\nadm:*::bob\naudio:*::bob\nbob:!::\n", 0640, 0, 42 },
+    { "/etc/shadow", NULL, 0640, 0, 42 },
+    { "/home/bob", NULL, 0700, 1001, 1001 },
+    { "/home/bob/.bashrc", "# bashrc\n", 0644, 1001, 1001 },
+    { "/home/bob/.config", NULL, 0700, 1001, 1001 },
+    { "/home/bob/.config/app", "x=1\n", 0600, 1001, 1001 },
+    { "/home/bob/.ssh/authorized_keys", KEY2 "\n", 0600, 1001, 1001 },
+    { "/etc/sudoers.d", NULL, 0750, 0, 0 },
+    { "/etc/sudoers.d/virt-inject-bob", "bob ALL=(ALL:ALL) NOPASSWD: ALL\n", 0440, 0, 0 },
+    { "/srv/bob.txt", "b\n", 0644, 1001, 1001 },
+};
+
+static void
+test_fake_user_create (void)
+{
+    g_autoptr(ViSpec) spec = parse (users_request);
+    g_autoptr(ViVfs) vfs = users_fake ();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *today = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                              g_get_real_time () / G_USEC_PER_SEC / 86400);
+    g_autofree char *shadow = g_strdup_printf ("root:*:19000:0:99999:7:::\n"
+                                               "alice:$6$x$y:19000:0:99999:7:::\n"
+                                               "bob:" HASH6 ":%s:0:99999:7:::\n", today);
+
+    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    assert_files (vfs, user_create_want, G_N_ELEMENTS (user_create_want));
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/shadow"), ==, shadow);
+    /* a second run changes nothing: bob is not created again */
+    assert_idempotent (spec, vfs);
+}
+
+/* uid, gid and home mode from the guest's login.defs; a uid free in passwd
+ * but taken as a gid is passed over for a user with a group of his own. */
+static const WantFile user_login_defs_want[] = {
+    { "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
+      "bob:x:2001:2001::/home/bob:/bin/sh\ncarol:x:2000:4::/home/carol:/bin/sh\n", 0644, 0, 0 },
+    { "/etc/group", "root:x:0:\nadm:x:4:\nold:x:2000:\nbob:x:2001:\n", 0644, 0, 0 },
+    { "/home/bob", NULL, 0750, 2001, 2001 },
+    { "/home/carol", NULL, 0750, 2000, 4 },
+};
+
+/* An existing user with matching attributes is checked, not recreated;
+ * its groups= and sudo are still added (not to gshadow, which has no
+ * wheel: left as it is). */
+static const WantFile user_existing_want[] = {
+    { "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n",
+      0644, 0, 0 },
+    { "/etc/group", "root:x:0:\nwheel:x:10:alice\nshadow:x:42:\nadm:x:4:\naudio:x:29:\n", 0644, 0, 0 },
+    { "/etc/gshadow", "root:*::\nadm:*::\naudio:*::\n", 0640, 0, 42 },
+    { "/etc/sudoers.d/virt-inject-alice", "alice ALL=(ALL:ALL) ALL\n", 0440, 0, 0 },
+};
+
+/* Files that replace those of users_fake() before a run. */
+static const WantFile user_login_defs_setup[] = {
+    { "/etc/login.defs", "UID_MIN 2000\nUID_MAX 2010\nGID_MIN 3000\nGID_MAX 3010\nHOME_MODE 0750\n",
+      0644, 0, 0 },
+    { "/etc/group", "root:x:0:\nadm:x:4:\nold:x:2000:\n", 0644, 0, 0 },
+};
+
+typedef struct {
+    const char *name;
+    const char *users;              /* the <user> elements */
+    const WantFile *setup;
+    gsize n_setup;
+    const WantFile *want;
+    gsize n_want;
+} UserCase;
+
+static const UserCase user_cases[] = {
+    { "login-defs", "<vi:user name='bob' create='yes'/><vi:user name='carol' create='yes' group='adm'/>",
+      user_login_defs_setup, G_N_ELEMENTS (user_login_defs_setup),
+      user_login_defs_want, G_N_ELEMENTS (user_login_defs_want) },
+    { "existing", "<vi:user name='alice' create='yes' uid='1000' home='/home/alice' "
+      "shell='/bin/bash' groups='wheel'><vi:sudo/></vi:user>", NULL, 0,
+      user_existing_want, G_N_ELEMENTS (user_existing_want) },
+};
+
+/* Each case on users_fake(): the files as expected, nothing of /etc/skel
+ * for a user that exists, and a second run changes nothing. */
+static void
+test_fake_user_case (gconstpointer data)
+{
+    const UserCase *c = data;
+    g_autofree char *xml = g_strconcat ("<vi:inject xmlns:vi='" NS "'>", c->users, "</vi:inject>",
+                                        NULL);
+    g_autoptr(ViSpec) spec = parse (xml);
+    g_autoptr(ViVfs) vfs = users_fake ();
+    g_autoptr(GError) error = NULL;
+
+    for (gsize i = 0; i < c->n_setup; i++)
+        fake_vfs_add_file (vfs, c->setup[i].path, c->setup[i].content, c->setup[i].mode,
+                           c->setup[i].uid, c->setup[i].gid);
+    g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    assert_files (vfs, c->want, c->n_want);
+    g_assert_null (fake_vfs_get (vfs, "/home/alice/.bashrc"));
+    assert_idempotent (spec, vfs);
+}
+
+typedef struct {
+    const char *name;
+    const char *user;               /* the <user> element */
+    const char *path;               /* a guest file to replace first, or NULL */
+    const char *content;
+    int code;
+    const char *message;
+} UserFailCase;
+
+static const UserFailCase user_fail_cases[] = {
+    { "uid-taken", "<vi:user name='bob' create='yes' uid='1000'/>", NULL, NULL, VI_ERROR_GUEST,
+      "uid 1000 is taken" },
+    { "group-missing", "<vi:user name='bob' create='yes' group='staff'/>", NULL, NULL,
+      VI_ERROR_GUEST, "group 'staff' does not exist" },
+    { "gid-missing", "<vi:user name='bob' create='yes' group='77'/>", NULL, NULL, VI_ERROR_GUEST,
+      "has gid 77" },
+    { "groups-missing", "<vi:user name='bob' create='yes' groups='adm,staff'/>", NULL, NULL,
+      VI_ERROR_GUEST, "group 'staff' of groups=" },
+    { "shell-unlisted", "<vi:user name='bob' create='yes' shell='/bin/zsh'/>", NULL, NULL,
+      VI_ERROR_GUEST, "shell '/bin/zsh' is not listed" },
+    { "no-shells", "<vi:user name='bob' create='yes' shell='/bin/sh'/>", "/etc/shells", NULL,
+      VI_ERROR_GUEST, "is not listed" },
+    { "group-root", "<vi:user name='bob' create='yes' group='root'/>", NULL, NULL,
+      VI_ERROR_INVALID, "gid 0" },
+    { "home-exists", "<vi:user name='bob' create='yes' home='/home/alice'/>", NULL, NULL,
+      VI_ERROR_GUEST, "home /home/alice already exists" },
+    { "missing-no-create", "<vi:user name='bob' groups='adm'/>", NULL, NULL, VI_ERROR_GUEST,
+      "(create=\"yes\", or --create-user, makes it)" },
+    { "existing-uid", "<vi:user name='alice' create='yes' uid='1005'/>", NULL, NULL,
+      VI_ERROR_GUEST, "exists with uid 1000; the request says uid 1005" },
+    { "existing-group", "<vi:user name='alice' group='wheel'/>", NULL, NULL, VI_ERROR_GUEST,
+      "primary group" },
+    { "existing-home", "<vi:user name='alice' home='/srv/alice'/>", NULL, NULL, VI_ERROR_GUEST,
+      "exists with home '/home/alice'" },
+    { "existing-shell", "<vi:user name='alice' shell='/bin/sh'/>", NULL, NULL, VI_ERROR_GUEST,
+      "exists with shell '/bin/bash'" },
+    { "malformed-passwd", "<vi:user name='bob' create='yes'/>", "/etc/passwd",
+      "root:x:0:0::/root:/bin/sh\nbob:x:oops\n", VI_ERROR_GUEST, "malformed entry" },
+    { "in-shadow-only", "<vi:user name='bob' create='yes'/>", "/etc/shadow",
+      "root:*:1:0:99999:7:::\nbob:*:1:0:99999:7:::\n", VI_ERROR_GUEST, "already in its /etc/shadow" },
+    { "range-full", "<vi:user name='bob' create='yes'/>", "/etc/login.defs",
+      "UID_MIN 1000\nUID_MAX 1000\n", VI_ERROR_GUEST, "no free uid in 1000-1000" },
+    { "sudo-not-installed", "<vi:user name='alice'><vi:sudo/></vi:user>", "/etc/sudoers", NULL,
+      VI_ERROR_GUEST, "no /etc/sudoers" },
+    { "sudo-no-includedir", "<vi:user name='alice'><vi:sudo/></vi:user>", "/etc/sudoers",
+      "root ALL=(ALL) ALL\n", VI_ERROR_GUEST, "does not read /etc/sudoers.d" },
+};
+
+/* Each refused or failed request names the reason and writes nothing. */
+static void
+test_fake_user_fail (gconstpointer data)
+{
+    const UserFailCase *c = data;
+    g_autofree char *xml = g_strconcat ("<vi:inject xmlns:vi='" NS "'>", c->user,
+                                        "<vi:file path='/etc/motd'>x</vi:file></vi:inject>", NULL);
+    g_autoptr(ViSpec) spec = parse (xml);
+    g_autoptr(ViVfs) vfs = users_fake ();
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (c->path && c->content)
+        fake_vfs_add_file (vfs, c->path, c->content, 0644, 0, 0);
+    else if (c->path)
+        fake_vfs_remove (vfs, c->path);
+    before = fake_vfs_state (vfs);
+    if (vi_inject (spec, vfs, NULL, FALSE, NULL, &error))
+        g_error ("%s: accepted", c->name);
+    g_assert_error (error, VI_ERROR, c->code);
+    if (strstr (error->message, c->message) == NULL)
+        g_error ("%s: '%s' lacks '%s'", c->name, error->message, c->message);
+    g_assert_cmpuint (fake_vfs_n_mutations (vfs), ==, 0);
+    after = fake_vfs_state (vfs);
+    g_assert_cmpstr (before, ==, after);
+}
+
 /* debian_fake() where /srv/app already exists with the wrong mode and
  * owner: the plan fixes its attributes (an undoable step) */
 static ViVfs *
@@ -193,10 +444,16 @@ static const char *const nested_expect[] = {
     "/root/.ssh 1 700 0:0\n", NULL
 };
 
+static const char *const users_expect[] = {
+    "/home/bob 1 700 1001:1001\n", "/home/bob/.config 1 700 1001:1001\n",
+    "/home/bob/.ssh 1 700 1001:1001\n", "/etc/sudoers.d 1 750 0:0\n", "/srv 1 755 0:0\n", NULL
+};
+
 static const FailCase fail_cases[] = {
     { &request, debian_fake, request_expect },
     { &request, debian_fake_with_app, request_app_expect },
     { &nested_request, nested_fake, nested_expect },
+    { &users_request, users_fake, users_expect },
 };
 
 /* The error of a failed apply names the step ("creating /srv/a/b/c (...)",
@@ -689,7 +946,7 @@ test_fake_home_slashes (void)
         gboolean exists = TRUE;
 
         fake_vfs_add_file (vfs, "/etc/passwd", passwd, 0644, 0, 0);
-        g_assert_true (vi_inject (spec, vfs, NULL, FALSE, &result, &error));
+        vi_inject (spec, vfs, NULL, FALSE, &result, &error);
         g_assert_no_error (error);
         g_assert_cmpstr (fake_vfs_get (vfs, "/home/alice/.ssh/authorized_keys"), ==, KEY1 "\n");
         g_assert_null (fake_vfs_get (vfs, "/.ssh/authorized_keys"));
@@ -884,29 +1141,42 @@ mtimes (const char *root)
     return out;
 }
 
+/* A fresh generated tree of @distro (make-guest-tree.sh) in a new
+ * temporary directory *@out_top; returns its root. */
+static char *
+make_tree (const char *distro, char **out_top)
+{
+    g_autofree char *script = g_build_filename (g_getenv ("VIRT_INJECT_SOURCE_ROOT"), "tests",
+                                                "make-guest-tree.sh", NULL);
+    g_autofree char *cmd = NULL;
+    char *root;
+    int status;
+
+    *out_top = g_dir_make_tmp ("vi-tree-XXXXXX", NULL);
+    root = g_build_filename (*out_top, "root", NULL);
+    cmd = g_strdup_printf ("%s %s %s", script, distro, root);
+    g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
+    g_assert_cmpint (status, ==, 0);
+    return root;
+}
+
 static void
 test_tree (gconstpointer data)
 {
     const Distro *d = data;
-    g_autofree char *top = NULL, *root = NULL, *cmd = NULL, *script = NULL;
+    g_autofree char *top = NULL, *root = NULL, *cmd = NULL;
     g_autoptr(ViSpec) spec = parse (request);
     ViInjectOptions opts = { .secrets_dir = secrets_dir };
     g_autoptr(GError) error = NULL;
     g_autofree char *net = NULL, *shadow = NULL, *before = NULL, *after = NULL;
     g_autofree char *relabel = NULL;
     g_auto(ViInjectResult) result = { 0 };
-    int status;
 
     if (geteuid () != 0) {
         g_test_skip ("needs root (guest trees owned by other uids)");
         return;
     }
-    top = g_dir_make_tmp ("vi-tree-XXXXXX", NULL);
-    root = g_build_filename (top, "root", NULL);
-    script = g_build_filename (g_getenv ("VIRT_INJECT_SOURCE_ROOT"), "tests", "make-guest-tree.sh", NULL);
-    cmd = g_strdup_printf ("%s %s %s", script, d->distro, root);
-    g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
-    g_assert_cmpint (status, ==, 0);
+    root = make_tree (d->distro, &top);
 
     {
         g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
@@ -1059,6 +1329,121 @@ test_fake_guest_hash_cost (gconstpointer data)
  * the labels differ by path (the control: not one default for all). */
 #define HOST_POLICY "/etc/selinux/default/contexts/files"
 
+/* A hostile /etc/skel in a real tree (rootfs backend): a symlink to
+ * /etc/shadow, a FIFO, a file hard-linked to a root-only file and a directory
+ * symlink are not copied and are named in the plan; the regular files
+ * are; a second run changes nothing.  Then /etc/skel itself a symlink to
+ * /etc: nothing of it is copied. */
+static void
+test_tree_user_hostile_skel (void)
+{
+    g_autofree char *top = NULL, *root = NULL, *cmd = NULL;
+    g_autofree char *skel = NULL, *p = NULL;
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'><vi:user name='bob' create='yes'>"
+                                    "<vi:ssh-key>" KEY2 "</vi:ssh-key></vi:user>"
+                                    "<vi:user name='carol' create='yes'/></vi:inject>");
+    g_autoptr(ViSpec) dave_only = parse ("<vi:inject xmlns:vi='" NS "'>"
+                                          "<vi:user name='dave' create='yes'/></vi:inject>");
+    g_autoptr(GError) error = NULL;
+    g_auto(ViInjectResult) result = { 0 };
+    g_auto(ViInjectResult) again = { 0 };
+    g_auto(ViInjectResult) third = { 0 };
+    struct stat st;
+
+    if (geteuid () != 0) {
+        g_test_skip ("needs root (guest trees owned by other uids)");
+        return;
+    }
+    root = make_tree ("debian12", &top);
+    skel = g_build_filename (root, "etc", "skel", NULL);
+    p = g_build_filename (skel, "shadow-link", NULL);
+    g_assert_cmpint (symlink ("/etc/shadow", p), ==, 0);
+    g_free (p);
+    p = g_build_filename (skel, "fifo", NULL);
+    g_assert_cmpint (mkfifo (p, 0644), ==, 0);
+    g_free (p);
+    p = g_build_filename (skel, "secret-link", NULL);
+    {
+        g_autofree char *secret = g_build_filename (root, "etc", "secret", NULL);
+        g_assert_true (g_file_set_contents (secret, "secret\n", -1, NULL));
+        g_assert_cmpint (chmod (secret, 0600), ==, 0);
+        g_assert_cmpint (link (secret, p), ==, 0);
+    }
+    g_free (p);
+    p = g_build_filename (skel, ".config", "etc", NULL);
+    g_assert_cmpint (symlink ("/etc", p), ==, 0);
+
+    {
+        g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
+        g_assert_no_error (error);
+        vi_inject (spec, vfs, NULL, FALSE, &result, &error);
+        g_assert_no_error (error);
+    }
+    for (guint i = 0; i < 4; i++) {
+        static const char *const skipped[] = {
+            "skipped     /etc/skel/shadow-link 0777 0:0 (create user bob: a symlink of /etc/skel "
+            "not copied)",
+            "skipped     /etc/skel/fifo 0644 0:0 (create user bob: a special file of /etc/skel "
+            "not copied)",
+            "skipped     /etc/skel/secret-link 0600 0:0 (create user bob: a file with several "
+            "links of /etc/skel not copied)",
+            "skipped     /etc/skel/.config/etc 0777 0:0 (create user bob: a symlink of /etc/skel "
+            "not copied)",
+        };
+        if (strstr (result.summary, skipped[i]) == NULL)
+            g_error ("the plan lacks '%s':\n%s", skipped[i], result.summary);
+    }
+    for (guint i = 0; i < 4; i++) {
+        static const char *const absent[] = {
+            "home/bob/shadow-link", "home/bob/fifo", "home/bob/secret-link", "home/bob/.config/etc"
+        };
+        g_autofree char *path = g_build_filename (root, absent[i], NULL);
+        g_assert_cmpint (lstat (path, &st), ==, -1);
+    }
+    {
+        g_autofree char *bashrc = tree_file (root, "/home/carol/.bashrc");
+        g_autofree char *ak = tree_file (root, "/home/bob/.ssh/authorized_keys");
+        g_autofree char *home = g_build_filename (root, "home", "bob", NULL);
+
+        g_assert_cmpstr (bashrc, ==, "# ~/.bashrc\n");
+        g_assert_cmpstr (ak, ==, KEY2 "\n");
+        g_assert_cmpint (stat (home, &st), ==, 0);
+        g_assert_cmpint (st.st_mode & 07777, ==, 0700);
+        g_assert_cmpint (st.st_uid, ==, 1001);
+        g_assert_cmpint (st.st_gid, ==, 1001);
+    }
+    {
+        g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
+        g_assert_no_error (error);
+        vi_inject (spec, vfs, NULL, FALSE, &again, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (again.changes, ==, 0);
+    }
+
+    /* /etc/skel -> /etc */
+    g_free (cmd);
+    cmd = g_strdup_printf ("rm -rf '%s'", skel);
+    g_assert_cmpint (system (cmd), ==, 0);
+    g_assert_cmpint (symlink ("/etc", skel), ==, 0);
+    {
+        g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
+        g_autofree char *dave = g_build_filename (root, "home", "dave", NULL);
+        g_autoptr(GDir) dir = NULL;
+
+        g_assert_no_error (error);
+        vi_inject (dave_only, vfs, NULL, FALSE, &third, &error);
+        g_assert_no_error (error);
+        g_assert_nonnull (strstr (third.summary, "skipped     /etc/skel 0777 0:0 (create user dave: "
+                                  "/etc/skel is not a directory; nothing copied)"));
+        dir = g_dir_open (dave, 0, &error);
+        g_assert_no_error (error);
+        g_assert_null (g_dir_read_name (dir));
+    }
+    g_free (cmd);
+    cmd = g_strdup_printf ("rm -rf '%s'", top);
+    g_assert_cmpint (system (cmd), ==, 0);
+}
+
 static void
 test_tree_real_policy (void)
 {
@@ -1147,9 +1532,20 @@ main (int argc, char **argv)
                           test_fake_fail_everywhere);
     g_test_add_data_func ("/inject/fake/fail-at-every-step-nested-dirs", &fail_cases[2],
                           test_fake_fail_everywhere);
+    g_test_add_data_func ("/inject/fake/fail-at-every-step-new-user", &fail_cases[3],
+                          test_fake_fail_everywhere);
     g_test_add_func ("/inject/fake/undo-failure-reported", test_fake_undo_failure);
     g_test_add_func ("/inject/fake/undo-all-fail-all-named", test_fake_undo_all_fail);
     g_test_add_func ("/inject/fake/missing-user", test_fake_missing_user);
+    g_test_add_func ("/inject/fake/user-create", test_fake_user_create);
+    for (guint i = 0; i < G_N_ELEMENTS (user_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/inject/fake/user/%s", user_cases[i].name);
+        g_test_add_data_func (path, &user_cases[i], test_fake_user_case);
+    }
+    for (guint i = 0; i < G_N_ELEMENTS (user_fail_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/inject/fake/user-fail/%s", user_fail_cases[i].name);
+        g_test_add_data_func (path, &user_fail_cases[i], test_fake_user_fail);
+    }
     g_test_add_func ("/inject/fake/yescrypt-refused-on-musl", test_fake_yescrypt_refused);
     g_test_add_func ("/inject/fake/alpine-network", test_fake_alpine_network);
     g_test_add_func ("/inject/fake/alpine-search", test_fake_alpine_search);
@@ -1172,6 +1568,7 @@ main (int argc, char **argv)
         g_test_add_data_func (path, &cost_cases[i], test_fake_guest_hash_cost);
     }
     g_test_add_func ("/inject/tree/debian12-real-selinux-policy", test_tree_real_policy);
+    g_test_add_func ("/inject/tree/user-hostile-skel", test_tree_user_hostile_skel);
     for (gsize i = 0; i < G_N_ELEMENTS (distros); i++) {
         g_autofree char *path = g_strdup_printf ("/inject/tree/%s", distros[i].distro);
         g_test_add_data_func (path, &distros[i], test_tree);

@@ -42,6 +42,11 @@ static const Case cases[] = {
     { "meta", "<vi:meta key='role'>web</vi:meta><vi:meta key='x'>y</vi:meta>", "", NULL },
     { "selinux", "<vi:selinux relabel='yes'/>", "", NULL },
     { "target", "<vi:target disk='vdb' root='/dev/sda2'/>", "", NULL },
+    { "user-create", "<vi:user name='bob' create='yes' uid='1500' group='bob' groups='adm,audio' shell='/bin/bash' home='/home/bob'><vi:sudo/></vi:user>", "", NULL },
+    { "user-create-minimal", "<vi:user name='bob' create='yes'/>", "", NULL },
+    { "user-sudo-nopasswd", "<vi:user name='_apt-x$'><vi:sudo nopasswd='yes'/></vi:user>", "", NULL },
+    { "user-dot-no-sudo", "<vi:user name='j.doe' create='yes'/>", "", NULL },
+    { "user-existing-root", "<vi:user name='root' uid='0' group='0'/>", "", NULL },
 
     /* rejected: structure */
     { "unknown-element", "<vi:bogus/>", "", "unknown child element <bogus>" },
@@ -49,6 +54,22 @@ static const Case cases[] = {
     { "foreign-child", "<x:y xmlns:x='urn:x'/>", "", "not in the virt-inject namespace" },
     { "bad-policy", "", "policy='sometimes'", "policy" },
     { "bad-on-error", "", "on-error='ignore'", "on-error" },
+    /* rejected: users */
+    { "user-create-uid0", "<vi:user name='bob' create='yes' uid='0'/>", "", "may not have uid 0" },
+    { "user-create-gid0", "<vi:user name='bob' create='yes' group='0'/>", "", "may not have gid 0" },
+    { "user-create-badname", "<vi:user name='Bob' create='yes'/>", "", "is not a login name" },
+    { "user-create-digit", "<vi:user name='1bob' create='yes'/>", "", "is not a login name" },
+    { "user-uid-text", "<vi:user name='bob' uid='x'/>", "", "uid" },
+    { "user-uid-negative", "<vi:user name='bob' uid='-1'/>", "", "uid" },
+    { "user-bad-create", "<vi:user name='bob' create='maybe'/>", "", "create" },
+    { "user-groups-empty", "<vi:user name='bob' groups='adm,,audio'/>", "", "'groups'" },
+    { "user-group-colon", "<vi:user name='bob' group='a:b'/>", "", "'group'" },
+    { "user-shell-relative", "<vi:user name='bob' shell='bash'/>", "", "'shell'" },
+    { "user-home-root", "<vi:user name='bob' home='/'/>", "", "'home'" },
+    { "user-home-dotdot", "<vi:user name='bob' home='/home/../etc'/>", "", "'home'" },
+    { "user-sudo-dot", "<vi:user name='j.doe'><vi:sudo/></vi:user>", "", "contains '.'" },
+    { "user-sudo-twice", "<vi:user name='bob'><vi:sudo/><vi:sudo/></vi:user>", "", "sudo" },
+    { "user-sudo-attr", "<vi:user name='bob'><vi:sudo all='yes'/></vi:user>", "", "all" },
     /* rejected: paths */
     { "relative-path", "<vi:file path='etc/motd'>x</vi:file>", "", "not an absolute path" },
     { "dotdot-path", "<vi:file path='/etc/../shadow'>x</vi:file>", "", "'..' component" },
@@ -251,6 +272,41 @@ test_canonical (void)
     }
 }
 
+/* The account attributes survive the canonical form, and the canonical
+ * form is what the digest changes with. */
+static void
+test_user_account (void)
+{
+    const char *xml = "<vi:inject xmlns:vi='" NS "'><vi:user home='/srv/bob' name='bob' "
+                      "shell='/bin/bash' groups='adm,audio' group='staff' uid='1500' create='yes'>"
+                      "<vi:sudo nopasswd='yes'/></vi:user></vi:inject>";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViSpec) spec = vi_spec_parse (xml, strlen (xml), NULL, &error);
+    g_autoptr(ViSpec) again = NULL;
+    g_autofree char *canon = NULL, *canon2 = NULL;
+    const ViUser *u;
+
+    g_assert_no_error (error);
+    u = spec->users->pdata[0];
+    g_assert_true (u->create);
+    g_assert_true (u->has_uid);
+    g_assert_cmpuint (u->uid, ==, 1500);
+    g_assert_cmpstr (u->group, ==, "staff");
+    g_assert_cmpuint (u->groups->len, ==, 2);
+    g_assert_cmpstr (u->groups->pdata[1], ==, "audio");
+    g_assert_cmpstr (u->shell, ==, "/bin/bash");
+    g_assert_cmpstr (u->home, ==, "/srv/bob");
+    g_assert_cmpint (u->sudo, ==, VI_SUDO_NOPASSWD);
+    canon = vi_spec_format (spec);
+    g_assert_nonnull (strstr (canon, "<vi:user name=\"bob\" create=\"yes\" uid=\"1500\" "
+                              "group=\"staff\" groups=\"adm,audio\" shell=\"/bin/bash\" "
+                              "home=\"/srv/bob\">\n    <vi:sudo nopasswd=\"yes\"/>\n  </vi:user>"));
+    again = vi_spec_parse (canon, strlen (canon), NULL, &error);
+    g_assert_no_error (error);
+    canon2 = vi_spec_format (again);
+    g_assert_cmpstr (canon, ==, canon2);
+}
+
 static void
 test_digest_changes (void)
 {
@@ -367,6 +423,7 @@ main (int argc, char **argv)
     g_test_add_func ("/spec/hostile-xml", test_hostile);
     g_test_add_func ("/spec/canonical", test_canonical);
     g_test_add_func ("/spec/digest-changes", test_digest_changes);
+    g_test_add_func ("/spec/user-account", test_user_account);
     g_test_add_func ("/spec/full-roundtrip", test_full_roundtrip);
     g_test_add_func ("/spec/merge", test_merge);
     g_test_add_func ("/spec/in-domain", test_in_domain);

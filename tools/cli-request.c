@@ -28,6 +28,10 @@ cli_request_add_entries (GOptionGroup *group, CliRequestOptions *opts)
         { "file", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts->files,
           "Copy HOSTFILE to GUESTPATH (mode default 0644)", "GUESTPATH:HOSTFILE[:MODE]" },
         { "hostname", 0, 0, G_OPTION_ARG_STRING, &opts->hostname, "Set the hostname", "NAME" },
+        { "create-user", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts->create_users,
+          "Create user NAME when the guest has none (uid, group, home from the guest)", "NAME" },
+        { "sudo", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts->sudo,
+          "Let USER run anything with sudo (/etc/sudoers.d/virt-inject-USER)", "USER[:nopasswd]" },
         { NULL }
     };
 
@@ -42,6 +46,8 @@ cli_request_options_clear (CliRequestOptions *opts)
     g_clear_pointer (&opts->passwords, g_strfreev);
     g_clear_pointer (&opts->files, g_strfreev);
     g_clear_pointer (&opts->hostname, g_free);
+    g_clear_pointer (&opts->create_users, g_strfreev);
+    g_clear_pointer (&opts->sudo, g_strfreev);
     g_clear_pointer (&opts->password_crypto, g_free);
     if (opts->generated) {
         explicit_bzero (opts->generated->str, opts->generated->len);
@@ -63,7 +69,8 @@ cli_request_show_generated (CliRequestOptions *opts)
 gboolean
 cli_request_given (const CliRequestOptions *opts)
 {
-    return opts->spec_file || opts->ssh_keys || opts->passwords || opts->files || opts->hostname;
+    return opts->spec_file || opts->ssh_keys || opts->passwords || opts->files || opts->hostname ||
+           opts->create_users || opts->sudo;
 }
 
 static ViUser *
@@ -97,6 +104,33 @@ split_user (const char *arg, const char *option, char **out_user, const char **o
     }
     *out_user = g_steal_pointer (&user);
     *out_rest = colon + 1;
+    return TRUE;
+}
+
+/* --create-user NAME, --sudo USER[:nopasswd]: the spec's own rules
+ * (vi_spec_validate) check the names. */
+static gboolean
+add_account (ViSpec *spec, const char *arg, gboolean sudo, GError **error)
+{
+    const char *colon = strchr (arg, ':');
+    g_autofree char *name = g_strndup (arg, colon ? (gsize) (colon - arg) : strlen (arg));
+    GError *e = NULL;
+    ViUser *u;
+
+    if (!vi_check_account_name (name, &e)) {
+        g_set_error (error, VI_ERROR, VI_ERROR_INVALID, "--%s: %s",
+                     sudo ? "sudo" : "create-user", e->message);
+        g_error_free (e);
+        return FALSE;
+    }
+    if (colon && !(sudo && g_str_equal (colon, ":nopasswd")))
+        return vi_throw (error, VI_ERROR_INVALID, "--%s '%s': expected %s", sudo ? "sudo" : "create-user",
+                         arg, sudo ? "USER or USER:nopasswd" : "NAME");
+    u = user_of (spec, name);
+    if (!sudo)
+        u->create = TRUE;
+    else
+        u->sudo = colon ? VI_SUDO_NOPASSWD : VI_SUDO_YES;
     return TRUE;
 }
 
@@ -243,6 +277,12 @@ cli_request_build (CliRequestOptions *opts, const ViConfig *cfg, GError **error)
         spec = vi_spec_new ();
     }
 
+    for (guint i = 0; opts->create_users && opts->create_users[i]; i++)
+        if (!add_account (quick, opts->create_users[i], FALSE, error))
+            return NULL;
+    for (guint i = 0; opts->sudo && opts->sudo[i]; i++)
+        if (!add_account (quick, opts->sudo[i], TRUE, error))
+            return NULL;
     for (guint i = 0; opts->ssh_keys && opts->ssh_keys[i]; i++)
         if (!add_ssh_keys (quick, opts->ssh_keys[i], error))
             return NULL;

@@ -273,5 +273,60 @@ envrun false --rootfs "$tmp/g7" --verbose
 ! grep -q LIBGUESTFS "$tmp/err"
 ok $? "--verbose with a root directory (no appliance): nothing said"
 
+# --- users created from a spec: exit 0, 1 and 2, and idempotent ----------
+tree gu
+vi_ns='xmlns:vi="http://virt-inject.org/xmlns/libvirt/domain/1.0"'
+userspec () {  # userspec FILE USER-ELEMENT
+    printf '<vi:inject %s>%s</vi:inject>\n' "$vi_ns" "$2" >"$1"
+}
+userspec "$tmp/bob.xml" "<vi:user name=\"bob\" create=\"yes\" groups=\"wheel\" shell=\"/bin/bash\"><vi:ssh-key>$(cat "$tmp/k1")</vi:ssh-key><vi:sudo nopasswd=\"yes\"/></vi:user>"
+expect 0 "a user created" vic inject --rootfs "$tmp/gu" --spec "$tmp/bob.xml"
+grep -qx 'bob:x:1001:1001::/home/bob:/bin/bash' "$tmp/gu/etc/passwd" &&
+    grep -qx 'bob:x:1001:' "$tmp/gu/etc/group" && grep -qx 'wheel:x:10:alice,bob' "$tmp/gu/etc/group"
+ok $? "bob in passwd, his own group, and a member of wheel"
+[ "$(stat -c '%a %u:%g' "$tmp/gu/home/bob" "$tmp/gu/home/bob/.bashrc" "$tmp/gu/etc/sudoers.d/virt-inject-bob")" = "700 1001:1001
+644 1001:1001
+440 0:0" ]
+ok $? "his home from /etc/skel, his sudoers file 0440"
+[ "$(cat "$tmp/gu/etc/sudoers.d/virt-inject-bob")" = 'bob ALL=(ALL:ALL) NOPASSWD: ALL' ]
+ok $? "the sudoers file holds exactly the rule"
+snapshot "$tmp/gu" >"$tmp/gu.before"
+expect 0 "the same request again" vic inject --rootfs "$tmp/gu" --spec "$tmp/bob.xml"
+snapshot "$tmp/gu" >"$tmp/gu.after"
+cmp -s "$tmp/gu.before" "$tmp/gu.after"
+ok $? "the second run changes no byte (bob is not created again)"
+expect 0 "--create-user with --ssh-key and --sudo" vic inject --rootfs "$tmp/gu" \
+    --create-user dave --ssh-key "dave:$tmp/k1" --sudo dave:nopasswd
+cmp -s "$tmp/k1" "$tmp/gu/home/dave/.ssh/authorized_keys" &&
+    grep -qx 'dave:x:1002:1002::/home/dave:/bin/sh' "$tmp/gu/etc/passwd" &&
+    [ "$(cat "$tmp/gu/etc/sudoers.d/virt-inject-dave")" = 'dave ALL=(ALL:ALL) NOPASSWD: ALL' ]
+ok $? "the key of a user the guest did not have, his passwd entry and sudoers file"
+expect 1 "--sudo for a name with a '.' is refused" vic inject --rootfs "$tmp/gu" --sudo j.doe
+expect 1 "--sudo USER:other is refused" vic inject --rootfs "$tmp/gu" --sudo dave:yes
+expect 2 "--ssh-key for a user the guest lacks, without --create-user" vic inject --rootfs "$tmp/gu" \
+    --ssh-key "erin:$tmp/k1"
+grep -q 'create="yes", or --create-user, makes it' "$tmp/err"
+ok $? "and says how to create the user"
+snapshot "$tmp/gu" >"$tmp/gu.before"
+userspec "$tmp/u1.xml" '<vi:user name="bob2" create="yes" uid="0"/>'
+expect 1 "uid 0 for a created user is refused" vic inject --rootfs "$tmp/gu" --spec "$tmp/u1.xml"
+expect 1 "and by validate" vic validate "$tmp/u1.xml"
+expect 0 "validate accepts the user of the issue's example" vic validate "$tmp/bob.xml"
+userspec "$tmp/u1.xml" '<vi:user name="Bob" create="yes"/>'
+expect 1 "a name that is no login name is refused" vic inject --rootfs "$tmp/gu" --spec "$tmp/u1.xml"
+userspec "$tmp/u2.xml" '<vi:user name="carol" create="yes" uid="1000"/>'
+expect 2 "a uid taken by another fails" vic inject --rootfs "$tmp/gu" --spec "$tmp/u2.xml"
+grep -q "uid 1000 is taken" "$tmp/err"
+ok $? "and says so"
+userspec "$tmp/u2.xml" '<vi:user name="bob" uid="1500"/>'
+expect 2 "an existing user whose uid differs fails" vic inject --rootfs "$tmp/gu" --spec "$tmp/u2.xml"
+grep -q "exists with uid 1001; the request says uid 1500" "$tmp/err"
+ok $? "naming the field"
+userspec "$tmp/u2.xml" '<vi:user name="carol" create="yes" shell="/bin/zsh"/>'
+expect 2 "a shell not in /etc/shells fails" vic inject --rootfs "$tmp/gu" --spec "$tmp/u2.xml"
+snapshot "$tmp/gu" >"$tmp/gu.after"
+cmp -s "$tmp/gu.before" "$tmp/gu.after"
+ok $? "the refused and failed requests wrote nothing"
+
 echo "1..$n"
 exit $failed
