@@ -21,8 +21,8 @@
 #
 # The guests' common setup (what the checks rely on):
 # * root has no password (the test injects a key); the user `alice` (uid 1000)
-#   exists with a locked password (the test injects its key and password:
-#   user creation is not what this suite tests);
+#   exists with a locked password (the test injects its key and password);
+#   the request creates the user `bob` (sudo is installed, nobody may use it);
 # * sshd allows password authentication (for alice's injected password) and
 #   root logins by key (Debian's default, prohibit-password);
 # * /etc/fstab mounts the root by UUID, the kernel gets root=/dev/vda1;
@@ -47,7 +47,7 @@ real_mirror () {
     echo "${m:-http://deb.debian.org/debian}"
 }
 
-REAL_BASE_PKGS="linux-image-amd64,initramfs-tools,openssh-server,systemd-sysv,udev,kmod,iproute2,procps"
+REAL_BASE_PKGS="linux-image-amd64,initramfs-tools,openssh-server,systemd-sysv,udev,kmod,iproute2,procps,sudo"
 
 # Run inside the base tree's chroot once, after debootstrap.
 REAL_BASE_SETUP='

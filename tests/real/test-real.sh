@@ -64,6 +64,9 @@ mkdir -p "$T/secrets" "$T/state" "$T/run" "$HOOKS/qemu.d"
 ALICE_PW="Real-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 printf '%s\n' "$ALICE_PW" > "$T/alice.pw"
 ALICE_HASH=$(printf '%s\n' "$ALICE_PW" | mkpasswd -m yescrypt -s)
+BOB_PW="Bob-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+printf '%s\n' "$BOB_PW" > "$T/bob.pw"
+BOB_HASH=$(printf '%s\n' "$BOB_PW" | mkpasswd -m yescrypt -s)
 cat > "$T/conf" <<CONF
 [guestfs]
 force_tcg = true
@@ -94,8 +97,10 @@ for i in $(seq 60); do virsh -c "$URI" uri >/dev/null 2>&1 && break; sleep 1; do
 
 ssh-keygen -q -t ed25519 -N '' -C root@vi-real -f "$T/root.key"
 ssh-keygen -q -t ed25519 -N '' -C alice@vi-real -f "$T/alice.key"
+ssh-keygen -q -t ed25519 -N '' -C bob@vi-real -f "$T/bob.key"
 ROOT_PUB=$(cat "$T/root.key.pub")
 ALICE_PUB=$(cat "$T/alice.key.pub")
+BOB_PUB=$(cat "$T/bob.key.pub")
 
 # What every guest is asked for.  10.0.2.0/24 is qemu's user network
 # (gateway 10.0.2.2, DNS 10.0.2.3, DHCP hands out 10.0.2.15): the static
@@ -107,6 +112,12 @@ IP6=fd00:5ea1::50
 GW=10.0.2.2
 DNS1=10.0.2.3
 DNS2=198.51.100.53
+SEARCH=example.test
+ROUTE4=203.0.113.0/24
+VIA4=10.0.2.254
+ROUTE6=fd00:5ea1:1::/48
+VIA6=fd00:5ea1::fe
+MTU=1450
 FILE=/srv/vi-real/report.txt
 FILE_TEXT="injected by the virt-inject hook"
 
@@ -157,6 +168,9 @@ request () {        # request STACK MAC
 <vi:inject xmlns:vi='$NS' policy='once' on-error='fail'>
   <vi:user name='root'><vi:ssh-key>$ROOT_PUB</vi:ssh-key></vi:user>
   <vi:user name='alice'><vi:ssh-key>$ALICE_PUB</vi:ssh-key><vi:password hash='$ALICE_HASH'/></vi:user>
+  <vi:user name='bob' create='yes' groups='sudo' shell='/bin/bash'>
+    <vi:ssh-key>$BOB_PUB</vi:ssh-key><vi:password hash='$BOB_HASH'/><vi:sudo nopasswd='yes'/>
+  </vi:user>
   <vi:hostname>real-$1.example.test</vi:hostname>
   <vi:file path='$FILE' mode='0640' owner='alice' group='alice'>$FILE_TEXT&#10;</vi:file>
   <vi:network>
@@ -167,6 +181,10 @@ request () {        # request STACK MAC
       <vi:gateway>$GW</vi:gateway>
       <vi:nameserver>$DNS1</vi:nameserver>
       <vi:nameserver>$DNS2</vi:nameserver>
+      <vi:search>$SEARCH</vi:search>
+      <vi:route to='$ROUTE4' via='$VIA4' metric='100'/>
+      <vi:route to='$ROUTE6' via='$VIA6'/>
+      <vi:mtu>$MTU</vi:mtu>
     </vi:interface>
   </vi:network>
 </vi:inject>
@@ -240,6 +258,13 @@ echo "etc-hostname $(cat /etc/hostname)"
 [ -n "$nic" ] && ip -o addr show dev "$nic" | awk "{ print \"addr\", \$4 }"
 [ -n "$nic" ] && ip -o addr show dev "$nic" dynamic | awk "{ print \"dynamic\", \$4 }"
 [ -n "$nic" ] && ip -o link show dev "$nic" | sed -n "s/.* mtu \([0-9]*\) .*/mtu \1/p"
+ip -o -4 route show '"$ROUTE4"' | sed "s/^/route-static4 /"
+ip -o -6 route show '"$ROUTE6"' | sed "s/^/route-static6 /"
+sed -n "s/^search /resolv-search /p" /etc/resolv.conf
+[ -n "$nic" ] && command -v resolvectl >/dev/null &&
+    echo "resolved-domain $(resolvectl domain "$nic" 2>&1 | sed "s/^[^:]*: *//")"
+echo "bob-home $(stat -c "%a %U:%G" /home/bob 2>&1)"
+[ -f /home/bob/.bashrc ] && echo "bob-bashrc $(cmp -s /etc/skel/.bashrc /home/bob/.bashrc && echo same)"
 ps -eo comm= | grep -E "^(dhclient|dhcpcd|udhcpc)\$" | sed "s/^/dhcp-client /"
 command -v cloud-init >/dev/null && cloud-init status --long 2>&1 | sed "s/^/cloud-init /"
 [ -e '"$SEED_FILE"' ] && echo "seed-file $(cat '"$SEED_FILE"')"
@@ -355,6 +380,36 @@ run_stack () {
         ok "$stack: systemd-resolved uses $DNS1 and $DNS2 on that NIC" t_dns
         ;;
     esac
+    t_mtu () { fact mtu; [ "$(fact mtu)" = "$MTU" ]; }
+    t_route_static4 () {
+        fact route-static4
+        fact route-static4 | grep -q "^$ROUTE4 via $VIA4 dev $nic .*metric 100\( \|$\)"; }
+    t_route_static6 () {
+        fact route-static6
+        fact route-static6 | grep -q "^$ROUTE6 via $VIA6 dev $nic"; }
+    ok "$stack: the MTU of the NIC is $MTU" t_mtu
+    ok "$stack: the route to $ROUTE4 is via $VIA4 on that NIC, metric 100" t_route_static4
+    ok "$stack: the route to $ROUTE6 is via $VIA6 on that NIC" t_route_static6
+    case "$stack" in
+    networkd|netplan|btrfs)
+        t_search () { fact resolved-domain; fact resolved-domain | grep -qw "$SEARCH"; }
+        ok "$stack: systemd-resolved searches $SEARCH on that NIC" t_search ;;
+    *)
+        t_search () { fact resolv-search; [ "$(fact resolv-search)" = "$SEARCH" ]; }
+        ok "$stack: /etc/resolv.conf searches $SEARCH" t_search ;;
+    esac
+    t_bob_key () { ssh_key bob "$T/bob.key" "$port" id </dev/null > "$d/bob.id" && cat "$d/bob.id" &&
+        grep -q '^uid=[0-9]*(bob) gid=[0-9]*(bob) groups=.*([s]udo)' "$d/bob.id"; }
+    t_bob_pw () { [ "$(ssh_password bob "$T/bob.pw" "$port" id -un)" = bob ]; }
+    t_bob_sudo () { [ "$(ssh_key bob "$T/bob.key" "$port" sudo -n id -un </dev/null)" = root ]; }
+    t_bob_home () { fact bob-home; fact bob-bashrc
+        [ "$(fact bob-home)" = "700 bob:bob" ] && [ "$(fact bob-bashrc)" = same ]; }
+    t_alice_no_sudo () { ! ssh_key alice "$T/alice.key" "$port" sudo -n true </dev/null; }
+    ok "$stack: bob, created by the request, logs in with his key; his group bob and the group sudo" t_bob_key
+    ok "$stack: bob logs in with his injected password" t_bob_pw
+    ok "$stack: bob's sudo drop-in works (sudo -n, NOPASSWD)" t_bob_sudo
+    ok "$stack: bob's home is 0700 bob:bob, filled from /etc/skel" t_bob_home
+    ok "$stack: control: alice, not given sudo, cannot use it" t_alice_no_sudo
     t_file_text () { fact file-text; [ "$(fact file-text)" = "$FILE_TEXT" ]; }
     t_file_stat () { fact file-stat; [ "$(fact file-stat)" = "640 alice:alice" ]; }
     ok "$stack: $FILE has the requested content" t_file_text
