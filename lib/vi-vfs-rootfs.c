@@ -652,6 +652,57 @@ rootfs_rmdir (ViVfs *vfs, const char *path, GError **error)
     return vi_throw_errno (error, errno, "%s: removing the directory", path);
 }
 
+/* symlinkat through the confined parent: the kernel creates the link and
+ * never follows it; an existing entry at the leaf (EEXIST) is refused.  Its
+ * owner is set on the link itself (AT_SYMLINK_NOFOLLOW) through the same
+ * parent fd: the guest does not run while we inject, so the leaf is the
+ * link just made. */
+static gboolean
+rootfs_symlink (ViVfs *vfs, const char *path, const char *target, guint32 uid, guint32 gid,
+                GError **error)
+{
+    RootfsVfs *self = (RootfsVfs *) vfs;
+    g_autofree char *leaf = NULL;
+    vi_autofd dir_fd = -1;
+    uid_t huid;
+    gid_t hgid;
+
+    if (!to_host_ids (self, uid, gid, &huid, &hgid, path, error))
+        return FALSE;
+    dir_fd = open_parent (self, path, &leaf, error);
+    if (dir_fd < 0)
+        return FALSE;
+    if (symlinkat (target, dir_fd, leaf) < 0) {
+        if (errno == EEXIST)
+            return vi_throw (error, VI_ERROR_GUEST, "%s: exists already (left alone)", path);
+        return vi_throw_errno (error, errno, "%s: creating the symbolic link", path);
+    }
+    if (fchownat (dir_fd, leaf, huid, hgid, AT_SYMLINK_NOFOLLOW) < 0)
+        return vi_throw_errno (error, errno, "%s: chown of the symbolic link", path);
+    return TRUE;
+}
+
+/* unlinkat without AT_REMOVEDIR through the confined parent: removes the
+ * name (a symlink itself, never its target); the kernel refuses a
+ * directory (EISDIR). */
+static gboolean
+rootfs_unlink (ViVfs *vfs, const char *path, GError **error)
+{
+    RootfsVfs *self = (RootfsVfs *) vfs;
+    g_autofree char *dir = NULL, *leaf = NULL;
+    vi_autofd dir_fd = -1;
+
+    split_path (path, &dir, &leaf);
+    dir_fd = confined_open (self, dir, O_PATH | O_DIRECTORY, 0);
+    if (dir_fd < 0)
+        return errno == ENOENT ? TRUE : throw_lookup (error, errno, path);
+    if (unlinkat (dir_fd, leaf, 0) == 0 || errno == ENOENT)
+        return TRUE;
+    if (errno == EISDIR || errno == EPERM)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: is a directory (left alone)", path);
+    return vi_throw_errno (error, errno, "%s: removing the file", path);
+}
+
 /* The directory is opened O_DIRECTORY (a FIFO or device there is never
  * opened) through the confined lookup.  Staged writes wait in the staging
  * directory at the top of the tree, which is no directory a guest path
@@ -747,6 +798,8 @@ static const ViVfsOps rootfs_ops = {
     .chown = rootfs_chown,
     .stat = rootfs_stat,
     .rmdir = rootfs_rmdir,
+    .symlink = rootfs_symlink,
+    .unlink = rootfs_unlink,
     .list_dir = rootfs_list_dir,
     .commit = rootfs_commit,
     .set_label = rootfs_set_label,
