@@ -98,8 +98,8 @@ vi_firstboot_runner (ViInitSystem init)
         "if [ \"$rc\" = 0 ]; then\n"
         "    echo \"virt-inject: first-boot script finished\" | tee -a \"$log\"\n"
         "else\n"
-        "    echo \"virt-inject: first-boot script failed (exit status ${rc:-unknown}); it is not run \"\\\n"
-        "\"again\" | tee -a \"$log\"\n"
+        "    echo \"virt-inject: first-boot script failed (exit status ${rc:-unknown}); not retried\" \\\n"
+        "        | tee -a \"$log\"\n"
         "fi\n"
         "exit 0\n", NULL);
 }

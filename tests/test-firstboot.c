@@ -283,7 +283,7 @@ test_runner (gconstpointer data)
     g_assert_true (g_file_get_contents (logp, &log, NULL, NULL));
     g_assert_nonnull (strstr (log, "virt-inject: first-boot script starting\nto-the-log\n"));
     if (c->fail)
-        g_assert_nonnull (strstr (log, "failed (exit status 3); it is not run again\n"));
+        g_assert_nonnull (strstr (log, "failed (exit status 3); not retried\n"));
     else
         g_assert_nonnull (strstr (log, "virt-inject: first-boot script finished\n"));
     g_assert_cmpstr (strstr (out, "virt-inject: first-boot script"), ==,
