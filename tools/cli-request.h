@@ -1,7 +1,8 @@
 /* cli-request.h: the request options shared by `inject` and `metadata set`.
  *
  * --spec FILE, --ssh-key USER:FILE, --password USER:file:PATH|random|locked|secret:NAME,
- * --file GUESTPATH:HOSTFILE[:MODE], --hostname NAME, --password-crypto yescrypt|sha512.
+ * --file GUESTPATH:HOSTFILE[:MODE], --hostname NAME, --firstboot FILE, --identity-reset,
+ * --password-crypto yescrypt|sha512.
  * Clear-text passwords are hashed here, before anything else sees them;
  * `random` passwords are kept (only) until cli_request_show_generated().
  */
@@ -19,6 +20,8 @@ typedef struct {
     char **passwords;           /* USER:file:PATH | USER:random | USER:locked | USER:secret:NAME */
     char **files;               /* GUESTPATH:HOSTFILE[:MODE] */
     char *hostname;
+    char *firstboot;            /* FILE: the script run once at first boot */
+    gboolean identity_reset;
     char *password_crypto;      /* "yescrypt" (default) or "sha512" */
     GString *generated;         /* "password for USER: ..." lines of USER:random, not yet shown */
 } CliRequestOptions;
