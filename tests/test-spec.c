@@ -282,6 +282,8 @@ test_full_roundtrip (void)
     g_assert_cmpuint (spec->interfaces->len, ==, 2);
     g_assert_cmpuint (spec->meta->len, ==, 2);
     g_assert_cmpstr (spec->target_disk, ==, "vda");
+    g_assert_true (spec->identity_reset);
+    g_assert_nonnull (spec->firstboot);
     g_assert_cmpstr (((ViInterface *) spec->interfaces->pdata[0])->mac, ==, "52:54:00:12:34:56");
     canon = vi_spec_format (spec);
     again = vi_spec_parse (canon, strlen (canon), NULL, &error);
