@@ -626,25 +626,38 @@ rootfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error)
     return TRUE;
 }
 
-/* unlinkat(AT_REMOVEDIR) through the confined parent: the kernel removes
- * only an empty directory, so whatever the guest put there instead (a file,
- * a symlink, content) is never unlinked.  A parent that does not exist
- * means the directory does not either; a parent that cannot be resolved
- * (a symlink loop, a mount crossing, a file in the way) is reported, not
- * taken for a directory already gone. */
-static gboolean
-rootfs_rmdir (ViVfs *vfs, const char *path, GError **error)
+/* unlinkat(@flags) of @path's leaf through its confined parent.  A parent
+ * that does not exist means the leaf does not either; a parent that cannot
+ * be resolved (a symlink loop, a mount crossing, a file in the way) is
+ * reported, not taken for a leaf already gone.  Returns 1 when removed or
+ * missing, 0 with errno set when unlinkat failed, -1 with @error set. */
+static int
+unlink_confined (RootfsVfs *self, const char *path, int flags, GError **error)
 {
-    RootfsVfs *self = (RootfsVfs *) vfs;
     g_autofree char *dir = NULL, *leaf = NULL;
     vi_autofd dir_fd = -1;
 
     split_path (path, &dir, &leaf);
     dir_fd = confined_open (self, dir, O_PATH | O_DIRECTORY, 0);
-    if (dir_fd < 0)
-        return errno == ENOENT ? TRUE : throw_lookup (error, errno, path);
-    if (unlinkat (dir_fd, leaf, AT_REMOVEDIR) == 0 || errno == ENOENT)
-        return TRUE;
+    if (dir_fd < 0) {
+        if (errno == ENOENT)
+            return 1;
+        throw_lookup (error, errno, path);
+        return -1;
+    }
+    return unlinkat (dir_fd, leaf, flags) == 0 || errno == ENOENT;
+}
+
+/* AT_REMOVEDIR: the kernel removes only an empty directory, so whatever
+ * the guest put there instead (a file, a symlink, content) is never
+ * unlinked. */
+static gboolean
+rootfs_rmdir (ViVfs *vfs, const char *path, GError **error)
+{
+    int r = unlink_confined ((RootfsVfs *) vfs, path, AT_REMOVEDIR, error);
+
+    if (r != 0)
+        return r > 0;
     if (errno == ENOTDIR)
         return vi_throw (error, VI_ERROR_GUEST, "%s: no longer a directory (left alone)", path);
     if (errno == ENOTEMPTY || errno == EEXIST)
@@ -682,22 +695,15 @@ rootfs_symlink (ViVfs *vfs, const char *path, const char *target, guint32 uid, g
     return TRUE;
 }
 
-/* unlinkat without AT_REMOVEDIR through the confined parent: removes the
- * name (a symlink itself, never its target); the kernel refuses a
- * directory (EISDIR). */
+/* Without AT_REMOVEDIR: removes the name (a symlink itself, never its
+ * target); the kernel refuses a directory (EISDIR). */
 static gboolean
 rootfs_unlink (ViVfs *vfs, const char *path, GError **error)
 {
-    RootfsVfs *self = (RootfsVfs *) vfs;
-    g_autofree char *dir = NULL, *leaf = NULL;
-    vi_autofd dir_fd = -1;
+    int r = unlink_confined ((RootfsVfs *) vfs, path, 0, error);
 
-    split_path (path, &dir, &leaf);
-    dir_fd = confined_open (self, dir, O_PATH | O_DIRECTORY, 0);
-    if (dir_fd < 0)
-        return errno == ENOENT ? TRUE : throw_lookup (error, errno, path);
-    if (unlinkat (dir_fd, leaf, 0) == 0 || errno == ENOENT)
-        return TRUE;
+    if (r != 0)
+        return r > 0;
     if (errno == EISDIR || errno == EPERM)
         return vi_throw (error, VI_ERROR_GUEST, "%s: is a directory (left alone)", path);
     return vi_throw_errno (error, errno, "%s: removing the file", path);
