@@ -1288,8 +1288,14 @@ plan_identity (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const ViInjectOptio
     /* machine-id: systemd makes a new one at boot for an empty file (a
      * missing one would also be a "first boot": presets re-applied); the
      * others' dbus-uuidgen --ensure makes a missing one */
-    if (vi_vfs_stat (vfs, "/etc/machine-id", &st, &e) && st.type == VI_FILE_TYPE_REGULAR &&
-        st.size > 0) {
+    if (!vi_vfs_stat (vfs, "/etc/machine-id", &st, &e)) {
+        if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+            g_propagate_error (error, g_steal_pointer (&e));
+            return FALSE;
+        }
+        st.type = VI_FILE_TYPE_OTHER;   /* none: nothing to reset */
+    }
+    if (st.type == VI_FILE_TYPE_REGULAR && st.size > 0) {
         if (init == VI_INIT_SYSTEMD) {
             if (!plan_write (plan, vfs, "/etc/machine-id", g_bytes_new_static ("", 0), st.mode,
                              st.uid, st.gid, "identity: machine-id emptied, made anew at boot",
