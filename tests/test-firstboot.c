@@ -300,27 +300,22 @@ test_runner (gconstpointer data)
     g_assert_cmpint (system (cmd), ==, 0);
 }
 
+/* One test per row of @table (rows have a .name), under @prefix. */
+#define ADD_CASES(prefix, table, func)                                          \
+    for (gsize i = 0; i < G_N_ELEMENTS (table); i++) {                          \
+        g_autofree char *p = g_strdup_printf ("%s/%s", prefix, table[i].name);  \
+        g_test_add_data_func (p, &table[i], func);                              \
+    }
+
 int
 main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
-    for (gsize i = 0; i < G_N_ELEMENTS (digest_cases); i++) {
-        g_autofree char *p = g_strdup_printf ("/firstboot/digest-marker/%s", digest_cases[i].name);
-        g_test_add_data_func (p, &digest_cases[i], test_digest);
-    }
-    for (gsize i = 0; i < G_N_ELEMENTS (uuid_cases); i++) {
-        g_autofree char *p = g_strdup_printf ("/firstboot/identity-marker/%s", uuid_cases[i].name);
-        g_test_add_data_func (p, &uuid_cases[i], test_uuid);
-    }
+    ADD_CASES ("/firstboot/digest-marker", digest_cases, test_digest);
+    ADD_CASES ("/firstboot/identity-marker", uuid_cases, test_uuid);
     g_test_add_func ("/firstboot/marker-absent", test_marker_null);
-    for (gsize i = 0; i < G_N_ELEMENTS (rc_cases); i++) {
-        g_autofree char *p = g_strdup_printf ("/firstboot/rc-local/%s", rc_cases[i].name);
-        g_test_add_data_func (p, &rc_cases[i], test_rc_local);
-    }
-    for (gsize i = 0; i < G_N_ELEMENTS (init_cases); i++) {
-        g_autofree char *p = g_strdup_printf ("/firstboot/detect-init/%s", init_cases[i].name);
-        g_test_add_data_func (p, &init_cases[i], test_detect_init);
-    }
+    ADD_CASES ("/firstboot/rc-local", rc_cases, test_rc_local);
+    ADD_CASES ("/firstboot/detect-init", init_cases, test_detect_init);
     g_test_add_func ("/firstboot/host-key-names", test_host_key_names);
     g_test_add_func ("/firstboot/units", test_units);
     for (gsize i = 0; i < G_N_ELEMENTS (runner_cases); i++) {
