@@ -45,8 +45,11 @@ const char *vi_init_system_to_string (ViInitSystem init);
 #define VI_WANTS_DIR VI_UNIT_DIR "/multi-user.target.wants"
 #define VI_FIRSTBOOT_UNIT_NAME "virt-inject-firstboot.service"
 #define VI_HOSTKEYS_UNIT_NAME "virt-inject-hostkeys.service"
-/* OpenRC: the "local" service runs /etc/local.d/ *.start last, after the network */
+/* OpenRC: the "local" service runs /etc/local.d/ *.start last, after the
+ * network; it is enabled in the default runlevel when it is not */
 #define VI_FIRSTBOOT_LOCAL_D "/etc/local.d/virt-inject-firstboot.start"
+#define VI_OPENRC_LOCAL "/etc/init.d/local"
+#define VI_OPENRC_LOCAL_LINK "/etc/runlevels/default/local"
 /* sysvinit: /etc/rc.local, run last by Debian's rc.local init script */
 #define VI_RC_LOCAL "/etc/rc.local"
 

@@ -1232,11 +1232,21 @@ plan_firstboot (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
     case VI_INIT_SYSTEMD:
         return plan_unit (plan, vfs, VI_FIRSTBOOT_UNIT_NAME, vi_firstboot_unit (),
                           "first boot: systemd unit", error);
-    case VI_INIT_OPENRC:
+    case VI_INIT_OPENRC: {
+        gboolean local = FALSE;
+
+        if (!vi_vfs_exists (vfs, VI_OPENRC_LOCAL, &local, error))
+            return FALSE;
+        if (!local)
+            return vi_throw (error, VI_ERROR_GUEST, "<firstboot>: this OpenRC guest has no %s "
+                             "service, which runs /etc/local.d", VI_OPENRC_LOCAL);
         return plan_dir (plan, vfs, "/etc/local.d", 0755, 0, 0, "first boot", error) &&
                plan_write (plan, vfs, VI_FIRSTBOOT_LOCAL_D,
                            bytes_take_string (vi_firstboot_local_d ()), 0755, 0, 0,
-                           "first boot: OpenRC local.d", error);
+                           "first boot: OpenRC local.d", error) &&
+               plan_link (plan, vfs, VI_OPENRC_LOCAL_LINK, VI_OPENRC_LOCAL,
+                          "first boot: OpenRC's local service in the default runlevel", error);
+    }
     case VI_INIT_SYSVINIT: {
         g_autofree char *old = NULL;
         ViStat st = { .mode = 0755 };

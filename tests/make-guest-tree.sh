@@ -147,9 +147,10 @@ O
     chmod 0755 bin/busybox
     ln -sf /bin/busybox sbin/ifup
     ln -sf /etc/init.d/networking etc/runlevels/boot/networking
-    # OpenRC; busybox's init
-    touch sbin/openrc
-    chmod 0755 sbin/openrc
+    # OpenRC, its local service not in a runlevel; busybox's init
+    mkdir -p etc/init.d etc/runlevels/default
+    touch sbin/openrc etc/init.d/local
+    chmod 0755 sbin/openrc etc/init.d/local
     ln -sf /bin/busybox sbin/init
     mkdir -p var/lib/seedrng
     printf 'seed' > var/lib/seedrng/seed.credit

@@ -319,7 +319,7 @@ typedef struct {
     guint trigger_mode;
 } FirstbootInit;
 
-static const char *const openrc_files[] = { "/sbin/openrc", NULL };
+static const char *const openrc_files[] = { "/sbin/openrc", "/etc/init.d/local", NULL };
 static const char *const sysvinit_files[] = { "/sbin/init", NULL };
 
 static const FirstbootInit firstboot_inits[] = {
@@ -340,9 +340,12 @@ test_fake_firstboot_init (gconstpointer data)
                                                    : VI_INIT_SYSVINIT);
     ViStat st;
 
+    fake_vfs_add_dir (vfs, "/etc/init.d", 0755, 0, 0);
     for (guint i = 0; c->init_files[i]; i++)
         fake_vfs_add_file (vfs, c->init_files[i], "", 0755, 0, 0);
     inject_ok (spec, vfs, &opts);
+    if (g_str_equal (c->name, "openrc"))     /* the local service enabled */
+        g_assert_cmpstr (fake_vfs_get (vfs, VI_OPENRC_LOCAL_LINK), ==, VI_OPENRC_LOCAL);
     g_assert_cmpstr (fake_vfs_get (vfs, VI_FIRSTBOOT_RUNNER), ==, runner);
     g_assert_nonnull (strstr (fake_vfs_get (vfs, c->trigger), c->trigger_has));
     g_assert_true (vi_vfs_stat (vfs, c->trigger, &st, NULL));
@@ -351,7 +354,8 @@ test_fake_firstboot_init (gconstpointer data)
     g_assert_cmpuint (n_changes (spec, vfs, &opts), ==, 0);
 }
 
-/* No init system to be found: nothing would run the script, refused. */
+/* No init system to be found, or OpenRC without its local service:
+ * nothing would run the script, refused. */
 static void
 test_fake_firstboot_no_init (void)
 {
@@ -362,6 +366,11 @@ test_fake_firstboot_no_init (void)
     g_assert_false (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
     g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
     g_assert_nonnull (strstr (error->message, "<firstboot>: cannot tell the guest's init system"));
+    g_clear_error (&error);
+    fake_vfs_add_file (vfs, "/sbin/openrc", "", 0755, 0, 0);
+    g_assert_false (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_assert_nonnull (strstr (error->message, "OpenRC guest has no /etc/init.d/local service"));
 }
 
 #define UUID1 "4a2f1c3e-8b7d-4e6f-9a0b-1c2d3e4f5a6b"
