@@ -1565,9 +1565,12 @@ label_written (ViPlan *plan, ViVfs *vfs, GError **error)
         g_autofree char *con = NULL;
         g_autoptr(GError) e = NULL;
 
-        if (st->kind != STEP_MKDIR && st->kind != STEP_WRITE)
+        if (st->kind != STEP_MKDIR && st->kind != STEP_WRITE && st->kind != STEP_SYMLINK)
             continue;
-        con = vi_labeler_lookup (plan->labeler, st->path, st->kind == STEP_MKDIR);
+        con = vi_labeler_lookup (plan->labeler, st->path,
+                                 st->kind == STEP_MKDIR ? VI_FILE_TYPE_DIRECTORY
+                                 : st->kind == STEP_SYMLINK ? VI_FILE_TYPE_SYMLINK
+                                 : VI_FILE_TYPE_REGULAR);
         if (con != NULL && !vi_vfs_set_label (vfs, st->path, con, &e))
             return vi_throw (error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
                              "labelling %s (%s) after the commit: %s", st->path, st->why,

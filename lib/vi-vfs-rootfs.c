@@ -587,13 +587,40 @@ rootfs_chown (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **e
     return TRUE;
 }
 
-/* Through the O_PATH descriptor, as chmod: the very inode checked. */
+static gboolean rootfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error);
+
+/* A symbolic link's own label: lsetxattr of LEAF under the confined
+ * parent's descriptor (/proc/self/fd/N/LEAF: the magic link is the
+ * directory we resolved, and lsetxattr does not follow LEAF). */
+static gboolean
+label_link (RootfsVfs *self, const char *path, const char *context, GError **error)
+{
+    g_autofree char *leaf = NULL, *p = NULL;
+    vi_autofd dir_fd = open_parent (self, path, &leaf, error);
+
+    if (dir_fd < 0)
+        return FALSE;
+    p = g_strdup_printf ("/proc/self/fd/%d/%s", dir_fd, leaf);
+    if (lsetxattr (p, SELINUX_XATTR, context, strlen (context) + 1, 0) < 0)
+        return vi_throw_errno (error, errno, "%s: setting the SELinux label %s", path, context);
+    return TRUE;
+}
+
+/* Through the O_PATH descriptor, as chmod: the very inode checked; a
+ * link through its parent. */
 static gboolean
 rootfs_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
 {
     struct stat st;
-    vi_autofd fd = resolve_for_attr ((RootfsVfs *) vfs, path, &st, error);
+    vi_autofd fd = -1;
     g_autofree char *p = NULL;
+    ViStat vst;
+
+    if (!rootfs_stat (vfs, path, &vst, error))
+        return FALSE;
+    if (vst.type == VI_FILE_TYPE_SYMLINK)
+        return label_link ((RootfsVfs *) vfs, path, context, error);
+    fd = resolve_for_attr ((RootfsVfs *) vfs, path, &st, error);
 
     if (fd < 0)
         return FALSE;

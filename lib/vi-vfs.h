@@ -108,8 +108,9 @@ typedef struct {
     /* Make every staged write durable and visible. */
     gboolean (*commit) (ViVfs *vfs, GError **error);
 
-    /* Set the SELinux label (security.selinux) of the regular file or
-     * directory @path, never following a symlink; @context is what the
+    /* Set the SELinux label (security.selinux) of the regular file,
+     * directory or symbolic link (the link itself) @path, never following a
+     * symlink; @context is what the
      * guest's policy gives it (vi-selinux).  May be NULL (the backend
      * cannot: the caller falls back to /.autorelabel). */
     gboolean (*set_label) (ViVfs *vfs, const char *path, const char *context, GError **error);

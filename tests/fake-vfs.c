@@ -333,8 +333,9 @@ f_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
         return FALSE;
     if (n == NULL)
         return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: No such file or directory", path);
-    if (n->type != VI_FILE_TYPE_REGULAR && n->type != VI_FILE_TYPE_DIRECTORY)
-        return vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file or directory (refused)", path);
+    if (n->type == VI_FILE_TYPE_OTHER)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file, directory or link (refused)",
+                         path);
     g_free (n->label);
     n->label = g_strdup (context);
     return TRUE;

@@ -1379,8 +1379,14 @@ test_tree_real_policy (void)
         "/etc/shadow", "/etc/hostname", "/etc/hosts", "/etc/motd", "/root/.ssh",
         "/root/.ssh/authorized_keys", "/home/alice/.ssh", "/home/alice/.ssh/authorized_keys",
         "/srv/app", "/srv/app/run.sh", "/meta.js", "/etc/network/interfaces.d/virt-inject-eth0",
+        "/var/lib/virt-inject", "/var/lib/virt-inject/firstboot", "/etc/machine-id",
+        "/etc/systemd/system/virt-inject-firstboot.service",
+        "/etc/systemd/system/multi-user.target.wants/virt-inject-firstboot.service",
+        "/etc/systemd/system/multi-user.target.wants/virt-inject-hostkeys.service",
     };
     g_autoptr(ViSpec) spec = parse (request);
+    g_autoptr(ViSpec) clone = parse ("<vi:inject xmlns:vi='" NS "'><vi:identity reset='yes'/>"
+                                     "<vi:firstboot>#!/bin/sh\ntrue\n</vi:firstboot></vi:inject>");
     ViInjectOptions opts = { .secrets_dir = secrets_dir };
     g_autoptr(GError) error = NULL;
     g_autofree char *top = NULL, *root = NULL, *cmd = NULL, *script = NULL, *pol = NULL;
@@ -1405,6 +1411,7 @@ test_tree_real_policy (void)
                            script, root, pol, pol, root);
     g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
     g_assert_cmpint (status, ==, 0);
+    vi_spec_merge (spec, clone);    /* and a clone's first boot: files, links, a marker */
     {
         g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
         g_auto(ViInjectResult) result = { 0 };

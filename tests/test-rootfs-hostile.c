@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -531,6 +532,18 @@ test_symlink_unlink (Fixture *f, gconstpointer data)
     g_assert_true (vi_vfs_stat (vfs, "/etc/unit.link", &st, &error));
     g_assert_cmpint (st.type, ==, VI_FILE_TYPE_SYMLINK);
 
+    /* its own SELinux label, not its target's */
+    g_assert_true (vi_vfs_set_label (vfs, "/etc/unit.link", "system_u:object_r:systemd_unit_file_t:s0",
+                                     &error));
+    g_assert_no_error (error);
+    {
+        char buf[128];
+        ssize_t n = lgetxattr (p, "security.selinux", buf, sizeof buf);
+
+        g_assert_cmpint (n, ==, strlen ("system_u:object_r:systemd_unit_file_t:s0") + 1);
+        g_assert_cmpstr (buf, ==, "system_u:object_r:systemd_unit_file_t:s0");
+    }
+
     /* anything at the name already: refused, left alone */
     g_assert_false (vi_vfs_symlink (vfs, "/etc/passwd", "/x", 0, 0, &error));
     g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
@@ -546,8 +559,12 @@ test_symlink_unlink (Fixture *f, gconstpointer data)
     g_assert_true (vi_vfs_unlink (vfs, "/srv/canary", &error));     /* not in the guest: nothing */
     g_assert_no_error (error);
 
-    /* a link to a host file: the link goes, the file stays */
+    /* a link to a host file: labelled itself, the host file not; then the
+     * link goes, the file stays */
     link_to (f->root, "etc/hostkey", host_path (f, "canary"));
+    g_assert_true (vi_vfs_set_label (vfs, "/etc/hostkey", "system_u:object_r:etc_t:s0", &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (lgetxattr (host_path (f, "canary"), "security.selinux", NULL, 0), <, 0);
     g_assert_true (vi_vfs_unlink (vfs, "/etc/hostkey", &error));
     g_assert_no_error (error);
     g_assert_true (vi_vfs_unlink (vfs, "/etc/unit.link", &error));

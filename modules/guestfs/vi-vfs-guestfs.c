@@ -423,9 +423,10 @@ g_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
 
     if (!g_stat_ (vfs, path, &st, error))
         return FALSE;
-    if (st.type != VI_FILE_TYPE_REGULAR && st.type != VI_FILE_TYPE_DIRECTORY)
-        return vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file or directory (refused)",
-                         path);
+    if (st.type != VI_FILE_TYPE_REGULAR && st.type != VI_FILE_TYPE_DIRECTORY &&
+        st.type != VI_FILE_TYPE_SYMLINK)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file, directory or link "
+                         "(refused)", path);
     if (guestfs_lsetxattr (self->g, SELINUX_XATTR, context, (int) strlen (context) + 1, path) < 0)
         return throw_g (self, error, path, "setting the SELinux label");
     return TRUE;
