@@ -45,6 +45,7 @@ vi_target_free (ViTarget *t)
         explicit_bzero (t->secret, strlen (t->secret));
     g_free (t->secret);
     g_free (t->disk_dev);
+    g_free (t->domain_uuid);
     g_free (t->root_device);
     g_free (t->lxc_driver);
     vi_idmap_free (t->idmap);
@@ -477,6 +478,8 @@ vi_domain_choose_target (const ViDomain *dom, const ViSpec *spec,
     }
     if (t != NULL && spec && spec->target_root)
         t->root_device = g_strdup (spec->target_root);
+    if (t != NULL)
+        t->domain_uuid = g_strdup (dom->uuid);
     return t;
 }
 

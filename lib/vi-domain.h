@@ -55,6 +55,9 @@ typedef struct {
     char *lxc_driver;           /* "loop" or "nbd" */
 
     ViIdMap *idmap;             /* LXC <idmap>, or NULL */
+
+    char *domain_uuid;          /* the domain's UUID (<identity reset=>), or NULL for a
+                                 * target named on the command line */
 } ViTarget;
 
 ViTarget *vi_target_new (ViTargetKind kind, const char *path);

@@ -627,6 +627,8 @@ helper_argv (const ViConfig *cfg, const ViTarget *target, const char *overlay,
     if (secret_obj)
         g_ptr_array_add (argv, g_strdup_printf ("--qemu-object=%s", secret_obj));
     g_ptr_array_add (argv, g_strdup_printf ("--secrets-dir=%s", cfg->secrets_dir));
+    if (target->domain_uuid)
+        g_ptr_array_add (argv, g_strdup_printf ("--domain-uuid=%s", target->domain_uuid));
     g_ptr_array_add (argv, g_strdup_printf ("--request-max=%" G_GSIZE_FORMAT, cfg->limits.request_max));
     g_ptr_array_add (argv, g_strdup_printf ("--file-max=%" G_GSIZE_FORMAT, cfg->limits.file_max));
     g_ptr_array_add (argv, g_strdup_printf ("--items-max=%u", cfg->limits.items_max));

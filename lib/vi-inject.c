@@ -15,6 +15,7 @@
 #include <json-glib/json-glib.h>
 
 #include "vi-crypt.h"
+#include "vi-firstboot.h"
 #include "vi-selinux.h"
 #include "vi-check.h"
 #include "vi-edit.h"
@@ -30,12 +31,14 @@ typedef enum {
     STEP_WRITE,             /* atomically replace a file */
     STEP_UNCHANGED,         /* already as requested */
     STEP_SKIPPED,           /* deliberately not done (a symlink of /etc/skel): named in the plan */
+    STEP_SYMLINK,           /* create a symbolic link (content: its target) */
+    STEP_UNLINK,            /* remove a file or link (cannot be undone) */
 } StepKind;
 
 typedef struct {
     StepKind kind;
     char *path;
-    GBytes *content;        /* STEP_WRITE */
+    GBytes *content;        /* STEP_WRITE; STEP_SYMLINK: the link's target */
     guint mode;
     guint32 uid;
     guint32 gid;
@@ -1430,6 +1433,259 @@ plan_meta (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
                        error);
 }
 
+/* ---- first boot and identity (the files: vi-firstboot) ------------------ */
+
+/* A marker under VI_STATE_DIR, as @parse accepts it; %NULL when missing,
+ * oversized, not a regular file or malformed (hostile: counts as none). */
+static char *
+read_marker (ViVfs *vfs, const char *path, char *(*parse) (GBytes *))
+{
+    g_autoptr(GBytes) b = NULL;
+
+    if (!vi_vfs_read_file (vfs, path, VI_MARKER_READ_MAX, &b, NULL))
+        return NULL;
+    return parse (b);
+}
+
+/* Plan the marker @path holding @value; %TRUE in *@out_same when the guest
+ * has it already (the step is then "unchanged"). */
+static gboolean
+plan_marker (ViPlan *plan, ViVfs *vfs, const char *path, const char *value,
+             char *(*parse) (GBytes *), gboolean *out_same, const char *why, GError **error)
+{
+    g_autofree char *old = read_marker (vfs, path, parse);
+
+    *out_same = old != NULL && g_str_equal (old, value);
+    return plan_dir (plan, vfs, VI_STATE_DIR, 0700, 0, 0, why, error) &&
+           plan_write (plan, vfs, path, bytes_take_string (g_strconcat (value, "\n", NULL)), 0600,
+                       0, 0, why, error);
+}
+
+/* Plan the link @path -> @target: an existing link there is taken for
+ * ours (the VFS reads no link targets), anything else is refused. */
+static gboolean
+plan_link (ViPlan *plan, ViVfs *vfs, const char *path, const char *target, const char *why,
+           GError **error)
+{
+    g_autofree char *parent = g_path_get_dirname (path);
+    ViStat st;
+    g_autoptr(GError) e = NULL;
+    Step *s;
+
+    if (!plan_dir (plan, vfs, parent, 0755, 0, 0, why, error))
+        return FALSE;
+    if (vi_vfs_stat (vfs, path, &st, &e)) {
+        if (st.type != VI_FILE_TYPE_SYMLINK)
+            return vi_throw (error, VI_ERROR_GUEST, "%s: exists and is not a symbolic link (%s)",
+                             path, why);
+        add_step (plan, STEP_UNCHANGED, path, 0777, 0, 0, why);
+        return TRUE;
+    }
+    if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+        g_propagate_error (error, g_steal_pointer (&e));
+        return FALSE;
+    }
+    s = add_step (plan, STEP_SYMLINK, path, 0777, 0, 0, why);
+    s->content = g_bytes_new (target, strlen (target));
+    return TRUE;
+}
+
+/* Plan removing @path when it is a regular file or a link. */
+static gboolean
+plan_unlink (ViPlan *plan, ViVfs *vfs, const char *path, const char *why, GError **error)
+{
+    ViStat st;
+    g_autoptr(GError) e = NULL;
+
+    if (!vi_vfs_stat (vfs, path, &st, &e)) {
+        if (g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND))
+            return TRUE;
+        g_propagate_error (error, g_steal_pointer (&e));
+        return FALSE;
+    }
+    if (st.type == VI_FILE_TYPE_REGULAR || st.type == VI_FILE_TYPE_SYMLINK)
+        add_step (plan, STEP_UNLINK, path, st.mode, st.uid, st.gid, why);
+    return TRUE;
+}
+
+/* Plan a systemd unit file and its multi-user.target.wants link. */
+static gboolean
+plan_unit (ViPlan *plan, ViVfs *vfs, const char *name, char *text, const char *why,
+           GError **error)
+{
+    g_autofree char *unit = g_build_filename (VI_UNIT_DIR, name, NULL);
+    g_autofree char *link = g_build_filename (VI_WANTS_DIR, name, NULL);
+
+    return plan_write (plan, vfs, unit, bytes_take_string (text), 0644, 0, 0, why, error) &&
+           plan_link (plan, vfs, link, unit, why, error);
+}
+
+static ViInitSystem
+init_system (ViVfs *vfs, const char *what, GError **error)
+{
+    ViInitSystem init = vi_firstboot_detect_init (vfs);
+
+    if (init == VI_INIT_UNKNOWN)
+        vi_throw (error, VI_ERROR_GUEST, "%s: cannot tell the guest's init system (no systemd, "
+                  "OpenRC or /sbin/init found)", what);
+    return init;
+}
+
+/* <firstboot>: armed once per request digest (VI_FIRSTBOOT_MARKER), also
+ * under policy="always"; the runner removes the script after it ran. */
+static gboolean
+plan_firstboot (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
+{
+    g_autofree char *digest = NULL;
+    gboolean same;
+    ViInitSystem init;
+
+    if (spec->firstboot == NULL)
+        return TRUE;
+    init = init_system (vfs, "<firstboot>", error);
+    if (init == VI_INIT_UNKNOWN)
+        return FALSE;
+    digest = vi_spec_digest (spec);
+    if (!plan_marker (plan, vfs, VI_FIRSTBOOT_MARKER, digest, vi_firstboot_parse_digest, &same,
+                      "first boot: the request digest it runs for", error))
+        return FALSE;
+    if (same)
+        return TRUE;    /* armed, or ran, for this request: never again */
+    if (!plan_write (plan, vfs, VI_FIRSTBOOT_SCRIPT, g_bytes_ref (spec->firstboot), 0700, 0, 0,
+                     "first boot: the script", error) ||
+        !plan_write (plan, vfs, VI_FIRSTBOOT_RUNNER, bytes_take_string (vi_firstboot_runner (init)),
+                     0700, 0, 0, "first boot: runs the script once", error))
+        return FALSE;
+    switch (init) {
+    case VI_INIT_SYSTEMD:
+        return plan_unit (plan, vfs, VI_FIRSTBOOT_UNIT_NAME, vi_firstboot_unit (),
+                          "first boot: systemd unit", error);
+    case VI_INIT_OPENRC: {
+        gboolean local = FALSE;
+
+        if (!vi_vfs_exists (vfs, VI_OPENRC_LOCAL, &local, error))
+            return FALSE;
+        if (!local)
+            return vi_throw (error, VI_ERROR_GUEST, "<firstboot>: this OpenRC guest has no %s "
+                             "service, which runs /etc/local.d", VI_OPENRC_LOCAL);
+        return plan_dir (plan, vfs, "/etc/local.d", 0755, 0, 0, "first boot", error) &&
+               plan_write (plan, vfs, VI_FIRSTBOOT_LOCAL_D,
+                           bytes_take_string (vi_firstboot_local_d ()), 0755, 0, 0,
+                           "first boot: OpenRC local.d", error) &&
+               plan_link (plan, vfs, VI_OPENRC_LOCAL_LINK, VI_OPENRC_LOCAL,
+                          "first boot: OpenRC's local service in the default runlevel", error);
+    }
+    case VI_INIT_SYSVINIT: {
+        g_autofree char *old = NULL;
+        ViStat st = { .mode = 0755 };
+        gboolean exists = FALSE;
+
+        if (!vi_vfs_exists (vfs, VI_RC_LOCAL, &exists, error) ||
+            (exists && !read_for_edit (plan, vfs, VI_RC_LOCAL, &old, &st, error)))
+            return FALSE;
+        st.mode |= 0755;    /* Debian's rc.local script runs it only when executable */
+        return plan_write (plan, vfs, VI_RC_LOCAL, bytes_take_string (vi_firstboot_rc_local (old)),
+                           st.mode, st.uid, st.gid, "first boot: rc.local", error);
+    }
+    case VI_INIT_UNKNOWN:
+    case VI_INIT_LAST:
+    default:
+        g_assert_not_reached ();
+    }
+}
+
+/* <identity reset="yes">: once per domain (VI_IDENTITY_MARKER), whatever
+ * the policy or a changed request. */
+static gboolean
+plan_identity (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts,
+               GError **error)
+{
+    const char *key = opts->domain_uuid ? opts->domain_uuid : VI_IDENTITY_STANDALONE;
+    g_autofree char *line = g_strconcat (key, "\n", NULL);
+    g_autoptr(GBytes) check = g_bytes_new (line, strlen (line));
+    g_autofree char *valid = vi_identity_parse_uuid (check);
+    g_autoptr(GPtrArray) names = NULL;
+    gboolean same, keys = FALSE, sshd = FALSE;
+    ViInitSystem init;
+    ViStat st;
+    g_autoptr(GError) e = NULL;
+
+    if (!spec->identity_reset)
+        return TRUE;
+    if (valid == NULL)
+        return vi_throw (error, VI_ERROR_INVALID, "<identity>: '%s' is not a domain UUID", key);
+    init = init_system (vfs, "<identity>", error);
+    if (init == VI_INIT_UNKNOWN)
+        return FALSE;
+    if (!plan_marker (plan, vfs, VI_IDENTITY_MARKER, key, vi_identity_parse_uuid, &same,
+                      "identity: the domain it was reset for", error))
+        return FALSE;
+    if (same)
+        return TRUE;
+
+    /* machine-id: systemd makes a new one at boot for an empty file (a
+     * missing one would also be a "first boot": presets re-applied); the
+     * others' dbus-uuidgen --ensure makes a missing one */
+    if (!vi_vfs_stat (vfs, "/etc/machine-id", &st, &e)) {
+        if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+            g_propagate_error (error, g_steal_pointer (&e));
+            return FALSE;
+        }
+        st.type = VI_FILE_TYPE_OTHER;   /* none: nothing to reset */
+    }
+    if (st.type == VI_FILE_TYPE_REGULAR && st.size > 0) {
+        if (init == VI_INIT_SYSTEMD) {
+            if (!plan_write (plan, vfs, "/etc/machine-id", g_bytes_new_static ("", 0), st.mode,
+                             st.uid, st.gid, "identity: machine-id emptied, made anew at boot",
+                             error))
+                return FALSE;
+        } else if (!plan_unlink (plan, vfs, "/etc/machine-id", "identity: machine-id", error)) {
+            return FALSE;
+        }
+    }
+    if (vi_vfs_stat (vfs, "/var/lib/dbus/machine-id", &st, NULL) &&
+        st.type == VI_FILE_TYPE_REGULAR &&
+        !plan_unlink (plan, vfs, "/var/lib/dbus/machine-id", "identity: D-Bus machine-id", error))
+        return FALSE;
+
+    if (!vi_vfs_list_dir_opt (vfs, "/etc/ssh", 4096, &names, error))
+        return FALSE;
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *path = g_build_filename ("/etc/ssh", names->pdata[i], NULL);
+
+        if (!vi_identity_is_host_key (names->pdata[i]))
+            continue;
+        keys = TRUE;
+        if (!plan_unlink (plan, vfs, path, "identity: SSH host key", error))
+            return FALSE;
+    }
+    if (!vi_vfs_exists (vfs, "/usr/sbin/sshd", &sshd, error))
+        return FALSE;
+    if (keys || sshd) {
+        switch (init) {
+        case VI_INIT_SYSTEMD:
+            if (!plan_unit (plan, vfs, VI_HOSTKEYS_UNIT_NAME, vi_hostkeys_unit (),
+                            "identity: new SSH host keys before sshd", error))
+                return FALSE;
+            break;
+        case VI_INIT_OPENRC:
+            break;      /* OpenRC's sshd service makes missing host keys itself */
+        case VI_INIT_SYSVINIT:
+            return vi_throw (error, VI_ERROR_GUEST, "<identity>: this sysvinit guest has sshd, "
+                             "which does not make missing host keys, and virt-inject has no hook "
+                             "that runs before it there (not supported)");
+        case VI_INIT_UNKNOWN:
+        case VI_INIT_LAST:
+        default:
+            g_assert_not_reached ();
+        }
+    }
+    for (guint i = 0; vi_identity_seed_files[i]; i++)
+        if (!plan_unlink (plan, vfs, vi_identity_seed_files[i], "identity: random seed", error))
+            return FALSE;
+    return TRUE;
+}
+
 /* ---- the plan ---------------------------------------------------------- */
 
 ViPlan *
@@ -1468,7 +1724,9 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
         !plan_hostname (plan, spec, vfs, error) ||
         !plan_network (plan, spec, vfs, error) ||
         !plan_cloud_init (plan, spec, vfs, error) ||
-        !plan_meta (plan, spec, vfs, error))
+        !plan_meta (plan, spec, vfs, error) ||
+        !plan_identity (plan, spec, vfs, opts, error) ||
+        !plan_firstboot (plan, spec, vfs, error))
         return NULL;
 
     /* Labels only when something changes: an idempotent run reads no policy. */
@@ -1506,20 +1764,27 @@ vi_plan_n_changes (const ViPlan *plan)
     guint n = 0;
 
     for (guint i = 0; i < plan->steps->len; i++)
-        n += ((Step *) plan->steps->pdata[i])->kind < STEP_UNCHANGED;
+        n += ((Step *) plan->steps->pdata[i])->kind != STEP_UNCHANGED &&
+             ((Step *) plan->steps->pdata[i])->kind != STEP_SKIPPED;
     return n;
 }
 
 char *
 vi_plan_describe (const ViPlan *plan)
 {
-    static const char *const verbs[] = { "mkdir", "chmod/chown", "write", "unchanged", "skipped" };
+    static const char *const verbs[] = { "mkdir", "chmod/chown", "write", "unchanged", "skipped",
+                                         "symlink", "remove" };
     GString *s = g_string_new (NULL);
 
     for (guint i = 0; i < plan->steps->len; i++) {
         const Step *st = plan->steps->pdata[i];
-        g_string_append_printf (s, "%-11s %s %04o %u:%u (%s)\n", verbs[st->kind], st->path, st->mode,
-                                st->uid, st->gid, st->why);
+        if (st->kind == STEP_SYMLINK)
+            g_string_append_printf (s, "%-11s %s -> %.*s (%s)\n", verbs[st->kind], st->path,
+                                    (int) g_bytes_get_size (st->content),
+                                    (const char *) g_bytes_get_data (st->content, NULL), st->why);
+        else
+            g_string_append_printf (s, "%-11s %s %04o %u:%u (%s)\n", verbs[st->kind], st->path,
+                                    st->mode, st->uid, st->gid, st->why);
     }
     if (plan->labeler)
         g_string_append (s, "label       the created and written paths, from the guest's SELinux "
@@ -1533,6 +1798,7 @@ vi_plan_describe (const ViPlan *plan)
 typedef struct {
     char *path;
     gboolean created;           /* a directory we created: remove it */
+    gboolean link;              /* a symbolic link we created: remove it */
     ViStat old;                 /* else: the mode and owner to put back */
 } Undo;
 
@@ -1543,7 +1809,7 @@ undo_free (Undo *u)
     g_free (u);
 }
 
-static void
+static Undo *
 undo_add (GPtrArray *undo, const char *path, gboolean created, const ViStat *old)
 {
     Undo *u = g_new0 (Undo, 1);
@@ -1553,6 +1819,7 @@ undo_add (GPtrArray *undo, const char *path, gboolean created, const ViStat *old
     if (old)
         u->old = *old;
     g_ptr_array_add (undo, u);
+    return u;
 }
 
 static void
@@ -1580,6 +1847,11 @@ rollback (GPtrArray *undo, ViVfs *vfs)
 
         if (u->created) {
             if (!vi_vfs_rmdir (vfs, u->path, &e))
+                note_undo_failure (failed, &e);
+            continue;
+        }
+        if (u->link) {
+            if (!vi_vfs_unlink (vfs, u->path, &e))
                 note_undo_failure (failed, &e);
             continue;
         }
@@ -1624,9 +1896,12 @@ label_written (ViPlan *plan, ViVfs *vfs, GError **error)
         g_autofree char *con = NULL;
         g_autoptr(GError) e = NULL;
 
-        if (st->kind != STEP_MKDIR && st->kind != STEP_WRITE)
+        if (st->kind != STEP_MKDIR && st->kind != STEP_WRITE && st->kind != STEP_SYMLINK)
             continue;
-        con = vi_labeler_lookup (plan->labeler, st->path, st->kind == STEP_MKDIR);
+        con = vi_labeler_lookup (plan->labeler, st->path,
+                                 st->kind == STEP_MKDIR ? VI_FILE_TYPE_DIRECTORY
+                                 : st->kind == STEP_SYMLINK ? VI_FILE_TYPE_SYMLINK
+                                 : VI_FILE_TYPE_REGULAR);
         if (con != NULL && !vi_vfs_set_label (vfs, st->path, con, &e))
             return vi_throw (error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
                              "labelling %s (%s) after the commit: %s", st->path, st->why,
@@ -1640,12 +1915,19 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
 {
     g_autoptr(GPtrArray) undo = g_ptr_array_new_with_free_func ((GDestroyNotify) undo_free);
 
-    for (guint i = 0; i < plan->steps->len; i++) {
-        const Step *st = plan->steps->pdata[i];
+    /* Two passes: every step that can be undone, then the removals, which
+     * cannot, last before the commit (a failure before them leaves the
+     * guest as it was; one at or after them leaves the files removed and
+     * everything else as it was: markers are committed only with the
+     * rest, so the next injection does it all again). */
+    for (guint i = 0; i < 2 * plan->steps->len; i++) {
+        const Step *st = plan->steps->pdata[i % plan->steps->len];
         gboolean ok = TRUE;
         g_autoptr(GError) e = NULL;
         ViStat old;
 
+        if ((i < plan->steps->len) == (st->kind == STEP_UNLINK))
+            continue;
         switch (st->kind) {
         case STEP_MKDIR: {
             g_autoptr(GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
@@ -1665,6 +1947,18 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
         case STEP_WRITE:
             ok = vi_vfs_write_file (vfs, st->path, st->content, st->mode, st->uid, st->gid, &e);
             break;
+        case STEP_SYMLINK: {
+            g_autofree char *target = g_strndup (g_bytes_get_data (st->content, NULL),
+                                                 g_bytes_get_size (st->content));
+
+            ok = vi_vfs_symlink (vfs, st->path, target, st->uid, st->gid, &e);
+            if (ok)
+                undo_add (undo, st->path, FALSE, NULL)->link = TRUE;
+            break;
+        }
+        case STEP_UNLINK:
+            ok = vi_vfs_unlink (vfs, st->path, &e);
+            break;
         case STEP_UNCHANGED:
         case STEP_SKIPPED:
             continue;
@@ -1672,7 +1966,8 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
             g_assert_not_reached ();
         }
         if (!ok) {
-            static const char *const what[] = { "creating", "setting mode and owner of", "writing" };
+            static const char *const what[] = { "creating", "setting mode and owner of", "writing",
+                                                "", "linking", "removing" };
             return apply_failed (undo, vfs, error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
                                  "%s %s (%s): %s", what[st->kind], st->path, st->why, e->message);
         }

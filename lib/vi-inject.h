@@ -25,6 +25,8 @@ typedef struct {
     const char *secrets_dir;    /* for <password secret=NAME> */
     ViHashMethod *force_hash;   /* (nullable): override the guest's method */
     gsize read_max;             /* cap for guest files read (default 8 MiB when 0) */
+    const char *domain_uuid;    /* (nullable): the domain injected, for <identity reset=>
+                                 * (once per domain); NULL: VI_IDENTITY_STANDALONE */
 } ViInjectOptions;
 
 /* The plan's reason for /.autorelabel, in its summary: an SELinux guest
@@ -91,7 +93,11 @@ guint vi_plan_n_changes (const ViPlan *plan);
  * Applies @plan, all or nothing: when a step or the commit fails, the staged
  * writes are dropped, the directories the apply created are removed again
  * (only while empty: vi_vfs_rmdir()) and the modes and owners it changed
- * are put back.  The error names the failing step and the guest path; what
+ * are put back, and the links it made are removed.  Files the plan removes
+ * (a clone's SSH host keys and random seed) are removed last before the
+ * commit and cannot be put back: a failure from there on leaves them
+ * removed and everything else as it was (the next injection does it all
+ * again: its marker was not committed).  The error names the failing step and the guest path; what
  * could not be undone follows as "(could not undo: ...)".  A commit that
  * fails after renaming some files cannot take those back; their
  * directories then stay, and say so.  A failed SELinux relabel comes after

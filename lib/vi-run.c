@@ -21,7 +21,10 @@ typedef struct {
 static gboolean
 inject_rootfs (const char *root_dir, RootfsJob *job, ViInjectResult *out_result, GError **error)
 {
-    ViInjectOptions opts = { .secrets_dir = job->cfg->secrets_dir };
+    ViInjectOptions opts = {
+        .secrets_dir = job->cfg->secrets_dir,
+        .domain_uuid = job->target->domain_uuid,
+    };
     g_autoptr(ViVfs) vfs = NULL;
 
     vi_child_announce_stage ("open");

@@ -113,12 +113,14 @@ vi_labeler_new (ViVfs *vfs, const char *policy_type, gsize max, GError **error)
 }
 
 char *
-vi_labeler_lookup (ViLabeler *l, const char *path, gboolean is_dir)
+vi_labeler_lookup (ViLabeler *l, const char *path, ViFileType type)
 {
     char *con = NULL;
     char *ret;
+    int mode = type == VI_FILE_TYPE_DIRECTORY ? S_IFDIR : type == VI_FILE_TYPE_SYMLINK ? S_IFLNK
+             : S_IFREG;
 
-    if (selabel_lookup (l->handle, &con, path, is_dir ? S_IFDIR : S_IFREG) < 0)
+    if (selabel_lookup (l->handle, &con, path, mode) < 0)
         return NULL;
     ret = g_str_equal (con, "<<none>>") ? NULL : g_strdup (con);
     freecon (con);

@@ -37,11 +37,11 @@ ViLabeler *vi_labeler_new (ViVfs *vfs, const char *policy_type, gsize max, GErro
 /**
  * vi_labeler_lookup:
  * @path: a guest path
- * @is_dir: a directory (else a regular file)
+ * @type: what @path is (a directory, a symbolic link, else a regular file)
  * Returns: (transfer full) (nullable): the context, or %NULL when the
  * policy gives the path none ("<<none>>" or no match): leave it alone.
  */
-char *vi_labeler_lookup (ViLabeler *labeler, const char *path, gboolean is_dir);
+char *vi_labeler_lookup (ViLabeler *labeler, const char *path, ViFileType type);
 
 void vi_labeler_free (ViLabeler *labeler);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ViLabeler, vi_labeler_free)

@@ -188,6 +188,7 @@ vi_spec_free (ViSpec *spec)
     g_free (spec->target_root);
     g_ptr_array_unref (spec->users);
     g_free (spec->hostname);
+    g_clear_pointer (&spec->firstboot, g_bytes_unref);
     g_ptr_array_unref (spec->directories);
     g_ptr_array_unref (spec->files);
     g_ptr_array_unref (spec->interfaces);
@@ -378,6 +379,12 @@ vi_spec_merge (ViSpec *dest, const ViSpec *src)
 
     if (src->hostname)
         g_free (dest->hostname), dest->hostname = g_strdup (src->hostname);
+    dest->identity_reset = dest->identity_reset || src->identity_reset;
+    if (src->firstboot) {
+        g_clear_pointer (&dest->firstboot, g_bytes_unref);
+        dest->firstboot = g_bytes_ref (src->firstboot);
+        dest->firstboot_base64 = src->firstboot_base64;
+    }
 
     for (guint i = 0; i < src->directories->len; i++) {
         const ViDirectory *d = src->directories->pdata[i];

@@ -30,7 +30,8 @@ typedef struct {
 
 static const char *const inject_attrs[] = { "policy", "on-error", NULL };
 static const char *const inject_children[] = {
-    "target", "user", "hostname", "directory", "file", "network", "meta", "selinux", NULL
+    "target", "user", "identity", "firstboot", "hostname", "directory", "file", "network", "meta",
+    "selinux", NULL
 };
 static const char *const target_attrs[] = { "disk", "root", NULL };
 static const char *const user_attrs[] = {
@@ -51,6 +52,8 @@ static const char *const iface_children[] = {
 static const char *const route_attrs[] = { "to", "via", "metric", NULL };
 static const char *const meta_attrs[] = { "key", NULL };
 static const char *const selinux_attrs[] = { "relabel", NULL };
+static const char *const identity_attrs[] = { "reset", NULL };
+static const char *const firstboot_attrs[] = { "encoding", NULL };
 static const char *const none[] = { NULL };
 
 static const ElementRule element_rules[] = {
@@ -60,6 +63,8 @@ static const ElementRule element_rules[] = {
     { "ssh-key", sshkey_attrs, NULL },
     { "password", password_attrs, none },
     { "sudo", sudo_attrs, none },
+    { "identity", identity_attrs, none },
+    { "firstboot", firstboot_attrs, NULL },
     { "hostname", none, NULL },
     { "directory", dir_attrs, none },
     { "file", file_attrs, NULL },
@@ -361,21 +366,19 @@ parse_user (ViSpec *spec, xmlNode *node, GError **error)
     return TRUE;
 }
 
+/* The content of @node (a <file> or <firstboot>), its text or with
+ * encoding="base64" the decoded bytes (whitespace ignored), at most
+ * [limits] file_max bytes; @what names the element in errors. */
 static gboolean
-parse_file (ViSpec *spec, xmlNode *node, const ViLimits *limits, GError **error)
+parse_content (xmlNode *node, const char *what, const ViLimits *limits, GBytes **out,
+               gboolean *out_base64, GError **error)
 {
-    g_autofree char *path = NULL;
     g_autofree char *encoding = vi_xml_prop (node, "encoding");
     g_autofree char *text = vi_xml_content (node);
-    ViFile *f;
-    GError *e = NULL;
+    g_autoptr(GBytes) b = NULL;
 
-    if (!prop_check (node, "path", &path, TRUE, error))
-        return FALSE;
-    if (!vi_check_guest_path (path, &e))
-        return fail_attr (error, e, "file", "path");
-
-    if (encoding && g_str_equal (encoding, "base64")) {
+    *out_base64 = encoding && g_str_equal (encoding, "base64");
+    if (*out_base64) {
         g_autofree char *clean = g_strdup (text);
         gsize j = 0, len = 0;
         guchar *data;
@@ -385,32 +388,48 @@ parse_file (ViSpec *spec, xmlNode *node, const ViLimits *limits, GError **error)
             if (g_ascii_isspace (ch))
                 continue;
             if (!g_ascii_isalnum (ch) && ch != '+' && ch != '/' && ch != '=')
-                return vi_throw (error, VI_ERROR_INVALID,
-                                 "<file path='%s'>: content is not valid base64", path);
+                return vi_throw (error, VI_ERROR_INVALID, "%s: content is not valid base64", what);
             clean[j++] = ch;
         }
         clean[j] = '\0';
         if (j % 4 != 0)
-            return vi_throw (error, VI_ERROR_INVALID,
-                             "<file path='%s'>: content is not valid base64 (length)", path);
+            return vi_throw (error, VI_ERROR_INVALID, "%s: content is not valid base64 (length)",
+                             what);
         if (j / 4 * 3 > limits->file_max + 3)
-            return vi_throw (error, VI_ERROR_INVALID,
-                             "<file path='%s'>: content exceeds the limit of %" G_GSIZE_FORMAT
-                             " bytes ([limits] file_max)", path, limits->file_max);
+            return vi_throw (error, VI_ERROR_INVALID, "%s: content exceeds the limit of %"
+                             G_GSIZE_FORMAT " bytes ([limits] file_max)", what, limits->file_max);
         data = g_base64_decode (clean, &len);
-        f = vi_file_new (path, NULL);
-        g_bytes_unref (f->content);
-        f->content = g_bytes_new_take (data, len);
-        f->base64 = TRUE;
+        b = g_bytes_new_take (data, len);
     } else {
-        g_autoptr(GBytes) b = g_bytes_new (text, strlen (text));
-        f = vi_file_new (path, b);
+        b = g_bytes_new (text, strlen (text));
     }
+    if (g_bytes_get_size (b) > limits->file_max)
+        return vi_throw (error, VI_ERROR_INVALID, "%s: content exceeds the limit of %"
+                         G_GSIZE_FORMAT " bytes ([limits] file_max)", what, limits->file_max);
+    *out = g_steal_pointer (&b);
+    return TRUE;
+}
+
+static gboolean
+parse_file (ViSpec *spec, xmlNode *node, const ViLimits *limits, GError **error)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *what = NULL;
+    g_autoptr(GBytes) content = NULL;
+    ViFile *f;
+    GError *e = NULL;
+    gboolean base64;
+
+    if (!prop_check (node, "path", &path, TRUE, error))
+        return FALSE;
+    if (!vi_check_guest_path (path, &e))
+        return fail_attr (error, e, "file", "path");
+    what = g_strdup_printf ("<file path='%s'>", path);
+    if (!parse_content (node, what, limits, &content, &base64, error))
+        return FALSE;
+    f = vi_file_new (path, content);
+    f->base64 = base64;
     g_ptr_array_add (spec->files, f);
-    if (g_bytes_get_size (f->content) > limits->file_max)
-        return vi_throw (error, VI_ERROR_INVALID,
-                         "<file path='%s'>: content exceeds the limit of %" G_GSIZE_FORMAT
-                         " bytes ([limits] file_max)", path, limits->file_max);
     return parse_owner_attrs (node, &f->mode, &f->owner, &f->group, error);
 }
 
@@ -754,6 +773,19 @@ spec_from_node (ViSpec *spec, xmlNode *inject, const ViLimits *limits, GError **
         } else if (vi_xml_is (c, VI_SPEC_NS, "user")) {
             if (!parse_user (spec, c, error))
                 return FALSE;
+        } else if (vi_xml_is (c, VI_SPEC_NS, "identity")) {
+            g_autofree char *r = vi_xml_prop (c, "reset");
+
+            if (r == NULL || (!g_str_equal (r, "yes") && !g_str_equal (r, "no")))
+                return vi_throw (error, VI_ERROR_INVALID,
+                                 "<identity>: attribute 'reset': must be \"yes\" or \"no\"");
+            spec->identity_reset = g_str_equal (r, "yes");
+        } else if (vi_xml_is (c, VI_SPEC_NS, "firstboot")) {
+            if (spec->firstboot)
+                return vi_throw (error, VI_ERROR_INVALID, "<firstboot>: given twice");
+            if (!parse_content (c, "<firstboot>", limits, &spec->firstboot,
+                                &spec->firstboot_base64, error))
+                return FALSE;
         } else if (vi_xml_is (c, VI_SPEC_NS, "hostname")) {
             g_autofree char *h = vi_xml_content (c);
             GError *e = NULL;
@@ -976,6 +1008,22 @@ vi_spec_validate (const ViSpec *spec, const ViLimits *limits, GError **error)
     }
     if (spec->hostname && !vi_check_hostname (spec->hostname, &e))
         return fail_elem (error, e, "hostname");
+    if (spec->firstboot) {
+        gsize len;
+        const char *data = g_bytes_get_data (spec->firstboot, &len);
+        gsize blank = 0;
+
+        while (blank < len && g_ascii_isspace (data[blank]))
+            blank++;
+        if (blank == len)
+            return vi_throw (error, VI_ERROR_INVALID, "<firstboot>: the script is empty");
+        if (len > limits->file_max)
+            return vi_throw (error, VI_ERROR_INVALID, "<firstboot>: content exceeds the limit of %"
+                             G_GSIZE_FORMAT " bytes ([limits] file_max)", limits->file_max);
+        if (!spec->firstboot_base64 && !g_utf8_validate (data, len, NULL))
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<firstboot>: text content is not UTF-8 (use encoding=\"base64\")");
+    }
 
     for (guint i = 0; i < spec->directories->len; i++) {
         const ViDirectory *d = spec->directories->pdata[i];
@@ -1129,6 +1177,18 @@ vi_spec_format (const ViSpec *spec)
             if (u->sudo == VI_SUDO_NOPASSWD)
                 set_prop (sn, "nopasswd", "yes");
         }
+    }
+    if (spec->identity_reset)
+        set_prop (add_child (root, ns, "identity", NULL), "reset", "yes");
+    if (spec->firstboot) {
+        gsize len;
+        const guchar *data = g_bytes_get_data (spec->firstboot, &len);
+        g_autofree char *text = spec->firstboot_base64 ? g_base64_encode (data, len)
+                                : g_strndup ((const char *) data, len);
+        xmlNode *n = add_child (root, ns, "firstboot", text);
+
+        if (spec->firstboot_base64)
+            set_prop (n, "encoding", "base64");
     }
     if (spec->hostname)
         add_child (root, ns, "hostname", spec->hostname);

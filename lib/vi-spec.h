@@ -132,6 +132,9 @@ typedef struct {
     char *target_root;          /* <target root=>, or NULL */
 
     GPtrArray *users;           /* (element-type ViUser) */
+    gboolean identity_reset;    /* <identity reset="yes"/>: a clone gets its own identity */
+    GBytes *firstboot;          /* <firstboot>: the script run once at first boot, decoded; or NULL */
+    gboolean firstboot_base64;  /* encoding="base64" (kept for the canonical form) */
     char *hostname;             /* or NULL */
     GPtrArray *directories;     /* (element-type ViDirectory) */
     GPtrArray *files;           /* (element-type ViFile) */
@@ -239,8 +242,8 @@ gboolean vi_spec_validate (const ViSpec *spec, const ViLimits *limits, GError **
 /**
  * vi_spec_format:
  * Returns: (transfer full): the canonical XML of @spec: prefix "vi", fixed
- * attribute order, children grouped in schema order (target, user, hostname,
- * directory, file, network, meta, selinux), request order kept inside each
+ * attribute order, children grouped in schema order (target, user, identity,
+ * firstboot, hostname, directory, file, network, meta, selinux), request order kept inside each
  * group, base64 content re-encoded unwrapped, two-space indentation, and a
  * trailing newline.  Parsing the result gives an equal request.
  */
@@ -259,9 +262,10 @@ char *vi_spec_digest (const ViSpec *spec);
  *
  * Adds @src's items to @dest: SSH keys already present are not added again,
  * a file or directory path given again replaces the old item, a password,
- * hostname, meta key or interface given again replaces the old one; a
- * user's account attributes (uid, group, groups, shell, home, sudo) given
- * again replace the old ones, and create="yes" stays.
+ * hostname, first-boot script, meta key or interface given again replaces
+ * the old one; a user's account attributes (uid, group, groups, shell,
+ * home, sudo) given again replace the old ones, and create="yes" stays; an
+ * identity reset given stays.
  */
 void vi_spec_merge (ViSpec *dest, const ViSpec *src);
 

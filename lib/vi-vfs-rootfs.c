@@ -588,13 +588,40 @@ rootfs_chown (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **e
     return TRUE;
 }
 
-/* Through the O_PATH descriptor, as chmod: the very inode checked. */
+static gboolean rootfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error);
+
+/* A symbolic link's own label: lsetxattr of LEAF under the confined
+ * parent's descriptor (/proc/self/fd/N/LEAF: the magic link is the
+ * directory we resolved, and lsetxattr does not follow LEAF). */
+static gboolean
+label_link (RootfsVfs *self, const char *path, const char *context, GError **error)
+{
+    g_autofree char *leaf = NULL, *p = NULL;
+    vi_autofd dir_fd = open_parent (self, path, &leaf, error);
+
+    if (dir_fd < 0)
+        return FALSE;
+    p = g_strdup_printf ("/proc/self/fd/%d/%s", dir_fd, leaf);
+    if (lsetxattr (p, SELINUX_XATTR, context, strlen (context) + 1, 0) < 0)
+        return vi_throw_errno (error, errno, "%s: setting the SELinux label %s", path, context);
+    return TRUE;
+}
+
+/* Through the O_PATH descriptor, as chmod: the very inode checked; a
+ * link through its parent. */
 static gboolean
 rootfs_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
 {
     struct stat st;
-    vi_autofd fd = resolve_for_attr ((RootfsVfs *) vfs, path, &st, error);
+    vi_autofd fd = -1;
     g_autofree char *p = NULL;
+    ViStat vst;
+
+    if (!rootfs_stat (vfs, path, &vst, error))
+        return FALSE;
+    if (vst.type == VI_FILE_TYPE_SYMLINK)
+        return label_link ((RootfsVfs *) vfs, path, context, error);
+    fd = resolve_for_attr ((RootfsVfs *) vfs, path, &st, error);
 
     if (fd < 0)
         return FALSE;
@@ -627,30 +654,87 @@ rootfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error)
     return TRUE;
 }
 
-/* unlinkat(AT_REMOVEDIR) through the confined parent: the kernel removes
- * only an empty directory, so whatever the guest put there instead (a file,
- * a symlink, content) is never unlinked.  A parent that does not exist
- * means the directory does not either; a parent that cannot be resolved
- * (a symlink loop, a mount crossing, a file in the way) is reported, not
- * taken for a directory already gone. */
-static gboolean
-rootfs_rmdir (ViVfs *vfs, const char *path, GError **error)
+/* unlinkat(@flags) of @path's leaf through its confined parent.  A parent
+ * that does not exist means the leaf does not either; a parent that cannot
+ * be resolved (a symlink loop, a mount crossing, a file in the way) is
+ * reported, not taken for a leaf already gone.  Returns 1 when removed or
+ * missing, 0 with errno set when unlinkat failed, -1 with @error set. */
+static int
+unlink_confined (RootfsVfs *self, const char *path, int flags, GError **error)
 {
-    RootfsVfs *self = (RootfsVfs *) vfs;
     g_autofree char *dir = NULL, *leaf = NULL;
     vi_autofd dir_fd = -1;
 
     split_path (path, &dir, &leaf);
     dir_fd = confined_open (self, dir, O_PATH | O_DIRECTORY, 0);
-    if (dir_fd < 0)
-        return errno == ENOENT ? TRUE : throw_lookup (error, errno, path);
-    if (unlinkat (dir_fd, leaf, AT_REMOVEDIR) == 0 || errno == ENOENT)
-        return TRUE;
+    if (dir_fd < 0) {
+        if (errno == ENOENT)
+            return 1;
+        throw_lookup (error, errno, path);
+        return -1;
+    }
+    return unlinkat (dir_fd, leaf, flags) == 0 || errno == ENOENT;
+}
+
+/* AT_REMOVEDIR: the kernel removes only an empty directory, so whatever
+ * the guest put there instead (a file, a symlink, content) is never
+ * unlinked. */
+static gboolean
+rootfs_rmdir (ViVfs *vfs, const char *path, GError **error)
+{
+    int r = unlink_confined ((RootfsVfs *) vfs, path, AT_REMOVEDIR, error);
+
+    if (r != 0)
+        return r > 0;
     if (errno == ENOTDIR)
         return vi_throw (error, VI_ERROR_GUEST, "%s: no longer a directory (left alone)", path);
     if (errno == ENOTEMPTY || errno == EEXIST)
         return vi_throw (error, VI_ERROR_GUEST, "%s: no longer empty (left alone)", path);
     return vi_throw_errno (error, errno, "%s: removing the directory", path);
+}
+
+/* symlinkat through the confined parent: the kernel creates the link and
+ * never follows it; an existing entry at the leaf (EEXIST) is refused.  Its
+ * owner is set on the link itself (AT_SYMLINK_NOFOLLOW) through the same
+ * parent fd: the guest does not run while we inject, so the leaf is the
+ * link just made. */
+static gboolean
+rootfs_symlink (ViVfs *vfs, const char *path, const char *target, guint32 uid, guint32 gid,
+                GError **error)
+{
+    RootfsVfs *self = (RootfsVfs *) vfs;
+    g_autofree char *leaf = NULL;
+    vi_autofd dir_fd = -1;
+    uid_t huid;
+    gid_t hgid;
+
+    if (!to_host_ids (self, uid, gid, &huid, &hgid, path, error))
+        return FALSE;
+    dir_fd = open_parent (self, path, &leaf, error);
+    if (dir_fd < 0)
+        return FALSE;
+    if (symlinkat (target, dir_fd, leaf) < 0) {
+        if (errno == EEXIST)
+            return vi_throw (error, VI_ERROR_GUEST, "%s: exists already (left alone)", path);
+        return vi_throw_errno (error, errno, "%s: creating the symbolic link", path);
+    }
+    if (fchownat (dir_fd, leaf, huid, hgid, AT_SYMLINK_NOFOLLOW) < 0)
+        return vi_throw_errno (error, errno, "%s: chown of the symbolic link", path);
+    return TRUE;
+}
+
+/* Without AT_REMOVEDIR: removes the name (a symlink itself, never its
+ * target); the kernel refuses a directory (EISDIR). */
+static gboolean
+rootfs_unlink (ViVfs *vfs, const char *path, GError **error)
+{
+    int r = unlink_confined ((RootfsVfs *) vfs, path, 0, error);
+
+    if (r != 0)
+        return r > 0;
+    if (errno == EISDIR || errno == EPERM)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: is a directory (left alone)", path);
+    return vi_throw_errno (error, errno, "%s: removing the file", path);
 }
 
 /* The directory is opened O_DIRECTORY (a FIFO or device there is never
@@ -748,6 +832,8 @@ static const ViVfsOps rootfs_ops = {
     .chown = rootfs_chown,
     .stat = rootfs_stat,
     .rmdir = rootfs_rmdir,
+    .symlink = rootfs_symlink,
+    .unlink = rootfs_unlink,
     .list_dir = rootfs_list_dir,
     .commit = rootfs_commit,
     .set_label = rootfs_set_label,

@@ -68,6 +68,23 @@ vi_vfs_rmdir (ViVfs *vfs, const char *path, GError **error)
 }
 
 gboolean
+vi_vfs_symlink (ViVfs *vfs, const char *path, const char *target, guint32 uid, guint32 gid,
+                GError **error)
+{
+    if (!check_path (path, error))
+        return FALSE;
+    if (*target == '\0' || strchr (target, '\n') != NULL)
+        return vi_throw (error, VI_ERROR_INVALID, "%s: invalid symbolic link target", path);
+    return vfs->ops->symlink (vfs, path, target, uid, gid, error);
+}
+
+gboolean
+vi_vfs_unlink (ViVfs *vfs, const char *path, GError **error)
+{
+    return check_path (path, error) && vfs->ops->unlink (vfs, path, error);
+}
+
+gboolean
 vi_vfs_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names, GError **error)
 {
     if (!check_path (path, error))

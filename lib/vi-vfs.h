@@ -78,6 +78,20 @@ typedef struct {
      * resolved is.  Used to undo a failed injection. */
     gboolean (*rmdir) (ViVfs *vfs, const char *path, GError **error);
 
+    /* Create the symbolic link @path pointing at @target (a string the
+     * guest resolves at run time; the backend never follows it), owned by
+     * @uid/@gid.  Done at once, not staged: the injection makes its links
+     * after the commit.  The parent must exist; anything already at @path
+     * is VI_ERROR_GUEST.  Used to enable units (a systemd .wants link). */
+    gboolean (*symlink) (ViVfs *vfs, const char *path, const char *target, guint32 uid,
+                         guint32 gid, GError **error);
+
+    /* Remove the regular file or symbolic link @path (the link itself,
+     * never what it points at), at once, not staged.  A directory is
+     * VI_ERROR_GUEST and left alone; missing is not an error.  Used to
+     * drop a clone's SSH host keys and random seed. */
+    gboolean (*unlink) (ViVfs *vfs, const char *path, GError **error);
+
     /* The names of the entries of directory @path (no "." or ".."), in
      * any order; at most @max, more is VI_ERROR_GUEST.  A symlink on the
      * path is resolved inside the guest root.  Missing: VI_ERROR_NOT_FOUND;
@@ -94,8 +108,9 @@ typedef struct {
     /* Make every staged write durable and visible. */
     gboolean (*commit) (ViVfs *vfs, GError **error);
 
-    /* Set the SELinux label (security.selinux) of the regular file or
-     * directory @path, never following a symlink; @context is what the
+    /* Set the SELinux label (security.selinux) of the regular file,
+     * directory or symbolic link (the link itself) @path, never following a
+     * symlink; @context is what the
      * guest's policy gives it (vi-selinux).  May be NULL (the backend
      * cannot: the caller falls back to /.autorelabel). */
     gboolean (*set_label) (ViVfs *vfs, const char *path, const char *context, GError **error);
@@ -119,6 +134,9 @@ gboolean vi_vfs_chmod (ViVfs *vfs, const char *path, guint mode, GError **error)
 gboolean vi_vfs_chown (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **error);
 gboolean vi_vfs_stat (ViVfs *vfs, const char *path, ViStat *out, GError **error);
 gboolean vi_vfs_rmdir (ViVfs *vfs, const char *path, GError **error);
+gboolean vi_vfs_symlink (ViVfs *vfs, const char *path, const char *target, guint32 uid,
+                         guint32 gid, GError **error);
+gboolean vi_vfs_unlink (ViVfs *vfs, const char *path, GError **error);
 gboolean vi_vfs_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names,
                           GError **error);
 gboolean vi_vfs_commit (ViVfs *vfs, GError **error);

@@ -63,7 +63,7 @@ for s in $suites; do
             --wrap='valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite -q' \
             test-spec test-check test-edit test-crypt test-guest test-vfs test-domain test-config \
             test-ledger test-guestfs-fake \
-            test-inject-fake test-golden-net test-golden-prior test-net
+            test-inject-fake test-golden-net test-golden-prior test-net test-firstboot
         ;;
     fuzz)
         run_suite fuzz "$top/tests/fuzz/run-fuzzers.sh" "${FUZZ_SECONDS:-60}"

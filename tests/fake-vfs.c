@@ -222,6 +222,41 @@ f_rmdir (ViVfs *vfs, const char *path, GError **error)
     return TRUE;
 }
 
+/* Not staged, as in the real backends: the link is there at once. */
+static gboolean
+f_symlink (ViVfs *vfs, const char *path, const char *target, guint32 uid, guint32 gid,
+           GError **error)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    g_autoptr(GBytes) b = g_bytes_new (target, strlen (target));
+
+    if (injected_failure (self, "symlink", path, error))
+        return FALSE;
+    if (!parent_is_dir (self, path))
+        return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: parent missing", path);
+    if (g_hash_table_contains (self->nodes, path) || g_hash_table_contains (self->staged, path))
+        return vi_throw (error, VI_ERROR_GUEST, "%s: exists already (left alone)", path);
+    g_hash_table_insert (self->nodes, g_strdup (path),
+                         node_new (VI_FILE_TYPE_SYMLINK, b, 0777, uid, gid));
+    return TRUE;
+}
+
+static gboolean
+f_unlink (ViVfs *vfs, const char *path, GError **error)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    Node *n = g_hash_table_lookup (self->nodes, path);
+
+    if (injected_failure (self, "unlink", path, error))
+        return FALSE;
+    if (n == NULL)
+        return TRUE;
+    if (n->type == VI_FILE_TYPE_DIRECTORY)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: is a directory (left alone)", path);
+    g_hash_table_remove (self->nodes, path);
+    return TRUE;
+}
+
 /* Committed entries and staged writes alike (reads see staged content
  * too); read-only, so never made to fail by the failure counter, only by
  * fake_vfs_fail_op (vfs, "list_dir"). */
@@ -298,8 +333,9 @@ f_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
         return FALSE;
     if (n == NULL)
         return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: No such file or directory", path);
-    if (n->type != VI_FILE_TYPE_REGULAR && n->type != VI_FILE_TYPE_DIRECTORY)
-        return vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file or directory (refused)", path);
+    if (n->type == VI_FILE_TYPE_OTHER)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file, directory or link (refused)",
+                         path);
     g_free (n->label);
     n->label = g_strdup (context);
     return TRUE;
@@ -325,13 +361,15 @@ f_free (ViVfs *vfs)
 
 static const ViVfsOps fake_ops = {
     .name = "fake", .read_file = f_read, .write_file = f_write, .mkdir_p = f_mkdir_p,
-    .chmod = f_chmod, .chown = f_chown, .stat = f_stat, .rmdir = f_rmdir, .list_dir = f_list_dir,
+    .chmod = f_chmod, .chown = f_chown, .stat = f_stat, .rmdir = f_rmdir, .symlink = f_symlink,
+    .unlink = f_unlink, .list_dir = f_list_dir,
     .discard = f_discard, .commit = f_commit, .set_label = f_set_label, .free = f_free,
 };
 
 static const ViVfsOps fake_ops_no_labels = {
     .name = "fake", .read_file = f_read, .write_file = f_write, .mkdir_p = f_mkdir_p,
-    .chmod = f_chmod, .chown = f_chown, .stat = f_stat, .rmdir = f_rmdir, .list_dir = f_list_dir,
+    .chmod = f_chmod, .chown = f_chown, .stat = f_stat, .rmdir = f_rmdir, .symlink = f_symlink,
+    .unlink = f_unlink, .list_dir = f_list_dir,
     .discard = f_discard, .commit = f_commit, .set_label = NULL, .free = f_free,
 };
 
@@ -365,6 +403,15 @@ fake_vfs_add_dir (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32
     FakeVfs *self = (FakeVfs *) vfs;
     g_hash_table_insert (self->nodes, g_strdup (path),
                          node_new (VI_FILE_TYPE_DIRECTORY, NULL, mode, uid, gid));
+}
+
+void
+fake_vfs_add_symlink (ViVfs *vfs, const char *path, const char *target)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    g_autoptr(GBytes) b = g_bytes_new (target, strlen (target));
+    g_hash_table_insert (self->nodes, g_strdup (path),
+                         node_new (VI_FILE_TYPE_SYMLINK, b, 0777, 0, 0));
 }
 
 void

@@ -1,7 +1,7 @@
 /* fake-vfs.h: an in-memory VFS for the injection logic's tests.
  *
  * Every call can be made to fail: fake_vfs_fail_at (vfs, N) makes the Nth
- * mutating call (write_file, chmod, chown, rmdir, discard, commit, and for
+ * mutating call (write_file, chmod, chown, rmdir, symlink, unlink, discard, commit, and for
  * each directory mkdir_p creates, the mkdir and then the setting of its
  * owner and mode: a failure there leaves the directory made, as in a real
  * backend) fail; fake_vfs_fail_from (vfs, N) makes it and
@@ -19,6 +19,8 @@
 ViVfs *fake_vfs_new (void);
 void fake_vfs_add_file (ViVfs *vfs, const char *path, const char *content, guint mode,
                         guint32 uid, guint32 gid);
+/** A symbolic link (its target is its content in fake_vfs_get/state). */
+void fake_vfs_add_symlink (ViVfs *vfs, const char *path, const char *target);
 void fake_vfs_add_dir (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid);
 /** Remove the committed file or empty directory @path (a fixture without it). */
 void fake_vfs_remove (ViVfs *vfs, const char *path);

@@ -42,6 +42,17 @@ printf 'localhost\n' > etc/hostname
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > etc/hosts
 touch bin/bash
 chmod 0755 bin/bash
+# A template's identity: machine-id, SSH host keys, sshd.
+printf '0123456789abcdef0123456789abcdef\n' > etc/machine-id
+chmod 0444 etc/machine-id
+for t in rsa ecdsa ed25519; do
+    printf 'template %s key\n' $t > etc/ssh/ssh_host_${t}_key
+    printf 'ssh-%s template\n' $t > etc/ssh/ssh_host_${t}_key.pub
+    chmod 0600 etc/ssh/ssh_host_${t}_key
+done
+printf 'PermitRootLogin prohibit-password\n' > etc/ssh/sshd_config
+touch usr/sbin/sshd
+chmod 0755 usr/sbin/sshd
 
 # What creating a user reads: login.defs (HOME_MODE on Fedora, below),
 # shells, gshadow (not on Alpine, below), sudoers, and a skel.
@@ -78,6 +89,11 @@ O
     touch sbin/ifup usr/lib/systemd/systemd-networkd
     chmod 0755 sbin/ifup
     ln -sf /lib/systemd/system/networking.service "$want/networking.service"
+    # systemd-sysv: /sbin/init is systemd
+    mkdir -p lib/systemd var/lib/systemd
+    touch lib/systemd/systemd
+    ln -sf /lib/systemd/systemd sbin/init
+    printf 'seed' > var/lib/systemd/random-seed
     ;;
 ubuntu2204)
     cat > etc/os-release <<'O'
@@ -93,6 +109,10 @@ O
     touch usr/sbin/netplan usr/lib/systemd/systemd-networkd
     chmod 0755 usr/sbin/netplan
     ln -sf /lib/systemd/system/systemd-networkd.service "$want/systemd-networkd.service"
+    mkdir -p lib/systemd var/lib/systemd
+    touch lib/systemd/systemd
+    ln -sf /lib/systemd/systemd sbin/init
+    printf 'seed' > var/lib/systemd/random-seed
     ;;
 fedora39)
     cat > etc/os-release <<'O'
@@ -106,6 +126,9 @@ O
     touch usr/sbin/NetworkManager
     chmod 0755 usr/sbin/NetworkManager
     ln -sf /usr/lib/systemd/system/NetworkManager.service "$want/NetworkManager.service"
+    mkdir -p usr/lib/systemd
+    touch usr/lib/systemd/systemd
+    ln -sf ../lib/systemd/systemd sbin/init
     printf 'SELINUX=enforcing\nSELINUXTYPE=targeted\n' > etc/selinux/config
     # A small policy in the shape of Fedora's: each injected path has its type.
     cat > etc/selinux/targeted/contexts/files/file_contexts <<'FC'
@@ -140,6 +163,13 @@ O
     chmod 0755 bin/busybox
     ln -sf /bin/busybox sbin/ifup
     ln -sf /etc/init.d/networking etc/runlevels/boot/networking
+    # OpenRC, its local service not in a runlevel; busybox's init
+    mkdir -p etc/init.d etc/runlevels/default
+    touch sbin/openrc etc/init.d/local
+    chmod 0755 sbin/openrc etc/init.d/local
+    ln -sf /bin/busybox sbin/init
+    mkdir -p var/lib/seedrng
+    printf 'seed' > var/lib/seedrng/seed.credit
     sed -i 's#/bin/bash#/bin/ash#' etc/passwd
     # Alpine: no gshadow; ash is a login shell
     rm -f etc/gshadow

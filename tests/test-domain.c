@@ -104,6 +104,7 @@ test_case (gconstpointer data)
     g_assert_cmpint (t->kind, ==, c->kind);
     g_assert_cmpstr (t->path, ==, c->path);
     g_assert_cmpstr (t->format, ==, c->format);
+    g_assert_cmpstr (t->domain_uuid, ==, "8c0d2f4e-6a57-4b0e-9d7e-3f1a2b3c4d5e");   /* <identity> */
     if (g_str_equal (c->name, "rbd-auth-resolved"))
         g_assert_cmpstr (t->secret, ==, "c2VjcmV0");
     if (g_str_equal (c->name, "nbd-unix"))

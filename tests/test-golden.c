@@ -9,8 +9,9 @@
  * Distributions: the request tests/golden/distro/request.xml injected
  * through the rootfs backend into a fresh generated tree of each distro
  * (tests/make-guest-tree.sh) must change exactly the files listed in
- * tests/golden/distro/DISTRO/MANIFEST ("mode uid:gid path" of every file or
- * directory created or changed), each file equal to
+ * tests/golden/distro/DISTRO/MANIFEST ("mode uid:gid path" of every file,
+ * directory or link created or changed, a link with "-> target", then
+ * "removed path" of every one removed), each file equal to
  * tests/golden/distro/DISTRO/files/PATH.  The one value that varies, the
  * last-change day of shadow entries the injection touched, is replaced by
  * "DAY" before comparing.  A second run changes no byte.  Needs root (the trees hold files of uid 1000);
@@ -271,7 +272,10 @@ test_distro (gconstpointer data)
         if (b && g_str_equal (a->sum, b->sum) && a->mode == b->mode && a->uid == b->uid &&
             a->gid == b->gid)
             continue;
-        g_string_append_printf (manifest, "%06o %u:%u %s\n", a->mode, a->uid, a->gid, p);
+        g_string_append_printf (manifest, "%06o %u:%u %s", a->mode, a->uid, a->gid, p);
+        if (S_ISLNK (a->mode))
+            g_string_append_printf (manifest, " -> %s", a->sum);
+        g_string_append_c (manifest, '\n');
         if (S_ISREG (a->mode)) {
             g_autofree char *full = g_build_filename (root, p, NULL);
             g_autofree char *golden = g_build_filename (gdir, "files", p, NULL);
@@ -303,11 +307,22 @@ test_distro (gconstpointer data)
         }
         g_assert_cmpuint (g_hash_table_size (again), ==, g_hash_table_size (after));
     }
-    /* and nothing disappeared */
-    for (GList *l = g_hash_table_get_keys (before); l; l = g_list_delete_link (l, l))
+    /* what the request removed (a clone's host keys and seed) */
+    g_clear_pointer (&keys, g_list_free);
+    keys = g_list_sort (g_hash_table_get_keys (before), (GCompareFunc) strcmp);
+    for (GList *l = keys; l; l = l->next)
         if (!g_hash_table_contains (after, l->data))
-            g_error ("%s: %s disappeared", distro, (char *) l->data);
+            g_string_append_printf (manifest, "removed %s\n", (char *) l->data);
     check_golden (manifest_path, manifest->str, manifest->len);
+
+    /* a second run changes nothing */
+    {
+        g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
+        g_autoptr(ViPlan) plan = vi_plan_build (spec, vfs, &opts, &error);
+
+        g_assert_no_error (error);
+        g_assert_cmpuint (vi_plan_n_changes (plan), ==, 0);
+    }
 
     {
         g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmp);

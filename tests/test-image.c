@@ -34,10 +34,11 @@ static const char qemu_img_wrapper[] =
  * PATH), as the appliance would; VI_TEST_SWAP=FILE then renames the
  * directory of $VI_TEST_SWAP_IMAGE away (the image's own ctime stays) and
  * puts a symlink to FILE where the image was; VI_TEST_TOUCH changes the
- * image (something else writing it); then $VI_TEST_HELPER_OUT on stdout,
- * exit 0 */
+ * image (something else writing it); its arguments one a line to
+ * $VI_TEST_HELPER_OUT.args; then $VI_TEST_HELPER_OUT on stdout, exit 0 */
 static const char helper[] =
     "#!/bin/sh\n"
+    "printf '%s\\n' \"$@\" > \"$VI_TEST_HELPER_OUT.args\"\n"
     "qemu-io -f qcow2 -c 'write -P 0x5a 0 4k' \"$2\" >/dev/null || exit 2\n"
     "if [ -n \"${VI_TEST_SWAP:-}\" ]; then\n"
     "    d=$(dirname \"$VI_TEST_SWAP_IMAGE\")\n"
@@ -195,6 +196,7 @@ inject (Fixture *f, gboolean dry_run, ViInjectResult *result, GError **error)
     g_autoptr(ViTarget) target = vi_target_new (VI_TARGET_IMAGE, f->image);
 
     target->format = g_strdup ("raw");
+    target->domain_uuid = g_strdup ("8c0d2f4e-6a57-4b0e-9d7e-3f1a2b3c4d5e");
     return vi_image_inject (f->cfg, target, spec, dry_run, NULL, NULL, result, error);
 }
 
@@ -224,6 +226,14 @@ test_create_and_commit (Fixture *f, gconstpointer data)
                             lock, image, lock);
     g_assert_cmpstr (log, ==, want);
     g_assert_true (image_has_data (f->image));
+    {
+        /* the domain's UUID reaches the helper (<identity reset=>) */
+        g_autofree char *argsp = g_strconcat (f->helper_out, ".args", NULL);
+        g_autofree char *args = NULL;
+
+        g_assert_true (g_file_get_contents (argsp, &args, NULL, NULL));
+        g_assert_nonnull (strstr (args, "\n--domain-uuid=8c0d2f4e-6a57-4b0e-9d7e-3f1a2b3c4d5e\n"));
+    }
 }
 
 /* The image's path swapped for a symlink to another disk between the

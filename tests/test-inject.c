@@ -16,6 +16,7 @@
 #include "fake-vfs.h"
 #include "vi-crypt.h"
 #include "vi-error.h"
+#include "vi-firstboot.h"
 #include "vi-inject.h"
 #include "vi-net.h"
 
@@ -449,12 +450,362 @@ static const char *const users_expect[] = {
     "/home/bob/.ssh 1 700 1001:1001\n", "/etc/sudoers.d 1 750 0:0\n", "/srv 1 755 0:0\n", NULL
 };
 
+/* debian_fake() that boots with systemd */
+static ViVfs *
+systemd_fake (void)
+{
+    ViVfs *vfs = debian_fake ();
+
+    fake_vfs_add_dir (vfs, "/lib", 0755, 0, 0);
+    fake_vfs_add_dir (vfs, "/lib/systemd", 0755, 0, 0);
+    fake_vfs_add_file (vfs, "/lib/systemd/systemd", "", 0755, 0, 0);
+    fake_vfs_add_symlink (vfs, "/sbin/init", "/lib/systemd/systemd");
+    return vfs;
+}
+
+static const char *firstboot_request =
+    "<vi:inject xmlns:vi='" NS "' policy='always'>"
+    "<vi:firstboot>#!/bin/sh\necho hello &gt; /root/fb</vi:firstboot>"
+    "<vi:hostname>fb.example.com</vi:hostname>"
+    "</vi:inject>";
+static const char *const firstboot_expect[] = {
+    "/var/lib/virt-inject 1 700 0:0\n", "/var/lib/virt-inject/firstboot 0 700 0:0\n#!/bin/sh\n",
+    "/etc/systemd/system/virt-inject-firstboot.service 0 644 0:0\n",
+    "/etc/systemd/system/multi-user.target.wants/virt-inject-firstboot.service 2 777 0:0\n"
+    "/etc/systemd/system/virt-inject-firstboot.service",
+    NULL
+};
+
 static const FailCase fail_cases[] = {
     { &request, debian_fake, request_expect },
     { &request, debian_fake_with_app, request_app_expect },
     { &nested_request, nested_fake, nested_expect },
     { &users_request, users_fake, users_expect },
+    { &firstboot_request, systemd_fake, firstboot_expect },
 };
+
+static guint
+n_changes (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViPlan) plan = vi_plan_build (spec, vfs, opts, &error);
+
+    g_assert_no_error (error);
+    return vi_plan_n_changes (plan);
+}
+
+static void
+inject_ok (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts)
+{
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (vi_inject (spec, vfs, opts, FALSE, NULL, &error));
+    g_assert_no_error (error);
+}
+
+static gboolean
+fake_exists (ViVfs *vfs, const char *path)
+{
+    gboolean exists = FALSE;
+
+    g_assert_true (vi_vfs_exists (vfs, path, &exists, NULL));
+    return exists;
+}
+
+/* The first-boot script on systemd: armed once per request digest, also
+ * under policy="always"; after the guest ran it (script and link gone),
+ * the same request arms nothing; a changed request arms the new script;
+ * a marker that is not exactly a digest counts as none. */
+static void
+test_fake_firstboot_systemd (void)
+{
+    g_autoptr(ViSpec) spec = parse (firstboot_request);
+    g_autoptr(ViSpec) changed = parse ("<vi:inject xmlns:vi='" NS "' policy='always'>"
+                                       "<vi:firstboot>#!/bin/sh\necho second</vi:firstboot>"
+                                       "</vi:inject>");
+    g_autoptr(ViVfs) vfs = systemd_fake ();
+    ViInjectOptions opts = { 0 };
+    g_autofree char *digest = vi_spec_digest (spec);
+    g_autofree char *marker = g_strconcat (digest, "\n", NULL);
+    g_autofree char *runner = vi_firstboot_runner (VI_INIT_SYSTEMD);
+    g_autofree char *unit = vi_firstboot_unit ();
+    const char *link = VI_WANTS_DIR "/" VI_FIRSTBOOT_UNIT_NAME;
+    ViStat st;
+
+    inject_ok (spec, vfs, &opts);
+    g_assert_cmpstr (fake_vfs_get (vfs, VI_FIRSTBOOT_SCRIPT), ==, "#!/bin/sh\necho hello > /root/fb");
+    g_assert_cmpstr (fake_vfs_get (vfs, VI_FIRSTBOOT_RUNNER), ==, runner);
+    g_assert_cmpstr (fake_vfs_get (vfs, VI_UNIT_DIR "/" VI_FIRSTBOOT_UNIT_NAME), ==, unit);
+    g_assert_cmpstr (fake_vfs_get (vfs, link), ==, VI_UNIT_DIR "/" VI_FIRSTBOOT_UNIT_NAME);
+    g_assert_cmpstr (fake_vfs_get (vfs, VI_FIRSTBOOT_MARKER), ==, marker);
+    g_assert_true (vi_vfs_stat (vfs, link, &st, NULL));
+    g_assert_cmpint (st.type, ==, VI_FILE_TYPE_SYMLINK);
+    g_assert_true (vi_vfs_stat (vfs, VI_FIRSTBOOT_MARKER, &st, NULL));
+    g_assert_cmpuint (st.mode, ==, 0600);
+    g_assert_true (vi_vfs_stat (vfs, VI_STATE_DIR, &st, NULL));
+    g_assert_cmpuint (st.mode, ==, 0700);
+    g_assert_cmpuint (n_changes (spec, vfs, &opts), ==, 0);
+
+    /* the guest ran it: the runner removed the script and the link */
+    g_assert_true (vi_vfs_unlink (vfs, VI_FIRSTBOOT_SCRIPT, NULL));
+    g_assert_true (vi_vfs_unlink (vfs, link, NULL));
+    g_assert_cmpuint (n_changes (spec, vfs, &opts), ==, 0);
+    inject_ok (spec, vfs, &opts);
+    g_assert_false (fake_exists (vfs, VI_FIRSTBOOT_SCRIPT));
+    g_assert_false (fake_exists (vfs, link));
+
+    /* a changed request runs its new script once */
+    inject_ok (changed, vfs, &opts);
+    g_assert_cmpstr (fake_vfs_get (vfs, VI_FIRSTBOOT_SCRIPT), ==, "#!/bin/sh\necho second");
+    g_assert_true (fake_exists (vfs, link));
+    g_assert_cmpuint (n_changes (changed, vfs, &opts), ==, 0);
+
+    /* a hostile marker: not a digest, so the script is armed again */
+    g_assert_true (vi_vfs_unlink (vfs, VI_FIRSTBOOT_SCRIPT, NULL));
+    fake_vfs_add_file (vfs, VI_FIRSTBOOT_MARKER, "../../etc/shadow\n", 0600, 0, 0);
+    g_assert_cmpuint (n_changes (changed, vfs, &opts), >, 0);
+    inject_ok (changed, vfs, &opts);
+    g_assert_true (fake_exists (vfs, VI_FIRSTBOOT_SCRIPT));
+}
+
+typedef struct {
+    const char *name;
+    const char *const *init_files;  /* regular files that make the init system */
+    const char *trigger;            /* the file that starts the runner */
+    const char *trigger_has;        /* in its content */
+    guint trigger_mode;
+} FirstbootInit;
+
+static const char *const openrc_files[] = { "/sbin/openrc", "/etc/init.d/local", NULL };
+static const char *const sysvinit_files[] = { "/sbin/init", NULL };
+
+static const FirstbootInit firstboot_inits[] = {
+    { "openrc", openrc_files, VI_FIRSTBOOT_LOCAL_D, "exec /bin/sh " VI_FIRSTBOOT_RUNNER "\n", 0755 },
+    { "sysvinit", sysvinit_files, VI_RC_LOCAL, "/bin/sh " VI_FIRSTBOOT_RUNNER "; fi", 0755 },
+};
+
+/* OpenRC (local.d) and sysvinit (rc.local): the trigger made once, and
+ * the runner that goes with the init system. */
+static void
+test_fake_firstboot_init (gconstpointer data)
+{
+    const FirstbootInit *c = data;
+    g_autoptr(ViSpec) spec = parse (firstboot_request);
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    ViInjectOptions opts = { 0 };
+    g_autofree char *runner = vi_firstboot_runner (g_str_equal (c->name, "openrc") ? VI_INIT_OPENRC
+                                                   : VI_INIT_SYSVINIT);
+    ViStat st;
+
+    fake_vfs_add_dir (vfs, "/etc/init.d", 0755, 0, 0);
+    for (guint i = 0; c->init_files[i]; i++)
+        fake_vfs_add_file (vfs, c->init_files[i], "", 0755, 0, 0);
+    inject_ok (spec, vfs, &opts);
+    if (g_str_equal (c->name, "openrc"))     /* the local service enabled */
+        g_assert_cmpstr (fake_vfs_get (vfs, VI_OPENRC_LOCAL_LINK), ==, VI_OPENRC_LOCAL);
+    g_assert_cmpstr (fake_vfs_get (vfs, VI_FIRSTBOOT_RUNNER), ==, runner);
+    g_assert_nonnull (strstr (fake_vfs_get (vfs, c->trigger), c->trigger_has));
+    g_assert_true (vi_vfs_stat (vfs, c->trigger, &st, NULL));
+    g_assert_cmpuint (st.mode, ==, c->trigger_mode);
+    g_assert_false (fake_exists (vfs, VI_WANTS_DIR "/" VI_FIRSTBOOT_UNIT_NAME));
+    g_assert_cmpuint (n_changes (spec, vfs, &opts), ==, 0);
+}
+
+/* No init system to be found, or OpenRC without its local service:
+ * nothing would run the script, refused. */
+static void
+test_fake_firstboot_no_init (void)
+{
+    g_autoptr(ViSpec) spec = parse (firstboot_request);
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_assert_nonnull (strstr (error->message, "<firstboot>: cannot tell the guest's init system"));
+    g_clear_error (&error);
+    fake_vfs_add_file (vfs, "/sbin/openrc", "", 0755, 0, 0);
+    g_assert_false (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_assert_nonnull (strstr (error->message, "OpenRC guest has no /etc/init.d/local service"));
+}
+
+#define UUID1 "4a2f1c3e-8b7d-4e6f-9a0b-1c2d3e4f5a6b"
+#define UUID2 "5b3f1c3e-8b7d-4e6f-9a0b-1c2d3e4f5a6b"
+
+static const char *identity_request =
+    "<vi:inject xmlns:vi='" NS "'><vi:identity reset='yes'/></vi:inject>";
+
+/* A template's identity on top of @vfs: machine-id, D-Bus's copy, SSH
+ * host keys beside sshd's configuration, a random seed. */
+static ViVfs *
+add_template_identity (ViVfs *vfs)
+{
+    fake_vfs_add_file (vfs, "/etc/machine-id", "0123456789abcdef0123456789abcdef\n", 0444, 0, 0);
+    fake_vfs_add_dir (vfs, "/var", 0755, 0, 0);
+    fake_vfs_add_dir (vfs, "/var/lib", 0755, 0, 0);
+    fake_vfs_add_dir (vfs, "/var/lib/dbus", 0755, 0, 0);
+    fake_vfs_add_file (vfs, "/var/lib/dbus/machine-id", "0123456789abcdef0123456789abcdef\n", 0444, 0, 0);
+    fake_vfs_add_dir (vfs, "/var/lib/systemd", 0755, 0, 0);
+    fake_vfs_add_file (vfs, "/var/lib/systemd/random-seed", "seed", 0600, 0, 0);
+    fake_vfs_add_dir (vfs, "/etc/ssh", 0755, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/ssh/sshd_config", "PermitRootLogin no\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/ssh/ssh_host_ed25519_key", "private", 0600, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/ssh/ssh_host_ed25519_key.pub", "public", 0644, 0, 0);
+    fake_vfs_add_dir (vfs, "/usr", 0755, 0, 0);
+    fake_vfs_add_dir (vfs, "/usr/sbin", 0755, 0, 0);
+    fake_vfs_add_file (vfs, "/usr/sbin/sshd", "", 0755, 0, 0);
+    return vfs;
+}
+
+static ViVfs *
+systemd_template (void)
+{
+    return add_template_identity (systemd_fake ());
+}
+
+/* <identity reset="yes"> on systemd: machine-id emptied (its mode kept),
+ * D-Bus's copy, the host keys and the seed removed, the key unit enabled;
+ * never again for the same domain, whatever the guest has since; again
+ * for another domain (a clone of the clone). */
+static void
+test_fake_identity_systemd (void)
+{
+    g_autoptr(ViSpec) spec = parse (identity_request);
+    g_autoptr(ViSpec) other = parse ("<vi:inject xmlns:vi='" NS "' policy='always'>"
+                                     "<vi:identity reset='yes'/><vi:hostname>h</vi:hostname>"
+                                     "</vi:inject>");
+    g_autoptr(ViVfs) vfs = systemd_template ();
+    ViInjectOptions opts = { .domain_uuid = UUID1 };
+    g_autofree char *unit = vi_hostkeys_unit ();
+    ViStat st;
+
+    inject_ok (spec, vfs, &opts);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/machine-id"), ==, "");
+    g_assert_true (vi_vfs_stat (vfs, "/etc/machine-id", &st, NULL));
+    g_assert_cmpuint (st.mode, ==, 0444);
+    g_assert_false (fake_exists (vfs, "/var/lib/dbus/machine-id"));
+    g_assert_false (fake_exists (vfs, "/var/lib/systemd/random-seed"));
+    g_assert_false (fake_exists (vfs, "/etc/ssh/ssh_host_ed25519_key"));
+    g_assert_false (fake_exists (vfs, "/etc/ssh/ssh_host_ed25519_key.pub"));
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/ssh/sshd_config"), ==, "PermitRootLogin no\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, VI_UNIT_DIR "/" VI_HOSTKEYS_UNIT_NAME), ==, unit);
+    g_assert_cmpstr (fake_vfs_get (vfs, VI_WANTS_DIR "/" VI_HOSTKEYS_UNIT_NAME), ==,
+                     VI_UNIT_DIR "/" VI_HOSTKEYS_UNIT_NAME);
+    g_assert_cmpstr (fake_vfs_get (vfs, VI_IDENTITY_MARKER), ==, UUID1 "\n");
+    g_assert_cmpuint (n_changes (spec, vfs, &opts), ==, 0);
+
+    /* booted: new keys, a new machine-id, the key unit's link gone; the
+     * same domain with a changed request and policy="always": nothing */
+    fake_vfs_add_file (vfs, "/etc/ssh/ssh_host_ed25519_key", "new private", 0600, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/machine-id", "fedcba9876543210fedcba9876543210\n", 0444, 0, 0);
+    g_assert_true (vi_vfs_unlink (vfs, VI_WANTS_DIR "/" VI_HOSTKEYS_UNIT_NAME, NULL));
+    inject_ok (other, vfs, &opts);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/ssh/ssh_host_ed25519_key"), ==, "new private");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/machine-id"), ==, "fedcba9876543210fedcba9876543210\n");
+    g_assert_false (fake_exists (vfs, VI_WANTS_DIR "/" VI_HOSTKEYS_UNIT_NAME));
+
+    /* a clone of this guest: another domain */
+    opts.domain_uuid = UUID2;
+    inject_ok (spec, vfs, &opts);
+    g_assert_false (fake_exists (vfs, "/etc/ssh/ssh_host_ed25519_key"));
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/machine-id"), ==, "");
+    g_assert_true (fake_exists (vfs, VI_WANTS_DIR "/" VI_HOSTKEYS_UNIT_NAME));
+    g_assert_cmpstr (fake_vfs_get (vfs, VI_IDENTITY_MARKER), ==, UUID2 "\n");
+
+    /* no domain: the marker says so, and that is once too */
+    opts.domain_uuid = NULL;
+    inject_ok (spec, vfs, &opts);
+    g_assert_cmpstr (fake_vfs_get (vfs, VI_IDENTITY_MARKER), ==, VI_IDENTITY_STANDALONE "\n");
+    g_assert_cmpuint (n_changes (spec, vfs, &opts), ==, 0);
+}
+
+/* OpenRC: machine-id removed (dbus-uuidgen --ensure makes one), no key
+ * unit (its sshd service makes missing keys).  sysvinit with sshd:
+ * refused, nothing written. */
+static void
+test_fake_identity_other_inits (void)
+{
+    g_autoptr(ViSpec) spec = parse (identity_request);
+    ViInjectOptions opts = { .domain_uuid = UUID1 };
+    g_autoptr(GError) error = NULL;
+
+    {
+        g_autoptr(ViVfs) vfs = add_template_identity (debian_fake ());
+
+        fake_vfs_add_file (vfs, "/sbin/openrc", "", 0755, 0, 0);
+        inject_ok (spec, vfs, &opts);
+        g_assert_false (fake_exists (vfs, "/etc/machine-id"));
+        g_assert_false (fake_exists (vfs, "/etc/ssh/ssh_host_ed25519_key"));
+        g_assert_false (fake_exists (vfs, VI_UNIT_DIR "/" VI_HOSTKEYS_UNIT_NAME));
+        g_assert_cmpstr (fake_vfs_get (vfs, VI_IDENTITY_MARKER), ==, UUID1 "\n");
+    }
+    {
+        g_autoptr(ViVfs) vfs = add_template_identity (debian_fake ());
+        g_autofree char *before = NULL, *after = NULL;
+
+        fake_vfs_add_file (vfs, "/sbin/init", "", 0755, 0, 0);
+        before = fake_vfs_state (vfs);
+        g_assert_false (vi_inject (spec, vfs, &opts, FALSE, NULL, &error));
+        g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+        g_assert_nonnull (strstr (error->message, "sysvinit guest has sshd"));
+        after = fake_vfs_state (vfs);
+        g_assert_cmpstr (before, ==, after);
+    }
+}
+
+/* A failure at any call of an identity reset: the guest is as it was,
+ * but for the files removed before the failure (they cannot be put
+ * back), and no marker: the next injection does it all again. */
+static void
+test_fake_identity_fail_everywhere (void)
+{
+    g_autoptr(ViSpec) spec = parse (identity_request);
+    ViInjectOptions opts = { .domain_uuid = UUID1 };
+    guint n_calls;
+
+    {
+        g_autoptr(ViVfs) vfs = systemd_template ();
+
+        inject_ok (spec, vfs, &opts);
+        n_calls = fake_vfs_n_mutations (vfs);
+    }
+    for (guint n = 1; n <= n_calls; n++) {
+        g_autoptr(ViVfs) vfs = systemd_template ();
+        g_autoptr(ViVfs) expect = systemd_template ();
+        g_autoptr(GPtrArray) before = fake_vfs_paths (vfs);
+        g_autoptr(GPtrArray) after = NULL;
+        g_autofree char *state = NULL, *expect_state = NULL;
+        g_autoptr(GError) error = NULL;
+
+        fake_vfs_fail_at (vfs, n);
+        g_assert_false (vi_inject (spec, vfs, &opts, FALSE, NULL, &error));
+        g_assert_error (error, VI_ERROR, VI_ERROR_FAILED);
+        after = fake_vfs_paths (vfs);
+        for (guint i = 0; i < before->len; i++) {
+            const char *p = before->pdata[i];
+            gboolean kept = FALSE;
+
+            for (guint j = 0; j < after->len && !kept; j++)
+                kept = g_str_equal (p, after->pdata[j]);
+            if (!kept) {
+                g_assert_true (g_str_has_prefix (p, "/etc/ssh/ssh_host_") ||
+                               g_str_equal (p, "/var/lib/dbus/machine-id") ||
+                               g_str_equal (p, "/var/lib/systemd/random-seed"));
+                g_assert_true (vi_vfs_unlink (expect, p, NULL));
+            }
+        }
+        state = fake_vfs_state (vfs);
+        expect_state = fake_vfs_state (expect);
+        g_assert_cmpstr (state, ==, expect_state);
+        g_assert_false (fake_exists (vfs, VI_IDENTITY_MARKER));
+        /* and the next injection does it all */
+        inject_ok (spec, vfs, &opts);
+        g_assert_false (fake_exists (vfs, "/etc/ssh/ssh_host_ed25519_key"));
+        g_assert_true (fake_exists (vfs, VI_WANTS_DIR "/" VI_HOSTKEYS_UNIT_NAME));
+        g_assert_cmpstr (fake_vfs_get (vfs, "/etc/machine-id"), ==, "");
+    }
+}
 
 /* The error of a failed apply names the step ("creating /srv/a/b/c (...)",
  * "writing /etc/motd (...)", "committing the changes"), then the VFS's
@@ -463,7 +814,7 @@ static const FailCase fail_cases[] = {
 static void
 assert_names_step (const GError *error, guint call)
 {
-    g_autoptr(GRegex) re = g_regex_new ("^(?:(?:creating|setting mode and owner of|writing) "
+    g_autoptr(GRegex) re = g_regex_new ("^(?:(?:creating|setting mode and owner of|writing|linking) "
                                         "(/\\S*) \\(.+\\)|committing the changes): (/\\S*): "
                                         "[a-z]+: injected failure \\(call ([0-9]+)\\)$",
                                         0, 0, NULL);
@@ -1451,8 +1802,14 @@ test_tree_real_policy (void)
         "/etc/shadow", "/etc/hostname", "/etc/hosts", "/etc/motd", "/root/.ssh",
         "/root/.ssh/authorized_keys", "/home/alice/.ssh", "/home/alice/.ssh/authorized_keys",
         "/srv/app", "/srv/app/run.sh", "/meta.js", "/etc/network/interfaces.d/virt-inject-eth0",
+        "/var/lib/virt-inject", "/var/lib/virt-inject/firstboot", "/etc/machine-id",
+        "/etc/systemd/system/virt-inject-firstboot.service",
+        "/etc/systemd/system/multi-user.target.wants/virt-inject-firstboot.service",
+        "/etc/systemd/system/multi-user.target.wants/virt-inject-hostkeys.service",
     };
     g_autoptr(ViSpec) spec = parse (request);
+    g_autoptr(ViSpec) clone = parse ("<vi:inject xmlns:vi='" NS "'><vi:identity reset='yes'/>"
+                                     "<vi:firstboot>#!/bin/sh\ntrue\n</vi:firstboot></vi:inject>");
     ViInjectOptions opts = { .secrets_dir = secrets_dir };
     g_autoptr(GError) error = NULL;
     g_autofree char *top = NULL, *root = NULL, *cmd = NULL, *script = NULL, *pol = NULL;
@@ -1477,6 +1834,7 @@ test_tree_real_policy (void)
                            script, root, pol, pol, root);
     g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
     g_assert_cmpint (status, ==, 0);
+    vi_spec_merge (spec, clone);    /* and a clone's first boot: files, links, a marker */
     {
         g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (root, NULL, &error);
         g_auto(ViInjectResult) result = { 0 };
@@ -1530,11 +1888,22 @@ main (int argc, char **argv)
                           test_fake_fail_everywhere);
     g_test_add_data_func ("/inject/fake/fail-at-every-step-existing-dir", &fail_cases[1],
                           test_fake_fail_everywhere);
+    g_test_add_data_func ("/inject/fake/fail-at-every-step-firstboot", &fail_cases[3],
+                          test_fake_fail_everywhere);
     g_test_add_data_func ("/inject/fake/fail-at-every-step-nested-dirs", &fail_cases[2],
                           test_fake_fail_everywhere);
     g_test_add_data_func ("/inject/fake/fail-at-every-step-new-user", &fail_cases[3],
                           test_fake_fail_everywhere);
     g_test_add_func ("/inject/fake/undo-failure-reported", test_fake_undo_failure);
+    g_test_add_func ("/inject/fake/firstboot-systemd", test_fake_firstboot_systemd);
+    for (gsize i = 0; i < G_N_ELEMENTS (firstboot_inits); i++) {
+        g_autofree char *path = g_strdup_printf ("/inject/fake/firstboot-%s", firstboot_inits[i].name);
+        g_test_add_data_func (path, &firstboot_inits[i], test_fake_firstboot_init);
+    }
+    g_test_add_func ("/inject/fake/firstboot-no-init", test_fake_firstboot_no_init);
+    g_test_add_func ("/inject/fake/identity-systemd", test_fake_identity_systemd);
+    g_test_add_func ("/inject/fake/identity-openrc-sysvinit", test_fake_identity_other_inits);
+    g_test_add_func ("/inject/fake/identity-fail-at-every-step", test_fake_identity_fail_everywhere);
     g_test_add_func ("/inject/fake/undo-all-fail-all-named", test_fake_undo_all_fail);
     g_test_add_func ("/inject/fake/missing-user", test_fake_missing_user);
     g_test_add_func ("/inject/fake/user-create", test_fake_user_create);

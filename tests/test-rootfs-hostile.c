@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -182,6 +183,15 @@ attack (Fixture *f)
     }
     g_clear_error (&error);
     (void) vi_vfs_commit (vfs, &error);
+    /* links and removals are not staged: after the commit, as the planner does */
+    for (guint i = 0; paths[i]; i++) {
+        g_autofree char *link = g_strconcat (paths[i], ".wants", NULL);
+
+        g_clear_error (&error);
+        (void) vi_vfs_symlink (vfs, link, "/canary", 1234, 1234, &error);
+        g_clear_error (&error);
+        (void) vi_vfs_unlink (vfs, paths[i], &error);
+    }
 }
 
 typedef void (*Plant) (Fixture *f);
@@ -498,6 +508,79 @@ test_rmdir_only (Fixture *f, gconstpointer data)
     g_free (p);
     p = g_build_filename (f->root, "srv", NULL);
     g_assert_false (g_file_test (p, G_FILE_TEST_EXISTS));
+}
+
+/* symlink makes the link itself, inside the tree, never following what is
+ * there; unlink removes a file or a link itself (never its target, never a
+ * directory); both resolve the parent inside the tree. */
+static void
+test_symlink_unlink (Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = vi_vfs_rootfs_open (f->root, NULL, &error);
+    g_autofree char *host_before = host_state (f);
+    g_autofree char *host_after = NULL;
+    g_autofree char *p = g_build_filename (f->root, "etc/unit.link", NULL);
+    g_autofree char *t = NULL;
+    ViStat st;
+
+    g_assert_no_error (error);
+    g_assert_true (vi_vfs_symlink (vfs, "/etc/unit.link", "/lib/unit", 0, 0, &error));
+    g_assert_no_error (error);
+    t = g_file_read_link (p, NULL);
+    g_assert_cmpstr (t, ==, "/lib/unit");
+    g_assert_true (vi_vfs_stat (vfs, "/etc/unit.link", &st, &error));
+    g_assert_cmpint (st.type, ==, VI_FILE_TYPE_SYMLINK);
+
+    /* its own SELinux label, not its target's */
+    g_assert_true (vi_vfs_set_label (vfs, "/etc/unit.link", "system_u:object_r:systemd_unit_file_t:s0",
+                                     &error));
+    g_assert_no_error (error);
+    {
+        char buf[128];
+        ssize_t n = lgetxattr (p, "security.selinux", buf, sizeof buf);
+
+        g_assert_cmpint (n, ==, strlen ("system_u:object_r:systemd_unit_file_t:s0") + 1);
+        g_assert_cmpstr (buf, ==, "system_u:object_r:systemd_unit_file_t:s0");
+    }
+
+    /* anything at the name already: refused, left alone */
+    g_assert_false (vi_vfs_symlink (vfs, "/etc/passwd", "/x", 0, 0, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    g_assert_false (vi_vfs_symlink (vfs, "/etc/x", "bad\ntarget", 0, 0, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_INVALID);
+    g_clear_error (&error);
+
+    /* a parent that leads to the host is resolved inside the tree */
+    link_to (f->root, "srv", f->host);
+    g_assert_false (vi_vfs_symlink (vfs, "/srv/etc/new", "/x", 0, 0, &error));
+    g_clear_error (&error);
+    g_assert_true (vi_vfs_unlink (vfs, "/srv/canary", &error));     /* not in the guest: nothing */
+    g_assert_no_error (error);
+
+    /* a link to a host file: labelled itself, the host file not; then the
+     * link goes, the file stays */
+    link_to (f->root, "etc/hostkey", host_path (f, "canary"));
+    g_assert_true (vi_vfs_set_label (vfs, "/etc/hostkey", "system_u:object_r:etc_t:s0", &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (lgetxattr (host_path (f, "canary"), "security.selinux", NULL, 0), <, 0);
+    g_assert_true (vi_vfs_unlink (vfs, "/etc/hostkey", &error));
+    g_assert_no_error (error);
+    g_assert_true (vi_vfs_unlink (vfs, "/etc/unit.link", &error));
+    g_assert_true (vi_vfs_unlink (vfs, "/etc/shadow", &error));
+    g_assert_true (vi_vfs_unlink (vfs, "/etc/shadow", &error));      /* missing is fine */
+    g_assert_no_error (error);
+    g_assert_false (vi_vfs_stat (vfs, "/etc/shadow", &st, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+    g_assert_false (g_file_test (p, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK));
+    g_assert_false (vi_vfs_unlink (vfs, "/root", &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+    g_assert_true (vi_vfs_stat (vfs, "/root", &st, &error));
+    host_after = host_state (f);
+    g_assert_cmpstr (host_before, ==, host_after);
 }
 
 /* rmdir resolves the parent inside the tree.  A symlink in the parent to an
@@ -940,6 +1023,8 @@ main (int argc, char **argv)
                 test_late_refusal, fixture_teardown);
     g_test_add ("/rootfs-hostile/undo-removes-only-empty-dirs", Fixture, NULL, fixture_setup,
                 test_rmdir_only, fixture_teardown);
+    g_test_add ("/rootfs-hostile/symlink-unlink-inside", Fixture, NULL, fixture_setup,
+                test_symlink_unlink, fixture_teardown);
     g_test_add ("/rootfs-hostile/list-dir-inside", Fixture, NULL, fixture_setup, test_list_dir,
                 fixture_teardown);
     g_test_add ("/rootfs-hostile/rmdir-resolves-parent-inside", Fixture, NULL, fixture_setup,

@@ -47,6 +47,10 @@ static const Case cases[] = {
     { "user-sudo-nopasswd", "<vi:user name='_apt-x$'><vi:sudo nopasswd='yes'/></vi:user>", "", NULL },
     { "user-dot-no-sudo", "<vi:user name='j.doe' create='yes'/>", "", NULL },
     { "user-existing-root", "<vi:user name='root' uid='0' group='0'/>", "", NULL },
+    { "identity", "<vi:identity reset='yes'/>", "", NULL },
+    { "identity-no", "<vi:identity reset='no'/>", "", NULL },
+    { "firstboot", "<vi:firstboot>#!/bin/sh\necho hi &gt; /root/fb</vi:firstboot>", "policy='always'", NULL },
+    { "firstboot-b64", "<vi:firstboot encoding='base64'>IyEvYmluL3No\n CmVjaG8gaGkK</vi:firstboot>", "", NULL },
 
     /* rejected: structure */
     { "unknown-element", "<vi:bogus/>", "", "unknown child element <bogus>" },
@@ -151,6 +155,17 @@ static const Case cases[] = {
     { "hostname-tab", "<vi:hostname>web&#9;1</vi:hostname>", "", "RFC 1123" },
     { "bad-b64", "<vi:file path='/a' encoding='base64'>!!!!</vi:file>", "", "not valid base64" },
     { "meta-twice", "<vi:meta key='a'>1</vi:meta><vi:meta key='a'>2</vi:meta>", "", "key given twice" },
+    /* rejected: identity, firstboot */
+    { "identity-no-reset", "<vi:identity/>", "", "schema" },
+    { "identity-maybe", "<vi:identity reset='maybe'/>", "", "schema" },
+    { "identity-twice", "<vi:identity reset='yes'/><vi:identity reset='yes'/>", "", "schema" },
+    { "identity-child", "<vi:identity reset='yes'><vi:hostname>h</vi:hostname></vi:identity>", "", "unknown child element <hostname>" },
+    { "firstboot-empty", "<vi:firstboot>  \n </vi:firstboot>", "", "<firstboot>: the script is empty" },
+    { "firstboot-b64-bad", "<vi:firstboot encoding='base64'>!!!!</vi:firstboot>", "", "<firstboot>: content is not valid base64" },
+    { "firstboot-b64-empty", "<vi:firstboot encoding='base64'></vi:firstboot>", "", "<firstboot>: the script is empty" },
+    { "firstboot-twice", "<vi:firstboot>a</vi:firstboot><vi:firstboot>b</vi:firstboot>", "", "schema" },
+    { "firstboot-encoding", "<vi:firstboot encoding='hex'>41</vi:firstboot>", "", "schema" },
+    { "firstboot-path", "<vi:firstboot path='/x'>a</vi:firstboot>", "", "unknown attribute 'path'" },
 };
 
 static char *
@@ -316,6 +331,8 @@ test_digest_changes (void)
         "<vi:inject xmlns:vi='" NS "' policy='always'><vi:hostname>h1</vi:hostname></vi:inject>",
         "<vi:inject xmlns:vi='" NS "' on-error='warn'><vi:hostname>h1</vi:hostname></vi:inject>",
         "<vi:inject xmlns:vi='" NS "'><vi:hostname>h1</vi:hostname><vi:meta key='a'>b</vi:meta></vi:inject>",
+        "<vi:inject xmlns:vi='" NS "'><vi:hostname>h1</vi:hostname><vi:identity reset='yes'/></vi:inject>",
+        "<vi:inject xmlns:vi='" NS "'><vi:hostname>h1</vi:hostname><vi:firstboot>true</vi:firstboot></vi:inject>",
     };
     g_autoptr(ViSpec) base = vi_spec_parse (a, strlen (a), NULL, NULL);
     g_autofree char *d0 = vi_spec_digest (base);
@@ -345,6 +362,8 @@ test_full_roundtrip (void)
     g_assert_cmpuint (spec->interfaces->len, ==, 2);
     g_assert_cmpuint (spec->meta->len, ==, 2);
     g_assert_cmpstr (spec->target_disk, ==, "vda");
+    g_assert_true (spec->identity_reset);
+    g_assert_nonnull (spec->firstboot);
     g_assert_cmpstr (((ViInterface *) spec->interfaces->pdata[0])->mac, ==, "52:54:00:12:34:56");
     canon = vi_spec_format (spec);
     g_assert_nonnull (strstr (canon, "<vi:search>example.com</vi:search>\n"
@@ -391,6 +410,54 @@ test_merge (void)
     g_assert_true (vi_spec_validate (sa, NULL, &error));
 }
 
+/* The first-boot script and the identity reset: their canonical form
+ * parses back to the same request (base64 re-encoded unwrapped, the
+ * decoded bytes kept), <identity reset='no'/> is the same request as none,
+ * and a merge replaces the script and keeps a reset. */
+static void
+test_firstboot_identity (void)
+{
+    const char *a = "<vi:inject xmlns:vi='" NS "'><vi:firstboot encoding='base64'>IyEvYmluL3No\n"
+                    "  CmVjaG8gaGkK</vi:firstboot><vi:identity reset='yes'/></vi:inject>";
+    const char *no = "<vi:inject xmlns:vi='" NS "'><vi:identity reset='no'/></vi:inject>";
+    const char *none = "<vi:inject xmlns:vi='" NS "'/>";
+    const char *b = "<vi:inject xmlns:vi='" NS "'><vi:firstboot>echo new</vi:firstboot></vi:inject>";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViSpec) sa = vi_spec_parse (a, strlen (a), NULL, &error);
+    g_autoptr(ViSpec) sno = vi_spec_parse (no, strlen (no), NULL, &error);
+    g_autoptr(ViSpec) snone = vi_spec_parse (none, strlen (none), NULL, &error);
+    g_autoptr(ViSpec) sb = vi_spec_parse (b, strlen (b), NULL, &error);
+    g_autofree char *canon = NULL, *canon2 = NULL, *dno = NULL, *dnone = NULL;
+    g_autoptr(ViSpec) again = NULL;
+
+    g_assert_no_error (error);
+    g_assert_true (sa->identity_reset);
+    g_assert_true (sa->firstboot_base64);
+    g_assert_cmpmem (g_bytes_get_data (sa->firstboot, NULL), g_bytes_get_size (sa->firstboot),
+                     "#!/bin/sh\necho hi\n", 18);
+    canon = vi_spec_format (sa);
+    g_assert_nonnull (strstr (canon, "<vi:identity reset=\"yes\"/>\n  <vi:firstboot encoding=\"base64\">"
+                              "IyEvYmluL3NoCmVjaG8gaGkK</vi:firstboot>"));
+    again = vi_spec_parse (canon, strlen (canon), NULL, &error);
+    g_assert_no_error (error);
+    canon2 = vi_spec_format (again);
+    g_assert_cmpstr (canon, ==, canon2);
+    g_assert_true (g_bytes_equal (sa->firstboot, again->firstboot));
+
+    g_assert_false (sno->identity_reset);
+    dno = vi_spec_digest (sno);
+    dnone = vi_spec_digest (snone);
+    g_assert_cmpstr (dno, ==, dnone);
+
+    vi_spec_merge (sa, sb);
+    g_assert_true (sa->identity_reset);
+    g_assert_false (sa->firstboot_base64);
+    g_assert_cmpmem (g_bytes_get_data (sa->firstboot, NULL), g_bytes_get_size (sa->firstboot),
+                     "echo new", 8);
+    g_assert_true (vi_spec_validate (sa, NULL, &error));
+    g_assert_no_error (error);
+}
+
 static void
 test_in_domain (void)
 {
@@ -426,6 +493,7 @@ main (int argc, char **argv)
     g_test_add_func ("/spec/user-account", test_user_account);
     g_test_add_func ("/spec/full-roundtrip", test_full_roundtrip);
     g_test_add_func ("/spec/merge", test_merge);
+    g_test_add_func ("/spec/firstboot-identity", test_firstboot_identity);
     g_test_add_func ("/spec/in-domain", test_in_domain);
     return g_test_run ();
 }

@@ -32,6 +32,10 @@ cli_request_add_entries (GOptionGroup *group, CliRequestOptions *opts)
           "Create user NAME when the guest has none (uid, group, home from the guest)", "NAME" },
         { "sudo", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts->sudo,
           "Let USER run anything with sudo (/etc/sudoers.d/virt-inject-USER)", "USER[:nopasswd]" },
+        { "firstboot", 0, 0, G_OPTION_ARG_FILENAME, &opts->firstboot,
+          "Run the script FILE once at the guest's first boot", "FILE" },
+        { "identity-reset", 0, 0, G_OPTION_ARG_NONE, &opts->identity_reset,
+          "A clone: new machine-id, SSH host keys and random seed, once per domain", NULL },
         { NULL }
     };
 
@@ -48,6 +52,7 @@ cli_request_options_clear (CliRequestOptions *opts)
     g_clear_pointer (&opts->hostname, g_free);
     g_clear_pointer (&opts->create_users, g_strfreev);
     g_clear_pointer (&opts->sudo, g_strfreev);
+    g_clear_pointer (&opts->firstboot, g_free);
     g_clear_pointer (&opts->password_crypto, g_free);
     if (opts->generated) {
         explicit_bzero (opts->generated->str, opts->generated->len);
@@ -70,7 +75,7 @@ gboolean
 cli_request_given (const CliRequestOptions *opts)
 {
     return opts->spec_file || opts->ssh_keys || opts->passwords || opts->files || opts->hostname ||
-           opts->create_users || opts->sudo;
+           opts->create_users || opts->sudo || opts->firstboot || opts->identity_reset;
 }
 
 static ViUser *
@@ -221,14 +226,37 @@ add_password (ViSpec *spec, const char *arg, ViHashMethod method, GString *gener
     return TRUE;
 }
 
+/* The content of the host file @path for option @option (the request
+ * carries it as base64 when it is not UTF-8 text), at most file_max. */
+static GBytes *
+read_host_file (const char *option, const char *path, const ViLimits *limits,
+                gboolean *out_base64, GError **error)
+{
+    g_autoptr(GError) e = NULL;
+    g_autofree char *content = NULL;
+    gsize len = 0;
+
+    if (!g_file_get_contents (path, &content, &len, &e)) {
+        vi_throw (error, VI_ERROR_INVALID, "--%s %s: %s", option, path, e->message);
+        return NULL;
+    }
+    if (len > limits->file_max) {
+        vi_throw (error, VI_ERROR_INVALID, "--%s %s: %" G_GSIZE_FORMAT " bytes exceeds the limit "
+                  "of %" G_GSIZE_FORMAT " bytes ([limits] file_max)", option, path, len,
+                  limits->file_max);
+        return NULL;
+    }
+    *out_base64 = !g_utf8_validate (content, len, NULL) || memchr (content, '\0', len) != NULL;
+    return g_bytes_new_take (g_steal_pointer (&content), len);
+}
+
 static gboolean
 add_file (ViSpec *spec, const char *arg, const ViLimits *limits, GError **error)
 {
     g_auto(GStrv) parts = g_strsplit (arg, ":", 3);
     g_autoptr(GError) e = NULL;
-    g_autofree char *content = NULL;
-    gsize len = 0;
     g_autoptr(GBytes) b = NULL;
+    gboolean base64;
     ViFile *f;
 
     if (g_strv_length (parts) < 2)
@@ -236,16 +264,11 @@ add_file (ViSpec *spec, const char *arg, const ViLimits *limits, GError **error)
                          arg);
     if (!vi_check_guest_path (parts[0], &e))
         return vi_throw (error, VI_ERROR_INVALID, "--file %s: %s", parts[0], e->message);
-    if (!g_file_get_contents (parts[1], &content, &len, &e))
-        return vi_throw (error, VI_ERROR_INVALID, "--file %s: %s", arg, e->message);
-    if (len > limits->file_max)
-        return vi_throw (error, VI_ERROR_INVALID, "--file %s: %" G_GSIZE_FORMAT " bytes exceeds the "
-                         "limit of %" G_GSIZE_FORMAT " bytes ([limits] file_max)", parts[1], len,
-                         limits->file_max);
-    b = g_bytes_new_take (g_steal_pointer (&content), len);
+    b = read_host_file ("file", parts[1], limits, &base64, error);
+    if (b == NULL)
+        return FALSE;
     f = vi_file_new (parts[0], b);
-    f->base64 = !g_utf8_validate (g_bytes_get_data (b, NULL), len, NULL) ||
-                memchr (g_bytes_get_data (b, NULL), '\0', len) != NULL;
+    f->base64 = base64;
     if (parts[2] && !vi_parse_mode (parts[2], &f->mode, &e)) {
         vi_file_free (f);
         return vi_throw (error, VI_ERROR_INVALID, "--file %s: %s", arg, e->message);
@@ -303,6 +326,13 @@ cli_request_build (CliRequestOptions *opts, const ViConfig *cfg, GError **error)
         }
         quick->hostname = g_strdup (opts->hostname);
     }
+    if (opts->firstboot) {
+        quick->firstboot = read_host_file ("firstboot", opts->firstboot, &cfg->limits,
+                                           &quick->firstboot_base64, error);
+        if (quick->firstboot == NULL)
+            return NULL;
+    }
+    quick->identity_reset = opts->identity_reset;
     vi_spec_merge (spec, quick);
     if (!vi_spec_validate (spec, &cfg->limits, error))
         return NULL;

@@ -2,7 +2,7 @@
  *
  * --spec FILE, --ssh-key USER:FILE, --password USER:file:PATH|random|locked|secret:NAME,
  * --file GUESTPATH:HOSTFILE[:MODE], --hostname NAME, --password-crypto yescrypt|sha512,
- * --create-user NAME, --sudo USER[:nopasswd].
+ * --create-user NAME, --sudo USER[:nopasswd], --firstboot FILE, --identity-reset.
  * Clear-text passwords are hashed here, before anything else sees them;
  * `random` passwords are kept (only) until cli_request_show_generated().
  */
@@ -22,6 +22,8 @@ typedef struct {
     char *hostname;
     char **create_users;        /* NAME */
     char **sudo;                /* USER | USER:nopasswd */
+    char *firstboot;            /* FILE: the script run once at first boot */
+    gboolean identity_reset;
     char *password_crypto;      /* "yescrypt" (default) or "sha512" */
     GString *generated;         /* "password for USER: ..." lines of USER:random, not yet shown */
 } CliRequestOptions;

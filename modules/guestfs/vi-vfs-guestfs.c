@@ -316,6 +316,46 @@ g_rmdir (ViVfs *vfs, const char *path, GError **error)
     }
 }
 
+/* ln -s in the appliance, chrooted in the guest's filesystem: the target
+ * is a string, never followed; guestfs_ln_s refuses an existing name. */
+static gboolean
+g_symlink (ViVfs *vfs, const char *path, const char *target, guint32 uid, guint32 gid,
+           GError **error)
+{
+    GuestfsVfs *self = (GuestfsVfs *) vfs;
+
+    if (!refuse_skipped (self, path, error))
+        return FALSE;
+    if (guestfs_ln_s (self->g, target, path) < 0) {
+        if (guestfs_last_errno (self->g) == EEXIST)
+            return vi_throw (error, VI_ERROR_GUEST, "%s: exists already (left alone)", path);
+        return throw_g (self, error, path, "creating the symbolic link");
+    }
+    if (guestfs_lchown (self->g, uid, gid, path) < 0)
+        return throw_g (self, error, path, "chown of the symbolic link");
+    return TRUE;
+}
+
+/* guestfs_rm removes a file or a symlink itself and refuses a directory. */
+static gboolean
+g_unlink (ViVfs *vfs, const char *path, GError **error)
+{
+    GuestfsVfs *self = (GuestfsVfs *) vfs;
+
+    if (!refuse_skipped (self, path, error))
+        return FALSE;
+    if (guestfs_rm (self->g, path) == 0)
+        return TRUE;
+    switch (guestfs_last_errno (self->g)) {
+    case ENOENT:
+        return TRUE;
+    case EISDIR:
+        return vi_throw (error, VI_ERROR_GUEST, "%s: is a directory (left alone)", path);
+    default:
+        return throw_g (self, error, path, "removing the file");
+    }
+}
+
 /* guestfs_ls runs in the appliance, chrooted in the guest's filesystem:
  * a symlink on the path resolves inside it.  The temporary files of staged
  * writes are left out. */
@@ -383,9 +423,10 @@ g_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
 
     if (!g_stat_ (vfs, path, &st, error))
         return FALSE;
-    if (st.type != VI_FILE_TYPE_REGULAR && st.type != VI_FILE_TYPE_DIRECTORY)
-        return vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file or directory (refused)",
-                         path);
+    if (st.type != VI_FILE_TYPE_REGULAR && st.type != VI_FILE_TYPE_DIRECTORY &&
+        st.type != VI_FILE_TYPE_SYMLINK)
+        return vi_throw (error, VI_ERROR_GUEST, "%s: not a regular file, directory or link "
+                         "(refused)", path);
     if (guestfs_lsetxattr (self->g, SELINUX_XATTR, context, (int) strlen (context) + 1, path) < 0)
         return throw_g (self, error, path, "setting the SELinux label");
     return TRUE;
@@ -424,7 +465,8 @@ g_free_ (ViVfs *vfs)
 static const ViVfsOps guestfs_ops = {
     .name = "guestfs", .read_file = g_read_file, .write_file = g_write_file,
     .mkdir_p = g_mkdir_p, .chmod = g_chmod_, .chown = g_chown_, .stat = g_stat_,
-    .rmdir = g_rmdir, .list_dir = g_list_dir, .discard = g_discard, .commit = g_commit,
+    .rmdir = g_rmdir, .symlink = g_symlink, .unlink = g_unlink,
+    .list_dir = g_list_dir, .discard = g_discard, .commit = g_commit,
     .set_label = g_set_label, .free = g_free_,
 };
 

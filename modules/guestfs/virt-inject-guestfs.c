@@ -24,7 +24,7 @@ int
 main (int argc, char **argv)
 {
     g_autofree char *add = NULL, *format = NULL, *root = NULL, *spec_file = NULL;
-    g_autofree char *secrets_dir = NULL, *qemu_object = NULL;
+    g_autofree char *secrets_dir = NULL, *qemu_object = NULL, *domain_uuid = NULL;
     gint memsize = 0, smp = 1, items_max = VI_LIMITS_DEFAULT_ITEMS_MAX;
     gint64 request_max = VI_LIMITS_DEFAULT_REQUEST_MAX, file_max = VI_LIMITS_DEFAULT_FILE_MAX;
     gboolean force_tcg = FALSE, dry_run = FALSE;
@@ -38,6 +38,7 @@ main (int argc, char **argv)
         { "qemu-object", 0, 0, G_OPTION_ARG_STRING, &qemu_object,
           "A qemu -object for the appliance (a secret read from a file)", "SPEC" },
         { "secrets-dir", 0, 0, G_OPTION_ARG_FILENAME, &secrets_dir, "Secrets directory", "DIR" },
+        { "domain-uuid", 0, 0, G_OPTION_ARG_STRING, &domain_uuid, "The domain's UUID", "UUID" },
         { "request-max", 0, 0, G_OPTION_ARG_INT64, &request_max, "Request size cap", "B" },
         { "file-max", 0, 0, G_OPTION_ARG_INT64, &file_max, "File size cap", "B" },
         { "items-max", 0, 0, G_OPTION_ARG_INT, &items_max, "Item count cap", "N" },
@@ -83,6 +84,7 @@ main (int argc, char **argv)
 
     print_stage ("write");
     iopts.secrets_dir = secrets_dir;
+    iopts.domain_uuid = domain_uuid;
     if (!vi_inject (spec, vfs, &iopts, dry_run, &result, &error))
         goto fail;
     print_stage ("shutdown");

@@ -327,6 +327,40 @@ expect 2 "a shell not in /etc/shells fails" vic inject --rootfs "$tmp/gu" --spec
 snapshot "$tmp/gu" >"$tmp/gu.after"
 cmp -s "$tmp/gu.before" "$tmp/gu.after"
 ok $? "the refused and failed requests wrote nothing"
+# --firstboot and --identity-reset: the script armed for systemd, the
+# clone's host keys and seed removed, the markers; a second run changes
+# nothing; a domain's UUID is what the identity marker keeps.
+tree gfb
+expect 0 "--firstboot FILE --identity-reset" vic inject --rootfs "$tmp/gfb" \
+    --firstboot "$tmp/script" --identity-reset
+cmp -s "$tmp/script" "$tmp/gfb/var/lib/virt-inject/firstboot" &&
+    [ "$(stat -c %a "$tmp/gfb/var/lib/virt-inject/firstboot")" = 700 ] &&
+    [ "$(readlink "$tmp/gfb/etc/systemd/system/multi-user.target.wants/virt-inject-firstboot.service")" = \
+      /etc/systemd/system/virt-inject-firstboot.service ] &&
+    grep -qx 'ExecStart=/bin/sh /var/lib/virt-inject/firstboot-run' \
+        "$tmp/gfb/etc/systemd/system/virt-inject-firstboot.service"
+ok $? "--firstboot: the script, its unit and the unit's wants link"
+grep -qx '[0-9a-f]\{64\}' "$tmp/gfb/var/lib/virt-inject/firstboot.digest" &&
+    [ "$(stat -c %a "$tmp/gfb/var/lib/virt-inject")" = 700 ] &&
+    [ "$(stat -c %a "$tmp/gfb/var/lib/virt-inject/firstboot.digest")" = 600 ]
+ok $? "--firstboot: the digest marker, 0600 in a 0700 directory"
+! ls "$tmp/gfb/etc/ssh" | grep -q ssh_host_ && [ -f "$tmp/gfb/etc/ssh/sshd_config" ] &&
+    [ ! -s "$tmp/gfb/etc/machine-id" ] && [ -f "$tmp/gfb/etc/machine-id" ] &&
+    [ ! -e "$tmp/gfb/var/lib/systemd/random-seed" ] &&
+    [ -L "$tmp/gfb/etc/systemd/system/multi-user.target.wants/virt-inject-hostkeys.service" ] &&
+    [ "$(cat "$tmp/gfb/var/lib/virt-inject/identity.uuid")" = standalone ]
+ok $? "--identity-reset: host keys and seed removed, machine-id emptied, key unit enabled"
+snapshot "$tmp/gfb" >"$tmp/sfb1"
+expect 0 "--firstboot --identity-reset again" vic inject --rootfs "$tmp/gfb" \
+    --firstboot "$tmp/script" --identity-reset
+snapshot "$tmp/gfb" >"$tmp/sfb2"
+cmp -s "$tmp/sfb1" "$tmp/sfb2"
+ok $? "a second run changes no byte, no mode, no mtime"
+tree gfbd
+printf "<domain type='lxc'><name>fb</name><uuid>4A2F1C3E-8B7D-4E6F-9A0B-1C2D3E4F5A6B</uuid><metadata><vi:inject xmlns:vi='http://virt-inject.org/xmlns/libvirt/domain/1.0'><vi:identity reset='yes'/></vi:inject></metadata><devices><filesystem type='mount'><source dir='%s'/><target dir='/'/></filesystem></devices></domain>\n" "$tmp/gfbd" >"$tmp/fb.xml"
+expect 0 "--domain-xml with <identity reset='yes'/>" vic inject --domain-xml "$tmp/fb.xml"
+[ "$(cat "$tmp/gfbd/var/lib/virt-inject/identity.uuid")" = 4a2f1c3e-8b7d-4e6f-9a0b-1c2d3e4f5a6b ]
+ok $? "the identity marker keeps the domain's UUID"
 
 echo "1..$n"
 exit $failed

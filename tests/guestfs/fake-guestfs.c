@@ -772,6 +772,33 @@ guestfs_rmdir (guestfs_h *g, const char *path)
 }
 
 int
+guestfs_ln_s (guestfs_h *g, const char *target, const char *linkname)
+{
+    if (FAILS (g, "guestfs_ln_s"))
+        return -1;
+    if (lookup (g, linkname) != NULL)
+        return err (g, EEXIST, "ln -s: File exists");
+    fake_guestfs_add_file (NULL, linkname, target, S_IFLNK | 0777, 1);
+    return 0;
+}
+
+int
+guestfs_rm (guestfs_h *g, const char *path)
+{
+    Node *n;
+
+    if (FAILS (g, "guestfs_rm"))
+        return -1;
+    n = lookup (g, path);
+    if (n == NULL)
+        return -1;
+    if (S_ISDIR (n->mode))
+        return err (g, EISDIR, "rm: Is a directory");
+    fake_guestfs_remove (path);
+    return 0;
+}
+
+int
 guestfs_rename (guestfs_h *g, const char *from, const char *to)
 {
     const char *rel_from, *rel_to;

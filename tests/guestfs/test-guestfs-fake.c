@@ -195,6 +195,50 @@ test_undo_paths (void)
     g_assert_cmpstr (before, ==, after);
 }
 
+/* symlink and unlink in the appliance: an existing name is refused, a
+ * directory is never unlinked, a missing file is no error, and a failing
+ * call names the path. */
+static void
+test_symlink_unlink (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    ViStat st;
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (vi_vfs_symlink (vfs, "/etc/unit.link", "/lib/unit", 0, 0, &error));
+    g_assert_no_error (error);
+    g_assert_true (vi_vfs_stat (vfs, "/etc/unit.link", &st, &error));
+    g_assert_cmpint (st.type, ==, VI_FILE_TYPE_SYMLINK);
+    g_assert_false (vi_vfs_symlink (vfs, "/etc/unit.link", "/x", 0, 0, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+
+    g_assert_true (vi_vfs_unlink (vfs, "/etc/unit.link", &error));
+    g_assert_true (vi_vfs_unlink (vfs, "/etc/unit.link", &error));
+    g_assert_no_error (error);
+    g_assert_false (vi_vfs_stat (vfs, "/etc/unit.link", &st, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+    g_assert_false (vi_vfs_unlink (vfs, "/etc", &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
+    g_clear_error (&error);
+
+    fake_guestfs_fail ("guestfs_ln_s");
+    g_assert_false (vi_vfs_symlink (vfs, "/etc/b", "/x", 0, 0, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_FAILED);
+    g_assert_nonnull (strstr (error->message, "/etc/b: creating the symbolic link"));
+    g_clear_error (&error);
+    fake_guestfs_fail ("guestfs_rm");
+    g_assert_false (vi_vfs_unlink (vfs, "/etc/passwd", &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_FAILED);
+    g_assert_nonnull (strstr (error->message, "/etc/passwd: removing the file"));
+    fake_guestfs_fail (NULL);
+}
+
 /* list_dir: the names in the directory, not the staged temporary files;
  * a missing directory is "not found", a file is no directory, and a
  * failing guestfs_ls names the path. */
@@ -900,6 +944,7 @@ main (int argc, char **argv)
     g_test_add_func ("/guestfs-fake/rename-failure", test_rename_failure);
     g_test_add_func ("/guestfs-fake/mkdir-rmdir", test_mkdir_rmdir);
     g_test_add_func ("/guestfs-fake/undo-paths", test_undo_paths);
+    g_test_add_func ("/guestfs-fake/symlink-unlink", test_symlink_unlink);
     g_test_add_func ("/guestfs-fake/shutdown-failure", test_shutdown_failure);
     g_test_add_func ("/guestfs-fake/refusals", test_refusals);
     g_test_add_func ("/guestfs-fake/root-finding", test_roots);
