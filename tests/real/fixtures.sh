@@ -33,6 +33,9 @@ VI_REAL_CACHE=${VI_REAL_CACHE:-/var/cache/virt-inject-real}
 VI_REAL_SUITE=bookworm
 # The root filesystem's UUID, fixed so that /etc/fstab can name it.
 VI_REAL_ROOT_UUID=7f1d5c2a-3e1b-4c0d-9a57-5e0a1c2b3d4e
+# Each guest is a template's clone: this machine-id, and the SSH host keys
+# openssh-server's installation made in the tree (the request resets both).
+VI_REAL_TEMPLATE_MACHINE_ID=5ea1c0de5ea1c0de5ea1c0de5ea1c0de
 
 # The Debian mirror the host's apt uses (deb822 or one-line sources),
 # unless $VI_REAL_MIRROR names one.
@@ -138,7 +141,7 @@ real_stack_setup () {
 
 real_hash () { printf '%s' "$*" | sha256sum | cut -c1-16; }
 real_base_key () { real_hash "base-v1 $(real_mirror) $VI_REAL_SUITE $REAL_BASE_PKGS $VI_REAL_ROOT_UUID $REAL_BASE_SETUP"; }
-real_stack_key () { real_hash "stack-v2 $(real_base_key) $1 $(real_stack_pkgs "$1") $(real_stack_setup "$1")"; }
+real_stack_key () { real_hash "stack-v3 $VI_REAL_TEMPLATE_MACHINE_ID $(real_base_key) $1 $(real_stack_pkgs "$1") $(real_stack_setup "$1")"; }
 real_image_key () { real_hash "image-v2 $(real_stack_key "$1")"; }
 
 # real_chroot_mounts DIR on|off: /proc, /sys, /dev/pts for apt in a chroot.
@@ -238,6 +241,7 @@ real_stack_tree () {
             # systemd-resolved makes it a link to its stub: keep that
             if [ ! -L /etc/resolv.conf ]; then mv /etc/resolv.conf.orig /etc/resolv.conf; fi
             rm -f /etc/resolv.conf.orig /etc/resolv.conf.real /usr/sbin/policy-rc.d
+            echo $VI_REAL_TEMPLATE_MACHINE_ID > /etc/machine-id
             $(real_stack_setup "$stack")
             " || return 1
     real_chroot_mounts "$root" off
@@ -295,6 +299,12 @@ real_image_dir () {
         real_work_drop "$work"
     fi
     echo "$dir"
+}
+
+# real_template_file STACK PATH: a file of the stack's cached tree (the
+# template the guest is a clone of), on stdout.
+real_template_file () {
+    tar --numeric-owner -xOf "$VI_REAL_CACHE/stack-$1-$(real_stack_key "$1").tar" ".$2"
 }
 
 # real_fixture STACK OUTDIR: a fresh copy of the stack's disk (the hook

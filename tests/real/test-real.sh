@@ -172,6 +172,11 @@ request () {        # request STACK MAC
     <vi:ssh-key>$BOB_PUB</vi:ssh-key><vi:password hash='$BOB_HASH'/><vi:sudo nopasswd='yes'/>
   </vi:user>
   <vi:hostname>real-$1.example.test</vi:hostname>
+  <vi:identity reset='yes'/>
+  <vi:firstboot>#!/bin/sh
+date +%s >> /root/firstboot-ran
+echo "first boot done"
+</vi:firstboot>
   <vi:file path='$FILE' mode='0640' owner='alice' group='alice'>$FILE_TEXT&#10;</vi:file>
   <vi:network>
     <vi:interface name='$(iface_of "$1")' mac='$2'>
@@ -278,6 +283,11 @@ if [ -e '"$FILE"' ]; then
     echo "file-stat $(stat -c "%a %U:%G" '"$FILE"')"
     echo "file-text $(cat '"$FILE"')"
 fi
+echo "machine-id $(cat /etc/machine-id)"
+echo "firstboot-runs $(cat /root/firstboot-ran 2>/dev/null | wc -l)"
+echo "firstboot-log $(grep -c "first boot done" /var/log/virt-inject-firstboot.log 2>/dev/null)"
+echo "firstboot-left $(ls -d /var/lib/virt-inject/firstboot /etc/systemd/system/multi-user.target.wants/virt-inject-firstboot.service 2>/dev/null | tr "\n" " ")"
+echo "identity-uuid $(cat /var/lib/virt-inject/identity.uuid 2>/dev/null)"
 echo "system $(systemctl is-system-running 2>&1)"
 '
 
@@ -442,6 +452,41 @@ run_stack () {
         ok "$stack: / and /home are the btrfs subvolumes root and home (alice's key above was found in home)" t_subvols
         ;;
     esac
+    host_key () { ssh-keyscan -p "$port" -t ed25519 127.0.0.1 2>/dev/null | awk '{ print $3 }'; }
+    template_key=$(real_template_file "$stack" /etc/ssh/ssh_host_ed25519_key.pub | awk '{ print $2 }')
+    key1=$(host_key)
+    t_firstboot () { fact firstboot-runs; fact firstboot-log
+        [ "$(fact firstboot-runs)" = 1 ] && [ "$(fact firstboot-log)" = 1 ]; }
+    t_firstboot_gone () { fact firstboot-left; [ -z "$(fact firstboot-left | tr -d ' ')" ]; }
+    t_machine_id () { fact machine-id
+        fact machine-id | grep -qx '[0-9a-f]\{32\}' && [ "$(fact machine-id)" != "$VI_REAL_TEMPLATE_MACHINE_ID" ]; }
+    t_host_key () { echo "template $template_key"; echo "guest    $key1"
+        [ -n "$template_key" ] && [ -n "$key1" ] && [ "$key1" != "$template_key" ]; }
+    t_identity_uuid () { fact identity-uuid; [ "$(fact identity-uuid)" = "$(virsh -c "$URI" domuuid "$dom")" ]; }
+    ok "$stack: the first-boot script ran once, logged" t_firstboot
+    ok "$stack: the first-boot script and its wants link are gone after it ran" t_firstboot_gone
+    ok "$stack: a new machine-id, not the template's" t_machine_id
+    ok "$stack: a new SSH host key, not the template's (made before sshd started)" t_host_key
+    ok "$stack: the identity marker holds the domain's UUID" t_identity_uuid
+    if [ "$stack" = networkd ]; then
+        # A second boot: nothing of the first boot happens again.
+        mid1=$(fact machine-id)
+        t_second_boot () {
+            virsh -c "$URI" shutdown "$dom" >/dev/null || return 1
+            i=0
+            until virsh -c "$URI" domstate "$dom" 2>/dev/null | grep -q 'shut off'; do
+                i=$((i + 1)); [ $i -lt 60 ] || { virsh -c "$URI" destroy "$dom"; break; }; sleep 2
+            done
+            virsh -c "$URI" start "$dom" || return 1
+            s2=$(date +%s)
+            t_sshd; }
+        ok "$stack: a second boot (virsh shutdown, virsh start: the ledger says once)" t_second_boot
+        printf '%s\n' "$REPORT" | ssh_key root "$T/root.key" "$port" sh -s "$mac" > "$r" 2>&1
+        t_again () { fact firstboot-runs; fact machine-id; echo "key $(host_key)"
+            [ "$(fact firstboot-runs)" = 1 ] && [ "$(fact machine-id)" = "$mid1" ] &&
+                [ "$(host_key)" = "$key1" ]; }
+        ok "$stack: after the second boot the script has not run again, machine-id and host key unchanged" t_again
+    fi
     say "system state: $(fact system)"
 
     virsh -c "$URI" destroy "$dom" >/dev/null 2>&1
