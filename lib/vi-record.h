@@ -87,6 +87,20 @@ typedef struct {
     GHashTable *by_path;        /* path -> ViRecordItem* of @items (vi_record_add keeps it) */
 } ViRecord;
 
+/**
+ * ViRecordKey:
+ * What an injection writes into the record, and checks it against:
+ * @uuid: (nullable) the domain's UUID (none for a bare image)
+ * @digest: (nullable) the keyed request digest (vi_request_digest())
+ * @once: policy "once": a valid record of this @uuid and @digest means the
+ *   guest already carries the request, and nothing is applied
+ */
+typedef struct {
+    const char *uuid;
+    const char *digest;
+    gboolean once;
+} ViRecordKey;
+
 /** vi_record_new: an empty record of @uuid and @digest (both nullable). */
 ViRecord *vi_record_new (const char *uuid, const char *digest);
 void vi_record_free (ViRecord *record);

@@ -416,9 +416,11 @@ test_selinux (void)
         g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
         g_assert_no_error (error);
         r = fake_guestfs_labels ();
-        g_assert_cmpuint (r->len, ==, 2);
+        /* and the guest record's directories and file after them */
+        g_assert_cmpuint (r->len, >, 2);
         g_assert_cmpstr (r->pdata[0], ==, "/etc/motd system_u:object_r:etc_t:s0");
         g_assert_cmpstr (r->pdata[1], ==, "/etc/issue system_u:object_r:etc_runtime_t:s0");
+        g_assert_true (g_str_has_prefix (r->pdata[r->len - 1], VI_RECORD_PATH " "));
         g_assert_null (fake_guestfs_content ("/.autorelabel"));
         g_assert_nonnull (strstr (result.summary, "SELinux file_contexts"));
         g_assert_false (result.autorelabel);
@@ -462,13 +464,14 @@ typedef struct {
     gboolean present;           /* /.autorelabel is already there */
     gboolean dry_run;
     gboolean autorelabel;       /* expected flag */
-    guint labelled;             /* expected labels set */
+    guint labelled;             /* expected labels set: the request's two files, and the
+                                 * guest record's /var, /var/lib, its directory and file */
     const char *content;        /* expected /.autorelabel afterwards, NULL: none */
 } AutorelabelCase;
 
 static const AutorelabelCase autorelabel_cases[] = {
-    { "labelled", "enforcing", TRUE, FALSE, FALSE, FALSE, 2, NULL },
-    { "labelled-permissive", "permissive", TRUE, FALSE, FALSE, FALSE, 2, NULL },
+    { "labelled", "enforcing", TRUE, FALSE, FALSE, FALSE, 6, NULL },
+    { "labelled-permissive", "permissive", TRUE, FALSE, FALSE, FALSE, 6, NULL },
     { "labelled-dry-run", "enforcing", TRUE, FALSE, TRUE, FALSE, 0, NULL },
     { "fallback", "enforcing", FALSE, FALSE, FALSE, TRUE, 0, "" },
     { "fallback-permissive", "permissive", FALSE, FALSE, FALSE, TRUE, 0, "" },
