@@ -377,6 +377,14 @@ fake_vfs_add_file (ViVfs *vfs, const char *path, const char *content, guint mode
                          node_new (VI_FILE_TYPE_REGULAR, b, mode, uid, gid));
 }
 
+void
+fake_vfs_add_symlink (ViVfs *vfs, const char *path)
+{
+    FakeVfs *self = (FakeVfs *) vfs;
+    g_hash_table_insert (self->nodes, g_strdup (path),
+                         node_new (VI_FILE_TYPE_SYMLINK, NULL, 0777, 0, 0));
+}
+
 const char *
 fake_vfs_get (ViVfs *vfs, const char *path)
 {

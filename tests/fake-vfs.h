@@ -20,6 +20,8 @@ ViVfs *fake_vfs_new (void);
 void fake_vfs_add_file (ViVfs *vfs, const char *path, const char *content, guint mode,
                         guint32 uid, guint32 gid);
 void fake_vfs_add_dir (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid);
+/** A symlink (its target does not matter: it is never followed, never read). */
+void fake_vfs_add_symlink (ViVfs *vfs, const char *path);
 /** The committed content of @path, or NULL. */
 const char *fake_vfs_get (ViVfs *vfs, const char *path);
 /** The SELinux label set_label gave @path, or NULL. */
