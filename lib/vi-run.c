@@ -13,6 +13,7 @@ typedef struct {
     const ViConfig *cfg;
     const ViTarget *target;
     const ViSpec *spec;
+    const ViRecordKey *record;
     gboolean dry_run;
     ViInjectResult *result;     /* where inject_mounted() leaves its result */
 } RootfsJob;
@@ -21,7 +22,7 @@ typedef struct {
 static gboolean
 inject_rootfs (const char *root_dir, RootfsJob *job, ViInjectResult *out_result, GError **error)
 {
-    ViInjectOptions opts = { .secrets_dir = job->cfg->secrets_dir };
+    ViInjectOptions opts = { .secrets_dir = job->cfg->secrets_dir, .record = job->record };
     g_autoptr(ViVfs) vfs = NULL;
 
     vi_child_announce_stage ("open");
@@ -56,10 +57,10 @@ child_inject (gpointer user_data, ViInjectResult *out_result, GError **error)
 
 gboolean
 vi_run_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
-               gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
+               const ViRecordKey *record, gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
                ViInjectResult *out_result, GError **error)
 {
-    RootfsJob job = { cfg, target, spec, dry_run, NULL };
+    RootfsJob job = { cfg, target, spec, record, dry_run, NULL };
     ViChildOptions copts = {
         .deadline = g_get_monotonic_time () + (gint64) cfg->timeout * G_USEC_PER_SEC,
         .timeout = cfg->timeout,
@@ -75,7 +76,7 @@ vi_run_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
     case VI_TARGET_ROOTFS_IMAGE:
         return vi_child_run_func (child_inject, &job, &copts, NULL, out_result, error);
     case VI_TARGET_IMAGE:
-        return vi_image_inject (cfg, target, spec, dry_run, progress, progress_data, out_result,
+        return vi_image_inject (cfg, target, spec, record, dry_run, progress, progress_data, out_result,
                                 error);
     case VI_TARGET_LAST:
     default:
