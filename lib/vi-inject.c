@@ -1197,7 +1197,9 @@ record_overwrite (ViPlan *plan, ViVfs *vfs, const Step *step, const ViStat *st,
         it->kind = VI_RECORD_FILE_EDITED;
         it->before_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, before);
         it->after_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, step->content);
-        it->lines_added = vi_record_lines_added (b, blen, a, alen);
+        /* no password hash in the record: it would outlive a rotation */
+        if (!g_str_equal (step->path, "/etc/shadow") && !g_str_equal (step->path, "/etc/gshadow"))
+            it->lines_added = vi_record_lines_added (b, blen, a, alen);
         return TRUE;
     }
     it->kind = VI_RECORD_FILE_REPLACED;
