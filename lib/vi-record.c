@@ -23,6 +23,7 @@
 #include <json-glib/json-glib.h>
 
 #include "vi-error.h"
+#include "vi-json.h"
 #include "vi-spec.h"
 
 static const char *const kind_names[] = {
@@ -233,20 +234,10 @@ only_members (JsonObject *obj, const char *const *allowed, const char *what, GEr
     return TRUE;
 }
 
-static JsonNode *
-value_member (JsonObject *obj, const char *name, GType type)
-{
-    JsonNode *n = json_object_get_member (obj, name);
-
-    if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != type)
-        return NULL;
-    return n;
-}
-
 static gboolean
 get_id (JsonObject *obj, const char *name, guint32 *out, const char *what, GError **error)
 {
-    JsonNode *n = value_member (obj, name, G_TYPE_INT64);
+    JsonNode *n = vi_json_value_member (obj, name, G_TYPE_INT64);
 
     if (n == NULL || json_node_get_int (n) < 0 || json_node_get_int (n) > G_MAXUINT32)
         return vi_throw (error, VI_ERROR_GUEST, "%s: \"%s\" is not a number from 0 to %u", what,
@@ -259,7 +250,7 @@ static gboolean
 get_mode_owner (JsonObject *obj, guint *mode, guint32 *uid, guint32 *gid, const char *what,
                 GError **error)
 {
-    JsonNode *m = value_member (obj, "mode", G_TYPE_STRING);
+    JsonNode *m = vi_json_value_member (obj, "mode", G_TYPE_STRING);
 
     if (m == NULL || strlen (json_node_get_string (m)) != 4 ||
         !vi_parse_mode (json_node_get_string (m), mode, NULL))
@@ -288,7 +279,7 @@ get_string (JsonObject *obj, const char *name, gboolean required, gboolean (*che
 
     if (n == NULL && !required)
         return TRUE;
-    if (n == NULL || value_member (obj, name, G_TYPE_STRING) == NULL ||
+    if (n == NULL || vi_json_value_member (obj, name, G_TYPE_STRING) == NULL ||
         (check && !check (json_node_get_string (n))))
         return vi_throw (error, VI_ERROR_GUEST, "%s: \"%s\" is missing or malformed", what, name);
     *out = g_strdup (json_node_get_string (n));
@@ -335,13 +326,13 @@ parse_original (JsonObject *item, ViRecordItem *it, const char *what, GError **e
     if (!only_members (o, allowed, what, error) ||
         !get_mode_owner (o, &it->orig.mode, &it->orig.uid, &it->orig.gid, what, error))
         return FALSE;
-    size = value_member (o, "size", G_TYPE_INT64);
+    size = vi_json_value_member (o, "size", G_TYPE_INT64);
     symlink = json_object_get_member (o, "symlink");
     if (replaced != (size != NULL) || (size && json_node_get_int (size) < 0))
         return vi_throw (error, VI_ERROR_GUEST, "%s: \"size\" is malformed", what);
     if (size)
         it->orig.size = (guint64) json_node_get_int (size);
-    if (symlink && (!replaced || value_member (o, "symlink", G_TYPE_BOOLEAN) == NULL ||
+    if (symlink && (!replaced || vi_json_value_member (o, "symlink", G_TYPE_BOOLEAN) == NULL ||
                     !json_node_get_boolean (symlink)))
         return vi_throw (error, VI_ERROR_GUEST, "%s: \"symlink\" is malformed", what);
     it->orig.symlink = symlink != NULL;
@@ -468,7 +459,7 @@ vi_record_parse (GBytes *data, GError **error)
         return NULL;
     }
     obj = json_node_get_object (root);
-    version = value_member (obj, "version", G_TYPE_INT64);
+    version = vi_json_value_member (obj, "version", G_TYPE_INT64);
     if (version == NULL || json_node_get_int (version) != VI_RECORD_VERSION) {
         vi_throw (error, VI_ERROR_GUEST, "not version %d", VI_RECORD_VERSION);
         return NULL;
