@@ -173,7 +173,8 @@ vi_record_format (const ViRecord *record)
     g_autoptr(JsonBuilder) b = json_builder_new ();
     g_autoptr(JsonGenerator) gen = json_generator_new ();
     g_autoptr(JsonNode) root = NULL;
-    char *json;
+    g_autofree char *json = NULL;
+    gsize len;
 
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "version");
@@ -215,8 +216,8 @@ vi_record_format (const ViRecord *record)
     root = json_builder_get_root (b);
     json_generator_set_pretty (gen, TRUE);
     json_generator_set_root (gen, root);
-    json = json_generator_to_data (gen, NULL);
-    return g_bytes_new_take (g_strconcat (json, "\n", NULL), strlen (json) + 1);
+    json = json_generator_to_data (gen, &len);
+    return g_bytes_new_take (g_strconcat (json, "\n", NULL), len + 1);
 }
 
 /* ---- parse ------------------------------------------------------------- */
