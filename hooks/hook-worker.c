@@ -82,6 +82,7 @@ prepare (const ViConfig *cfg, ViDomain *dom)
     g_autofree char *what = NULL;
     g_autofree char *marker = NULL;
     ViPolicy policy;
+    ViRecordKey record = { 0 };
     gint64 start = g_get_monotonic_time ();
 
     if (dom->uuid && vi_marker_active (cfg->run_dir, dom->uuid, VI_MARKER_MAX_AGE_S, &marker)) {
@@ -112,11 +113,17 @@ prepare (const ViConfig *cfg, ViDomain *dom)
         return 0;
     }
 
+    /* The ledger missed (another host's, or none): with policy once the
+     * injection itself reads the guest's record, and applies nothing when
+     * the guest already carries this request for this domain. */
+    record.uuid = dom->uuid;
+    record.digest = digest;
+    record.once = policy == VI_POLICY_ONCE;
     target = vi_domain_choose_target (dom, spec, NULL, &error);
     if (target != NULL) {
         what = vi_target_describe (target);
-        if (vi_run_inject (cfg, target, spec, FALSE, log_stage, (gpointer) dom->name, &result,
-                           &error) && dom->uuid &&
+        if (vi_run_inject (cfg, target, spec, &record, FALSE, log_stage, (gpointer) dom->name,
+                           &result, &error) && dom->uuid &&
             policy == VI_POLICY_ONCE)
             vi_ledger_record (cfg->state_dir, dom->uuid, dom->name, digest, &error);
     }
@@ -146,8 +153,10 @@ prepare (const ViConfig *cfg, ViDomain *dom)
             vi_log (LOG_NOTICE, "domain %s: SELinux guest whose injected files cannot be "
                     "relabelled here: created /.autorelabel, the guest relabels at first boot",
                     dom->name);
-        vi_log (LOG_INFO, "domain %s (%s): injected request %.12s into %s (%s backend): "
-                "%u changes in %.1f s", dom->name, dom->uuid ? dom->uuid : "-", digest, what,
+        vi_log (LOG_INFO, "domain %s (%s): %s request %.12s into %s (%s backend): "
+                "%u changes in %.1f s", dom->name, dom->uuid ? dom->uuid : "-",
+                result.notes && strstr (result.notes, VI_INJECT_ALREADY_NOTE)
+                ? "already applied (guest record):" : "injected", digest, what,
                 target->kind == VI_TARGET_IMAGE ? "libguestfs" : "rootfs", result.changes,
                 (g_get_monotonic_time () - start) / 1e6);
     }

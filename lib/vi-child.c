@@ -23,6 +23,7 @@
 #include <json-glib/json-glib.h>
 
 #include "vi-error.h"
+#include "vi-json.h"
 
 #define STAGE_PREFIX "stage: "
 
@@ -79,16 +80,6 @@ vi_child_error_format (const GError *error)
 }
 
 /* The member @name of @obj, a value of @type, or NULL. */
-static JsonNode *
-member_of_type (JsonObject *obj, const char *name, GType type)
-{
-    JsonNode *n = json_object_get_member (obj, name);
-
-    if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != type)
-        return NULL;
-    return n;
-}
-
 static gboolean
 count_ok (JsonNode *n)
 {
@@ -99,8 +90,8 @@ static gboolean
 parse_error_object (JsonNode *node, GError **error)
 {
     JsonObject *obj = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-    JsonNode *code = obj ? member_of_type (obj, "code", G_TYPE_INT64) : NULL;
-    JsonNode *message = obj ? member_of_type (obj, "message", G_TYPE_STRING) : NULL;
+    JsonNode *code = obj ? vi_json_value_member (obj, "code", G_TYPE_INT64) : NULL;
+    JsonNode *message = obj ? vi_json_value_member (obj, "message", G_TYPE_STRING) : NULL;
 
     if (code == NULL || message == NULL || json_node_get_int (code) < VI_ERROR_INVALID ||
         json_node_get_int (code) > VI_ERROR_LAST_CODE)
@@ -128,10 +119,10 @@ vi_child_result_parse (const char *text, gssize len, ViInjectResult *out_result,
     obj = json_node_get_object (root);
     if (json_object_has_member (obj, "error"))
         return parse_error_object (json_object_get_member (obj, "error"), error);
-    summary = member_of_type (obj, "summary", G_TYPE_STRING);
-    autorelabel = member_of_type (obj, "autorelabel", G_TYPE_BOOLEAN);
-    changes = member_of_type (obj, "changes", G_TYPE_INT64);
-    unchanged = member_of_type (obj, "unchanged", G_TYPE_INT64);
+    summary = vi_json_value_member (obj, "summary", G_TYPE_STRING);
+    autorelabel = vi_json_value_member (obj, "autorelabel", G_TYPE_BOOLEAN);
+    changes = vi_json_value_member (obj, "changes", G_TYPE_INT64);
+    unchanged = vi_json_value_member (obj, "unchanged", G_TYPE_INT64);
     if (summary == NULL || autorelabel == NULL || !count_ok (changes) || !count_ok (unchanged))
         return vi_throw (error, VI_ERROR_FAILED,
                          "unreadable injection result: a string \"summary\", a boolean "
@@ -140,7 +131,7 @@ vi_child_result_parse (const char *text, gssize len, ViInjectResult *out_result,
     out_result->autorelabel = json_node_get_boolean (autorelabel);
     out_result->changes = (guint) json_node_get_int (changes);
     out_result->unchanged = (guint) json_node_get_int (unchanged);
-    notes = member_of_type (obj, "notes", G_TYPE_STRING);
+    notes = vi_json_value_member (obj, "notes", G_TYPE_STRING);
     out_result->notes = notes ? g_strdup (json_node_get_string (notes)) : NULL;
     return TRUE;
 }

@@ -607,7 +607,8 @@ helper_present (GError **error)
 /* The helper's command line (vi-image.h). */
 static GPtrArray *
 helper_argv (const ViConfig *cfg, const ViTarget *target, const char *overlay,
-             const char *secret_obj, const char *spec_path, gboolean dry_run)
+             const char *secret_obj, const char *spec_path, const ViRecordKey *record,
+             gboolean dry_run)
 {
     GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
 
@@ -634,6 +635,12 @@ helper_argv (const ViConfig *cfg, const ViTarget *target, const char *overlay,
     g_ptr_array_add (argv, g_strdup_printf ("--items-max=%u", cfg->limits.items_max));
     if (dry_run)
         g_ptr_array_add (argv, g_strdup ("--dry-run"));
+    if (record && record->uuid)
+        g_ptr_array_add (argv, g_strdup_printf ("--record-uuid=%s", record->uuid));
+    if (record && record->digest)
+        g_ptr_array_add (argv, g_strdup_printf ("--record-digest=%s", record->digest));
+    if (record && record->once)
+        g_ptr_array_add (argv, g_strdup ("--record-once"));
     g_ptr_array_add (argv, g_strdup ("--spec"));
     g_ptr_array_add (argv, g_strdup (spec_path));
     g_ptr_array_add (argv, NULL);
@@ -644,7 +651,7 @@ helper_argv (const ViConfig *cfg, const ViTarget *target, const char *overlay,
  * recover, overlay, helper, commit. */
 static gboolean
 inject_locked (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec, Work *w,
-               gboolean dry_run, gint64 deadline, ViProgressFunc progress, gpointer progress_data,
+               const ViRecordKey *record, gboolean dry_run, gint64 deadline, ViProgressFunc progress, gpointer progress_data,
                ViInjectResult *out_result, GError **error)
 {
     g_autofree char *spec_path = g_build_filename (w->work, "request.xml", NULL);
@@ -708,7 +715,7 @@ inject_locked (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec, 
         return vi_throw_errno (error, errno, "%s", spec_path);
 
     argv = helper_argv (cfg, target, dry_run ? w->dry_overlay : w->overlay, w->secret_obj,
-                        spec_path, dry_run);
+                        spec_path, record, dry_run);
     ok = vi_child_run_argv ((const char *const *) argv->pdata, &copts, &stage, &result, &e);
     (void) g_unlink (spec_path);
     if (!ok) {
@@ -737,6 +744,11 @@ inject_locked (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec, 
             return FALSE;
     }
     if (notes->len > 0) {
+        /* ours (recovery), then the helper's (the guest record) */
+        g_autofree char *helper = g_steal_pointer (&result.notes);
+
+        if (helper != NULL)
+            g_string_append_printf (notes, "%s\n", helper);
         g_string_truncate (notes, notes->len - 1);
         result.notes = g_string_free (g_steal_pointer (&notes), FALSE);
     }
@@ -749,7 +761,7 @@ inject_locked (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec, 
 
 gboolean
 vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
-                 gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
+                 const ViRecordKey *record, gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
                  ViInjectResult *out_result, GError **error)
 {
     gint64 deadline = g_get_monotonic_time () + (gint64) cfg->timeout * G_USEC_PER_SEC;
@@ -800,7 +812,7 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
     w.format = target->format;
     w.secret_obj = secret_obj;
     w.path = target->path ? target->path : "(network disk)";
-    ok = inject_locked (cfg, target, spec, &w, dry_run, deadline, progress, progress_data,
+    ok = inject_locked (cfg, target, spec, &w, record, dry_run, deadline, progress, progress_data,
                         out_result, error);
     /* A failed injection leaves nothing to commit, unless its commit
      * started: then the overlay is what the next injection rolls forward. */

@@ -18,7 +18,8 @@
  *       [--memsize MIB] [--smp N] [--force-tcg] [--secrets-dir DIR]
  *       [--qemu-object secret,id=vi-secret0,format=raw,file=F]
  *       [--request-max B] [--file-max B] [--items-max N]
- *       [--dry-run] --spec FILE
+ *       [--dry-run] [--record-uuid UUID] [--record-digest HEX] [--record-once]
+ *       --spec FILE
  *
  * FILE holds the canonical request (vi_spec_format).  PATH is the overlay
  * (format qcow2) whose backing file is the real image; the backing of an
@@ -70,6 +71,8 @@ char *vi_image_env_overrides (const ViConfig *cfg, const char *const *envp);
  * @cfg: deadline, memsize, smp, force_tcg, max_parallel, limits, paths
  * @target: a VI_TARGET_IMAGE target
  * @spec: the request
+ * @record: (nullable): the guest record's key, as for vi_run_inject()
+ *   (given to the helper as --record-uuid, --record-digest, --record-once)
  * @dry_run: plan only (no overlay commit, nothing written)
  * @progress: (nullable): told of each stage as it starts
  * @out_result: (out caller-allocates) (optional): what the helper reported
@@ -80,7 +83,7 @@ char *vi_image_env_overrides (const ViConfig *cfg, const char *const *envp);
  * waiting for a slot, launch, mount, write, commit).
  */
 gboolean vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
-                          gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
+                          const ViRecordKey *record, gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
                           ViInjectResult *out_result, GError **error);
 
 G_END_DECLS

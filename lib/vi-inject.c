@@ -22,6 +22,7 @@
 #include "vi-error.h"
 #include "vi-net.h"
 #include "vi-users.h"
+#include "vi-record.h"
 
 #define DEFAULT_READ_MAX (8u * 1024 * 1024)
 
@@ -66,6 +67,9 @@ struct _ViPlan {
     ViLabeler *labeler;             /* label written paths with the guest's policy */
     gboolean autorelabel;           /* that cannot be done: create /.autorelabel */
     gsize read_max;
+    GHashTable *edited;             /* guest path -> GBytes: files read to be edited, as read */
+    ViRecord *record;               /* (nullable) the guest's record, when valid */
+    char *record_note;              /* (nullable) "already applied", or why it was ignored */
 };
 
 static void
@@ -101,6 +105,9 @@ vi_plan_free (ViPlan *plan)
     g_hash_table_unref (plan->dirs);
     vi_guest_facts_free (plan->facts);
     vi_labeler_free (plan->labeler);
+    g_hash_table_unref (plan->edited);
+    vi_record_free (plan->record);
+    g_free (plan->record_note);
     g_free (plan);
 }
 
@@ -221,6 +228,7 @@ read_for_edit (ViPlan *plan, ViVfs *vfs, const char *path, char **out_text, ViSt
     if (memchr (data, '\0', len) != NULL)
         return vi_throw (error, VI_ERROR_GUEST, "%s: contains a NUL byte (not a text file)", path);
     *out_text = g_strndup (data, len);
+    g_hash_table_replace (plan->edited, g_strdup (path), g_bytes_ref (b));   /* for the record */
     return TRUE;
 }
 
@@ -1686,6 +1694,208 @@ plan_identity (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const ViInjectOptio
     return TRUE;
 }
 
+/* ---- the guest record (vi-record.h) ------------------------------------ */
+
+/* Whether @path is a real directory (not a symlink to one) or missing;
+ * *@why says otherwise what it is. */
+static gboolean
+record_dir_usable (ViVfs *vfs, const char *path, const char **why, GError **error)
+{
+    ViStat st;
+    g_autoptr(GError) e = NULL;
+
+    *why = NULL;
+    if (vi_vfs_stat (vfs, path, &st, &e)) {
+        if (st.type == VI_FILE_TYPE_SYMLINK)
+            *why = "is a symlink";
+        else if (st.type != VI_FILE_TYPE_DIRECTORY)
+            *why = "is not a directory";
+        return TRUE;
+    }
+    if (g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND))
+        return TRUE;
+    g_propagate_error (error, g_steal_pointer (&e));
+    return FALSE;
+}
+
+/* Reads the guest's record into plan->record when it can be trusted, and
+ * else says why in plan->record_note.  With @key->once and a record of the
+ * same domain and digest, the note is VI_INJECT_ALREADY_NOTE. */
+static gboolean
+read_guest_record (ViPlan *plan, ViVfs *vfs, const ViRecordKey *key, GError **error)
+{
+    g_autoptr(GBytes) data = NULL;
+    g_autoptr(GError) e = NULL;
+    const char *why = NULL, *where = VI_RECORD_DIR;
+    ViStat st;
+
+    if (!record_dir_usable (vfs, VI_RECORD_DIR, &why, error))
+        return FALSE;
+    if (why == NULL && !vi_vfs_stat (vfs, VI_RECORD_PATH, &st, &e)) {
+        if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+            g_propagate_error (error, g_steal_pointer (&e));
+            return FALSE;
+        }
+    } else if (why == NULL) {
+        where = VI_RECORD_PATH;
+        if (st.type != VI_FILE_TYPE_REGULAR)
+            why = "is not a regular file";
+        else if (st.size > VI_RECORD_MAX)
+            why = "is larger than the record's cap (1 MiB)";
+        else if (!vi_vfs_read_file (vfs, VI_RECORD_PATH, VI_RECORD_MAX, &data, &e))
+            why = e->message;   /* it changed under us: absent too */
+        else if ((plan->record = vi_record_parse (data, &e)) == NULL)
+            why = e->message;
+    }
+    if (why != NULL)
+        plan->record_note = g_strdup_printf ("guest record ignored (nothing in it is trusted): "
+                                             "%s: %s", where, why);
+    else if (plan->record && key && key->once && key->uuid && key->digest &&
+             g_strcmp0 (plan->record->uuid, key->uuid) == 0 &&
+             g_strcmp0 (plan->record->digest, key->digest) == 0)
+        plan->record_note = g_strdup (VI_INJECT_ALREADY_NOTE);
+    return TRUE;
+}
+
+static gboolean
+under_record_dir (const char *path)
+{
+    return g_str_equal (path, VI_RECORD_DIR) || g_str_has_prefix (path, VI_RECORD_DIR "/");
+}
+
+/* The item of a write over an existing file: edited when the plan read it
+ * to edit it, else replaced, its original kept (a write step of the plan)
+ * when it is a regular file of at most VI_RECORD_ORIG_MAX bytes. */
+static gboolean
+record_overwrite (ViPlan *plan, ViVfs *vfs, const Step *step, const ViStat *st,
+                  gboolean can_keep, ViRecordItem *it, GError **error)
+{
+    GBytes *before = g_hash_table_lookup (plan->edited, step->path);
+    g_autoptr(GBytes) orig = NULL;
+    gsize blen, alen;
+    const char *b, *a;
+
+    if (before != NULL) {
+        b = g_bytes_get_data (before, &blen);
+        a = g_bytes_get_data (step->content, &alen);
+        it->kind = VI_RECORD_FILE_EDITED;
+        it->before_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, before);
+        it->after_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, step->content);
+        /* no password hash in the record: it would outlive a rotation */
+        if (!g_str_equal (step->path, "/etc/shadow") && !g_str_equal (step->path, "/etc/gshadow"))
+            it->lines_added = vi_record_lines_added (b, blen, a, alen);
+        return TRUE;
+    }
+    it->kind = VI_RECORD_FILE_REPLACED;
+    it->orig.mode = st->mode;
+    it->orig.uid = st->uid;
+    it->orig.gid = st->gid;
+    it->orig.size = st->size;
+    it->orig.symlink = st->type == VI_FILE_TYPE_SYMLINK;
+    if (st->type != VI_FILE_TYPE_REGULAR || st->size > VI_RECORD_ORIG_MAX || !can_keep)
+        return TRUE;
+    if (!vi_vfs_read_file (vfs, step->path, VI_RECORD_ORIG_MAX, &orig, error))
+        return FALSE;
+    it->orig.sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, orig);
+    it->orig.saved = vi_record_saved_name (step->path);
+    {
+        g_autofree char *saved = g_build_filename (VI_RECORD_DIR, it->orig.saved, NULL);
+
+        return plan_dir (plan, vfs, VI_RECORD_ORIG_DIR, 0700, 0, 0, "guest record", error) &&
+               plan_write (plan, vfs, saved, g_steal_pointer (&orig), 0600, 0, 0,
+                           "guest record: the original of a replaced file", error);
+    }
+}
+
+/* What the plan's steps do, as record items, after those of the guest's
+ * record (the first thing done to a path is what can be taken back). */
+static gboolean
+record_items (ViPlan *plan, ViVfs *vfs, ViRecord *rec, guint n_steps, gboolean can_keep,
+              GError **error)
+{
+    for (guint i = 0; plan->record && i < plan->record->items->len; i++) {
+        ViRecordItem *old = plan->record->items->pdata[i];
+
+        plan->record->items->pdata[i] = NULL;  /* moved to @rec */
+        vi_record_add (rec, old);
+    }
+    for (guint i = 0; i < n_steps; i++) {
+        const Step *step = plan->steps->pdata[i];
+        g_autoptr(ViRecordItem) it = NULL;
+        ViStat st;
+        g_autoptr(GError) e = NULL;
+
+        /* not recorded: what was not done, and what <identity> removes (a
+         * template's host keys are not kept in the clone) */
+        if (step->kind == STEP_UNCHANGED || step->kind == STEP_SKIPPED ||
+            step->kind == STEP_UNLINK || under_record_dir (step->path) ||
+            vi_record_lookup (rec, step->path) != NULL)
+            continue;
+        it = g_new0 (ViRecordItem, 1);
+        it->path = g_strdup (step->path);
+        it->mode = step->mode;
+        it->uid = step->uid;
+        it->gid = step->gid;
+        if (step->kind == STEP_MKDIR) {
+            it->kind = VI_RECORD_DIR_CREATED;
+        } else if (!vi_vfs_stat (vfs, step->path, &st, &e)) {
+            if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+                g_propagate_error (error, g_steal_pointer (&e));
+                return FALSE;
+            }
+            it->kind = VI_RECORD_FILE_CREATED;
+        } else if (step->kind == STEP_ATTR) {
+            it->kind = VI_RECORD_ATTR_CHANGED;
+            it->orig.mode = st.mode;
+            it->orig.uid = st.uid;
+            it->orig.gid = st.gid;
+        } else if (!record_overwrite (plan, vfs, step, &st, can_keep, it, error)) {
+            return FALSE;
+        }
+        vi_record_add (rec, g_steal_pointer (&it));
+    }
+    return TRUE;
+}
+
+/* The record's steps, after every other: VI_RECORD_DIR (0700), the kept
+ * originals, the record (0600).  A VI_RECORD_DIR (or orig/) that is not a
+ * real directory is left alone and no record (no original) is written;
+ * the note says so. */
+static gboolean
+plan_record (ViPlan *plan, ViVfs *vfs, const ViRecordKey *key, GError **error)
+{
+    g_autoptr(ViRecord) rec = vi_record_new (key ? key->uuid : NULL, key ? key->digest : NULL);
+    g_autoptr(GBytes) json = NULL;
+    const char *why = NULL, *orig_why = NULL;
+    guint n_steps;
+    ViStat st;
+    g_autoptr(GError) e = NULL;
+
+    if (!record_dir_usable (vfs, VI_RECORD_DIR, &why, error) ||
+        !record_dir_usable (vfs, VI_RECORD_ORIG_DIR, &orig_why, error))
+        return FALSE;
+    if (why != NULL) {
+        g_autofree char *note = plan->record_note;
+
+        plan->record_note = g_strdup_printf ("%s%sguest record not written: " VI_RECORD_DIR " %s",
+                                             note ? note : "", note ? "; " : "", why);
+        return TRUE;
+    }
+    n_steps = plan->steps->len;
+    if (!plan_dir (plan, vfs, VI_RECORD_DIR, 0700, 0, 0, "guest record", error))
+        return FALSE;
+    if (vi_vfs_stat (vfs, VI_RECORD_DIR, &st, &e) && (st.mode != 0700 || st.uid || st.gid))
+        add_step (plan, STEP_ATTR, VI_RECORD_DIR, 0700, 0, 0, "guest record");
+    if (!record_items (plan, vfs, rec, n_steps, orig_why == NULL, error))
+        return FALSE;
+    json = vi_record_format (rec);
+    if (g_bytes_get_size (json) > VI_RECORD_MAX)
+        return vi_throw (error, VI_ERROR_INVALID, VI_RECORD_PATH ": the record of this request "
+                         "would be larger than %u bytes", VI_RECORD_MAX);
+    return plan_write (plan, vfs, VI_RECORD_PATH, g_steal_pointer (&json), 0600, 0, 0,
+                       "guest record", error);
+}
+
 /* ---- the plan ---------------------------------------------------------- */
 
 ViPlan *
@@ -1704,6 +1914,13 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
                                            (GDestroyNotify) vi_passwd_entry_free);
     plan->created_groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
     plan->read_max = opts->read_max ? opts->read_max : DEFAULT_READ_MAX;
+    plan->edited = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) g_bytes_unref);
+
+    if (!read_guest_record (plan, vfs, opts->record, error))
+        return NULL;
+    if (plan->record_note && g_str_equal (plan->record_note, VI_INJECT_ALREADY_NOTE))
+        return g_steal_pointer (&plan);         /* "once", and the guest carries it */
 
     plan->facts = vi_guest_read_facts (vfs, error);
     if (plan->facts == NULL)
@@ -1755,6 +1972,8 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
             }
         }
     }
+    if (!plan_record (plan, vfs, opts->record, error))
+        return NULL;
     return g_steal_pointer (&plan);
 }
 
@@ -1789,6 +2008,8 @@ vi_plan_describe (const ViPlan *plan)
     if (plan->labeler)
         g_string_append (s, "label       the created and written paths, from the guest's SELinux "
                          "file_contexts\n");
+    if (plan->record_note)
+        g_string_append_printf (s, "note        %s\n", plan->record_note);
     return g_string_free (s, FALSE);
 }
 
@@ -1996,6 +2217,7 @@ vi_inject (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, gboolean
         out_result->autorelabel = plan->autorelabel;
         out_result->changes = vi_plan_n_changes (plan);
         out_result->unchanged = plan->steps->len - out_result->changes;
+        out_result->notes = g_strdup (plan->record_note);
     }
     return TRUE;
 }

@@ -16,6 +16,7 @@
 #include "vi-spec.h"
 #include "vi-vfs.h"
 #include "vi-guest.h"
+#include "vi-record.h"
 
 G_BEGIN_DECLS
 
@@ -27,12 +28,17 @@ typedef struct {
     gsize read_max;             /* cap for guest files read (default 8 MiB when 0) */
     const char *domain_uuid;    /* (nullable): the domain injected, for <identity reset=>
                                  * (once per domain); NULL: VI_IDENTITY_STANDALONE */
+    const ViRecordKey *record;  /* (nullable) the guest record's domain and digest (none:
+                                 * a record of no domain, never "already applied") */
 } ViInjectOptions;
 
 /* The plan's reason for /.autorelabel, in its summary: an SELinux guest
  * whose files the backend cannot relabel (ViInjectResult.autorelabel says
  * so to a program). */
 #define VI_INJECT_AUTORELABEL_NOTE "SELinux: relabel at first boot"
+
+/* The note of a "once" injection whose guest record says it is done. */
+#define VI_INJECT_ALREADY_NOTE "already applied (guest record)"
 
 /**
  * ViInjectResult:
@@ -42,7 +48,8 @@ typedef struct {
  *   and the guest relabels at its first boot
  * @changes: steps of the plan that change the guest
  * @unchanged: steps already as requested
- * @notes: see the member
+ * @notes: see the member; the injection's own are about the guest record
+ *   (VI_INJECT_ALREADY_NOTE, or why a record was ignored)
  *
  * What an injection reports to its caller; vi_child_result_format() carries
  * it across a process boundary.  Clear it with vi_inject_result_clear().
@@ -69,6 +76,12 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ViInjectResult, vi_inject_result_clear)
 
 /**
  * vi_plan_build:
+ * Reads the guest record first (vi-record.h): with @opts->record->once and
+ * a valid record of the same domain UUID and digest, the plan has no step
+ * and its note is VI_INJECT_ALREADY_NOTE; a record that cannot be trusted
+ * counts as absent, and the note says why.  Every other plan ends with the
+ * record's own steps (VI_RECORD_DIR, the originals of replaced files, the
+ * record), which are "unchanged" when the guest already has them.
  * Returns: (transfer full): the plan, or %NULL with @error (VI_ERROR_GUEST
  * for what the guest does not allow, naming the user/path/reason).
  */

@@ -13,6 +13,7 @@ typedef struct {
     const ViConfig *cfg;
     const ViTarget *target;
     const ViSpec *spec;
+    const ViRecordKey *record;
     gboolean dry_run;
     ViInjectResult *result;     /* where inject_mounted() leaves its result */
 } RootfsJob;
@@ -24,6 +25,7 @@ inject_rootfs (const char *root_dir, RootfsJob *job, ViInjectResult *out_result,
     ViInjectOptions opts = {
         .secrets_dir = job->cfg->secrets_dir,
         .domain_uuid = job->target->domain_uuid,
+        .record = job->record,
     };
     g_autoptr(ViVfs) vfs = NULL;
 
@@ -59,10 +61,10 @@ child_inject (gpointer user_data, ViInjectResult *out_result, GError **error)
 
 gboolean
 vi_run_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
-               gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
+               const ViRecordKey *record, gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
                ViInjectResult *out_result, GError **error)
 {
-    RootfsJob job = { cfg, target, spec, dry_run, NULL };
+    RootfsJob job = { cfg, target, spec, record, dry_run, NULL };
     ViChildOptions copts = {
         .deadline = g_get_monotonic_time () + (gint64) cfg->timeout * G_USEC_PER_SEC,
         .timeout = cfg->timeout,
@@ -78,7 +80,7 @@ vi_run_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
     case VI_TARGET_ROOTFS_IMAGE:
         return vi_child_run_func (child_inject, &job, &copts, NULL, out_result, error);
     case VI_TARGET_IMAGE:
-        return vi_image_inject (cfg, target, spec, dry_run, progress, progress_data, out_result,
+        return vi_image_inject (cfg, target, spec, record, dry_run, progress, progress_data, out_result,
                                 error);
     case VI_TARGET_LAST:
     default:

@@ -20,6 +20,9 @@ G_BEGIN_DECLS
 
 /**
  * vi_run_inject:
+ * @record: (nullable): the guest record's domain UUID and request digest,
+ *   and whether a record of both means "already applied" (policy once);
+ *   %NULL: a record of no domain
  * @progress: (nullable): told of each stage
  * @out_result: (out caller-allocates) (optional): what was (or, with
  *   @dry_run, would be) done, whichever process did it; set on success, the
@@ -27,7 +30,7 @@ G_BEGIN_DECLS
  * Returns: %TRUE, or %FALSE with @error; map it with vi_error_exit_code().
  */
 gboolean vi_run_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
-                        gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
+                        const ViRecordKey *record, gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
                         ViInjectResult *out_result, GError **error);
 
 G_END_DECLS

@@ -192,13 +192,26 @@ walk (const char *root)
 }
 
 /* shadow: the last-change day (field 3) of the entries whose hash the
- * injection set is today's date; everything else is compared as is. */
+ * injection set is today's date, and so is the digest of shadow in the
+ * guest record; everything else is compared as is. */
 static char *
 normalize (const char *path, const char *content, const char *before)
 {
     g_auto(GStrv) lines = NULL;
     g_autoptr(GString) out = g_string_new (NULL);
 
+    if (g_str_equal (path, VI_RECORD_PATH)) {
+        /* the record holds the digest of that shadow, day included */
+        const char *item = strstr (content, "\"path\" : \"/etc/shadow\"");
+        const char *after = item ? strstr (item, "\"after-sha256\" : \"") : NULL;
+        char *copy = g_strdup (content);
+
+        if (after) {
+            after += strlen ("\"after-sha256\" : \"");
+            memset (copy + (after - content), 'D', 64);
+        }
+        return copy;
+    }
     if (!g_str_equal (path, "/etc/shadow"))
         return g_strdup (content);
     lines = g_strsplit (content, "\n", -1);
@@ -645,7 +658,8 @@ test_prior (gconstpointer data)
     for (guint k = 0; k < paths->len; k++) {
         const char *p = paths->pdata[k];
 
-        if (!g_hash_table_contains (before, p))
+        /* (but the guest record: it says what was done, which differs) */
+        if (!g_hash_table_contains (before, p) && !g_str_has_prefix (p, VI_RECORD_DIR "/"))
             g_assert_cmpstr (g_hash_table_lookup (control_after, p), ==,
                              g_hash_table_lookup (after, p));
     }

@@ -327,6 +327,30 @@ XML
     [ "$h2" != "$h1" ] && "$B/tests/crypt-check" "$T/secrets/rot" "$h2" &&
     ! grep -rqs -e first-secret -e second-secret "$T/state"; }
 
+# policy="once" across hosts: this host's ledger misses (the domain was
+# migrated from another host): the guest's record says it carries the
+# request for this UUID, so nothing is applied (the owner's edit stays) and
+# the ledger is written; the same request in a clone (another UUID) is
+# injected; a record made unreadable is ignored and the request injected.
+t_other_host () { r=$T/moved; rm -rf "$r"; "$SRC/tests/make-guest-tree.sh" debian12 "$r" >/dev/null
+    mdom () { cat <<XML
+<domain type='lxc'><name>ct7</name><uuid>$1</uuid>
+<metadata><v:inject xmlns:v='$NS' policy='once'><v:hostname>moved</v:hostname></v:inject></metadata>
+<devices><filesystem type='mount'><source dir='$r'/><target dir='/'/></filesystem></devices></domain>
+XML
+    }
+    u1=7b5e6a1c-2d3f-4a5b-8c9d-0e1f2a3b4c5d; u2=7c5e6a1c-2d3f-4a5b-8c9d-0e1f2a3b4c5d
+    mdom $u1 | hook prepare begin && [ "$(cat "$r/etc/hostname")" = moved ] &&
+        [ "$(stat -c %a "$r/var/lib/virt-inject")" = 700 ] &&
+        [ "$(stat -c %a "$r/var/lib/virt-inject/record.json")" = 600 ] &&
+        grep -q "\"uuid\" : \"$u1\"" "$r/var/lib/virt-inject/record.json" || return 1
+    rm "$T/state/ledger/$u1"; echo owner > "$r/etc/hostname"
+    mdom $u1 | hook prepare begin && [ "$(cat "$r/etc/hostname")" = owner ] &&
+        [ -f "$T/state/ledger/$u1" ] || return 1
+    mdom $u2 | hook prepare begin && [ "$(cat "$r/etc/hostname")" = moved ] || return 1
+    rm "$T/state/ledger/$u2"; echo owner > "$r/etc/hostname"; echo '{"version": 1' > "$r/var/lib/virt-inject/record.json"
+    mdom $u2 | hook prepare begin && [ "$(cat "$r/etc/hostname")" = moved ]; }
+
 ok "prepare begin injects into an LXC root directory" t_prepare
 ok "policy once: the same request is not injected again" t_once
 ok "a changed request is injected again" t_changed
@@ -355,6 +379,7 @@ ok "LXC raw image root: loop device in a private namespace, cleaned up" t_loop_r
 ok "LXC qcow2 image root: qemu-storage-daemon FUSE export, cleaned up" t_nbd_qcow2
 ok "a disk image whose commit started and failed fails the start even with on-error=warn" t_commit_pending
 ok "policy once with a secret: not again for the same value, again once the secret rotates" t_secret_rotation
+ok "policy once across hosts: the guest record, not the ledger; a clone and a broken record are injected" t_other_host
 ok "one deadline: a root directory and an LXC image root on a FUSE filesystem that stops answering, exit 3 in time, no partial file" t_fuse_hang
 ok "one deadline: a child stuck where SIGKILL cannot reach is left after the grace, exit 3 in time" t_fuse_unkillable
 tap_done

@@ -35,10 +35,12 @@ static const char qemu_img_wrapper[] =
  * directory of $VI_TEST_SWAP_IMAGE away (the image's own ctime stays) and
  * puts a symlink to FILE where the image was; VI_TEST_TOUCH changes the
  * image (something else writing it); its arguments one a line to
- * $VI_TEST_HELPER_OUT.args; then $VI_TEST_HELPER_OUT on stdout, exit 0 */
+ * $VI_TEST_HELPER_OUT.args and, VI_TEST_ARGS=FILE, to FILE; then
+ * $VI_TEST_HELPER_OUT on stdout, exit 0 */
 static const char helper[] =
     "#!/bin/sh\n"
     "printf '%s\\n' \"$@\" > \"$VI_TEST_HELPER_OUT.args\"\n"
+    "if [ -n \"${VI_TEST_ARGS:-}\" ]; then printf '%s\\n' \"$@\" >\"$VI_TEST_ARGS\"; fi\n"
     "qemu-io -f qcow2 -c 'write -P 0x5a 0 4k' \"$2\" >/dev/null || exit 2\n"
     "if [ -n \"${VI_TEST_SWAP:-}\" ]; then\n"
     "    d=$(dirname \"$VI_TEST_SWAP_IMAGE\")\n"
@@ -197,7 +199,7 @@ inject (Fixture *f, gboolean dry_run, ViInjectResult *result, GError **error)
 
     target->format = g_strdup ("raw");
     target->domain_uuid = g_strdup ("8c0d2f4e-6a57-4b0e-9d7e-3f1a2b3c4d5e");
-    return vi_image_inject (f->cfg, target, spec, dry_run, NULL, NULL, result, error);
+    return vi_image_inject (f->cfg, target, spec, NULL, dry_run, NULL, NULL, result, error);
 }
 
 /* create without a descriptor to hand down; rebase and commit with the
@@ -236,6 +238,34 @@ test_create_and_commit (Fixture *f, gconstpointer data)
     }
 }
 
+/* The guest record's key reaches the helper, and the helper's note comes
+ * back ("already applied": the helper changed nothing). */
+static void
+test_record_key (Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_auto(ViInjectResult) result = { 0 };
+    g_autoptr(ViSpec) spec = parse_spec ();
+    g_autoptr(ViTarget) target = vi_target_new (VI_TARGET_IMAGE, f->image);
+    g_autofree char *args_path = g_build_filename (f->dir, "args", NULL);
+    g_autofree char *args = NULL;
+    ViRecordKey key = { "6f1c1a4e-8a4b-4c2e-9d7a-0a1b2c3d4e5f", "ab12", TRUE };
+    ViInjectResult r = { (char *) "", FALSE, 0, 0, (char *) VI_INJECT_ALREADY_NOTE };
+    g_autofree char *text = vi_child_result_format (&r);
+
+    (void) data;
+    g_assert_true (g_file_set_contents (f->helper_out, text, -1, NULL));
+    target->format = g_strdup ("raw");
+    g_setenv ("VI_TEST_ARGS", args_path, TRUE);
+    g_assert_true (vi_image_inject (f->cfg, target, spec, &key, FALSE, NULL, NULL, &result, &error));
+    g_unsetenv ("VI_TEST_ARGS");
+    g_assert_no_error (error);
+    g_assert_cmpstr (result.notes, ==, VI_INJECT_ALREADY_NOTE);
+    g_assert_true (g_file_get_contents (args_path, &args, NULL, NULL));
+    g_assert_nonnull (strstr (args, "\n--record-uuid=6f1c1a4e-8a4b-4c2e-9d7a-0a1b2c3d4e5f\n"
+                              "--record-digest=ab12\n--record-once\n--spec\n"));
+}
+
 /* The image's path swapped for a symlink to another disk between the
  * launch and the commit: the commit goes through the descriptor opened at
  * the start, into the original inode; the other disk is untouched. */
@@ -260,7 +290,7 @@ test_swap_before_commit (Fixture *f, gconstpointer data)
     target->format = g_strdup ("raw");
     g_setenv ("VI_TEST_SWAP", other, TRUE);
     g_setenv ("VI_TEST_SWAP_IMAGE", image, TRUE);
-    if (!vi_image_inject (f->cfg, target, spec, FALSE, NULL, NULL, NULL, &error))
+    if (!vi_image_inject (f->cfg, target, spec, NULL, FALSE, NULL, NULL, NULL, &error))
         g_error ("%s", error->message);
     g_unsetenv ("VI_TEST_SWAP_IMAGE");
     g_assert_true (g_file_test (image, G_FILE_TEST_IS_SYMLINK));    /* the swap happened */
@@ -414,7 +444,7 @@ test_create_fails (Fixture *f, gconstpointer data)
     (void) data;
     target->format = g_strdup ("raw");
     g_setenv ("VI_TEST_FAIL", "create", TRUE);
-    g_assert_false (vi_image_inject (f->cfg, target, spec, FALSE, NULL, NULL, NULL, &error));
+    g_assert_false (vi_image_inject (f->cfg, target, spec, NULL, FALSE, NULL, NULL, NULL, &error));
     g_assert_error (error, VI_ERROR, VI_ERROR_FAILED);
     g_assert_cmpstr (error->message, ==,
                      "creating the overlay (qemu-img create) failed: qemu-img: disk full");
@@ -480,7 +510,7 @@ test_unreadable_result (Fixture *f, gconstpointer data)
         target->format = g_strdup ("raw");
         g_assert_true (g_file_set_contents (f->helper_out, outputs[i], -1, NULL));
         (void) g_unlink (f->log);
-        g_assert_false (vi_image_inject (f->cfg, target, spec, FALSE, NULL, NULL, &result,
+        g_assert_false (vi_image_inject (f->cfg, target, spec, NULL, FALSE, NULL, NULL, &result,
                                          &error));
         g_assert_error (error, VI_ERROR, VI_ERROR_FAILED);
         g_assert_true (g_str_has_prefix (error->message, "the injection's process ended "
@@ -572,6 +602,8 @@ main (int argc, char **argv)
     }
     g_test_add ("/image/create-and-commit", Fixture, NULL, fixture_set_up,
                 test_create_and_commit, fixture_tear_down);
+    g_test_add ("/image/record-key", Fixture, NULL, fixture_set_up, test_record_key,
+                fixture_tear_down);
     g_test_add ("/image/create-fails", Fixture, NULL, fixture_set_up, test_create_fails,
                 fixture_tear_down);
     g_test_add ("/image/helper-missing", Fixture, NULL, fixture_set_up, test_helper_missing,

@@ -19,6 +19,7 @@
 #include "vi-firstboot.h"
 #include "vi-inject.h"
 #include "vi-net.h"
+#include "vi-record.h"
 
 #define NS "http://virt-inject.org/xmlns/libvirt/domain/1.0"
 #define KEY1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGKYGUGvHX4hk0+GGtUcqxOYOOkLN+Bn8zz6j3Vh/h4E alice@laptop"
@@ -56,6 +57,9 @@ static const char *nested_request =
     "</vi:inject>";
 
 static char *secrets_dir;
+
+#define HEX_DIGEST "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define HEX_DIGEST2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 
 static ViSpec *
 parse (const char *xml)
@@ -1871,6 +1875,316 @@ test_tree_real_policy (void)
     g_assert_cmpint (system (cmd), ==, 0);
 }
 
+/* ---- the guest record ---------------------------------------------------- */
+
+#define UUID_A "6f1c1a4e-8a4b-4c2e-9d7a-0a1b2c3d4e5f"
+#define UUID_B "0d3e9c1b-2f4a-4b6c-8d9e-1f2a3b4c5d6e"
+
+/* The guest's record, parsed (it must be valid). */
+static ViRecord *
+guest_record (ViVfs *vfs)
+{
+    const char *json = fake_vfs_get (vfs, VI_RECORD_PATH);
+    g_autoptr(GBytes) b = NULL;
+    g_autoptr(GError) error = NULL;
+    ViRecord *r;
+
+    g_assert_nonnull (json);
+    b = g_bytes_new (json, strlen (json));
+    r = vi_record_parse (b, &error);
+    g_assert_no_error (error);
+    return r;
+}
+
+static char *
+digest_of (const ViSpec *spec, const char *key_path)
+{
+    g_autoptr(GError) error = NULL;
+    char *d = vi_request_digest (spec, secrets_dir, key_path, &error);
+
+    g_assert_no_error (error);
+    return d;
+}
+
+/* One injection with the record key (@uuid, @digest, once); the result's
+ * changes. */
+static guint
+inject_once (const ViSpec *spec, ViVfs *vfs, const char *uuid, const char *digest,
+             char **out_notes)
+{
+    ViRecordKey key = { uuid, digest, TRUE };
+    ViInjectOptions opts = { .secrets_dir = secrets_dir, .record = &key };
+    g_auto(ViInjectResult) result = { 0 };
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
+    g_assert_no_error (error);
+    if (out_notes)
+        *out_notes = g_steal_pointer (&result.notes);
+    return result.changes;
+}
+
+/* What each step did, in the record; the record's own files are 0700/0600
+ * root; nothing of a secret in it. */
+static void
+test_record_items (void)
+{
+    g_autoptr(ViSpec) spec = parse (request);
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autoptr(ViRecord) r = NULL;
+    ViRecordItem *it;
+    ViStat st;
+
+    fake_vfs_add_file (vfs, "/etc/motd", "the guest's own motd\n", 0600, 0, 0);
+    g_assert_cmpuint (inject_once (spec, vfs, UUID_A, HEX_DIGEST, NULL), >, 0);
+    r = guest_record (vfs);
+    g_assert_cmpstr (r->uuid, ==, UUID_A);
+    g_assert_cmpstr (r->digest, ==, HEX_DIGEST);
+
+    it = vi_record_lookup (r, "/srv/app");
+    g_assert_cmpint (it->kind, ==, VI_RECORD_DIR_CREATED);
+    g_assert_cmpuint (it->mode, ==, 0750);
+    g_assert_cmpint (vi_record_lookup (r, "/srv/app/run.sh")->kind, ==, VI_RECORD_FILE_CREATED);
+    g_assert_cmpint (vi_record_lookup (r, "/root/.ssh")->kind, ==, VI_RECORD_DIR_CREATED);
+    g_assert_cmpint (vi_record_lookup (r, "/meta.js")->kind, ==, VI_RECORD_FILE_CREATED);
+    /* a replaced file: its original, kept 0600 under orig/ */
+    it = vi_record_lookup (r, "/etc/motd");
+    g_assert_cmpint (it->kind, ==, VI_RECORD_FILE_REPLACED);
+    g_assert_cmpuint (it->orig.mode, ==, 0600);
+    g_assert_cmpuint (it->orig.size, ==, strlen ("the guest's own motd\n"));
+    {
+        g_autofree char *saved = g_build_filename (VI_RECORD_DIR, it->orig.saved, NULL);
+
+        g_assert_cmpstr (fake_vfs_get (vfs, saved), ==, "the guest's own motd\n");
+        g_assert_true (vi_vfs_stat (vfs, saved, &st, NULL));
+        g_assert_cmpuint (st.mode, ==, 0600);
+        g_assert_true (vi_vfs_stat (vfs, VI_RECORD_ORIG_DIR, &st, NULL));
+        g_assert_cmpuint (st.mode, ==, 0700);
+    }
+    /* edits: the line added to hosts; shadow only as digests */
+    it = vi_record_lookup (r, "/etc/hosts");
+    g_assert_cmpint (it->kind, ==, VI_RECORD_FILE_EDITED);
+    g_assert_cmpstrv (it->lines_added,
+                      ((const char *const[]) { "127.0.1.1\tweb1.example.com web1", NULL }));
+    it = vi_record_lookup (r, "/etc/shadow");
+    g_assert_cmpint (it->kind, ==, VI_RECORD_FILE_EDITED);
+    g_assert_null (it->lines_added);
+    g_assert_cmpuint (it->gid, ==, 42);
+    /* an existing directory whose mode and owner changed */
+    {
+        g_autoptr(ViSpec) attr = parse ("<vi:inject xmlns:vi='" NS "'><vi:directory path='/home/alice' "
+                                        "mode='0700' owner='alice' group='wheel'/></vi:inject>");
+        g_autoptr(ViRecord) r2 = NULL;
+
+        inject_once (attr, vfs, UUID_A, HEX_DIGEST2, NULL);    /* another request */
+        r2 = guest_record (vfs);
+        it = vi_record_lookup (r2, "/home/alice");
+        g_assert_cmpint (it->kind, ==, VI_RECORD_ATTR_CHANGED);
+        g_assert_cmpuint (it->orig.mode, ==, 0755);
+        g_assert_cmpuint (it->mode, ==, 0700);
+        /* and the items of the first request are still there */
+        g_assert_cmpuint (r2->items->len, ==, r->items->len + 1);
+    }
+    g_assert_true (vi_vfs_stat (vfs, VI_RECORD_DIR, &st, NULL));
+    g_assert_cmpuint (st.mode, ==, 0700);
+    g_assert_true (vi_vfs_stat (vfs, VI_RECORD_PATH, &st, NULL));
+    g_assert_cmpuint (st.mode, ==, 0600);
+    g_assert_cmpuint (st.uid, ==, 0);
+    g_assert_null (strstr (fake_vfs_get (vfs, VI_RECORD_PATH), "rootpw-secret"));
+}
+
+/* The record is written in the same apply: a failure anywhere leaves no
+ * record; a second identical run changes nothing, the record included. */
+static void
+test_record_all_or_nothing (void)
+{
+    g_autoptr(ViSpec) spec = parse (request);
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autoptr(ViVfs) failing = debian_fake ();
+    ViRecordKey key = { UUID_A, HEX_DIGEST, FALSE };
+    ViInjectOptions opts = { .secrets_dir = secrets_dir, .record = &key };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *state = NULL, *again = NULL;
+    guint n;
+
+    fake_vfs_fail_op (failing, "commit");
+    g_assert_false (vi_inject (spec, failing, &opts, FALSE, NULL, &error));
+    g_assert_null (fake_vfs_get (failing, VI_RECORD_PATH));
+    g_clear_error (&error);
+
+    g_assert_true (vi_inject (spec, vfs, &opts, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    state = fake_vfs_state (vfs);
+    n = fake_vfs_n_mutations (vfs);
+    {
+        g_auto(ViInjectResult) result = { 0 };
+
+        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
+        g_assert_cmpuint (result.changes, ==, 0);
+        g_assert_null (result.notes);
+    }
+    again = fake_vfs_state (vfs);
+    g_assert_cmpstr (again, ==, state);
+    g_assert_cmpuint (fake_vfs_n_mutations (vfs), ==, n + 1);     /* the empty commit */
+}
+
+/* policy once across hosts: a host whose ledger misses reads the guest's
+ * record.  Same domain and request: nothing is applied (the owner's edits
+ * stay); another UUID (a clone), or a rotated secret: injected. */
+static void
+test_record_once (void)
+{
+    g_autoptr(ViSpec) spec = parse (request);
+    g_autoptr(ViVfs) vfs = debian_fake ();
+    g_autofree char *dir = g_dir_make_tmp ("vi-key-XXXXXX", NULL);
+    g_autofree char *key_path = g_build_filename (dir, "digest.key", NULL);
+    g_autofree char *secret = g_build_filename (secrets_dir, "rootpw", NULL);
+    g_autofree char *digest = digest_of (spec, key_path);
+    g_autofree char *rotated = NULL, *notes = NULL, *shadow = NULL;
+
+    g_assert_cmpuint (inject_once (spec, vfs, UUID_A, digest, &notes), >, 0);
+    g_assert_null (notes);
+    /* the owner edits the guest; the domain moves to a host without its ledger */
+    fake_vfs_add_file (vfs, "/etc/motd", "edited by the owner\n", 0644, 0, 0);
+    fake_vfs_add_file (vfs, "/root/.ssh/authorized_keys", KEY2 "\n", 0600, 0, 0);
+    g_assert_cmpuint (inject_once (spec, vfs, UUID_A, digest, &notes), ==, 0);
+    g_assert_cmpstr (notes, ==, VI_INJECT_ALREADY_NOTE);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/motd"), ==, "edited by the owner\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/root/.ssh/authorized_keys"), ==, KEY2 "\n");
+    {
+        /* the plan says so */
+        ViRecordKey key = { UUID_A, digest, TRUE };
+        ViInjectOptions opts = { .secrets_dir = secrets_dir, .record = &key };
+        g_autoptr(ViPlan) plan = vi_plan_build (spec, vfs, &opts, NULL);
+        g_autofree char *text = vi_plan_describe (plan);
+
+        g_assert_cmpstr (text, ==, "note        " VI_INJECT_ALREADY_NOTE "\n");
+    }
+    /* policy always: the record changes nothing of that */
+    {
+        ViRecordKey key = { UUID_A, digest, FALSE };
+        ViInjectOptions opts = { .secrets_dir = secrets_dir, .record = &key };
+
+        g_assert_true (vi_inject (spec, vfs, &opts, TRUE, NULL, NULL));
+        {
+            g_autoptr(ViPlan) plan = vi_plan_build (spec, vfs, &opts, NULL);
+            g_assert_cmpuint (vi_plan_n_changes (plan), >, 0);
+        }
+    }
+    /* a clone: same request, another UUID */
+    g_clear_pointer (&notes, g_free);
+    g_assert_cmpuint (inject_once (spec, vfs, UUID_B, digest, &notes), >, 0);
+    g_assert_null (notes);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/motd"), ==, "Welcome\n");
+    {
+        g_autoptr(ViRecord) r = guest_record (vfs);
+        g_assert_cmpstr (r->uuid, ==, UUID_B);
+        /* still the first thing done to motd: it was created */
+        g_assert_cmpint (vi_record_lookup (r, "/etc/motd")->kind, ==, VI_RECORD_FILE_CREATED);
+    }
+    /* a rotated secret: another digest, the password is set again */
+    shadow = g_strdup (fake_vfs_get (vfs, "/etc/shadow"));
+    g_assert_true (g_file_set_contents_full (secret, "rotated-secret\n", -1,
+                                             G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
+    rotated = digest_of (spec, key_path);
+    g_assert_cmpstr (rotated, !=, digest);
+    g_assert_cmpuint (inject_once (spec, vfs, UUID_B, rotated, NULL), >, 0);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/shadow"), !=, shadow);
+    g_assert_true (g_file_set_contents_full (secret, "rootpw-secret\n", -1,
+                                             G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
+    g_assert_cmpint (g_unlink (key_path), ==, 0);
+    g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+/* A record that cannot be trusted counts as absent: "once" misses, the
+ * request is applied, the note says why.  Each case beside its control:
+ * the same fixture with a valid record is "already applied". */
+typedef struct {
+    const char *name;
+    const char *record;         /* record.json, or NULL */
+    gboolean dir_symlink;       /* /var/lib/virt-inject is a symlink */
+    gboolean file_symlink;      /* record.json is a symlink */
+    gsize pad;                  /* spaces added to a valid record */
+    const char *why;            /* in the note */
+} HostileRecord;
+
+#define VALID_RECORD "{\"version\": 1, \"uuid\": \"" UUID_A "\", \"digest\": \"" HEX_DIGEST "\", " \
+                     "\"items\": [{\"kind\": \"file-created\", \"path\": \"/etc/motd\", " \
+                     "\"mode\": \"0644\", \"uid\": 0, \"gid\": 0}]}"
+
+static const HostileRecord hostile_records[] = {
+    { "dir-symlink", VALID_RECORD, TRUE, FALSE, 0, VI_RECORD_DIR ": is a symlink" },
+    { "file-symlink", NULL, FALSE, TRUE, 0, VI_RECORD_PATH ": is not a regular file" },
+    { "oversize", VALID_RECORD, FALSE, FALSE, VI_RECORD_MAX, "larger than the record's cap" },
+    { "bad-json", "{\"version\": 1, \"uuid\": \"" UUID_A "\"", FALSE, FALSE, 0, "not JSON" },
+    { "dotdot", "{\"version\": 1, \"uuid\": \"" UUID_A "\", \"digest\": \"" HEX_DIGEST "\", "
+                "\"items\": [{\"kind\": \"file-created\", \"path\": \"/etc/../etc/motd\", "
+                "\"mode\": \"0644\", \"uid\": 0, \"gid\": 0}]}",
+      FALSE, FALSE, 0, "\"path\" is not a valid guest path" },
+    { "version", "{\"version\": 2, \"uuid\": \"" UUID_A "\", \"digest\": \"" HEX_DIGEST "\", "
+                 "\"items\": []}", FALSE, FALSE, 0, "not version 1" },
+};
+
+static ViVfs *
+hostile_record_guest (const HostileRecord *c, gboolean control)
+{
+    ViVfs *vfs = debian_fake ();
+
+    fake_vfs_add_dir (vfs, "/var", 0755, 0, 0);
+    fake_vfs_add_dir (vfs, "/var/lib", 0755, 0, 0);
+    if (c->dir_symlink && !control) {
+        fake_vfs_add_symlink (vfs, VI_RECORD_DIR, "/etc");
+        return vfs;
+    }
+    fake_vfs_add_dir (vfs, VI_RECORD_DIR, 0700, 0, 0);
+    if (c->file_symlink && !control) {
+        fake_vfs_add_symlink (vfs, VI_RECORD_PATH, "/etc/shadow");
+    } else if (control || c->record) {
+        g_autofree char *pad = g_strnfill (control ? 0 : c->pad, ' ');
+        g_autofree char *json = g_strconcat (control ? VALID_RECORD : c->record, pad, NULL);
+
+        fake_vfs_add_file (vfs, VI_RECORD_PATH, json, 0600, 0, 0);
+    }
+    return vfs;
+}
+
+static void
+test_record_hostile (gconstpointer data)
+{
+    const HostileRecord *c = data;
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'>"
+                                    "<vi:file path='/etc/motd'>Welcome&#10;</vi:file></vi:inject>");
+    g_autoptr(ViVfs) control = hostile_record_guest (c, TRUE);
+    g_autoptr(ViVfs) vfs = hostile_record_guest (c, FALSE);
+    g_autofree char *notes = NULL;
+    ViRecordKey key = { UUID_A, HEX_DIGEST, TRUE };
+    ViInjectOptions opts = { .secrets_dir = secrets_dir, .record = &key };
+
+    g_assert_cmpuint (inject_once (spec, control, UUID_A, HEX_DIGEST, &notes), ==, 0);
+    g_assert_cmpstr (notes, ==, VI_INJECT_ALREADY_NOTE);
+    g_assert_null (fake_vfs_get (control, "/etc/motd"));
+    g_clear_pointer (&notes, g_free);
+    {
+        g_autoptr(ViPlan) plan = vi_plan_build (spec, vfs, &opts, NULL);
+        g_autofree char *text = vi_plan_describe (plan);
+
+        g_assert_nonnull (strstr (text, "note        guest record ignored"));
+        g_assert_nonnull (strstr (text, c->why));
+    }
+    g_assert_cmpuint (inject_once (spec, vfs, UUID_A, HEX_DIGEST, &notes), >, 0);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/motd"), ==, "Welcome\n");
+    g_assert_nonnull (strstr (notes, c->why));
+    if (c->dir_symlink) {
+        /* never written through the link */
+        g_assert_nonnull (strstr (notes, "guest record not written"));
+        g_assert_null (fake_vfs_get (vfs, VI_RECORD_PATH));
+    } else {
+        /* replaced by a valid one */
+        g_autoptr(ViRecord) r = guest_record (vfs);
+        g_assert_cmpstr (r->uuid, ==, UUID_A);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1884,6 +2198,14 @@ main (int argc, char **argv)
                                              G_FILE_SET_CONTENTS_NONE, 0600, NULL));
 
     g_test_add_func ("/inject/fake/all-operations", test_fake_all_operations);
+    g_test_add_func ("/inject/fake/record/items", test_record_items);
+    g_test_add_func ("/inject/fake/record/all-or-nothing", test_record_all_or_nothing);
+    g_test_add_func ("/inject/fake/record/once", test_record_once);
+    for (guint i = 0; i < G_N_ELEMENTS (hostile_records); i++) {
+        g_autofree char *path = g_strdup_printf ("/inject/fake/record/hostile/%s",
+                                                 hostile_records[i].name);
+        g_test_add_data_func (path, &hostile_records[i], test_record_hostile);
+    }
     g_test_add_data_func ("/inject/fake/fail-at-every-step", &fail_cases[0],
                           test_fake_fail_everywhere);
     g_test_add_data_func ("/inject/fake/fail-at-every-step-existing-dir", &fail_cases[1],

@@ -101,6 +101,7 @@ cli_cmd_inject (CliGlobal *global, int argc, char **argv)
     g_autoptr(ViSpec) spec = NULL;
     g_autoptr(ViTarget) target = NULL;
     g_autoptr(ViDomain) dom = NULL;
+    ViRecordKey record = { 0 };
     g_auto(ViInjectResult) result = { 0 };
     g_autofree char *what = NULL;
     int n_targets;
@@ -202,7 +203,11 @@ cli_cmd_inject (CliGlobal *global, int argc, char **argv)
                     g_printerr ("virt-inject: %s\n", lines[i]);
         }
     }
-    if (!vi_run_inject (cfg, target, spec, o.dry_run,
+    /* An explicit injection: no policy once; the guest record names the
+     * domain, when there is one, and no request digest (that is the hook's,
+     * under the host's digest key). */
+    record.uuid = dom ? dom->uuid : NULL;
+    if (!vi_run_inject (cfg, target, spec, &record, o.dry_run,
                         o.verbose || global->verbose ? print_stage : NULL, NULL, &result,
                         &error)) {
         status = cli_error (error);

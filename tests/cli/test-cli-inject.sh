@@ -67,7 +67,9 @@ expect 0 "quick options inject" vic inject --rootfs "$tmp/g1" \
     --ssh-key "alice:$tmp/keys" --password "root:file:$tmp/pw" --password alice:secret:web1-alice \
     --password daemon:locked --file "/etc/motd:$tmp/motd" --file "/usr/local/bin/setup:$tmp/script:0755" \
     --hostname web1.example.com
-grep -q "^root directory $tmp/g1: 9 changes (0 already as requested)\$" "$tmp/out"
+# 9 of the request, 4 of the guest record (/var/lib/virt-inject, orig/,
+# the original /etc/hostname, record.json; the tree has /var/lib)
+grep -q "^root directory $tmp/g1: 13 changes (0 already as requested)\$" "$tmp/out" || cat "$tmp/out"
 ok $? "the count of changes is printed"
 ak=$tmp/g1/home/alice/.ssh/authorized_keys
 [ "$(grep -c '^ssh-ed25519' "$ak")" -eq 2 ]
@@ -98,11 +100,39 @@ ok $? "no clear text anywhere in the guest tree"
 snapshot "$tmp/g1" >"$tmp/s1"
 expect 0 "a second run succeeds" vic inject --rootfs "$tmp/g1" --ssh-key "alice:$tmp/keys" \
     --file "/etc/motd:$tmp/motd" --hostname web1.example.com
-grep -q "^root directory $tmp/g1: 0 changes (4 already as requested)\$" "$tmp/out"
+grep -q "^root directory $tmp/g1: 0 changes (5 already as requested)\$" "$tmp/out"
 ok $? "the second run counts only steps already as requested"
 snapshot "$tmp/g1" >"$tmp/s2"
 cmp -s "$tmp/s1" "$tmp/s2"
 ok $? "the second run changes nothing (idempotent)"
+
+# --- the guest record on a root directory, hostile -----------------------
+# /var/lib/virt-inject a symlink (to the guest's /etc, and to the host's /):
+# never followed, no record written, the note says so; the control without
+# it gets its record.  record.json a symlink to the guest's shadow: not read,
+# replaced by a regular file, shadow untouched.
+tree g8
+mkdir -p "$tmp/g8/var/lib" && ln -s /etc "$tmp/g8/var/lib/virt-inject"
+expect 0 "/var/lib/virt-inject a symlink: injected" vic inject --rootfs "$tmp/g8" --hostname rec8
+grep -q "^virt-inject: note: guest record ignored.*/var/lib/virt-inject: is a symlink; guest record not written" "$tmp/err" &&
+    [ ! -e "$tmp/g8/etc/record.json" ] && [ -L "$tmp/g8/var/lib/virt-inject" ] &&
+    [ "$(cat "$tmp/g8/etc/hostname")" = rec8 ]
+ok $? "the note says the record was ignored and not written; nothing through the link"
+rm "$tmp/g8/var/lib/virt-inject" && ln -s / "$tmp/g8/var/lib/virt-inject"
+expect 0 "/var/lib/virt-inject a symlink to /: injected" vic inject --rootfs "$tmp/g8" --hostname rec8b
+[ ! -e /record.json ] && [ ! -e "$tmp/g8/record.json" ]
+ok $? "no record.json at the host's / or the guest's"
+rm "$tmp/g8/var/lib/virt-inject"
+expect 0 "control: a real directory" vic inject --rootfs "$tmp/g8" --hostname rec8
+[ -f "$tmp/g8/var/lib/virt-inject/record.json" ] && ! grep -q "note:" "$tmp/err"
+ok $? "control: the record is written, no note"
+sha=$(sha256sum <"$tmp/g8/etc/shadow")
+rm "$tmp/g8/var/lib/virt-inject/record.json" && ln -s /etc/shadow "$tmp/g8/var/lib/virt-inject/record.json"
+expect 0 "record.json a symlink to shadow: injected" vic inject --rootfs "$tmp/g8" --hostname rec8c
+grep -q "^virt-inject: note: guest record ignored.*record.json: is not a regular file" "$tmp/err" &&
+    [ -f "$tmp/g8/var/lib/virt-inject/record.json" ] && [ ! -L "$tmp/g8/var/lib/virt-inject/record.json" ] &&
+    [ "$(sha256sum <"$tmp/g8/etc/shadow")" = "$sha" ]
+ok $? "the link is not read, replaced by the record; shadow untouched"
 
 # --- --password-crypto, random -------------------------------------------
 tree g2

@@ -460,9 +460,11 @@ test_selinux (void)
         g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
         g_assert_no_error (error);
         r = fake_guestfs_labels ();
-        g_assert_cmpuint (r->len, ==, 2);
+        /* and the guest record's directories and file after them */
+        g_assert_cmpuint (r->len, >, 2);
         g_assert_cmpstr (r->pdata[0], ==, "/etc/motd system_u:object_r:etc_t:s0");
         g_assert_cmpstr (r->pdata[1], ==, "/etc/issue system_u:object_r:etc_runtime_t:s0");
+        g_assert_true (g_str_has_prefix (r->pdata[r->len - 1], VI_RECORD_PATH " "));
         g_assert_null (fake_guestfs_content ("/.autorelabel"));
         g_assert_nonnull (strstr (result.summary, "SELinux file_contexts"));
         g_assert_false (result.autorelabel);
@@ -497,6 +499,56 @@ test_selinux (void)
     }
 }
 
+/* The guest record through the libguestfs backend: written with the rest;
+ * a second "once" injection of the same domain and digest applies nothing;
+ * a symlinked /var/lib/virt-inject is neither read nor written through. */
+static void
+test_guest_record (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViSpec) spec = vi_spec_parse (SELINUX_SPEC, strlen (SELINUX_SPEC), NULL, &error);
+    ViRecordKey key = { "6f1c1a4e-8a4b-4c2e-9d7a-0a1b2c3d4e5f",
+                        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", TRUE };
+    ViInjectOptions opts = { .record = &key };
+
+    g_assert_no_error (error);
+    fake_guestfs_reset ();
+    add_selinux_root_full ("disabled", FALSE);
+    for (guint run = 0; run < 2; run++) {
+        g_autoptr(ViVfs) vfs = open_vfs (NULL, &error);
+        g_auto(ViInjectResult) result = { 0 };
+
+        g_assert_no_error (error);
+        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
+        g_assert_no_error (error);
+        g_assert_cmpstr (result.notes, ==, run == 0 ? NULL : VI_INJECT_ALREADY_NOTE);
+        if (run == 0)
+            g_assert_cmpuint (result.changes, >, 0);
+        else
+            g_assert_cmpuint (result.changes, ==, 0);
+        g_assert_nonnull (strstr (fake_guestfs_content (VI_RECORD_PATH), key.uuid));
+        fake_guestfs_remove ("/etc/motd");      /* the owner removes it: it stays removed */
+    }
+    g_assert_null (fake_guestfs_content ("/etc/motd"));
+    {
+        g_autoptr(ViVfs) vfs = NULL;
+        g_auto(ViInjectResult) result = { 0 };
+
+        fake_guestfs_reset ();
+        add_selinux_root_full ("disabled", FALSE);
+        fake_guestfs_add_file ("/dev/sda1", "/var", NULL, S_IFDIR | 0755, 2);
+        fake_guestfs_add_file ("/dev/sda1", "/var/lib", NULL, S_IFDIR | 0755, 2);
+        fake_guestfs_add_file ("/dev/sda1", VI_RECORD_DIR, NULL, S_IFLNK | 0777, 1);
+        vfs = open_vfs (NULL, &error);
+        g_assert_true (vi_inject (spec, vfs, &opts, FALSE, &result, &error));
+        g_assert_no_error (error);
+        g_assert_nonnull (strstr (result.notes, VI_RECORD_DIR ": is a symlink"));
+        g_assert_nonnull (strstr (result.notes, "guest record not written"));
+        g_assert_cmpstr (fake_guestfs_content ("/etc/motd"), !=, NULL);
+        g_assert_null (fake_guestfs_content (VI_RECORD_PATH));
+    }
+}
+
 /* ViInjectResult.autorelabel: set exactly when this injection creates (or,
  * dry run, would create) /.autorelabel. */
 typedef struct {
@@ -506,13 +558,14 @@ typedef struct {
     gboolean present;           /* /.autorelabel is already there */
     gboolean dry_run;
     gboolean autorelabel;       /* expected flag */
-    guint labelled;             /* expected labels set */
+    guint labelled;             /* expected labels set: the request's two files, and the
+                                 * guest record's /var, /var/lib, its directory and file */
     const char *content;        /* expected /.autorelabel afterwards, NULL: none */
 } AutorelabelCase;
 
 static const AutorelabelCase autorelabel_cases[] = {
-    { "labelled", "enforcing", TRUE, FALSE, FALSE, FALSE, 2, NULL },
-    { "labelled-permissive", "permissive", TRUE, FALSE, FALSE, FALSE, 2, NULL },
+    { "labelled", "enforcing", TRUE, FALSE, FALSE, FALSE, 6, NULL },
+    { "labelled-permissive", "permissive", TRUE, FALSE, FALSE, FALSE, 6, NULL },
     { "labelled-dry-run", "enforcing", TRUE, FALSE, TRUE, FALSE, 0, NULL },
     { "fallback", "enforcing", FALSE, FALSE, FALSE, TRUE, 0, "" },
     { "fallback-permissive", "permissive", FALSE, FALSE, FALSE, TRUE, 0, "" },
@@ -949,6 +1002,7 @@ main (int argc, char **argv)
     g_test_add_func ("/guestfs-fake/refusals", test_refusals);
     g_test_add_func ("/guestfs-fake/root-finding", test_roots);
     g_test_add_func ("/guestfs-fake/selinux", test_selinux);
+    g_test_add_func ("/guestfs-fake/guest-record", test_guest_record);
     g_test_add_func ("/guestfs-fake/btrfs/fedora", test_btrfs_fedora);
     g_test_add_func ("/guestfs-fake/btrfs/explicit-root", test_btrfs_explicit_root);
     for (gsize i = 0; i < G_N_ELEMENTS (snapshot_cases); i++) {
