@@ -865,7 +865,7 @@ stage_supported (const ViTarget *t, int fd, GError **error)
             why = "it has a backing file, which could change under the stage";
     }
     if (why != NULL)
-        return vi_throw (error, VI_ERROR_UNSUPPORTED, "%s%s%s is not staged (%s): only local "
+        return vi_throw (error, VI_ERROR_TARGET, "%s%s%s is not staged (%s): only local "
                          "file-backed qcow2/raw disks are; the hook injects it at start",
                          t->kind == VI_TARGET_IMAGE ? "disk " : "root ",
                          t->path ? t->path : "", t->protocol ? " (network)" : "", why);

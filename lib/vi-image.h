@@ -104,7 +104,7 @@ gboolean vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViS
  * Injects @spec into a new overlay on @target, as vi_image_inject() would,
  * but leaves it uncommitted, as the stage of @uuid (replacing an earlier
  * one).  A target that cannot be staged (LXC, network disk, block device,
- * another format, a qcow2 with a backing file) is VI_ERROR_UNSUPPORTED.
+ * another format, a qcow2 with a backing file) is VI_ERROR_TARGET.
  * On failure no stage is left.
  */
 gboolean vi_image_stage (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,

@@ -777,7 +777,7 @@ test_stage_refused (Fixture *f, gconstpointer data)
     }
     g_assert_false (vi_image_stage (f->cfg, target, spec, UUID, "web1", DIGEST_A, NULL, NULL,
                                     NULL, &error));
-    g_assert_error (error, VI_ERROR, VI_ERROR_UNSUPPORTED);
+    g_assert_error (error, VI_ERROR, VI_ERROR_TARGET);
     if (strstr (error->message, c->message) == NULL)
         g_error ("'%s' lacks '%s'", error->message, c->message);
     g_assert_nonnull (strstr (error->message, "the hook injects it at start"));
