@@ -342,19 +342,29 @@ image_id_equal (const ImageId *a, const ImageId *b)
            a->ctime_ns == b->ctime_ns;
 }
 
+/* One member of the object @b is building. */
+static void
+set_int (JsonBuilder *b, const char *name, gint64 value)
+{
+    json_builder_set_member_name (b, name);
+    json_builder_add_int_value (b, value);
+}
+
+static void
+set_str (JsonBuilder *b, const char *name, const char *value)
+{
+    json_builder_set_member_name (b, name);
+    json_builder_add_string_value (b, value);
+}
+
 static void
 add_image_id (JsonBuilder *b, const ImageId *id)
 {
-    json_builder_set_member_name (b, "dev");
-    json_builder_add_int_value (b, (gint64) id->dev);
-    json_builder_set_member_name (b, "ino");
-    json_builder_add_int_value (b, (gint64) id->ino);
-    json_builder_set_member_name (b, "size");
-    json_builder_add_int_value (b, (gint64) id->size);
-    json_builder_set_member_name (b, "mtime_ns");
-    json_builder_add_int_value (b, id->mtime_ns);
-    json_builder_set_member_name (b, "ctime_ns");
-    json_builder_add_int_value (b, id->ctime_ns);
+    set_int (b, "dev", (gint64) id->dev);
+    set_int (b, "ino", (gint64) id->ino);
+    set_int (b, "size", (gint64) id->size);
+    set_int (b, "mtime_ns", id->mtime_ns);
+    set_int (b, "ctime_ns", id->ctime_ns);
 }
 
 static gboolean
@@ -647,16 +657,11 @@ stage_config_node (const ViConfig *cfg)
     g_autoptr(JsonBuilder) b = json_builder_new ();
 
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "secrets_dir");
-    json_builder_add_string_value (b, cfg->secrets_dir ? cfg->secrets_dir : "");
-    json_builder_set_member_name (b, "digest_key");
-    json_builder_add_string_value (b, cfg->digest_key ? cfg->digest_key : "");
-    json_builder_set_member_name (b, "request_max");
-    json_builder_add_int_value (b, (gint64) cfg->limits.request_max);
-    json_builder_set_member_name (b, "file_max");
-    json_builder_add_int_value (b, (gint64) cfg->limits.file_max);
-    json_builder_set_member_name (b, "items_max");
-    json_builder_add_int_value (b, (gint64) cfg->limits.items_max);
+    set_str (b, "secrets_dir", cfg->secrets_dir ? cfg->secrets_dir : "");
+    set_str (b, "digest_key", cfg->digest_key ? cfg->digest_key : "");
+    set_int (b, "request_max", (gint64) cfg->limits.request_max);
+    set_int (b, "file_max", (gint64) cfg->limits.file_max);
+    set_int (b, "items_max", (gint64) cfg->limits.items_max);
     json_builder_end_object (b);
     return json_builder_get_root (b);
 }
@@ -690,26 +695,19 @@ manifest_write (const char *path, const Manifest *m, GError **error)
     g_autofree char *text = NULL;
 
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "version");
-    json_builder_add_int_value (b, STAGE_VERSION);
-    json_builder_set_member_name (b, "uuid");
-    json_builder_add_string_value (b, m->uuid);
-    json_builder_set_member_name (b, "name");
-    json_builder_add_string_value (b, m->name);
-    json_builder_set_member_name (b, "digest");
-    json_builder_add_string_value (b, m->digest);
+    set_int (b, "version", STAGE_VERSION);
+    set_str (b, "uuid", m->uuid);
+    set_str (b, "name", m->name);
+    set_str (b, "digest", m->digest);
     json_builder_set_member_name (b, "config");
     json_builder_add_value (b, json_node_copy (m->config));
     json_builder_set_member_name (b, "disk");
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "path");
-    json_builder_add_string_value (b, m->disk_path);
-    json_builder_set_member_name (b, "format");
-    json_builder_add_string_value (b, m->disk_format);
+    set_str (b, "path", m->disk_path);
+    set_str (b, "format", m->disk_format);
     add_image_id (b, &m->disk);
     json_builder_end_object (b);
-    json_builder_set_member_name (b, "overlay");
-    json_builder_add_string_value (b, STAGE_OVERLAY);
+    set_str (b, "overlay", STAGE_OVERLAY);
     json_builder_end_object (b);
     root = json_builder_get_root (b);
     text = json_to_string (root, TRUE);

@@ -804,6 +804,18 @@ test_stage_status_drop (Fixture *f, gconstpointer data)
     g_assert_cmpuint (vi_image_stage_drop (f->cfg, UUID), ==, 0);
 }
 
+static const struct {
+    const char *path;
+    void (*func) (Fixture *f, gconstpointer data);
+} stage_tests[] = {
+    { "/image/stage/then-start", test_stage_then_start },
+    { "/image/stage/disk-changed", test_stage_disk_changed },
+    { "/image/stage/request-changed", test_stage_request_changed },
+    { "/image/stage/secret-changed", test_stage_secret_changed },
+    { "/image/stage/commit-killed", test_stage_commit_killed },
+    { "/image/stage/status-drop", test_stage_status_drop },
+};
+
 static void
 test_skip (void)
 {
@@ -944,18 +956,9 @@ main (int argc, char **argv)
         g_test_add (path, Fixture, &left_cases[i], fixture_set_up, test_left_over,
                     fixture_tear_down);
     }
-    g_test_add ("/image/stage/then-start", Fixture, NULL, fixture_set_up, test_stage_then_start,
-                fixture_tear_down);
-    g_test_add ("/image/stage/disk-changed", Fixture, NULL, fixture_set_up,
-                test_stage_disk_changed, fixture_tear_down);
-    g_test_add ("/image/stage/request-changed", Fixture, NULL, fixture_set_up,
-                test_stage_request_changed, fixture_tear_down);
-    g_test_add ("/image/stage/secret-changed", Fixture, NULL, fixture_set_up,
-                test_stage_secret_changed, fixture_tear_down);
-    g_test_add ("/image/stage/commit-killed", Fixture, NULL, fixture_set_up,
-                test_stage_commit_killed, fixture_tear_down);
-    g_test_add ("/image/stage/status-drop", Fixture, NULL, fixture_set_up,
-                test_stage_status_drop, fixture_tear_down);
+    for (gsize i = 0; i < G_N_ELEMENTS (stage_tests); i++)
+        g_test_add (stage_tests[i].path, Fixture, NULL, fixture_set_up, stage_tests[i].func,
+                    fixture_tear_down);
     for (gsize i = 0; i < G_N_ELEMENTS (spoil_cases); i++) {
         g_autofree char *path = g_strdup_printf ("/image/stage/spoiled/%s", spoil_cases[i].name);
         g_test_add (path, Fixture, &spoil_cases[i], fixture_set_up, test_stage_spoiled,
