@@ -1203,13 +1203,15 @@ vi_image_stage (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
  * for the request @digest, or %NULL when it may. */
 static char *
 stage_mismatch (const ViConfig *cfg, const ViTarget *target, const StagePaths *sp,
-                const Manifest *m, const char *digest, Work *w)
+                const Manifest *m, const char *uuid, const char *digest, Work *w)
 {
     g_autoptr(JsonNode) config = stage_config_node (cfg);
     g_autofree char *backing = NULL;
     vi_autofd ofd = -1;
     ImageId now;
 
+    if (!g_str_equal (m->uuid, uuid))
+        return g_strdup_printf ("its manifest is of another domain (%s)", m->uuid);
     if (!g_str_equal (m->digest, digest))
         return g_strdup_printf ("the request changed (staged %.12s, now %.12s)", m->digest, digest);
     if (!json_node_equal (m->config, config))
@@ -1270,7 +1272,7 @@ vi_image_stage_commit (const ViConfig *cfg, const ViTarget *target, const char *
     if (!recover (&w, FALSE, notes, error))
         goto out;
     if (!manifest_read (sp.manifest, &m, &reason) ||
-        (reason = stage_mismatch (cfg, target, &sp, &m, digest, &w)) != NULL) {
+        (reason = stage_mismatch (cfg, target, &sp, &m, uuid, digest, &w)) != NULL) {
         ok = TRUE;
         goto out;
     }
@@ -1293,8 +1295,11 @@ vi_image_stage_commit (const ViConfig *cfg, const ViTarget *target, const char *
     }
 out:
     stage_remove (&sp);
+    /* what the recovery did comes first: it may be why the disk changed */
+    if (notes->len > 0)
+        g_string_overwrite (notes, notes->len - 1, "; ");
     if (ok && reason)
-        *out_reason = g_strconcat ("the stage was discarded: ", reason, NULL);
+        *out_reason = g_strconcat (notes->str, "the stage was discarded: ", reason, NULL);
     g_free (reason);
     work_close (&w);
     stage_paths_clear (&sp);

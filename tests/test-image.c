@@ -680,6 +680,7 @@ static const SpoilCase spoil_cases[] = {
       "/usr/bin/qemu-img rebase -q -u -F raw -b \"$I.other\" \"$O\"",
       "its overlay's backing is " },
     { "disk-path", "sed -i 's|disk.raw|disk2.raw|' \"$M\"", "the domain's disk is now" },
+    { "other-domain", "sed -i 's/6f1c2a9e-/7f1c2a9e-/' \"$M\"", "of another domain (7f1c2a9e-" },
     { "config", "sed -i 's/\"file_max\" : [0-9]*/\"file_max\" : 7/' \"$M\"",
       "the configuration that shaped it changed" },
 };
@@ -804,6 +805,31 @@ test_stage_status_drop (Fixture *f, gconstpointer data)
     g_assert_cmpuint (vi_image_stage_drop (f->cfg, UUID), ==, 0);
 }
 
+/* An injection's commit left pending after the stage was made: the start
+ * rolls it forward first, which changes the disk, so the stage is
+ * discarded, and the reason says both. */
+static void
+test_stage_after_pending (Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *reason = NULL;
+
+    (void) data;
+    stage_ok (f, DIGEST_A);
+    g_setenv ("VI_TEST_FAIL", "commit", TRUE);
+    g_assert_false (inject (f, FALSE, NULL, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_COMMIT_PENDING);
+    g_unsetenv ("VI_TEST_FAIL");
+    g_assert_true (vi_image_stage_exists (f->cfg, UUID));
+    reason = commit_stage (f, DIGEST_A);
+    g_assert_nonnull (reason);
+    if (!strstr (reason, "(roll forward); the stage was discarded: the disk ") ||
+        !strstr (reason, "changed since it was staged"))
+        g_error ("reason: %s", reason);
+    g_assert_true (image_has_data (f->image));
+    g_assert_false (vi_image_stage_exists (f->cfg, UUID));
+}
+
 static const struct {
     const char *path;
     void (*func) (Fixture *f, gconstpointer data);
@@ -813,6 +839,7 @@ static const struct {
     { "/image/stage/request-changed", test_stage_request_changed },
     { "/image/stage/secret-changed", test_stage_secret_changed },
     { "/image/stage/commit-killed", test_stage_commit_killed },
+    { "/image/stage/after-a-pending-commit", test_stage_after_pending },
     { "/image/stage/status-drop", test_stage_status_drop },
 };
 
