@@ -1286,6 +1286,17 @@ vi_image_stage_commit (const ViConfig *cfg, const ViTarget *target, const char *
         discard (&w);
         goto out;
     }
+    {
+        /* the move on disk before the commit can write the image: a crash
+         * must not find "committing" without its overlay */
+        vi_autofd dir = open (w.work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (dir < 0 || fsync (dir) < 0) {
+            vi_throw_errno (error, errno, "%s", w.work);
+            discard (&w);
+            goto out;
+        }
+    }
     ok = commit_overlay (&w, &m.disk, error);
     if (!ok) {
         ImageId ignored;
