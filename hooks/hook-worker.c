@@ -31,6 +31,7 @@
 #include "vi-config.h"
 #include "vi-domain.h"
 #include "vi-error.h"
+#include "vi-image.h"
 #include "vi-inject.h"
 #include "vi-ledger.h"
 #include "vi-log.h"
@@ -68,6 +69,26 @@ static void
 log_stage (const char *stage, gpointer user_data)
 {
     vi_log (LOG_DEBUG, "domain %s: stage %s", (const char *) user_data, stage);
+}
+
+/* A stage (virt-inject stage) of this domain: committed when everything it
+ * was made on still holds; else discarded, with the reason in the log, and
+ * the caller injects in full.  Returns whether it was committed. */
+static gboolean
+commit_stage (const ViConfig *cfg, const ViDomain *dom, const ViTarget *target,
+              const char *digest, GError **error)
+{
+    g_autofree char *reason = NULL;
+
+    vi_log (LOG_DEBUG, "domain %s: stage commit-stage", dom->name);
+    if (!vi_image_stage_commit (cfg, target, dom->uuid, digest, &reason, error))
+        return FALSE;
+    if (reason != NULL) {
+        vi_log (LOG_NOTICE, "domain %s (%s): %s; injecting in full", dom->name, dom->uuid,
+                reason);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 static int
@@ -110,6 +131,9 @@ prepare (const ViConfig *cfg, ViDomain *dom)
         vi_ledger_has_request (cfg->state_dir, dom->uuid, dom->name, digest, legacy)) {
         vi_log (LOG_INFO, "domain %s (%s): request %.12s already injected (policy once)",
                 dom->name, dom->uuid, digest);
+        if (vi_image_stage_drop (cfg, dom->uuid) > 0)
+            vi_log (LOG_NOTICE, "domain %s: discarded its stage: the request is already "
+                    "injected", dom->name);
         return 0;
     }
 
@@ -121,11 +145,22 @@ prepare (const ViConfig *cfg, ViDomain *dom)
     record.once = policy == VI_POLICY_ONCE;
     target = vi_domain_choose_target (dom, spec, NULL, &error);
     if (target != NULL) {
+        gboolean staged = FALSE;
+
         what = vi_target_describe (target);
-        if (vi_run_inject (cfg, target, spec, &record, FALSE, log_stage, (gpointer) dom->name,
-                           &result, &error) && dom->uuid &&
-            policy == VI_POLICY_ONCE)
+        if (vi_image_stage_exists (cfg, dom->uuid))
+            staged = commit_stage (cfg, dom, target, digest, &error);
+        if (!staged && error == NULL)
+            vi_run_inject (cfg, target, spec, &record, FALSE, log_stage, (gpointer) dom->name, &result,
+                           &error);
+        if (error == NULL && dom->uuid && policy == VI_POLICY_ONCE)
             vi_ledger_record (cfg->state_dir, dom->uuid, dom->name, digest, &error);
+        if (staged && error == NULL) {
+            vi_log (LOG_INFO, "domain %s (%s): committed the staged request %.12s into %s in "
+                    "%.1f s", dom->name, dom->uuid, digest, what,
+                    (g_get_monotonic_time () - start) / 1e6);
+            return 0;
+        }
     }
     if (error != NULL) {
         vi_log (LOG_ERR, "domain %s (%s): injection into %s failed after %.1f s: %s", dom->name,

@@ -342,6 +342,31 @@ image_id_equal (const ImageId *a, const ImageId *b)
            a->ctime_ns == b->ctime_ns;
 }
 
+/* One member of the object @b is building. */
+static void
+set_int (JsonBuilder *b, const char *name, gint64 value)
+{
+    json_builder_set_member_name (b, name);
+    json_builder_add_int_value (b, value);
+}
+
+static void
+set_str (JsonBuilder *b, const char *name, const char *value)
+{
+    json_builder_set_member_name (b, name);
+    json_builder_add_string_value (b, value);
+}
+
+static void
+add_image_id (JsonBuilder *b, const ImageId *id)
+{
+    set_int (b, "dev", (gint64) id->dev);
+    set_int (b, "ino", (gint64) id->ino);
+    set_int (b, "size", (gint64) id->size);
+    set_int (b, "mtime_ns", id->mtime_ns);
+    set_int (b, "ctime_ns", id->ctime_ns);
+}
+
 static gboolean
 intent_write (const char *path, IntentState state, const ImageId *id, GError **error)
 {
@@ -358,16 +383,7 @@ intent_write (const char *path, IntentState state, const ImageId *id, GError **e
     if (id->known) {
         json_builder_set_member_name (b, "image");
         json_builder_begin_object (b);
-        json_builder_set_member_name (b, "dev");
-        json_builder_add_int_value (b, (gint64) id->dev);
-        json_builder_set_member_name (b, "ino");
-        json_builder_add_int_value (b, (gint64) id->ino);
-        json_builder_set_member_name (b, "size");
-        json_builder_add_int_value (b, (gint64) id->size);
-        json_builder_set_member_name (b, "mtime_ns");
-        json_builder_add_int_value (b, id->mtime_ns);
-        json_builder_set_member_name (b, "ctime_ns");
-        json_builder_add_int_value (b, id->ctime_ns);
+        add_image_id (b, id);
         json_builder_end_object (b);
     }
     json_builder_end_object (b);
@@ -394,6 +410,17 @@ member_int (JsonObject *o, const char *name, gboolean *ok)
     return json_node_get_int (n);
 }
 
+static void
+read_image_id (JsonObject *o, ImageId *out, gboolean *ok)
+{
+    out->dev = (guint64) member_int (o, "dev", ok);
+    out->ino = (guint64) member_int (o, "ino", ok);
+    out->size = (guint64) member_int (o, "size", ok);
+    out->mtime_ns = member_int (o, "mtime_ns", ok);
+    out->ctime_ns = member_int (o, "ctime_ns", ok);
+    out->known = *ok;
+}
+
 /* The state recorded at @path; INTENT_NONE when there is none or it cannot
  * be read (then the overlay is discarded, never committed). */
 static IntentState
@@ -417,14 +444,8 @@ intent_read (const char *path, ImageId *out_id)
         return INTENT_NONE;
     image = json_object_get_member (o, "image");
     img = image && JSON_NODE_HOLDS_OBJECT (image) ? json_node_get_object (image) : NULL;
-    if (img != NULL) {
-        out_id->dev = (guint64) member_int (img, "dev", &ok);
-        out_id->ino = (guint64) member_int (img, "ino", &ok);
-        out_id->size = (guint64) member_int (img, "size", &ok);
-        out_id->mtime_ns = member_int (img, "mtime_ns", &ok);
-        out_id->ctime_ns = member_int (img, "ctime_ns", &ok);
-        out_id->known = ok;
-    }
+    if (img != NULL)
+        read_image_id (img, out_id, &ok);
     for (int s = INTENT_MADE; s <= INTENT_COMMITTING; s++)
         if (g_str_equal (json_node_get_string (state), intent_names[s]))
             return (IntentState) s;
@@ -435,7 +456,7 @@ intent_read (const char *path, ImageId *out_id)
  * (@proc_path: another process's view of it, /proc/PID/fd/N; else our
  * child's, /dev/fd/3), anything else as its backing string. */
 typedef struct {
-    const char *work;
+    char *work;
     char *overlay;
     char *dry_overlay;          /* a dry run's own: it never touches the state of the others */
     char *intent;
@@ -575,6 +596,280 @@ recover (Work *w, gboolean dry_run, GString *notes, GError **error)
     }
 }
 
+/* ---- stages: an injection made ahead, committed at the next start ---------
+ *
+ * STATE/stage/UUID/ holds "overlay.qcow2", made exactly as an injection's
+ * overlay (under the image's lock, by the helper), whose backing is then
+ * named by the disk's path, and "manifest.json", written durably last, so
+ * that its presence means the overlay is finished:
+ *
+ *   {"version": 1, "uuid": UUID, "name": NAME, "digest": REQUEST-DIGEST,
+ *    "config": {"secrets_dir", "digest_key", "request_max", "file_max",
+ *               "items_max"},
+ *    "disk": {"path", "format", "dev", "ino", "size", "mtime_ns", "ctime_ns"},
+ *    "overlay": "overlay.qcow2"}
+ *
+ * Parsed strictly: no member missing, none unknown, each of its type, at
+ * most STAGE_MANIFEST_MAX bytes.  Anything else is no stage.  At the start,
+ * the overlay is moved into the image's work directory as a "ready"
+ * overlay, and committed by commit_overlay(): a kill during that commit is
+ * rolled forward by the next injection, as any other. */
+
+#define STAGE_VERSION 1
+#define STAGE_MANIFEST_MAX (64 * 1024)
+#define STAGE_OVERLAY "overlay.qcow2"
+
+typedef struct {
+    char *dir;
+    char *overlay;
+    char *manifest;
+} StagePaths;
+
+static void
+stage_paths_init (StagePaths *p, const ViConfig *cfg, const char *uuid)
+{
+    p->dir = g_build_filename (cfg->state_dir, "stage", uuid, NULL);
+    p->overlay = g_build_filename (p->dir, STAGE_OVERLAY, NULL);
+    p->manifest = g_build_filename (p->dir, "manifest.json", NULL);
+}
+
+static void
+stage_paths_clear (StagePaths *p)
+{
+    g_free (p->dir);
+    g_free (p->overlay);
+    g_free (p->manifest);
+}
+
+/* Manifest first: without it, what is left is no stage. */
+static void
+stage_remove (const StagePaths *p)
+{
+    (void) g_unlink (p->manifest);
+    (void) g_unlink (p->overlay);
+    (void) g_rmdir (p->dir);
+}
+
+/* The configuration that shapes what an injection writes. */
+static JsonNode *
+stage_config_node (const ViConfig *cfg)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new ();
+
+    json_builder_begin_object (b);
+    set_str (b, "secrets_dir", cfg->secrets_dir ? cfg->secrets_dir : "");
+    set_str (b, "digest_key", cfg->digest_key ? cfg->digest_key : "");
+    set_int (b, "request_max", (gint64) cfg->limits.request_max);
+    set_int (b, "file_max", (gint64) cfg->limits.file_max);
+    set_int (b, "items_max", (gint64) cfg->limits.items_max);
+    json_builder_end_object (b);
+    return json_builder_get_root (b);
+}
+
+typedef struct {
+    char *uuid, *name, *digest;
+    JsonNode *config;
+    char *disk_path, *disk_format;
+    ImageId disk;
+} Manifest;
+
+static void
+manifest_clear (Manifest *m)
+{
+    g_free (m->uuid);
+    g_free (m->name);
+    g_free (m->digest);
+    g_clear_pointer (&m->config, json_node_unref);
+    g_free (m->disk_path);
+    g_free (m->disk_format);
+    *m = (Manifest) { 0 };
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Manifest, manifest_clear)
+
+static gboolean
+manifest_write (const char *path, const Manifest *m, GError **error)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new ();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *text = NULL;
+
+    json_builder_begin_object (b);
+    set_int (b, "version", STAGE_VERSION);
+    set_str (b, "uuid", m->uuid);
+    set_str (b, "name", m->name);
+    set_str (b, "digest", m->digest);
+    json_builder_set_member_name (b, "config");
+    json_builder_add_value (b, json_node_copy (m->config));
+    json_builder_set_member_name (b, "disk");
+    json_builder_begin_object (b);
+    set_str (b, "path", m->disk_path);
+    set_str (b, "format", m->disk_format);
+    add_image_id (b, &m->disk);
+    json_builder_end_object (b);
+    set_str (b, "overlay", STAGE_OVERLAY);
+    json_builder_end_object (b);
+    root = json_builder_get_root (b);
+    text = json_to_string (root, TRUE);
+    if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT |
+                                   G_FILE_SET_CONTENTS_DURABLE, 0600, NULL))
+        return vi_throw_errno (error, errno, "writing the stage's manifest %s", path);
+    return TRUE;
+}
+
+/* @o has exactly the members @names, no other. */
+static gboolean
+has_exactly (JsonObject *o, const char *const *names)
+{
+    guint n = 0;
+
+    for (; names[n]; n++)
+        if (!json_object_has_member (o, names[n]))
+            return FALSE;
+    return json_object_get_size (o) == n;
+}
+
+static char *
+member_str (JsonObject *o, const char *name, gboolean *ok)
+{
+    JsonNode *n = json_object_get_member (o, name);
+
+    if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING) {
+        *ok = FALSE;
+        return NULL;
+    }
+    return g_strdup (json_node_get_string (n));
+}
+
+/* The manifest at @path, strictly; %FALSE and a reason when it is absent,
+ * truncated, too large, of another version or otherwise not ours. */
+static gboolean
+manifest_read (const char *path, Manifest *out, char **out_reason)
+{
+    static const char *const top[] = { "version", "uuid", "name", "digest", "config", "disk",
+                                       "overlay", NULL };
+    static const char *const config[] = { "secrets_dir", "digest_key", "request_max",
+                                          "file_max", "items_max", NULL };
+    static const char *const disk[] = { "path", "format", "dev", "ino", "size", "mtime_ns",
+                                        "ctime_ns", NULL };
+    g_autoptr(GMappedFile) map = g_mapped_file_new (path, FALSE, NULL);
+    g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+    g_auto(Manifest) m = { 0 };
+    g_autofree char *overlay = NULL;
+    JsonObject *o, *d;
+    JsonNode *node;
+    gboolean ok = TRUE;
+    gint64 version;
+
+    if (map == NULL) {
+        *out_reason = g_strdup ("it has no manifest");
+        return FALSE;
+    }
+    if (g_mapped_file_get_length (map) > STAGE_MANIFEST_MAX) {
+        *out_reason = g_strdup_printf ("its manifest is larger than %d bytes", STAGE_MANIFEST_MAX);
+        return FALSE;
+    }
+    if (g_mapped_file_get_length (map) == 0 ||
+        !json_parser_load_from_data (parser, g_mapped_file_get_contents (map),
+                                     (gssize) g_mapped_file_get_length (map), NULL) ||
+        !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+        *out_reason = g_strdup ("its manifest is truncated or not JSON");
+        return FALSE;
+    }
+    o = json_node_get_object (json_parser_get_root (parser));
+    version = member_int (o, "version", &ok);
+    if (ok && version != STAGE_VERSION) {
+        *out_reason = g_strdup_printf ("its manifest is of stage-format version %" G_GINT64_FORMAT
+                                       ", not %d", version, STAGE_VERSION);
+        return FALSE;
+    }
+    node = json_object_get_member (o, "config");
+    m.config = node && JSON_NODE_HOLDS_OBJECT (node) &&
+               has_exactly (json_node_get_object (node), config) ? json_node_copy (node) : NULL;
+    node = json_object_get_member (o, "disk");
+    d = node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+    if (!ok || !has_exactly (o, top) || m.config == NULL || d == NULL || !has_exactly (d, disk)) {
+        *out_reason = g_strdup ("its manifest lacks a member, or has one that is not ours");
+        return FALSE;
+    }
+    m.uuid = member_str (o, "uuid", &ok);
+    m.name = member_str (o, "name", &ok);
+    m.digest = member_str (o, "digest", &ok);
+    overlay = member_str (o, "overlay", &ok);
+    m.disk_path = member_str (d, "path", &ok);
+    m.disk_format = member_str (d, "format", &ok);
+    read_image_id (d, &m.disk, &ok);
+    if (!ok || !g_str_equal (overlay, STAGE_OVERLAY)) {
+        *out_reason = g_strdup ("its manifest has a member of the wrong type or value");
+        return FALSE;
+    }
+    *out = m;
+    m = (Manifest) { 0 };
+    return TRUE;
+}
+
+/* The backing file named in the header of the qcow2 file @path ("" for
+ * none), or %NULL when it is not a qcow2 file we can read.  Our own files
+ * (a stage's overlay) and the disks we stage are read this way: only the
+ * fixed header and the name it points to. */
+static char *
+qcow2_backing (int fd)
+{
+    guchar h[20];
+    guint64 off;
+    guint32 len;
+    char *name;
+
+    if (pread (fd, h, sizeof h, 0) != (ssize_t) sizeof h || memcmp (h, "QFI\xfb", 4) != 0)
+        return NULL;
+    off = GUINT64_FROM_BE (*(guint64 *) (h + 8));
+    len = GUINT32_FROM_BE (*(guint32 *) (h + 16));
+    if (off == 0)
+        return g_strdup ("");
+    if (len == 0 || len > 1023)
+        return NULL;
+    name = g_malloc0 (len + 1);
+    if (pread (fd, name, len, (off_t) off) != (ssize_t) len || memchr (name, '\0', len)) {
+        g_free (name);
+        return NULL;
+    }
+    return name;
+}
+
+/* Whether @target can be staged: a local regular file, raw or qcow2, with
+ * no backing file of its own (the stage depends on exactly one disk). */
+static gboolean
+stage_supported (const ViTarget *t, int fd, GError **error)
+{
+    g_autofree char *backing = NULL;
+    const char *why = NULL;
+    struct stat st;
+
+    if (t->kind != VI_TARGET_IMAGE)
+        why = "an LXC root is injected in seconds";
+    else if (t->protocol != NULL)
+        why = "a network disk can change without this host seeing it";
+    else if (t->is_block)
+        why = "a block device's changes do not show in its mtime";
+    else if (!g_str_equal (t->format, "raw") && !g_str_equal (t->format, "qcow2"))
+        why = "only raw and qcow2 images are staged";
+    if (why == NULL && fd >= 0 && (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode)))
+        why = "it is not a regular file";
+    if (why == NULL && fd >= 0 && g_str_equal (t->format, "qcow2")) {
+        backing = qcow2_backing (fd);
+        if (backing == NULL)
+            why = "it is not a qcow2 image";
+        else if (*backing)
+            why = "it has a backing file, which could change under the stage";
+    }
+    if (why != NULL)
+        return vi_throw (error, VI_ERROR_TARGET, "%s%s%s is not staged (%s): only local "
+                         "file-backed qcow2/raw disks are; the hook injects it at start",
+                         t->kind == VI_TARGET_IMAGE ? "disk " : "root ",
+                         t->path ? t->path : "", t->protocol ? " (network)" : "", why);
+    return TRUE;
+}
+
 /* Appended to a timeout in the launch stage (or before any stage). */
 static const char *
 stage_hint (const char *stage)
@@ -648,10 +943,13 @@ helper_argv (const ViConfig *cfg, const ViTarget *target, const char *overlay,
 }
 
 /* Everything after the image's lock is held and the secret is in place:
- * recover, overlay, helper, commit. */
+ * recover, overlay, helper, commit.  With @sp, a stage instead: the
+ * overlay is made in the stage's directory and, finished, kept there with
+ * the manifest @manifest (completed here with the disk's identity), uncommitted. */
 static gboolean
 inject_locked (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec, Work *w,
-               const ViRecordKey *record, gboolean dry_run, gint64 deadline, ViProgressFunc progress, gpointer progress_data,
+               const ViRecordKey *record, const StagePaths *sp, Manifest *manifest,
+               gboolean dry_run, gint64 deadline, ViProgressFunc progress, gpointer progress_data,
                ViInjectResult *out_result, GError **error)
 {
     g_autofree char *spec_path = g_build_filename (w->work, "request.xml", NULL);
@@ -671,6 +969,7 @@ inject_locked (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec, 
         .progress_data = progress_data,
     };
     g_autoptr(GError) e = NULL;
+    const char *overlay = sp ? sp->overlay : dry_run ? w->dry_overlay : w->overlay;
     gboolean ok;
 
     if (!recover (w, dry_run, notes, error))
@@ -694,8 +993,8 @@ inject_locked (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec, 
     if (backing == NULL)
         return FALSE;
     image_id_of (w->image_fd, &made);
-    (void) g_unlink (dry_run ? w->dry_overlay : w->overlay);
-    if (!dry_run && !intent_write (w->intent, INTENT_MADE, &made, error))
+    (void) g_unlink (overlay);
+    if (!dry_run && sp == NULL && !intent_write (w->intent, INTENT_MADE, &made, error))
         return FALSE;
     {
         g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
@@ -705,7 +1004,7 @@ inject_locked (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec, 
         if (w->secret_obj)     /* qemu-img opens the backing for its size */
             g_strv_builder_add_many (b, "--object", w->secret_obj, NULL);
         g_strv_builder_add_many (b, "-f", "qcow2", "-F", target->format, "-b", backing,
-                                 dry_run ? w->dry_overlay : w->overlay, NULL);
+                                 overlay, NULL);
         create = g_strv_builder_end (b);
         if (!run_tool ((const char *const *) create, NULL, 0,
                        "creating the overlay (qemu-img create)", error))
@@ -714,8 +1013,7 @@ inject_locked (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec, 
     if (!g_file_set_contents_full (spec_path, canon, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL))
         return vi_throw_errno (error, errno, "%s", spec_path);
 
-    argv = helper_argv (cfg, target, dry_run ? w->dry_overlay : w->overlay, w->secret_obj,
-                        spec_path, record, dry_run);
+    argv = helper_argv (cfg, target, overlay, w->secret_obj, spec_path, record, dry_run);
     ok = vi_child_run_argv ((const char *const *) argv->pdata, &copts, &stage, &result, &e);
     (void) g_unlink (spec_path);
     if (!ok) {
@@ -736,12 +1034,26 @@ inject_locked (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec, 
         if (made.known && !image_id_equal (&made, &now))
             return vi_throw (error, VI_ERROR_FAILED, "image %s changed while the injection ran "
                              "(something else writes it): the injection was discarded", w->path);
-        if (!intent_write (w->intent, INTENT_READY, &made, error))
-            return FALSE;
-        if (progress)
-            progress ("commit", progress_data);
-        if (!commit_overlay (w, &made, error))
-            return FALSE;
+        if (sp != NULL) {
+            /* the backing by the disk's name, for the check at the start
+             * (the commit names it by its descriptor again) */
+            const char *rebase[] = { "qemu-img", "rebase", "-q", "-u", "-F", target->format,
+                                     "-b", target->path, overlay, NULL };
+
+            if (!run_tool (rebase, NULL, 0, "naming the disk as the stage's backing "
+                           "(qemu-img rebase)", error))
+                return FALSE;
+            manifest->disk = made;
+            if (!manifest_write (sp->manifest, manifest, error))
+                return FALSE;
+        } else {
+            if (!intent_write (w->intent, INTENT_READY, &made, error))
+                return FALSE;
+            if (progress)
+                progress ("commit", progress_data);
+            if (!commit_overlay (w, &made, error))
+                return FALSE;
+        }
     }
     if (notes->len > 0) {
         /* ours (recovery), then the helper's (the guest record) */
@@ -759,19 +1071,61 @@ inject_locked (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec, 
     return TRUE;
 }
 
+/* The image's work directory, its lock held (one injection per image at a
+ * time, waiting until @deadline), and the paths of what lives there. */
+static gboolean
+work_open (Work *w, const ViConfig *cfg, const ViTarget *target, int image_fd, gint64 deadline,
+           GError **error)
+{
+    g_autofree char *lock_path = NULL;
+
+    w->work = work_dir_for (cfg, target);
+    w->overlay = g_build_filename (w->work, "overlay.qcow2", NULL);
+    w->dry_overlay = g_build_filename (w->work, "dry-run.qcow2", NULL);
+    w->intent = g_build_filename (w->work, "intent.json", NULL);
+    w->legacy_intent = g_build_filename (w->work, "commit", NULL);
+    w->image_fd = image_fd;
+    w->lock = -1;
+    w->format = target->format;
+    w->path = target->path ? target->path : "(network disk)";
+    if (g_mkdir_with_parents (w->work, 0700) < 0)
+        return vi_throw_errno (error, errno, "creating %s", w->work);
+    lock_path = g_build_filename (w->work, "lock", NULL);
+    w->lock = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (w->lock < 0)
+        return vi_throw_errno (error, errno, "%s", lock_path);
+    while (flock (w->lock, LOCK_EX | LOCK_NB) < 0) {
+        if (g_get_monotonic_time () >= deadline)
+            return vi_throw (error, VI_ERROR_TIMEOUT,
+                             "timed out waiting for another injection into the same image");
+        g_usleep (100 * 1000);
+    }
+    return TRUE;
+}
+
+static void
+work_close (Work *w)
+{
+    if (w->lock >= 0)
+        close (w->lock);
+    g_free (w->work);
+    g_free (w->overlay);
+    g_free (w->dry_overlay);
+    g_free (w->intent);
+    g_free (w->legacy_intent);
+    *w = (Work) { .lock = -1, .image_fd = -1 };
+}
+
 gboolean
 vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
                  const ViRecordKey *record, gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
                  ViInjectResult *out_result, GError **error)
 {
     gint64 deadline = g_get_monotonic_time () + (gint64) cfg->timeout * G_USEC_PER_SEC;
-    g_autofree char *work = work_dir_for (cfg, target);
-    g_autofree char *lock_path = g_build_filename (work, "lock", NULL);
-    g_autofree char *secret_path = g_build_filename (work, "secret", NULL);
+    g_autofree char *secret_path = NULL;
     g_autofree char *secret_obj = NULL;
     vi_autofd image_fd = -1;
-    vi_autofd lock = -1;
-    Work w = { 0 };
+    Work w = { .lock = -1, .image_fd = -1 };
     gboolean ok;
 
     if (target->path == NULL && target->protocol == NULL)
@@ -781,38 +1135,24 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
         if (image_fd < 0)
             return FALSE;
     }
-
-    if (g_mkdir_with_parents (work, 0700) < 0)
-        return vi_throw_errno (error, errno, "creating %s", work);
-    /* One injection per image at a time. */
-    lock = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (lock < 0)
-        return vi_throw_errno (error, errno, "%s", lock_path);
-    while (flock (lock, LOCK_EX | LOCK_NB) < 0) {
-        if (g_get_monotonic_time () >= deadline)
-            return vi_throw (error, VI_ERROR_TIMEOUT,
-                             "timed out waiting for another injection into the same image");
-        g_usleep (100 * 1000);
+    if (!work_open (&w, cfg, target, image_fd, deadline, error)) {
+        work_close (&w);
+        return FALSE;
     }
+    secret_path = g_build_filename (w.work, "secret", NULL);
     if (target->secret) {
         /* 0600 in our 0700 work directory; removed on every way out */
         secret_obj = g_strdup_printf ("secret,id=" SECRET_ID ",format=raw,file=%s", secret_path);
         if (!g_file_set_contents_full (secret_path, target->secret, -1,
-                                       G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL))
-            return vi_throw_errno (error, errno, "%s", secret_path);
+                                       G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL)) {
+            vi_throw_errno (error, errno, "%s", secret_path);
+            work_close (&w);
+            return FALSE;
+        }
     }
-
-    w.work = work;
-    w.overlay = g_build_filename (work, "overlay.qcow2", NULL);
-    w.dry_overlay = g_build_filename (work, "dry-run.qcow2", NULL);
-    w.intent = g_build_filename (work, "intent.json", NULL);
-    w.legacy_intent = g_build_filename (work, "commit", NULL);
-    w.image_fd = image_fd;
-    w.lock = lock;
-    w.format = target->format;
     w.secret_obj = secret_obj;
     w.path = target->path ? target->path : "(network disk)";
-    ok = inject_locked (cfg, target, spec, &w, record, dry_run, deadline, progress, progress_data,
+    ok = inject_locked (cfg, target, spec, &w, record, NULL, NULL, dry_run, deadline, progress, progress_data,
                         out_result, error);
     /* A failed injection leaves nothing to commit, unless its commit
      * started: then the overlay is what the next injection rolls forward. */
@@ -827,9 +1167,265 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
     }
     if (secret_obj)
         (void) g_unlink (secret_path);
-    g_free (w.overlay);
-    g_free (w.dry_overlay);
-    g_free (w.intent);
-    g_free (w.legacy_intent);
+    work_close (&w);
     return ok;
+}
+
+gboolean
+vi_image_stage (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
+                const char *uuid, const char *name, const char *digest,
+                ViProgressFunc progress, gpointer progress_data, ViInjectResult *out_result,
+                GError **error)
+{
+    gint64 deadline = g_get_monotonic_time () + (gint64) cfg->timeout * G_USEC_PER_SEC;
+    vi_autofd image_fd = -1;
+    Work w = { .lock = -1, .image_fd = -1 };
+    StagePaths sp = { 0 };
+    g_auto(Manifest) m = { 0 };
+    gboolean ok;
+
+    if (uuid == NULL || !g_uuid_string_is_valid (uuid))
+        return vi_throw (error, VI_ERROR_TARGET, "a stage needs the domain's UUID");
+    if (!stage_supported (target, -1, error))
+        return FALSE;
+    image_fd = open_image (target->path, FALSE, error);
+    if (image_fd < 0 || !stage_supported (target, image_fd, error))
+        return FALSE;
+    stage_paths_init (&sp, cfg, uuid);
+    m.uuid = g_strdup (uuid);
+    m.name = g_strdup (name ? name : "");
+    m.digest = g_strdup (digest);
+    m.config = stage_config_node (cfg);
+    m.disk_path = g_strdup (target->path);
+    m.disk_format = g_strdup (target->format);
+    ok = work_open (&w, cfg, target, image_fd, deadline, error);
+    if (ok) {
+        /* an earlier stage goes first: its manifest before anything else */
+        stage_remove (&sp);
+        ok = g_mkdir_with_parents (sp.dir, 0700) == 0 ||
+             vi_throw_errno (error, errno, "creating %s", sp.dir);
+    }
+    if (ok) {
+        /* the guest record of a staged injection names its domain and request */
+        ViRecordKey record = { .uuid = uuid, .digest = digest, .once = FALSE };
+
+        ok = inject_locked (cfg, target, spec, &w, &record, &sp, &m, FALSE, deadline, progress,
+                            progress_data, out_result, error);
+    }
+    if (!ok)
+        stage_remove (&sp);
+    work_close (&w);
+    stage_paths_clear (&sp);
+    return ok;
+}
+
+/* Why the stage @m (in @sp) may not be committed onto the disk @w holds
+ * for the request @digest, or %NULL when it may. */
+static char *
+stage_mismatch (const ViConfig *cfg, const ViTarget *target, const StagePaths *sp,
+                const Manifest *m, const char *uuid, const char *digest, Work *w)
+{
+    g_autoptr(JsonNode) config = stage_config_node (cfg);
+    g_autofree char *backing = NULL;
+    vi_autofd ofd = -1;
+    ImageId now;
+
+    if (!g_str_equal (m->uuid, uuid))
+        return g_strdup_printf ("its manifest is of another domain (%s)", m->uuid);
+    if (!g_str_equal (m->digest, digest))
+        return g_strdup_printf ("the request changed (staged %.12s, now %.12s)", m->digest, digest);
+    if (!json_node_equal (m->config, config))
+        return g_strdup ("the configuration that shaped it changed (secrets_dir, digest_key "
+                         "or [limits])");
+    if (!g_str_equal (m->disk_path, target->path) || !g_str_equal (m->disk_format, target->format))
+        return g_strdup_printf ("it was made on %s (%s), the domain's disk is now %s (%s)",
+                                m->disk_path, m->disk_format, target->path, target->format);
+    image_id_of (w->image_fd, &now);
+    if (!image_id_equal (&m->disk, &now))
+        return g_strdup_printf ("the disk %s changed since it was staged (device, inode, size, "
+                                "mtime or ctime)", target->path);
+    ofd = open (sp->overlay, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    backing = ofd >= 0 ? qcow2_backing (ofd) : NULL;
+    if (backing == NULL)
+        return g_strdup ("its overlay is missing or not a qcow2 file");
+    if (!g_str_equal (backing, target->path))
+        return g_strdup_printf ("its overlay's backing is %s, not the disk %s", backing,
+                                target->path);
+    return NULL;
+}
+
+gboolean
+vi_image_stage_commit (const ViConfig *cfg, const ViTarget *target, const char *uuid,
+                       const char *digest, char **out_reason, GError **error)
+{
+    gint64 deadline = g_get_monotonic_time () + (gint64) cfg->timeout * G_USEC_PER_SEC;
+    vi_autofd image_fd = -1;
+    Work w = { .lock = -1, .image_fd = -1 };
+    StagePaths sp = { 0 };
+    g_auto(Manifest) m = { 0 };
+    g_autoptr(GString) notes = g_string_new (NULL);
+    g_autoptr(GError) e = NULL;
+    char *reason = NULL;
+    gboolean ok = FALSE;
+
+    *out_reason = NULL;
+    if (uuid == NULL || !g_uuid_string_is_valid (uuid)) {
+        *out_reason = g_strdup ("the domain has no UUID");
+        return TRUE;
+    }
+    stage_paths_init (&sp, cfg, uuid);
+    if (!g_file_test (sp.dir, G_FILE_TEST_IS_DIR)) {
+        *out_reason = g_strdup ("there is none");
+        stage_paths_clear (&sp);
+        return TRUE;
+    }
+    if (!stage_supported (target, -1, &e)) {
+        reason = g_strdup (e->message);
+        ok = TRUE;
+        goto out;
+    }
+    image_fd = open_image (target->path, FALSE, error);
+    if (image_fd < 0 || !work_open (&w, cfg, target, image_fd, deadline, error))
+        goto out;
+    /* what an earlier injection left first: a pending commit rolls forward
+     * (the disk then no longer matches the stage) */
+    if (!recover (&w, FALSE, notes, error))
+        goto out;
+    if (!manifest_read (sp.manifest, &m, &reason) ||
+        (reason = stage_mismatch (cfg, target, &sp, &m, uuid, digest, &w)) != NULL) {
+        ok = TRUE;
+        goto out;
+    }
+    /* the stage becomes the work directory's finished overlay, which the
+     * rules of the intent then cover: committed only onto this disk as it
+     * is, rolled forward when the commit is cut short */
+    if (!intent_write (w.intent, INTENT_READY, &m.disk, error))
+        goto out;
+    if (rename (sp.overlay, w.overlay) < 0) {
+        vi_throw_errno (error, errno, "moving the stage %s into %s", sp.overlay, w.work);
+        discard (&w);
+        goto out;
+    }
+    {
+        /* the move on disk before the commit can write the image: a crash
+         * must not find "committing" without its overlay */
+        vi_autofd dir = open (w.work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (dir < 0 || fsync (dir) < 0) {
+            vi_throw_errno (error, errno, "%s", w.work);
+            discard (&w);
+            goto out;
+        }
+    }
+    ok = commit_overlay (&w, &m.disk, error);
+    if (!ok) {
+        ImageId ignored;
+
+        if (intent_read (w.intent, &ignored) != INTENT_COMMITTING)
+            discard (&w);
+    }
+out:
+    stage_remove (&sp);
+    /* what the recovery did comes first: it may be why the disk changed */
+    if (notes->len > 0)
+        g_string_overwrite (notes, notes->len - 1, "; ");
+    if (ok && reason)
+        *out_reason = g_strconcat (notes->str, "the stage was discarded: ", reason, NULL);
+    g_free (reason);
+    work_close (&w);
+    stage_paths_clear (&sp);
+    return ok;
+}
+
+gboolean
+vi_image_stage_exists (const ViConfig *cfg, const char *uuid)
+{
+    g_autofree char *dir = NULL;
+
+    if (uuid == NULL || !g_uuid_string_is_valid (uuid))
+        return FALSE;
+    dir = g_build_filename (cfg->state_dir, "stage", uuid, NULL);
+    return g_file_test (dir, G_FILE_TEST_IS_DIR);
+}
+
+/* Calls @func for each stage directory (only @domain's, by UUID or by the
+ * name in its manifest, when not %NULL), with its manifest when it has a
+ * readable one (else %NULL and why). */
+typedef void (*StageFunc) (const StagePaths *sp, const char *uuid, const Manifest *m,
+                           const char *reason, gpointer data);
+
+static void
+stage_foreach (const ViConfig *cfg, const char *domain, StageFunc func, gpointer data)
+{
+    g_autofree char *root = g_build_filename (cfg->state_dir, "stage", NULL);
+    g_autoptr(GDir) dir = g_dir_open (root, 0, NULL);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+    const char *entry;
+
+    while (dir && (entry = g_dir_read_name (dir)) != NULL)
+        if (g_uuid_string_is_valid (entry))
+            g_ptr_array_add (names, g_strdup (entry));
+    g_ptr_array_sort (names, compare_strings);
+    for (guint i = 0; i < names->len; i++) {
+        const char *uuid = names->pdata[i];
+        StagePaths sp = { 0 };
+        g_auto(Manifest) m = { 0 };
+        g_autofree char *reason = NULL;
+        gboolean have;
+
+        stage_paths_init (&sp, cfg, uuid);
+        have = manifest_read (sp.manifest, &m, &reason);
+        if (domain == NULL || g_ascii_strcasecmp (domain, uuid) == 0 ||
+            (have && g_str_equal (domain, m.name)))
+            func (&sp, uuid, have ? &m : NULL, reason, data);
+        stage_paths_clear (&sp);
+    }
+}
+
+static void
+describe_stage (const StagePaths *sp, const char *uuid, const Manifest *m, const char *reason,
+                gpointer data)
+{
+    GString *out = data;
+    struct stat st;
+    guint64 size = stat (sp->overlay, &st) == 0 ? (guint64) st.st_blocks * 512 : 0;
+    g_autofree char *human = g_format_size (size);
+
+    if (m != NULL)
+        g_string_append_printf (out, "%s %s: request %.12s staged on %s (%s) in %s, %s\n", uuid,
+                                m->name, m->digest, m->disk_path, m->disk_format, sp->dir, human);
+    else
+        g_string_append_printf (out, "%s: no usable stage in %s (%s): %s; the next start "
+                                "discards it\n", uuid, sp->dir, human, reason);
+}
+
+char *
+vi_image_stage_status (const ViConfig *cfg, const char *domain)
+{
+    GString *out = g_string_new (NULL);
+
+    stage_foreach (cfg, domain, describe_stage, out);
+    return g_string_free (out, FALSE);
+}
+
+static void
+drop_stage (const StagePaths *sp, const char *uuid, const Manifest *m, const char *reason,
+            gpointer data)
+{
+    guint *n = data;
+
+    (void) uuid;
+    (void) m;
+    (void) reason;
+    stage_remove (sp);
+    (*n)++;
+}
+
+guint
+vi_image_stage_drop (const ViConfig *cfg, const char *domain)
+{
+    guint n = 0;
+
+    stage_foreach (cfg, domain, drop_stage, &n);
+    return n;
 }

@@ -86,4 +86,74 @@ gboolean vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViS
                           const ViRecordKey *record, gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
                           ViInjectResult *out_result, GError **error);
 
+/*
+ * Stages (`virt-inject stage`): an injection made ahead, while the domain is
+ * shut off, into an overlay kept under [paths] state_dir, in stage/UUID/:
+ * overlay.qcow2 and manifest.json (the request digest, the stage-format
+ * version, the configuration that shapes an injection, the disk's path,
+ * format and identity: device, inode, size, mtime and ctime in ns).  At the
+ * next start the hook commits it, and only if all of that still holds;
+ * anything else discards it.  Only local file-backed raw/qcow2 disks
+ * without a backing file are staged.
+ */
+
+/**
+ * vi_image_stage:
+ * @uuid: the domain's UUID (names the stage)
+ * @name: (nullable): the domain's name (for `stage --status`, `hook forget`)
+ * @digest: the request digest (vi_request_digest()) the hook will compare
+ * @out_result: (out caller-allocates) (optional): what the helper reported
+ *
+ * Injects @spec into a new overlay on @target, as vi_image_inject() would,
+ * but leaves it uncommitted, as the stage of @uuid (replacing an earlier
+ * one).  A target that cannot be staged (LXC, network disk, block device,
+ * another format, a qcow2 with a backing file) is VI_ERROR_TARGET.
+ * On failure no stage is left.
+ */
+gboolean vi_image_stage (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
+                         const char *uuid, const char *name, const char *digest,
+                         ViProgressFunc progress, gpointer progress_data,
+                         ViInjectResult *out_result, GError **error);
+
+/** vi_image_stage_exists: whether a stage directory exists for @uuid. */
+gboolean vi_image_stage_exists (const ViConfig *cfg, const char *uuid);
+
+/**
+ * vi_image_stage_commit:
+ * @target: the domain's target as the start sees it
+ * @digest: the request digest now
+ * @out_reason: (out) (transfer full): %NULL when the stage was committed;
+ *   else why it was not (and, if there was one, that it was discarded)
+ *
+ * Under the image's lock: finishes what an earlier injection left (roll
+ * forward), then commits the stage of @uuid into @target if its manifest
+ * is readable, of this version, for @digest, made under the same
+ * configuration, on this very disk unchanged, and its overlay's backing is
+ * that disk.  The commit goes through the work directory's intent
+ * ("ready", then "committing"), so a commit cut short is rolled forward by
+ * the next injection.  The stage is gone afterwards, whatever happened.
+ *
+ * Returns: %TRUE (committed, or not with @out_reason), or %FALSE with
+ * @error (VI_ERROR_COMMIT_PENDING when the commit started and failed).
+ */
+gboolean vi_image_stage_commit (const ViConfig *cfg, const ViTarget *target, const char *uuid,
+                                const char *digest, char **out_reason, GError **error);
+
+/**
+ * vi_image_stage_status:
+ * @domain: (nullable): a UUID or a domain name; %NULL for every stage
+ *
+ * Returns: (transfer full): one line per stage: UUID, name, request, disk,
+ * where it is and the size of its overlay; or why it is not usable.  Empty
+ * when there is none.
+ */
+char *vi_image_stage_status (const ViConfig *cfg, const char *domain);
+
+/**
+ * vi_image_stage_drop:
+ * @domain: (nullable): a UUID or a domain name; %NULL for every stage
+ * Returns: how many stages were removed.
+ */
+guint vi_image_stage_drop (const ViConfig *cfg, const char *domain);
+
 G_END_DECLS

@@ -18,7 +18,7 @@ ok () {
     if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
 }
 
-for cmd in "" inject metadata validate hook; do
+for cmd in "" inject metadata stage validate hook; do
     help=$($vi $cmd --help 2>&1)
     ok $? "virt-inject $cmd --help exits 0"
     opts=$(printf '%s\n' "$help" | grep -o -- '--[a-z][a-z-]*' | sort -u)
@@ -33,7 +33,7 @@ for cmd in "" inject metadata validate hook; do
     done
 done
 
-for cmd in inject metadata validate hook; do
+for cmd in inject metadata stage validate hook; do
     grep -q "^=item B<$cmd" "$pod"
     ok $? "virt-inject.1 has an entry for the $cmd command"
     grep -q "$cmd" "$data/virt-inject.bash-completion"

@@ -351,6 +351,74 @@ XML
     rm "$T/state/ledger/$u2"; echo owner > "$r/etc/hostname"; echo '{"version": 1' > "$r/var/lib/virt-inject/record.json"
     mdom $u2 | hook prepare begin && [ "$(cat "$r/etc/hostname")" = moved ]; }
 
+# Staged injection (virt-inject stage), with a stand-in helper that writes
+# 4 KiB of 'Z' into the overlay and counts its runs: no appliance.  The
+# stage leaves the disk alone; the start only commits it (the helper does
+# not run again) and records the ledger.  Each way a stage goes stale makes
+# the start discard it and inject in full, still right.
+SU=2c5e6a1c-2d3f-4a5b-8c9d-0e1f2a3b4c5d
+st_setup () { rm -rf "$T/st"; mkdir -p "$T/st"
+    qemu-img create -q -f "${1:-raw}" "$T/st/disk" 1M || return 1
+    printf '{"summary": "", "autorelabel": false, "changes": 1, "unchanged": 0}' > "$T/st/out"
+    printf '#!/bin/sh\necho run >> %s\nqemu-io -f qcow2 -c "write -P 0x5a 0 4k" "$2" >/dev/null || exit 2\nexec cat %s\n' \
+        "$T/st/runs" "$T/st/out" > "$T/st/helper"
+    printf '#!/bin/sh\n[ "$1" = "${VI_TEST_FAIL:-}" ] && { echo "qemu-img: I/O error" >&2; exit 1; }\nexec /usr/bin/qemu-img "$@"\n' > "$T/st/qemu-img"
+    chmod +x "$T/st/helper" "$T/st/qemu-img"; : > "$T/st/runs"
+    "$VI" --config-file "$T/conf" hook forget vm2 >/dev/null; }
+st_dom () {  # st_dom HOSTNAME [FORMAT] [DISK]
+    cat <<XML
+<domain type='qemu'><name>vm2</name><uuid>$SU</uuid>
+<metadata><v:inject xmlns:v='$NS' policy='once'><v:hostname>$1</v:hostname></v:inject></metadata>
+<devices>${3:-<disk type='file' device='disk'><driver name='qemu' type='${2:-raw}'/><source file='$T/st/disk'/><target dev='vda'/></disk>}</devices></domain>
+XML
+}
+st_env () { env PATH="$T/st:$PATH" VIRT_INJECT_GUESTFS_HELPER="$T/st/helper" "$@"; }
+st_stage () { st_dom "$@" > "$T/st/dom.xml" &&
+    st_env "$VI" --config-file "$T/conf" stage --domain-xml "$T/st/dom.xml" >"$T/st/stage.out"; }
+st_start () { st_dom "$@" | st_env "$HOOK" vm2 prepare begin - 2>"$T/err"; }
+st_runs () { [ "$(wc -l < "$T/st/runs")" -eq "$1" ]; }
+st_injected () { [ "$(head -c 4096 "$T/st/disk" | tr -d Z | wc -c)" -eq 0 ]; }
+st_qinjected () { st_env qemu-img convert -f qcow2 -O raw "$T/st/disk" "$T/st/disk.raw" &&
+    [ "$(head -c 4096 "$T/st/disk.raw" | tr -d Z | wc -c)" -eq 0 ]; }
+st_gone () { [ ! -e "$T/state/stage/$SU" ]; }
+
+t_stage_start () { st_setup || return 1
+    st_stage h && st_runs 1 && ! st_injected && [ -f "$T/state/stage/$SU/manifest.json" ] &&
+    grep -q "staged: $SU vm2: request .* in $T/state/stage/$SU, " "$T/st/stage.out" &&
+    "$VI" --config-file "$T/conf" stage --status -d vm2 | grep -q "^$SU vm2: " || return 1
+    st_start h && st_runs 1 && st_injected && st_gone && [ -f "$T/state/ledger/$SU" ]; }
+t_stage_qcow2 () { st_setup qcow2 || return 1
+    st_stage h qcow2 && st_runs 1 && st_start h qcow2 && st_runs 1 && st_gone && st_qinjected; }
+t_stage_disk_changed () { st_setup || return 1
+    st_stage h && st_runs 1 || return 1
+    sleep 0.02; printf y | dd of="$T/st/disk" bs=1 seek=9000 conv=notrunc 2>/dev/null
+    st_start h && st_runs 2 && st_injected && st_gone && [ -f "$T/state/ledger/$SU" ]; }
+t_stage_request_changed () { st_setup || return 1
+    st_stage h && st_start h2 && st_runs 2 && st_injected && st_gone; }
+t_stage_commit_killed () { st_setup || return 1
+    st_stage h || return 1
+    st_dom h | VI_TEST_FAIL=commit st_env "$HOOK" vm2 prepare begin - 2>"$T/err"; rc=$?
+    [ $rc -eq 2 ] && grep -q 'no guest may boot on it' "$T/err" && st_gone &&
+        [ ! -f "$T/state/ledger/$SU" ] || return 1
+    # the next start rolls the commit forward, then injects in full
+    st_start h && st_runs 2 && st_injected && [ -f "$T/state/ledger/$SU" ]; }
+t_stage_refused () { st_setup || return 1
+    st_dom h raw "<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='nbd' name='x'><host name='192.0.2.1' port='10809'/></source><target dev='vda'/></disk>" > "$T/st/net.xml"
+    st_dom h raw "<disk type='block' device='disk'><driver name='qemu' type='raw'/><source dev='/dev/null'/><target dev='vda'/></disk>" > "$T/st/blk.xml"
+    domain h1 > "$T/st/lxc.xml"
+    for x in net:'a network disk' blk:"a block device" lxc:'an LXC root'; do
+        st_env "$VI" --config-file "$T/conf" stage --domain-xml "$T/st/${x%%:*}.xml" 2>"$T/st/err"; rc=$?
+        sed 's/^/# /' "$T/st/err"
+        [ $rc -eq 1 ] && grep -q "${x#*:}" "$T/st/err" && grep -q 'the hook injects it at start' "$T/st/err" &&
+            [ ! -e "$T/state/stage/$UUID" ] && st_gone || return 1
+    done
+    st_runs 0; }
+t_stage_forget () { st_setup || return 1
+    st_stage h && [ -d "$T/state/stage/$SU" ] &&
+    "$VI" --config-file "$T/conf" hook forget vm2 | grep -q 'vm2: stage dropped' && st_gone &&
+    st_stage h && "$VI" --config-file "$T/conf" stage --drop -d "$SU" | grep -q 'stage dropped' && st_gone &&
+    "$VI" --config-file "$T/conf" stage --status | grep -q '^no stage$'; }
+
 ok "prepare begin injects into an LXC root directory" t_prepare
 ok "policy once: the same request is not injected again" t_once
 ok "a changed request is injected again" t_changed
@@ -382,4 +450,11 @@ ok "policy once with a secret: not again for the same value, again once the secr
 ok "policy once across hosts: the guest record, not the ledger; a clone and a broken record are injected" t_other_host
 ok "one deadline: a root directory and an LXC image root on a FUSE filesystem that stops answering, exit 3 in time, no partial file" t_fuse_hang
 ok "one deadline: a child stuck where SIGKILL cannot reach is left after the grace, exit 3 in time" t_fuse_unkillable
+ok "stage, then start: the start only commits the stage (no helper run) and records the ledger" t_stage_start
+ok "a staged qcow2 disk: committed at start" t_stage_qcow2
+ok "a stage on a disk changed since: discarded, injected in full, right" t_stage_disk_changed
+ok "a stage of another request: discarded, the new request injected" t_stage_request_changed
+ok "a staged commit cut short fails the start; the next start rolls it forward" t_stage_commit_killed
+ok "stage refuses network disks, block devices and LXC with the reason (exit 1)" t_stage_refused
+ok "hook forget and stage --drop remove a stage; stage --status" t_stage_forget
 tap_done

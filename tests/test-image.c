@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 
+#include "vi-crypt.h"
 #include "vi-error.h"
 #include "vi-image.h"
 
@@ -480,6 +481,408 @@ test_helper_missing (Fixture *f, gconstpointer data)
     g_assert_false (image_has_data (f->image));
 }
 
+/* ---- stages ------------------------------------------------------------- */
+
+#define UUID "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
+#define DIGEST_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define DIGEST_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static ViTarget *
+raw_target (const Fixture *f)
+{
+    ViTarget *target = vi_target_new (VI_TARGET_IMAGE, f->image);
+
+    target->format = g_strdup ("raw");
+    return target;
+}
+
+static gboolean
+stage (Fixture *f, const ViSpec *spec, const char *digest, GError **error)
+{
+    g_autoptr(ViTarget) target = raw_target (f);
+
+    return vi_image_stage (f->cfg, target, spec, UUID, "web1", digest, NULL, NULL, NULL, error);
+}
+
+static void
+stage_ok (Fixture *f, const char *digest)
+{
+    g_autoptr(ViSpec) spec = parse_spec ();
+    g_autoptr(GError) error = NULL;
+
+    if (!stage (f, spec, digest, &error))
+        g_error ("stage: %s", error->message);
+}
+
+/* The stage's commit at a start: NULL when committed, else the reason. */
+static char *
+commit_stage (Fixture *f, const char *digest)
+{
+    g_autoptr(ViTarget) target = raw_target (f);
+    g_autoptr(GError) error = NULL;
+    char *reason = NULL;
+
+    if (!vi_image_stage_commit (f->cfg, target, UUID, digest, &reason, &error))
+        g_error ("stage commit: %s", error->message);
+    return reason;
+}
+
+static char *
+stage_file (const Fixture *f, const char *name)
+{
+    return g_build_filename (f->cfg->state_dir, "stage", UUID, name, NULL);
+}
+
+/* Staged, then started: the stage leaves the image alone, holds a finished
+ * overlay and its manifest; the start only commits it (no helper: no
+ * create), through the image's descriptor, and nothing is left. */
+static void
+test_stage_then_start (Fixture *f, gconstpointer data)
+{
+    g_autofree char *image = canon (f->image);
+    g_autofree char *work = work_dir (f);
+    g_autofree char *lock = g_build_filename (work, "lock", NULL);
+    g_autofree char *manifest = stage_file (f, "manifest.json");
+    g_autofree char *overlay = stage_file (f, "overlay.qcow2");
+    g_autofree char *dir = g_build_filename (f->cfg->state_dir, "stage", UUID, NULL);
+    g_autofree char *log = NULL, *want = NULL, *status = NULL, *reason = NULL;
+
+    (void) data;
+    stage_ok (f, DIGEST_A);
+    g_assert_false (image_has_data (f->image));
+    g_assert_true (g_file_test (manifest, G_FILE_TEST_IS_REGULAR));
+    g_assert_true (g_file_test (overlay, G_FILE_TEST_IS_REGULAR));
+    g_assert_true (vi_image_stage_exists (f->cfg, UUID));
+    log = read_log (f);
+    g_assert_cmpstr (log, ==, "create -> none none\nrebase -> none none\n");
+    status = vi_image_stage_status (f->cfg, "web1");
+    g_assert_true (g_str_has_prefix (status, UUID " web1: request aaaaaaaaaaaa staged on "));
+    g_assert_nonnull (strstr (status, dir));
+
+    (void) g_unlink (f->log);
+    reason = commit_stage (f, DIGEST_A);
+    g_assert_null (reason);
+    g_assert_true (image_has_data (f->image));
+    g_clear_pointer (&log, g_free);
+    log = read_log (f);
+    want = g_strdup_printf ("rebase -> %s %s\ncommit -> %s %s\n", image, lock, image, lock);
+    g_assert_cmpstr (log, ==, want);
+    g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+    g_assert_false (vi_image_stage_exists (f->cfg, UUID));
+}
+
+/* The disk changed after the stage: discarded, never committed onto it, and
+ * the full injection that follows is right.  Control: the same stage
+ * unchanged commits (test_stage_then_start). */
+static void
+test_stage_disk_changed (Fixture *f, gconstpointer data)
+{
+    g_autofree char *reason = NULL;
+    g_autoptr(GError) error = NULL;
+
+    (void) data;
+    stage_ok (f, DIGEST_A);
+    g_usleep (20 * 1000);
+    g_assert_cmpint (system ("sh -c 'printf y | dd of=\"$VI_TEST_IMAGE\" bs=1 seek=9000 "
+                             "conv=notrunc 2>/dev/null'"), ==, 0);
+    reason = commit_stage (f, DIGEST_A);
+    g_assert_nonnull (reason);
+    g_assert_nonnull (strstr (reason, "changed since it was staged"));
+    g_assert_false (image_has_data (f->image));
+    g_assert_false (vi_image_stage_exists (f->cfg, UUID));
+    g_assert_true (inject (f, FALSE, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_true (image_has_data (f->image));
+}
+
+/* Another request (or the same with a rotated secret: another digest) than
+ * the one staged: discarded.  The secret case computes both digests as the
+ * hook does; its control is the same secret, whose stage commits. */
+static void
+test_stage_request_changed (Fixture *f, gconstpointer data)
+{
+    g_autofree char *reason = NULL;
+
+    (void) data;
+    stage_ok (f, DIGEST_A);
+    reason = commit_stage (f, DIGEST_B);
+    g_assert_nonnull (reason);
+    g_assert_nonnull (strstr (reason, "the request changed (staged aaaaaaaaaaaa, now bbbbbbbbbbbb)"));
+    g_assert_false (image_has_data (f->image));
+    g_assert_false (vi_image_stage_exists (f->cfg, UUID));
+}
+
+static void
+test_stage_secret_changed (Fixture *f, gconstpointer data)
+{
+    static const char xml[] =
+        "<vi:inject xmlns:vi='http://virt-inject.org/xmlns/libvirt/domain/1.0'>"
+        "<vi:user name='root'><vi:password secret='s1'/></vi:user></vi:inject>";
+    g_autoptr(ViSpec) spec = vi_spec_parse (xml, strlen (xml), NULL, NULL);
+    g_autofree char *secrets = g_build_filename (f->dir, "secrets", NULL);
+    g_autofree char *secret = g_build_filename (secrets, "s1", NULL);
+    g_autofree char *key = g_build_filename (f->dir, "digest.key", NULL);
+    g_autofree char *d1 = NULL, *d2 = NULL, *again = NULL, *reason = NULL;
+    g_autoptr(GError) error = NULL;
+
+    (void) data;
+    g_assert_nonnull (spec);
+    g_free (f->cfg->secrets_dir);
+    f->cfg->secrets_dir = g_strdup (secrets);
+    g_assert_cmpint (g_mkdir (secrets, 0700), ==, 0);
+    g_assert_true (g_file_set_contents_full (secret, "first\n", -1, G_FILE_SET_CONTENTS_NONE,
+                                             0600, NULL));
+    d1 = vi_request_digest (spec, secrets, key, &error);
+    g_assert_no_error (error);
+
+    /* control: the secret unchanged, the stage commits */
+    g_assert_true (stage (f, spec, d1, &error));
+    g_assert_no_error (error);
+    again = vi_request_digest (spec, secrets, key, &error);
+    reason = commit_stage (f, again);
+    g_assert_null (reason);
+    g_assert_true (image_has_data (f->image));
+
+    /* rotated after the stage */
+    g_assert_true (stage (f, spec, d1, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_file_set_contents_full (secret, "second\n", -1, G_FILE_SET_CONTENTS_NONE,
+                                             0600, NULL));
+    d2 = vi_request_digest (spec, secrets, key, &error);
+    g_assert_no_error (error);
+    reason = commit_stage (f, d2);
+    g_assert_nonnull (reason);
+    g_assert_nonnull (strstr (reason, "the request changed"));
+    g_assert_false (vi_image_stage_exists (f->cfg, UUID));
+}
+
+/* The commit of a stage cut short: the start fails (COMMIT_PENDING, whatever
+ * on-error says), and the next injection rolls it forward, as any other. */
+static void
+test_stage_commit_killed (Fixture *f, gconstpointer data)
+{
+    g_autoptr(ViTarget) target = raw_target (f);
+    g_autoptr(GError) error = NULL;
+    g_auto(ViInjectResult) result = { 0 };
+    g_autofree char *reason = NULL, *log = NULL;
+
+    (void) data;
+    stage_ok (f, DIGEST_A);
+    g_setenv ("VI_TEST_FAIL", "commit", TRUE);
+    g_assert_false (vi_image_stage_commit (f->cfg, target, UUID, DIGEST_A, &reason, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_COMMIT_PENDING);
+    g_assert_null (reason);
+    g_clear_error (&error);
+    g_unsetenv ("VI_TEST_FAIL");
+    g_assert_false (vi_image_stage_exists (f->cfg, UUID));
+
+    /* the injection at the next start: roll forward first (the quiet
+     * helper writes nothing itself: the data is the stage's) */
+    {
+        g_autofree char *help = g_build_filename (f->dir, "helper-quiet", NULL);
+        g_autofree char *script = g_strdup_printf ("#!/bin/sh\nexec cat '%s'\n", f->helper_out);
+
+        write_script (help, script);
+        g_setenv ("VIRT_INJECT_GUESTFS_HELPER", help, TRUE);
+    }
+    (void) g_unlink (f->log);
+    g_assert_true (inject (f, FALSE, &result, &error));
+    g_assert_no_error (error);
+    g_assert_nonnull (strstr (result.notes, "roll forward"));
+    log = read_log (f);
+    g_assert_true (g_str_has_prefix (log, "rebase -> "));
+    g_assert_true (image_has_data (f->image));
+}
+
+/* What counts as no stage: each case spoils one thing after a good stage
+ * and must be discarded with its reason, the image untouched.  The first
+ * case spoils nothing: it commits (the control). */
+typedef struct {
+    const char *name;
+    const char *shell;          /* run with $M the manifest, $O the overlay, $I the image */
+    const char *reason;         /* NULL: committed */
+} SpoilCase;
+
+static const SpoilCase spoil_cases[] = {
+    { "intact", "true", NULL },
+    { "truncated", "head -c 40 \"$M\" > \"$M.t\" && mv \"$M.t\" \"$M\"",
+      "truncated or not JSON" },
+    { "empty", ": > \"$M\"", "truncated or not JSON" },
+    { "other-version", "sed -i 's/\"version\" : 1/\"version\" : 2/' \"$M\"",
+      "stage-format version 2, not 1" },
+    { "unknown-member", "sed -i 's/^{/{\"extra\": 1,/' \"$M\"", "not ours" },
+    { "wrong-type", "sed -i 's/\"dev\" : \\([0-9]*\\)/\"dev\" : \"\\1\"/' \"$M\"", "wrong type" },
+    { "oversize", "printf '%70000s' ' ' >> \"$M\"", "larger than 65536 bytes" },
+    { "no-manifest", "rm \"$M\"", "it has no manifest" },
+    { "no-overlay", "rm \"$O\"", "overlay is missing" },
+    { "backing-elsewhere",
+      "/usr/bin/qemu-img create -q -f raw \"$I.other\" 1M && "
+      "/usr/bin/qemu-img rebase -q -u -F raw -b \"$I.other\" \"$O\"",
+      "its overlay's backing is " },
+    { "disk-path", "sed -i 's|disk.raw|disk2.raw|' \"$M\"", "the domain's disk is now" },
+    { "other-domain", "sed -i 's/6f1c2a9e-/7f1c2a9e-/' \"$M\"", "of another domain (7f1c2a9e-" },
+    { "config", "sed -i 's/\"file_max\" : [0-9]*/\"file_max\" : 7/' \"$M\"",
+      "the configuration that shaped it changed" },
+};
+
+static void
+test_stage_spoiled (Fixture *f, gconstpointer data)
+{
+    const SpoilCase *c = data;
+    g_autofree char *manifest = stage_file (f, "manifest.json");
+    g_autofree char *overlay = stage_file (f, "overlay.qcow2");
+    g_autofree char *reason = NULL;
+    g_autofree char *before = NULL;
+
+    stage_ok (f, DIGEST_A);
+    g_setenv ("M", manifest, TRUE);
+    g_setenv ("O", overlay, TRUE);
+    g_setenv ("I", f->image, TRUE);
+    {
+        const char *argv[] = { "/bin/sh", "-ec", c->shell, NULL };
+        int status = -1;
+
+        g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                     NULL, NULL, &status, NULL));
+        g_assert_cmpint (status, ==, 0);
+    }
+    g_unsetenv ("M");
+    g_unsetenv ("O");
+    g_unsetenv ("I");
+    if (c->reason) {
+        before = vi_image_stage_status (f->cfg, UUID);
+        g_assert_true (g_str_has_prefix (before, UUID));
+    }
+    reason = commit_stage (f, DIGEST_A);
+    if (c->reason == NULL) {
+        g_assert_null (reason);
+        g_assert_true (image_has_data (f->image));
+    } else {
+        g_assert_nonnull (reason);
+        if (strstr (reason, c->reason) == NULL)
+            g_error ("reason lacks '%s': %s", c->reason, reason);
+        g_assert_false (image_has_data (f->image));
+    }
+    g_assert_false (vi_image_stage_exists (f->cfg, UUID));
+}
+
+/* Only local file-backed raw/qcow2 disks without a backing file are
+ * staged; the others are refused with the reason, and leave no stage. */
+typedef struct {
+    const char *name;
+    ViTargetKind kind;
+    const char *format;
+    gboolean block, network, backing;
+    const char *message;        /* NULL: staged (the controls) */
+} RefuseCase;
+
+static const RefuseCase refuse_cases[] = {
+    { "raw", VI_TARGET_IMAGE, "raw", FALSE, FALSE, FALSE, NULL },
+    { "qcow2", VI_TARGET_IMAGE, "qcow2", FALSE, FALSE, FALSE, NULL },
+    { "qcow2-backing", VI_TARGET_IMAGE, "qcow2", FALSE, FALSE, TRUE, "it has a backing file" },
+    { "block", VI_TARGET_IMAGE, "raw", TRUE, FALSE, FALSE, "a block device's changes" },
+    { "network", VI_TARGET_IMAGE, "raw", FALSE, TRUE, FALSE, "a network disk" },
+    { "lxc", VI_TARGET_ROOTFS_IMAGE, "raw", FALSE, FALSE, FALSE, "an LXC root" },
+    { "vmdk", VI_TARGET_IMAGE, "vmdk", FALSE, FALSE, FALSE, "only raw and qcow2" },
+};
+
+static void
+test_stage_refused (Fixture *f, gconstpointer data)
+{
+    const RefuseCase *c = data;
+    g_autofree char *path = g_build_filename (f->dir, "disk.img", NULL);
+    g_autofree char *cmd = NULL;
+    g_autoptr(ViTarget) target = vi_target_new (c->kind, path);
+    g_autoptr(ViSpec) spec = parse_spec ();
+    g_autoptr(GError) error = NULL;
+
+    if (c->backing)
+        cmd = g_strdup_printf ("/usr/bin/qemu-img create -q -f qcow2 -F raw -b '%s' '%s'",
+                               f->image, path);
+    else
+        cmd = g_strdup_printf ("/usr/bin/qemu-img create -q -f %s '%s' 1M",
+                               g_str_equal (c->format, "qcow2") ? "qcow2" : "raw", path);
+    g_assert_cmpint (system (cmd), ==, 0);
+    target->format = g_strdup (c->format);
+    target->is_block = c->block;
+    if (c->network) {
+        target->protocol = g_strdup ("nbd");
+        g_ptr_array_add (target->servers, g_strdup ("tcp:192.0.2.1:10809"));
+    }
+    if (c->message == NULL) {
+        g_assert_true (vi_image_stage (f->cfg, target, spec, UUID, "web1", DIGEST_A, NULL, NULL,
+                                       NULL, &error));
+        g_assert_no_error (error);
+        g_assert_true (vi_image_stage_exists (f->cfg, UUID));
+        return;
+    }
+    g_assert_false (vi_image_stage (f->cfg, target, spec, UUID, "web1", DIGEST_A, NULL, NULL,
+                                    NULL, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_TARGET);
+    if (strstr (error->message, c->message) == NULL)
+        g_error ("'%s' lacks '%s'", error->message, c->message);
+    g_assert_nonnull (strstr (error->message, "the hook injects it at start"));
+    g_assert_false (vi_image_stage_exists (f->cfg, UUID));
+}
+
+/* `stage --status` and `hook forget`: by name or UUID, sizes shown,
+ * dropped entirely; another domain's stage is left alone. */
+static void
+test_stage_status_drop (Fixture *f, gconstpointer data)
+{
+    g_autofree char *status = NULL, *none = NULL;
+
+    (void) data;
+    stage_ok (f, DIGEST_A);
+    none = vi_image_stage_status (f->cfg, "other");
+    g_assert_cmpstr (none, ==, "");
+    g_assert_cmpuint (vi_image_stage_drop (f->cfg, "other"), ==, 0);
+    g_assert_true (vi_image_stage_exists (f->cfg, UUID));
+    status = vi_image_stage_status (f->cfg, NULL);
+    g_assert_true (g_str_has_suffix (status, "B\n") || g_str_has_suffix (status, "bytes\n"));
+    g_assert_cmpuint (vi_image_stage_drop (f->cfg, "web1"), ==, 1);
+    g_assert_false (vi_image_stage_exists (f->cfg, UUID));
+    g_assert_cmpuint (vi_image_stage_drop (f->cfg, UUID), ==, 0);
+}
+
+/* An injection's commit left pending after the stage was made: the start
+ * rolls it forward first, which changes the disk, so the stage is
+ * discarded, and the reason says both. */
+static void
+test_stage_after_pending (Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *reason = NULL;
+
+    (void) data;
+    stage_ok (f, DIGEST_A);
+    g_setenv ("VI_TEST_FAIL", "commit", TRUE);
+    g_assert_false (inject (f, FALSE, NULL, &error));
+    g_assert_error (error, VI_ERROR, VI_ERROR_COMMIT_PENDING);
+    g_unsetenv ("VI_TEST_FAIL");
+    g_assert_true (vi_image_stage_exists (f->cfg, UUID));
+    reason = commit_stage (f, DIGEST_A);
+    g_assert_nonnull (reason);
+    if (!strstr (reason, "(roll forward); the stage was discarded: the disk ") ||
+        !strstr (reason, "changed since it was staged"))
+        g_error ("reason: %s", reason);
+    g_assert_true (image_has_data (f->image));
+    g_assert_false (vi_image_stage_exists (f->cfg, UUID));
+}
+
+static const struct {
+    const char *path;
+    void (*func) (Fixture *f, gconstpointer data);
+} stage_tests[] = {
+    { "/image/stage/then-start", test_stage_then_start },
+    { "/image/stage/disk-changed", test_stage_disk_changed },
+    { "/image/stage/request-changed", test_stage_request_changed },
+    { "/image/stage/secret-changed", test_stage_secret_changed },
+    { "/image/stage/commit-killed", test_stage_commit_killed },
+    { "/image/stage/after-a-pending-commit", test_stage_after_pending },
+    { "/image/stage/status-drop", test_stage_status_drop },
+};
+
 static void
 test_skip (void)
 {
@@ -620,6 +1023,19 @@ main (int argc, char **argv)
         g_autofree char *path = g_strdup_printf ("/image/left-over/%s%s", left_cases[i].state,
                                                  left_cases[i].change_image ? "-image-changed" : "");
         g_test_add (path, Fixture, &left_cases[i], fixture_set_up, test_left_over,
+                    fixture_tear_down);
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS (stage_tests); i++)
+        g_test_add (stage_tests[i].path, Fixture, NULL, fixture_set_up, stage_tests[i].func,
+                    fixture_tear_down);
+    for (gsize i = 0; i < G_N_ELEMENTS (spoil_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/image/stage/spoiled/%s", spoil_cases[i].name);
+        g_test_add (path, Fixture, &spoil_cases[i], fixture_set_up, test_stage_spoiled,
+                    fixture_tear_down);
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS (refuse_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/image/stage/refused/%s", refuse_cases[i].name);
+        g_test_add (path, Fixture, &refuse_cases[i], fixture_set_up, test_stage_refused,
                     fixture_tear_down);
     }
     return g_test_run ();

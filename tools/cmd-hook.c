@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "vi-error.h"
+#include "vi-image.h"
 #include "vi-ledger.h"
 
 #define HOOK_NAME "virt-inject"
@@ -444,7 +445,7 @@ cli_cmd_hook (CliGlobal *global, int argc, char **argv)
         "status     whether libvirt will call the hook, and whether it is this version's;\n"
         "           on an AppArmor host, whether libvirtd's profile lets it run the worker\n"
         "forget     drop DOMAIN (name or UUID) from the run-once ledger, so that the next\n"
-        "           start injects again (e.g. after reverting to a snapshot)");
+        "           start injects again (e.g. after reverting to a snapshot), and its stage");
     if (!g_option_context_parse (ctx, &argc, &argv, &error))
         return cli_error (error), 1;
     if (hook_dir == NULL)
@@ -471,6 +472,8 @@ cli_cmd_hook (CliGlobal *global, int argc, char **argv)
             return cli_error (error);
         printf (found ? "forgot %s: its next start injects again\n"
                       : "%s: no ledger entry (nothing to forget)\n", argv[2]);
+        if (vi_image_stage_drop (cfg, argv[2]) > 0)
+            printf ("%s: stage dropped\n", argv[2]);
         return 0;
     }
     g_printerr ("virt-inject: hook: give install, uninstall, status or forget DOMAIN\n");

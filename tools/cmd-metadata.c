@@ -9,6 +9,7 @@
 #include "cli-libvirt.h"
 #include "cli-request.h"
 #include "vi-error.h"
+#include "vi-image.h"
 #include "vi-libvirt-module.h"
 
 /* The request stored in the domain, parsed; *out NULL when there is none. */
@@ -109,12 +110,14 @@ int
 cli_cmd_metadata (CliGlobal *global, int argc, char **argv)
 {
     g_autofree char *uri = NULL;
-    gboolean config = FALSE, live = FALSE;
+    gboolean config = FALSE, live = FALSE, stage = FALSE;
     CliRequestOptions req = { 0 };
     const GOptionEntry entries[] = {
         { "connect", 'c', 0, G_OPTION_ARG_STRING, &uri, "libvirt connection URI", "URI" },
         { "config", 0, 0, G_OPTION_ARG_NONE, &config, "Affect the persistent definition", NULL },
         { "live", 0, 0, G_OPTION_ARG_NONE, &live, "Affect the running domain", NULL },
+        { "stage", 0, 0, G_OPTION_ARG_NONE, &stage,
+          "With set: stage the saved request (as virt-inject stage)", NULL },
         { NULL }
     };
     g_autoptr(GOptionContext) ctx =
@@ -136,7 +139,7 @@ cli_cmd_metadata (CliGlobal *global, int argc, char **argv)
         "set     merge the request options into the request (clear-text passwords are hashed\n"
         "        first and never stored)\n"
         "edit    edit the request in $VISUAL/$EDITOR; saved only when valid\n"
-        "remove  remove the request\n"
+        "remove  remove the request (and the domain's stage)\n"
         "--config/--live as in virsh (default: the current state of the domain).");
     if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
         status = cli_error (error);
@@ -149,6 +152,10 @@ cli_cmd_metadata (CliGlobal *global, int argc, char **argv)
     action = argv[1];
     domain = argv[2];
     flags = (config ? VI_LV_CONFIG : 0) | (live ? VI_LV_LIVE : 0);
+    if (!g_str_equal (action, "set") && stage) {
+        g_printerr ("virt-inject: metadata %s: --stage goes with 'set'\n", action);
+        goto out;
+    }
     if (!g_str_equal (action, "set") && cli_request_given (&req)) {
         g_printerr ("virt-inject: metadata %s: request options go with 'set'\n", action);
         goto out;
@@ -171,6 +178,8 @@ cli_cmd_metadata (CliGlobal *global, int argc, char **argv)
             goto out;
         }
         printf (old ? "request of %s removed\n" : "domain %s has no virt-inject request\n", domain);
+        if (vi_image_stage_drop (cfg, domain) > 0)
+            printf ("stage of %s dropped\n", domain);
         status = 0;
         goto out;
     }
@@ -210,6 +219,15 @@ cli_cmd_metadata (CliGlobal *global, int argc, char **argv)
         cli_request_show_generated (&req);
         printf ("request of %s saved\n", domain);
         status = 0;
+        /* a stage of the earlier request would only be discarded at start */
+        if (vi_image_stage_drop (cfg, domain) > 0)
+            printf ("stage of the earlier request of %s dropped\n", domain);
+        if (stage) {
+            g_autoptr(ViDomain) dom = cli_libvirt_get_domain (lv, domain, TRUE, &cfg->limits,
+                                                              NULL, &error);
+
+            status = dom ? cli_stage_domain (cfg, dom, global->verbose) : cli_error (error);
+        }
     } else if (g_str_equal (action, "edit")) {
         status = edit (lv, domain, flags, cfg, spec);
     } else {

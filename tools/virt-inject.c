@@ -19,6 +19,7 @@ typedef struct {
 static const CliCommand commands[] = {
     { "inject", cli_cmd_inject, "inject a request into an image, a root directory or a domain" },
     { "metadata", cli_cmd_metadata, "show, set, edit or remove the request in a domain's metadata" },
+    { "stage", cli_cmd_stage, "inject a domain's request ahead; the next start commits it" },
     { "validate", cli_cmd_validate, "check spec files and domain XMLs" },
     { "hook", cli_cmd_hook, "install, uninstall or inspect the libvirt hook; forget a domain" },
 };
