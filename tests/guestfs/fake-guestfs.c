@@ -380,6 +380,7 @@ int guestfs_set_network (guestfs_h *g, int network) { return network ? err (g, E
 int guestfs_set_memsize (guestfs_h *g, int memsize) { return 0; }
 int guestfs_set_smp (guestfs_h *g, int smp) { return 0; }
 int guestfs_set_backend_settings (guestfs_h *g, char *const *settings) { return 0; }
+int guestfs_set_trace (guestfs_h *g, int trace) { return 0; }
 int guestfs_config (guestfs_h *g, const char *param, const char *value) { return g_str_equal (param, "-object") ? 0 : err (g, EINVAL, "config"); }
 int guestfs_launch (guestfs_h *g) { return FAILS (g, "guestfs_launch"); }
 int guestfs_shutdown (guestfs_h *g) { return FAILS (g, "guestfs_shutdown"); }
@@ -851,4 +852,25 @@ guestfs_mkdir_mode (guestfs_h *g, const char *path, int mode)
 {
     fake_guestfs_add_file (NULL, path, NULL, S_IFDIR | mode, 2);
     return 0;
+}
+
+/* The fake has no LVM or md: its volumes are listed as partitions. */
+char **guestfs_lvs (guestfs_h *g) { return g_new0 (char *, 1); }
+char **guestfs_list_md_devices (guestfs_h *g) { return g_new0 (char *, 1); }
+
+char *
+guestfs_pread (guestfs_h *g, const char *path, int count, int64_t offset, size_t *size_r)
+{
+    size_t len;
+    char *d;
+
+    if (FAILS (g, "guestfs_pread"))
+        return NULL;
+    d = guestfs_read_file (g, path, &len);
+    if (d == NULL)
+        return NULL;
+    len = (size_t) offset >= len ? 0 : MIN (len - (size_t) offset, (size_t) count);
+    memmove (d, d + offset, len);
+    *size_r = len;
+    return d;
 }
