@@ -706,9 +706,11 @@ looks_like_root (guestfs_h *g)
 }
 
 /* Mounts @mountable read-only at / and says whether it looks like a root;
- * if so and @out_fstab is not NULL, *@out_fstab is its /etc/fstab (free()). */
+ * if so and @out_fstab is not NULL, *@out_fstab is its /etc/fstab (free()).
+ * A root stays mounted when @keep_root says so; anything else is
+ * unmounted. */
 static gboolean
-probe_root (guestfs_h *g, const char *mountable, char **out_fstab)
+probe_root_keep (guestfs_h *g, const char *mountable, char **out_fstab, gboolean keep_root)
 {
     gboolean root;
 
@@ -717,8 +719,15 @@ probe_root (guestfs_h *g, const char *mountable, char **out_fstab)
     root = looks_like_root (g);
     if (root && out_fstab)
         *out_fstab = read_fstab (g);
-    guestfs_umount_all (g);
+    if (!root || !keep_root)
+        guestfs_umount_all (g);
     return root;
+}
+
+static gboolean
+probe_root (guestfs_h *g, const char *mountable, char **out_fstab)
+{
+    return probe_root_keep (g, mountable, out_fstab, FALSE);
 }
 
 /* The roots among the subvolumes of the btrfs filesystem @device other than
@@ -824,14 +833,63 @@ has_partitions (const char *dev, char **partitions)
     return FALSE;
 }
 
-/* The filesystems that may hold a root, as (device, type) pairs in @out:
- * whole disks without a partition table, partitions, md arrays and LVM
- * logical volumes, of a Linux type.  This is what guestfs_list_filesystems
- * gives, without what it costs: it asks the partition type of every
- * partition (sfdisk), scans LVM (lvs) and LDM, one process each in the
- * appliance, ~20 s under TCG here.  We ask the type of each block device
- * (blkid) and look for LVs or md arrays only when a device says it is a
- * member of one. */
+/* A filesystem that may hold a root, with what blkid says of it. */
+typedef struct {
+    char *name;
+    char *type;
+    char *uuid;
+    char *label;
+    char *partuuid;
+    gboolean owned;             /* the root found mounts it elsewhere */
+} Candidate;
+
+static void
+candidate_free (Candidate *c)
+{
+    g_free (c->name);
+    g_free (c->type);
+    g_free (c->uuid);
+    g_free (c->label);
+    g_free (c->partuuid);
+    g_free (c);
+}
+
+/* The candidates in @names: Linux filesystems as blkid says (a device it
+ * finds nothing on, such as an extended partition, is left out).  Sets
+ * *@lvm / *@md when a device is a member of a volume group / an array. */
+static void
+blkid_candidates (GuestfsVfs *self, GPtrArray *names, GPtrArray *out, gboolean *lvm, gboolean *md)
+{
+    for (guint i = 0; i < names->len; i++) {
+        char **kv = guestfs_blkid (self->g, names->pdata[i]);
+        Candidate *c = g_new0 (Candidate, 1);
+
+        c->name = g_strdup (names->pdata[i]);
+        for (guint k = 0; kv && kv[k] && kv[k + 1]; k += 2) {
+            char **field = g_str_equal (kv[k], "TYPE") ? &c->type
+                         : g_str_equal (kv[k], "UUID") ? &c->uuid
+                         : g_str_equal (kv[k], "LABEL") ? &c->label
+                         : g_str_equal (kv[k], "PART_ENTRY_UUID") ? &c->partuuid : NULL;
+            if (field && *field == NULL)
+                *field = g_strdup (kv[k + 1]);
+        }
+        strv_free_ (kv);
+        *lvm = *lvm || g_strcmp0 (c->type, "LVM2_member") == 0;
+        *md = *md || g_strcmp0 (c->type, "linux_raid_member") == 0;
+        if (c->type && is_linux_fs (c->type))
+            g_ptr_array_add (out, c);
+        else
+            candidate_free (c);
+    }
+}
+
+/* The filesystems that may hold a root (Candidate in @out): whole disks
+ * without a partition table, partitions, md arrays and LVM logical
+ * volumes, of a Linux type.  This is what guestfs_list_filesystems gives,
+ * without what it costs: it asks the partition type of every partition
+ * (sfdisk), scans LVM (lvs) and LDM, one process each in the appliance,
+ * ~20 s under TCG here.  We ask blkid about each block device and look for
+ * LVs or md arrays only when a device says it is a member of one. */
 static gboolean
 list_candidates (GuestfsVfs *self, GPtrArray *out, GError **error)
 {
@@ -849,47 +907,106 @@ list_candidates (GuestfsVfs *self, GPtrArray *out, GError **error)
             g_ptr_array_add (names, g_strdup (devices[i]));
     strv_free_ (devices);
     take_names (names, partitions);
-    for (guint round = 0; round < 2; round++) {
-        for (guint i = 0; i < names->len; i++) {
-            /* no filesystem (an extended partition, an empty disk): skipped */
-            char *type = guestfs_vfs_type (self->g, names->pdata[i]);
-
-            if (type == NULL)
-                continue;
-            lvm = lvm || g_str_equal (type, "LVM2_member");
-            md = md || g_str_equal (type, "linux_raid_member");
-            if (is_linux_fs (type)) {
-                g_ptr_array_add (out, g_strdup (names->pdata[i]));
-                g_ptr_array_add (out, g_strdup (type));
-            }
-            free (type);
-        }
-        if (round == 1 || (!lvm && !md))
-            break;
+    blkid_candidates (self, names, out, &lvm, &md);
+    if (lvm || md) {
         /* the arrays and volumes those members make (activated at launch) */
+        gboolean more_lvm = FALSE, more_md = FALSE;
+
         g_ptr_array_set_size (names, 0);
         if (md)
             take_names (names, guestfs_list_md_devices (self->g));
         if (lvm)
             take_names (names, guestfs_lvs (self->g));
+        blkid_candidates (self, names, out, &more_lvm, &more_md);
     }
     return TRUE;
 }
 
-static char *
-find_root (GuestfsVfs *self, GError **error)
+/* Whether the fstab spec @spec (UUID=, LABEL=, PARTUUID=, /dev/NAME) names
+ * the candidate @c. */
+static gboolean
+spec_names (const char *spec, const Candidate *c)
 {
-    g_autoptr(GPtrArray) fs = g_ptr_array_new_with_free_func (g_free);
+    if (g_str_has_prefix (spec, "UUID="))
+        return c->uuid && g_ascii_strcasecmp (spec + 5, c->uuid) == 0;
+    if (g_str_has_prefix (spec, "LABEL="))
+        return c->label && g_str_equal (spec + 6, c->label);
+    if (g_str_has_prefix (spec, "PARTUUID="))
+        return c->partuuid && g_ascii_strcasecmp (spec + 9, c->partuuid) == 0;
+    return g_str_equal (spec, c->name);
+}
+
+/* Marks the candidates of @cands that @fstab mounts somewhere other than
+ * at / (its /boot, /usr, /home...): they belong to that root. */
+static void
+mark_owned (GPtrArray *cands, const char *fstab)
+{
+    g_autoptr(GArray) entries = fstab_parse (fstab);
+
+    for (guint i = 0; i < entries->len; i++) {
+        const FstabEntry *e = &g_array_index (entries, FstabEntry, i);
+
+        if (e->mountpoint[0] != '/' || g_str_equal (e->mountpoint, "/"))
+            continue;
+        for (guint k = 0; k < cands->len; k++) {
+            Candidate *c = cands->pdata[k];
+
+            /* a btrfs filesystem may hold the root and /home */
+            if (!g_str_equal (c->type, "btrfs") && spec_names (e->spec, c))
+                c->owned = TRUE;
+        }
+    }
+}
+
+/* Finds the root.  Every candidate is mounted read-only and looked into,
+ * but for those the first root found mounts elsewhere in its own fstab
+ * (its /boot: a part of that root's system, not a second root).  When no
+ * candidate is left to look into after the root, the root stays mounted
+ * (read-only) and *@out_mounted says so: the caller remounts it
+ * read-write instead of mounting it again (~1 s under TCG each mount). */
+static char *
+find_root (GuestfsVfs *self, gboolean *out_mounted, GError **error)
+{
+    g_autoptr(GPtrArray) cands = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
     g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func (g_free);
+    gboolean mounted = FALSE;
 
-    if (!list_candidates (self, fs, error))
+    if (!list_candidates (self, cands, error))
         return NULL;
-    for (guint i = 0; i + 1 < fs->len; i += 2)
-        if (!roots_of (self, fs->pdata[i], fs->pdata[i + 1], roots, error))
-            return NULL;
+    for (guint i = 0; i < cands->len; i++) {
+        Candidate *c = cands->pdata[i];
+        char *fstab = NULL;
+        gboolean more = FALSE;
 
-    if (roots->len == 1)
+        if (c->owned)
+            continue;
+        if (mounted) {
+            guestfs_umount_all (self->g);
+            mounted = FALSE;
+        }
+        if (g_str_equal (c->type, "btrfs")) {
+            if (!roots_of (self, c->name, c->type, roots, error))
+                return NULL;
+            continue;
+        }
+        if (!probe_root_keep (self->g, c->name, &fstab, TRUE))
+            continue;
+        g_ptr_array_add (roots, g_strdup (c->name));
+        if (roots->len == 1 && fstab != NULL)
+            mark_owned (cands, fstab);
+        free (fstab);
+        for (guint k = i + 1; k < cands->len; k++)
+            more = more || !((Candidate *) cands->pdata[k])->owned;
+        mounted = !more && roots->len == 1;
+        if (!mounted)
+            guestfs_umount_all (self->g);
+    }
+    if (roots->len == 1) {
+        *out_mounted = mounted;
         return g_strdup (roots->pdata[0]);
+    }
+    if (mounted)
+        guestfs_umount_all (self->g);
     if (roots->len == 0) {
         vi_throw (error, VI_ERROR_TARGET, "no Linux root filesystem found in the image");
         return NULL;
@@ -1077,17 +1194,19 @@ by_length (gconstpointer a, gconstpointer b)
     return (gint) strlen (x->mountpoint) - (gint) strlen (y->mountpoint);
 }
 
-/* Mounts @root at / and the entries of its /etc/fstab under it, shortest
+/* Mounts @root at / (or remounts it read-write when root finding left it
+ * mounted: @mounted) and the entries of its /etc/fstab under it, shortest
  * mount point first (so /usr is mounted before /usr/local).  Entries we
  * do not mount are remembered in self->skipped. */
 static gboolean
-mount_root (GuestfsVfs *self, const char *root, GError **error)
+mount_root (GuestfsVfs *self, const char *root, gboolean mounted, GError **error)
 {
     char *fstab;
     g_autoptr(GArray) entries = NULL;
     g_autoptr(GPtrArray) mounts = g_ptr_array_new ();   /* FstabEntry in @entries */
 
-    if (guestfs_mount (self->g, root, "/") < 0)
+    if (mounted ? guestfs_remount (self->g, "/", GUESTFS_REMOUNT_RW, 1, -1) < 0
+                : guestfs_mount (self->g, root, "/") < 0)
         return throw_g (self, error, root, "mounting the root filesystem");
     fstab = read_fstab (self->g);
     if (fstab == NULL)
@@ -1137,6 +1256,7 @@ vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GEr
     GuestfsVfs *self = g_new0 (GuestfsVfs, 1);
     g_autoptr(ViVfs) vfs = &self->parent;
     g_autofree char *root = NULL;
+    gboolean mounted = FALSE;
 
     self->parent.ops = &guestfs_ops;
     self->staged = g_ptr_array_new_with_free_func ((GDestroyNotify) staged_free);
@@ -1190,8 +1310,9 @@ vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GEr
     }
     if (stage)
         stage ("mount");
-    root = opts->root ? explicit_root (self, opts->root, error) : find_root (self, error);
-    if (root == NULL || !mount_root (self, root, error))
+    root = opts->root ? explicit_root (self, opts->root, error)
+                      : find_root (self, &mounted, error);
+    if (root == NULL || !mount_root (self, root, mounted, error))
         return NULL;
     return g_steal_pointer (&vfs);
 }

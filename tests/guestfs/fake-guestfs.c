@@ -874,3 +874,19 @@ guestfs_pread (guestfs_h *g, const char *path, int count, int64_t offset, size_t
     *size_r = len;
     return d;
 }
+
+/* Only what root finding asks: "/" read-write again. */
+int
+guestfs_remount (guestfs_h *g, const char *mountpoint, ...)
+{
+    gboolean found = FALSE;
+
+    if (FAILS (g, "guestfs_remount"))
+        return -1;
+    for (guint i = 0; i < mounted->len; i++)
+        found = found || g_str_equal (((Mount *) mounted->pdata[i])->mountpoint, mountpoint);
+    if (!found)
+        return err (g, EINVAL, "remount: not mounted");
+    g_ptr_array_add (mount_log, g_strdup_printf ("guestfs_remount rw %s", mountpoint));
+    return 0;
+}
