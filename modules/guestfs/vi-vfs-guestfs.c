@@ -125,27 +125,15 @@ throw_g (GuestfsVfs *self, GError **error, const char *path, const char *what)
                      "%s: %s: %s", path, what, msg ? msg : "libguestfs error");
 }
 
-/* lstat through the cache: VI_ERROR_NOT_FOUND when there is nothing at
- * @path. */
-static gboolean
-lstat_cached (GuestfsVfs *self, const char *path, ViStat *out, GError **error)
+static void
+learn_stat (GuestfsVfs *self, const char *path, const struct guestfs_statns *st)
 {
-    const ViStat *known = g_hash_table_lookup (self->stats, path);
-    struct guestfs_statns *st;
-    ViStat *n;
+    ViStat *n = g_new0 (ViStat, 1);
     guint type;
 
-    if (known == NULL) {
-        st = guestfs_lstatns (self->g, path);
-        if (st == NULL) {
-            if (guestfs_last_errno (self->g) == ENOENT) {
-                n = g_new0 (ViStat, 1);
-                n->type = VI_FILE_TYPE_MISSING;
-                g_hash_table_insert (self->stats, g_strdup (path), n);
-            }
-            return throw_g (self, error, path, "stat");
-        }
-        n = g_new0 (ViStat, 1);
+    if (st == NULL) {
+        n->type = VI_FILE_TYPE_MISSING;
+    } else {
         type = st->st_mode & S_IFMT;
         n->type = type == S_IFREG ? VI_FILE_TYPE_REGULAR : type == S_IFDIR ? VI_FILE_TYPE_DIRECTORY
                 : type == S_IFLNK ? VI_FILE_TYPE_SYMLINK : VI_FILE_TYPE_OTHER;
@@ -154,9 +142,52 @@ lstat_cached (GuestfsVfs *self, const char *path, ViStat *out, GError **error)
         n->gid = st->st_gid;
         n->size = st->st_size;
         n->nlink = st->st_nlink;
+    }
+    g_hash_table_insert (self->stats, g_strdup (path), n);
+}
+
+/* Whether the nearest parent of @path (or @path itself, @self_too) that
+ * the cache knows is known to be missing: then so is @path. */
+static gboolean
+known_missing (GuestfsVfs *self, const char *path, gboolean self_too)
+{
+    g_autofree char *cur = self_too ? g_strdup (path) : g_path_get_dirname (path);
+
+    while (!g_str_equal (cur, "/")) {
+        const ViStat *k = g_hash_table_lookup (self->stats, cur);
+        char *up;
+
+        if (k != NULL)
+            return k->type == VI_FILE_TYPE_MISSING;
+        up = g_path_get_dirname (cur);
+        g_free (cur);
+        cur = up;
+    }
+    return FALSE;
+}
+
+/* lstat through the cache: VI_ERROR_NOT_FOUND when there is nothing at
+ * @path. */
+static gboolean
+lstat_cached (GuestfsVfs *self, const char *path, ViStat *out, GError **error)
+{
+    const ViStat *known = g_hash_table_lookup (self->stats, path);
+    struct guestfs_statns *st;
+
+    if (known == NULL && known_missing (self, path, FALSE)) {
+        learn_stat (self, path, NULL);
+        known = g_hash_table_lookup (self->stats, path);
+    }
+    if (known == NULL) {
+        st = guestfs_lstatns (self->g, path);
+        if (st == NULL) {
+            if (guestfs_last_errno (self->g) == ENOENT)
+                learn_stat (self, path, NULL);
+            return throw_g (self, error, path, "stat");
+        }
+        learn_stat (self, path, st);
         guestfs_free_statns (st);
-        g_hash_table_insert (self->stats, g_strdup (path), n);
-        known = n;
+        known = g_hash_table_lookup (self->stats, path);
     }
     if (known->type == VI_FILE_TYPE_MISSING)
         return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: stat: No such file or directory", path);
@@ -456,6 +487,71 @@ g_commit (ViVfs *vfs, GError **error)
     return TRUE;
 }
 
+static gint
+by_strlen (gconstpointer a, gconstpointer b)
+{
+    return (gint) strlen (*(const char *const *) a) - (gint) strlen (*(const char *const *) b);
+}
+
+/* One guestfs_lstatnslist per directory (the daemon opens the directory
+ * chrooted in the guest, then fstatat(AT_SYMLINK_NOFOLLOW) each name),
+ * parents before their children, so that the entries of a directory found
+ * missing are known missing without asking. */
+static void
+g_prefetch (ViVfs *vfs, const char *const *paths)
+{
+    GuestfsVfs *self = (GuestfsVfs *) vfs;
+    g_autoptr(GHashTable) by_dir = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                          (GDestroyNotify) g_ptr_array_unref);
+    g_autoptr(GPtrArray) dirs = g_ptr_array_new ();
+    GHashTableIter it;
+    gpointer key;
+
+    for (guint i = 0; paths[i]; i++) {
+        GPtrArray *names;
+        g_autofree char *dir = NULL;
+
+        if (g_str_equal (paths[i], "/") || g_hash_table_contains (self->stats, paths[i]) ||
+            skipped_at (self, paths[i]) != NULL)
+            continue;
+        dir = g_path_get_dirname (paths[i]);
+        names = g_hash_table_lookup (by_dir, dir);
+        if (names == NULL) {
+            names = g_ptr_array_new_with_free_func (g_free);
+            g_hash_table_insert (by_dir, g_steal_pointer (&dir), names);
+        }
+        g_ptr_array_add (names, g_path_get_basename (paths[i]));
+    }
+    g_hash_table_iter_init (&it, by_dir);
+    while (g_hash_table_iter_next (&it, &key, NULL))
+        g_ptr_array_add (dirs, key);
+    g_ptr_array_sort (dirs, by_strlen);
+    for (guint i = 0; i < dirs->len; i++) {
+        const char *dir = dirs->pdata[i];
+        GPtrArray *names = g_hash_table_lookup (by_dir, dir);
+        gboolean missing = !g_str_equal (dir, "/") && known_missing (self, dir, TRUE);
+        struct guestfs_statns_list *l = NULL;
+
+        if (!missing) {
+            g_ptr_array_add (names, NULL);
+            l = guestfs_lstatnslist (self->g, dir, (char *const *) names->pdata);
+            g_ptr_array_set_size (names, names->len - 1);
+            if (l == NULL || l->len != names->len) {
+                if (l)
+                    guestfs_free_statns_list (l);
+                continue;       /* asked one at a time later */
+            }
+        }
+        for (guint k = 0; k < names->len; k++) {
+            g_autofree char *path = g_build_filename (dir, names->pdata[k], NULL);
+
+            learn_stat (self, path, missing || l->val[k].st_ino == -1 ? NULL : &l->val[k]);
+        }
+        if (l)
+            guestfs_free_statns_list (l);
+    }
+}
+
 /* lsetxattr inside the appliance: no setfiles needed (Debian's appliance
  * has none), the label is the guest policy's own (vi-selinux). */
 static gboolean
@@ -509,7 +605,7 @@ static const ViVfsOps guestfs_ops = {
     .name = "guestfs", .read_file = g_read_file, .write_file = g_write_file,
     .mkdir_p = g_mkdir_p, .chmod = g_chmod_, .chown = g_chown_, .stat = g_stat_,
     .rmdir = g_rmdir, .list_dir = g_list_dir, .discard = g_discard, .commit = g_commit,
-    .set_label = g_set_label, .free = g_free_,
+    .set_label = g_set_label, .prefetch = g_prefetch, .free = g_free_,
 };
 
 /* ---- the guest's /etc/fstab -------------------------------------------- */

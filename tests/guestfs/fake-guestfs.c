@@ -890,3 +890,41 @@ guestfs_remount (guestfs_h *g, const char *mountpoint, ...)
     g_ptr_array_add (mount_log, g_strdup_printf ("guestfs_remount rw %s", mountpoint));
     return 0;
 }
+
+struct guestfs_statns_list *
+guestfs_lstatnslist (guestfs_h *g, const char *path, char *const *names)
+{
+    struct guestfs_statns_list *l;
+    struct guestfs_statns *dir;
+    guint n = g_strv_length ((char **) names);
+
+    if (FAILS (g, "guestfs_lstatnslist"))
+        return NULL;
+    dir = guestfs_lstatns (g, path);
+    if (dir == NULL)
+        return NULL;
+    free (dir);
+    l = calloc (1, sizeof *l);
+    l->len = n;
+    l->val = calloc (n ? n : 1, sizeof *l->val);
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *p = g_build_filename (path, names[i], NULL);
+        struct guestfs_statns *st = guestfs_lstatns (g, p);
+
+        if (st == NULL) {
+            l->val[i].st_ino = -1;
+            continue;
+        }
+        l->val[i] = *st;
+        l->val[i].st_ino = 1;
+        free (st);
+    }
+    return l;
+}
+
+void
+guestfs_free_statns_list (struct guestfs_statns_list *l)
+{
+    free (l->val);
+    free (l);
+}
