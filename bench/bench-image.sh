@@ -33,6 +33,12 @@ T=$(mktemp -d /var/tmp/vi-bench-image-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cp -a "$CACHE/debian12" "$T/tree"
 printf 'LABEL=root / ext4 defaults 0 1\nLABEL=boot /boot ext4 defaults 0 2\n' > "$T/tree/etc/fstab"
+# a tree without ifupdown (minbase): the file ifupdown would bring, which the
+# request's renderer='ifupdown' edits
+if [ ! -f "$T/tree/etc/network/interfaces" ]; then
+    mkdir -p "$T/tree/etc/network/interfaces.d"
+    printf 'source /etc/network/interfaces.d/*\n' > "$T/tree/etc/network/interfaces"
+fi
 mkdir -p "$T/tree/boot" "$T/tree/srv" "$T/boot"
 printf 'kernel\n' > "$T/boot/vmlinuz"
 mkfs.ext4 -q -F -L root -d "$T/tree" "$T/root.fs" 1200M >/dev/null
