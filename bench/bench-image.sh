@@ -1,46 +1,87 @@
 #!/bin/sh
 # bench-image.sh BUILD_DIR: disk-image injection against a bare appliance
-# launch and against virt-customize doing the same operations, on an image
-# of a real Debian 12 tree (debootstrap, cached), all in one run.
-# Prints a table of seconds, ratios and the appliance's peak memory.
+# launch (and virt-customize doing the same operations) on a partitioned
+# qcow2 of a real Debian 12 tree (debootstrap, cached: root and /boot,
+# fstab by LABEL=), all in one run; then how the cost above the launch
+# grows with the number and size of files, for the image (libguestfs) and
+# the root-directory backend.  Prints markdown tables.
+#
+# The bare launch is measured first and last; ratios use their mean (this
+# machine is shared: launches vary by seconds from one minute to the next).
+# VIRT_INJECT_BENCH_TARBALL: a tar of a Debian 12 tree to use instead of
+# running debootstrap (e.g. /var/cache/virt-inject-ci/bookworm-minbase.tar).
+# BENCH_SKIP_CUSTOMIZE=1 leaves virt-customize out (it takes a minute).
 set -eu
 B=$(cd "$1" && pwd)
-SRC=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${VIRT_INJECT_BENCH_CACHE:-/var/cache/virt-inject-bench}
 export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
 export VIRT_INJECT_GUESTFS_HELPER=$B/modules/guestfs/virt-inject-guestfs
 MEMSIZE=${MEMSIZE:-512}
+NS=http://virt-inject.org/xmlns/libvirt/domain/1.0
 
-mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
-mirror=${mirror:-http://deb.debian.org/debian}
 if [ ! -f "$CACHE/debian12/etc/os-release" ]; then
-    mkdir -p "$CACHE"
-    debootstrap --variant=minbase --include=ifupdown bookworm "$CACHE/debian12" "$mirror" >/dev/null
+    mkdir -p "$CACHE/debian12"
+    if [ -n "${VIRT_INJECT_BENCH_TARBALL:-}" ]; then
+        tar -C "$CACHE/debian12" -xf "$VIRT_INJECT_BENCH_TARBALL"
+    else
+        mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
+        debootstrap --variant=minbase --include=ifupdown bookworm "$CACHE/debian12" \
+            "${mirror:-http://deb.debian.org/debian}" >/dev/null
+    fi
 fi
 T=$(mktemp -d /var/tmp/vi-bench-image-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cp -a "$CACHE/debian12" "$T/tree"
-printf '/dev/sda / ext4 defaults 0 1\n' > "$T/tree/etc/fstab"
-mkfs.ext4 -q -F -d "$T/tree" "$T/img.raw" 1200M >/dev/null
-rm -rf "$T/tree"
+printf 'LABEL=root / ext4 defaults 0 1\nLABEL=boot /boot ext4 defaults 0 2\n' > "$T/tree/etc/fstab"
+# a tree without ifupdown (minbase): the file ifupdown would bring, which the
+# request's renderer='ifupdown' edits
+if [ ! -f "$T/tree/etc/network/interfaces" ]; then
+    mkdir -p "$T/tree/etc/network/interfaces.d"
+    printf 'source /etc/network/interfaces.d/*\n' > "$T/tree/etc/network/interfaces"
+fi
+mkdir -p "$T/tree/boot" "$T/tree/srv" "$T/boot"
+printf 'kernel\n' > "$T/boot/vmlinuz"
+mkfs.ext4 -q -F -L root -d "$T/tree" "$T/root.fs" 1200M >/dev/null
+mkfs.ext4 -q -F -L boot -d "$T/boot" "$T/boot.fs" 100M >/dev/null
+truncate -s 1310M "$T/img.raw"
+printf 'label: dos\nstart=2048, size=2457600, type=83\nstart=2459648, type=83\n' | sfdisk -q "$T/img.raw"
+dd if="$T/root.fs" of="$T/img.raw" bs=1M seek=1 conv=notrunc,sparse status=none
+dd if="$T/boot.fs" of="$T/img.raw" bs=512 seek=2459648 conv=notrunc,sparse status=none
+rm -f "$T/root.fs" "$T/boot.fs"
 qemu-img convert -q -f raw -O qcow2 "$T/img.raw" "$T/base.qcow2"; rm -f "$T/img.raw"
 
-# The standard request: 2 keys, a password, hostname, network, a directory,
-# 22 files, 2 meta entries.
+# The standard request of issue #14: 2 keys, a password hash, hostname,
+# network, a directory, N files of about 3 KiB, one base64 script, 2 meta.
 ssh-keygen -q -t ed25519 -N '' -C k1 -f "$T/k1"; ssh-keygen -q -t ed25519 -N '' -C k2 -f "$T/k2"
+HASH=$(openssl passwd -6 -salt benchsalt pw)
 mkdir -p "$T/files" "$T/secrets"
-printf 'pw\n' > "$T/secrets/pw"; chmod 0600 "$T/secrets/pw"
-{
-    echo "<vi:inject xmlns:vi='http://virt-inject.org/xmlns/libvirt/domain/1.0'>"
-    echo "<vi:user name='root'><vi:ssh-key>$(cat "$T/k1.pub")</vi:ssh-key><vi:ssh-key>$(cat "$T/k2.pub")</vi:ssh-key><vi:password secret='pw'/></vi:user>"
-    echo "<vi:hostname>web1.example.com</vi:hostname><vi:directory path='/srv/app' mode='0750'/>"
-    for n in $(seq -w 1 22); do
-        printf 'setting%s = value\n' "$n" > "$T/files/file$n.conf"
-        echo "<vi:file path='/srv/app/file$n.conf' mode='0640'>setting$n = value&#10;</vi:file>"
-    done
-    echo "<vi:network><vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address><vi:gateway>192.0.2.1</vi:gateway></vi:interface></vi:network>"
-    echo "<vi:meta key='role'>web</vi:meta><vi:meta key='tier'>1</vi:meta></vi:inject>"
-} > "$T/request.xml"
+standard () {  # standard N OUT
+    { echo "<vi:inject xmlns:vi='$NS'>"
+      echo "<vi:user name='root'><vi:ssh-key>$(cat "$T/k1.pub")</vi:ssh-key><vi:ssh-key>$(cat "$T/k2.pub")</vi:ssh-key><vi:password hash='$HASH'/></vi:user>"
+      echo "<vi:hostname>web1.example.com</vi:hostname><vi:directory path='/srv/app' mode='0750'/>"
+      for n in $(seq -w 1 "$1"); do
+          printf "<vi:file path='/srv/app/file%s.conf' mode='0640'>" "$n"
+          head -c 2300 /dev/urandom | base64 -w 76; echo "</vi:file>"
+      done
+      echo "<vi:file path='/usr/local/bin/setup' mode='0755' encoding='base64'>$(printf '#!/bin/sh\necho setup\n' | base64 -w0)</vi:file>"
+      echo "<vi:network renderer='ifupdown'><vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address><vi:gateway>192.0.2.1</vi:gateway></vi:interface></vi:network>"
+      echo "<vi:meta key='role'>web</vi:meta><vi:meta key='tier'>1</vi:meta></vi:inject>"; } > "$2"
+}
+# N files of SIZE bytes of text in a new directory, nothing else
+files () {  # files N SIZE OUT
+    line=$(head -c 600 /dev/urandom | base64 -w 63 | head -1)
+    { echo "<vi:inject xmlns:vi='$NS'>"
+      for n in $(seq -w 1 "$1"); do
+          printf "<vi:file path='/srv/bench/f%s'>" "$n"
+          yes "$line" | head -c "$2"; echo "</vi:file>"
+      done
+      echo "</vi:inject>"; } > "$3"
+}
+standard 20 "$T/std20.xml"
+standard 100 "$T/std100.xml"
+GROWTH="1:1024 10:1024 100:1024 1000:1024 1:1048000 3:1048000"
+for g in $GROWTH; do files "${g%%:*}" "${g#*:}" "$T/g$g.xml"; done
+
 cat > "$T/conf" <<CONF
 [guestfs]
 force_tcg = true
@@ -52,12 +93,18 @@ secrets_dir = $T/secrets
 CONF
 {
     echo "ssh-inject root:file:$T/k1.pub"; echo "ssh-inject root:file:$T/k2.pub"
-    echo "root-password file:$T/secrets/pw"; echo "hostname web1.example.com"
+    echo "root-password file:$T/pw"; echo "hostname web1.example.com"
     echo "mkdir /srv/app"; echo "chmod 0750:/srv/app"
-    for n in $(seq -w 1 22); do echo "upload $T/files/file$n.conf:/srv/app/file$n.conf"; echo "chmod 0640:/srv/app/file$n.conf"; done
+    for n in $(seq -w 1 20); do
+        head -c 2300 /dev/urandom | base64 -w 76 > "$T/files/file$n.conf"
+        echo "upload $T/files/file$n.conf:/srv/app/file$n.conf"; echo "chmod 0640:/srv/app/file$n.conf"
+    done
+    printf '#!/bin/sh\necho setup\n' > "$T/files/setup"
+    echo "upload $T/files/setup:/usr/local/bin/setup"; echo "chmod 0755:/usr/local/bin/setup"
     printf 'write /etc/network/interfaces.d/eth0:auto eth0\\niface eth0 inet static\\n    address 192.0.2.10/24\\n    gateway 192.0.2.1\\n\n'
     echo 'write /meta.js:{"role":"web","tier":"1"}'
 } > "$T/customize.cmds"
+printf 'pw\n' > "$T/pw"
 
 peak_kib=0
 sample_peak () {  # the appliance's resident memory, sampled while $1 runs
@@ -69,25 +116,55 @@ sample_peak () {  # the appliance's resident memory, sampled while $1 runs
         sleep 0.5
     done
 }
-timed () {  # timed LABEL COMMAND... -> seconds
+timed () {  # timed LABEL COMMAND... -> seconds, on a fresh copy of the image
     cp "$T/base.qcow2" "$T/img.qcow2"
     s=$(date +%s.%N); "$@" >"$T/out.$1" 2>&1 & pid=$!
     sample_peak $pid; wait $pid || { echo "$1 failed:" >&2; cat "$T/out.$1" >&2; exit 1; }
     e=$(date +%s.%N); echo "$e - $s" | bc
 }
 bare () { LIBGUESTFS_MEMSIZE=$MEMSIZE guestfish --ro --format=qcow2 -a "$T/img.qcow2" run; }
-ours () { "$B/tools/virt-inject" --config-file "$T/conf" inject -a "$T/img.qcow2" --format qcow2 --spec "$T/request.xml"; }
+ours () { "$B/tools/virt-inject" --config-file "$T/conf" inject -a "$T/img.qcow2" --format qcow2 --spec "$T/$1.xml"; }
 custom () { virt-customize --format qcow2 -a "$T/img.qcow2" --memsize "$MEMSIZE" --no-network --commands-from-file "$T/customize.cmds"; }
+rootfs () {  # rootfs REQ -> seconds of the CLI on a fresh copy of the tree
+    rm -rf "$T/rtree"; cp -a "$T/tree" "$T/rtree"; sync
+    s=$(date +%s.%N)
+    "$B/tools/virt-inject" --config-file "$T/conf" inject --rootfs "$T/rtree" --spec "$T/$1.xml" >"$T/out.r$1" 2>&1 ||
+        { echo "rootfs $1 failed:" >&2; cat "$T/out.r$1" >&2; exit 1; }
+    e=$(date +%s.%N); echo "$e - $s" | bc
+}
+ratio () { echo "$1 / $2" | bc -l; }
 
-t_bare=$(timed bare)
-t_ours=$(timed ours); peak=$(cat "$T/peak" 2>/dev/null || echo 0)
-t_cust=$(timed custom)
-printf '\nDisk image (qcow2 of a debootstrap Debian 12 tree, TCG, memsize %s MiB), one run:\n\n' "$MEMSIZE"
-printf '| run                                          | seconds | ratio to bare launch |\n'
-printf '|----------------------------------------------|--------:|---------------------:|\n'
-printf '| bare launch (guestfish --ro run)             | %7.1f |                 1.00 |\n' "$t_bare"
-printf '| virt-inject inject -a (standard request)     | %7.1f | %20.2f |\n' "$t_ours" "$(echo "$t_ours / $t_bare" | bc -l)"
-printf '| virt-customize (same operations)             | %7.1f | %20.2f |\n' "$t_cust" "$(echo "$t_cust / $t_bare" | bc -l)"
-printf '\nvirt-inject / virt-customize = %.2f (target < 0.5); virt-inject / bare = %.2f (target <= 1.25)\n' \
-    "$(echo "$t_ours / $t_cust" | bc -l)" "$(echo "$t_ours / $t_bare" | bc -l)"
-printf 'appliance peak resident memory during virt-inject: %s MiB\n' "$((peak / 1024))"
+t_bare1=$(timed bare)
+t_std20=$(timed ours std20); peak=$(cat "$T/peak" 2>/dev/null || echo 0)
+t_std100=$(timed ours std100)
+for g in $GROWTH; do eval "t_g$(echo "$g" | tr -c '0-9\n' _)=\$(timed ours g$g)"; done
+t_cust=0
+[ -n "${BENCH_SKIP_CUSTOMIZE:-}" ] || t_cust=$(timed custom)
+t_bare2=$(timed bare)
+t_bare=$(echo "($t_bare1 + $t_bare2) / 2" | bc -l)
+
+printf '\nDisk image: partitioned qcow2 (root + /boot) of a debootstrap Debian 12 tree, TCG,\n'
+printf 'memsize %s MiB, one run; bare launch %.1f s first and %.1f s last, mean %.1f s.\n\n' \
+    "$MEMSIZE" "$t_bare1" "$t_bare2" "$t_bare"
+printf '| run                                              | seconds | ratio to bare launch |\n'
+printf '|--------------------------------------------------|--------:|---------------------:|\n'
+printf '| bare launch (guestfish --ro run), mean           | %7.1f |                 1.00 |\n' "$t_bare"
+printf '| virt-inject inject -a, standard request, 20 files | %7.1f | %20.2f |\n' "$t_std20" "$(ratio "$t_std20" "$t_bare")"
+printf '| the same with 100 files                          | %7.1f | %20.2f |\n' "$t_std100" "$(ratio "$t_std100" "$t_bare")"
+[ -n "${BENCH_SKIP_CUSTOMIZE:-}" ] ||
+printf '| virt-customize (the 20-file operations)          | %7.1f | %20.2f |\n' "$t_cust" "$(ratio "$t_cust" "$t_bare")"
+printf '\nappliance peak resident memory during virt-inject: %s MiB\n' "$((peak / 1024))"
+
+printf '\nCost growth: N files of SIZE in a new directory, nothing else in the request.\n'
+printf 'Image: whole CLI run and its excess over the mean bare launch; root directory:\n'
+printf 'the CLI on a fresh copy of the same tree (ext4 under /var/tmp).\n\n'
+printf '| files x size   | image s | above launch s | ratio | rootfs ms |\n'
+printf '|----------------|--------:|---------------:|------:|----------:|\n'
+for g in $GROWTH; do
+    eval "t=\$t_g$(echo "$g" | tr -c '0-9\n' _)"
+    r=$(rootfs "g$g")
+    n=${g%%:*}; sz=${g#*:}
+    [ "$sz" -ge 1000000 ] && label="$n x 1 MiB" || label="$n x 1 KiB"
+    printf '| %-14s | %7.1f | %14.1f | %5.2f | %9.1f |\n' "$label" "$t" "$(echo "$t - $t_bare" | bc -l)" \
+        "$(ratio "$t" "$t_bare")" "$(echo "$r * 1000" | bc -l)"
+done

@@ -1931,6 +1931,30 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
     if (!plan_users (plan, spec, vfs, error))
         return NULL;
 
+    /* The request's own paths and their parents, learned at once where
+     * the backend can (the appliance: a call per directory, not one per
+     * path). */
+    {
+        g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+        g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+
+        for (guint i = 0; i < spec->directories->len + spec->files->len; i++) {
+            const char *p = i < spec->directories->len
+                ? ((ViDirectory *) spec->directories->pdata[i])->path
+                : ((ViFile *) spec->files->pdata[i - spec->directories->len])->path;
+            g_autofree char *cur = g_strdup (p);
+
+            while (!g_str_equal (cur, "/") && !g_hash_table_contains (seen, cur)) {
+                char *up = g_path_get_dirname (cur);
+
+                g_hash_table_add (seen, cur);
+                g_ptr_array_add (paths, g_steal_pointer (&cur));
+                cur = up;
+            }
+        }
+        g_ptr_array_add (paths, NULL);
+        vi_vfs_prefetch (vfs, (const char *const *) paths->pdata);
+    }
     if (!plan_directories (plan, spec, vfs, error) || !plan_files (plan, spec, vfs, error))
         return NULL;
     for (guint i = 0; i < spec->users->len; i++)

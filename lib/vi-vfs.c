@@ -105,6 +105,21 @@ vi_vfs_discard (ViVfs *vfs, GError **error)
     return vfs->ops->discard (vfs, error);
 }
 
+void
+vi_vfs_prefetch (ViVfs *vfs, const char *const *paths)
+{
+    g_autoptr(GPtrArray) valid = NULL;
+
+    if (vfs->ops->prefetch == NULL)
+        return;
+    valid = g_ptr_array_new ();
+    for (guint i = 0; paths[i]; i++)
+        if (vi_check_guest_path (paths[i], NULL))
+            g_ptr_array_add (valid, (gpointer) paths[i]);
+    g_ptr_array_add (valid, NULL);
+    vfs->ops->prefetch (vfs, (const char *const *) valid->pdata);
+}
+
 gboolean
 vi_vfs_can_set_label (ViVfs *vfs)
 {

@@ -115,6 +115,15 @@ typedef struct {
      * cannot: the caller falls back to /.autorelabel). */
     gboolean (*set_label) (ViVfs *vfs, const char *path, const char *context, GError **error);
 
+    /* Optional (NULL: nothing to gain).  A hint that the caller is about
+     * to stat (or read, or write) @paths: a backend for which every stat
+     * is a round trip may lstat them all in a few calls and answer the
+     * stats that follow from what it learned.  Never an error: what could
+     * not be learned is asked one path at a time later.  Answers stay
+     * exact: a backend drops what it learned of a path when it changes
+     * that path. */
+    void (*prefetch) (ViVfs *vfs, const char *const *paths);
+
     /* Free the backend; staged writes not committed are discarded. */
     void (*free) (ViVfs *vfs);
 } ViVfsOps;
@@ -142,6 +151,9 @@ gboolean vi_vfs_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **o
 gboolean vi_vfs_commit (ViVfs *vfs, GError **error);
 gboolean vi_vfs_discard (ViVfs *vfs, GError **error);
 gboolean vi_vfs_can_set_label (ViVfs *vfs);
+/* Passes the valid guest paths of @paths (NULL-terminated) to the
+ * backend's prefetch, if it has one. */
+void vi_vfs_prefetch (ViVfs *vfs, const char *const *paths);
 gboolean vi_vfs_set_label (ViVfs *vfs, const char *path, const char *context, GError **error);
 void vi_vfs_free (ViVfs *vfs);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ViVfs, vi_vfs_free)

@@ -380,6 +380,7 @@ int guestfs_set_network (guestfs_h *g, int network) { return network ? err (g, E
 int guestfs_set_memsize (guestfs_h *g, int memsize) { return 0; }
 int guestfs_set_smp (guestfs_h *g, int smp) { return 0; }
 int guestfs_set_backend_settings (guestfs_h *g, char *const *settings) { return 0; }
+int guestfs_set_trace (guestfs_h *g, int trace) { return 0; }
 int guestfs_config (guestfs_h *g, const char *param, const char *value) { return g_str_equal (param, "-object") ? 0 : err (g, EINVAL, "config"); }
 int guestfs_launch (guestfs_h *g) { return FAILS (g, "guestfs_launch"); }
 int guestfs_shutdown (guestfs_h *g) { return FAILS (g, "guestfs_shutdown"); }
@@ -878,4 +879,79 @@ guestfs_mkdir_mode (guestfs_h *g, const char *path, int mode)
 {
     fake_guestfs_add_file (NULL, path, NULL, S_IFDIR | mode, 2);
     return 0;
+}
+
+/* The fake has no LVM or md: its volumes are listed as partitions. */
+char **guestfs_lvs (guestfs_h *g) { return g_new0 (char *, 1); }
+char **guestfs_list_md_devices (guestfs_h *g) { return g_new0 (char *, 1); }
+
+char *
+guestfs_pread (guestfs_h *g, const char *path, int count, int64_t offset, size_t *size_r)
+{
+    size_t len;
+    char *d;
+
+    if (FAILS (g, "guestfs_pread"))
+        return NULL;
+    d = guestfs_read_file (g, path, &len);
+    if (d == NULL)
+        return NULL;
+    len = (size_t) offset >= len ? 0 : MIN (len - (size_t) offset, (size_t) count);
+    memmove (d, d + offset, len);
+    *size_r = len;
+    return d;
+}
+
+/* Only what root finding asks: "/" read-write again. */
+int
+guestfs_remount (guestfs_h *g, const char *mountpoint, ...)
+{
+    gboolean found = FALSE;
+
+    if (FAILS (g, "guestfs_remount"))
+        return -1;
+    for (guint i = 0; i < mounted->len; i++)
+        found = found || g_str_equal (((Mount *) mounted->pdata[i])->mountpoint, mountpoint);
+    if (!found)
+        return err (g, EINVAL, "remount: not mounted");
+    g_ptr_array_add (mount_log, g_strdup_printf ("guestfs_remount rw %s", mountpoint));
+    return 0;
+}
+
+struct guestfs_statns_list *
+guestfs_lstatnslist (guestfs_h *g, const char *path, char *const *names)
+{
+    struct guestfs_statns_list *l;
+    struct guestfs_statns *dir;
+    guint n = g_strv_length ((char **) names);
+
+    if (FAILS (g, "guestfs_lstatnslist"))
+        return NULL;
+    dir = guestfs_lstatns (g, path);
+    if (dir == NULL)
+        return NULL;
+    free (dir);
+    l = calloc (1, sizeof *l);
+    l->len = n;
+    l->val = calloc (n ? n : 1, sizeof *l->val);
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *p = g_build_filename (path, names[i], NULL);
+        struct guestfs_statns *st = guestfs_lstatns (g, p);
+
+        if (st == NULL) {
+            l->val[i].st_ino = -1;
+            continue;
+        }
+        l->val[i] = *st;
+        l->val[i].st_ino = 1;
+        free (st);
+    }
+    return l;
+}
+
+void
+guestfs_free_statns_list (struct guestfs_statns_list *l)
+{
+    free (l->val);
+    free (l);
 }

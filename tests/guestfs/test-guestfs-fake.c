@@ -306,6 +306,68 @@ test_shutdown_failure (void)
     g_assert_nonnull (strstr (error->message, "changes may be lost"));
 }
 
+/* What prefetch learns (one lstatnslist per directory; the entries of a
+ * missing directory known missing without asking) answers as the
+ * one-at-a-time lstat does, and a path the VFS changes is asked again. */
+static void
+test_prefetch (void)
+{
+    static const char *const paths[] = {
+        "/etc", "/etc/hosts", "/etc/link", "/etc/nope", "/srv", "/srv/app", "/srv/app/f1",
+        "/srv/app/sub/f2", "/etc/hosts/x", NULL
+    };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) b = g_bytes_new_static ("new\n", 4);
+
+    for (guint pass = 0; pass < 2; pass++) {
+        g_autoptr(ViVfs) vfs = NULL;
+        ViStat st;
+
+        fake_guestfs_reset ();
+        add_root ("/dev/sda1");
+        add_dirs ("/dev/sda1", "/srv", NULL);
+        fake_guestfs_add_file ("/dev/sda1", "/etc/hosts", "h\n", S_IFREG | 0640, 1);
+        fake_guestfs_add_file ("/dev/sda1", "/etc/link", NULL, S_IFLNK | 0777, 1);
+        vfs = open_vfs (NULL, &error);
+        g_assert_no_error (error);
+        if (pass == 1)
+            vi_vfs_prefetch (vfs, paths);
+        g_assert_true (vi_vfs_stat (vfs, "/etc/hosts", &st, &error));
+        g_assert_cmpint (st.type, ==, VI_FILE_TYPE_REGULAR);
+        g_assert_cmpuint (st.mode, ==, 0640);
+        g_assert_cmpuint (st.size, ==, 2);
+        g_assert_true (vi_vfs_stat (vfs, "/etc/link", &st, &error));
+        g_assert_cmpint (st.type, ==, VI_FILE_TYPE_SYMLINK);
+        g_assert_true (vi_vfs_stat (vfs, "/srv", &st, &error));
+        g_assert_cmpint (st.type, ==, VI_FILE_TYPE_DIRECTORY);
+        for (guint i = 3; i < 8; i++) {
+            if (i == 4)
+                continue;
+            g_assert_false (vi_vfs_stat (vfs, paths[i], &st, &error));
+            g_assert_error (error, VI_ERROR, VI_ERROR_NOT_FOUND);
+            g_clear_error (&error);
+        }
+        /* under a regular file: an error, never "not found" from a guess */
+        g_assert_false (vi_vfs_stat (vfs, "/etc/hosts/x", &st, &error));
+        g_assert_nonnull (error);
+        g_clear_error (&error);
+        /* changed through the VFS: asked again */
+        g_assert_true (vi_vfs_mkdir_p (vfs, "/srv/app/sub", 0750, 0, 0, NULL, &error));
+        g_assert_true (vi_vfs_stat (vfs, "/srv/app/sub", &st, &error));
+        g_assert_cmpint (st.type, ==, VI_FILE_TYPE_DIRECTORY);
+        g_assert_cmpuint (st.mode, ==, 0750);
+        g_assert_true (vi_vfs_chmod (vfs, "/etc/hosts", 0600, &error));
+        g_assert_true (vi_vfs_stat (vfs, "/etc/hosts", &st, &error));
+        g_assert_cmpuint (st.mode, ==, 0600);
+        g_assert_true (vi_vfs_write_file (vfs, "/srv/app/sub/f2", b, 0644, 0, 0, &error));
+        g_assert_true (vi_vfs_commit (vfs, &error));
+        g_assert_true (vi_vfs_stat (vfs, "/srv/app/sub/f2", &st, &error));
+        g_assert_cmpint (st.type, ==, VI_FILE_TYPE_REGULAR);
+        g_assert_cmpuint (st.size, ==, 4);
+        g_assert_no_error (error);
+    }
+}
+
 static void
 test_refusals (void)
 {
@@ -1000,6 +1062,7 @@ main (int argc, char **argv)
     g_test_add_func ("/guestfs-fake/symlink-unlink", test_symlink_unlink);
     g_test_add_func ("/guestfs-fake/shutdown-failure", test_shutdown_failure);
     g_test_add_func ("/guestfs-fake/refusals", test_refusals);
+    g_test_add_func ("/guestfs-fake/prefetch", test_prefetch);
     g_test_add_func ("/guestfs-fake/root-finding", test_roots);
     g_test_add_func ("/guestfs-fake/selinux", test_selinux);
     g_test_add_func ("/guestfs-fake/guest-record", test_guest_record);
