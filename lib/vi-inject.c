@@ -34,6 +34,7 @@ typedef enum {
     STEP_SKIPPED,           /* deliberately not done (a symlink of /etc/skel): named in the plan */
     STEP_SYMLINK,           /* create a symbolic link (content: its target) */
     STEP_UNLINK,            /* remove a file or link (cannot be undone) */
+    STEP_LAST
 } StepKind;
 
 typedef struct {
@@ -2015,8 +2016,11 @@ vi_plan_n_changes (const ViPlan *plan)
 char *
 vi_plan_describe (const ViPlan *plan)
 {
-    static const char *const verbs[] = { "mkdir", "chmod/chown", "write", "unchanged", "skipped",
-                                         "symlink", "remove" };
+    static const char *const verbs[STEP_LAST] = {
+        [STEP_MKDIR] = "mkdir", [STEP_ATTR] = "chmod/chown", [STEP_WRITE] = "write",
+        [STEP_UNCHANGED] = "unchanged", [STEP_SKIPPED] = "skipped", [STEP_SYMLINK] = "symlink",
+        [STEP_UNLINK] = "remove",
+    };
     GString *s = g_string_new (NULL);
 
     for (guint i = 0; i < plan->steps->len; i++) {
@@ -2211,8 +2215,10 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
             g_assert_not_reached ();
         }
         if (!ok) {
-            static const char *const what[] = { "creating", "setting mode and owner of", "writing",
-                                                "", "linking", "removing" };
+            static const char *const what[STEP_LAST] = {
+                [STEP_MKDIR] = "creating", [STEP_ATTR] = "setting mode and owner of",
+                [STEP_WRITE] = "writing", [STEP_SYMLINK] = "linking", [STEP_UNLINK] = "removing",
+            };
             return apply_failed (undo, vfs, error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
                                  "%s %s (%s): %s", what[st->kind], st->path, st->why, e->message);
         }

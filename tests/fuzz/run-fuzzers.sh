@@ -12,7 +12,7 @@ python3 "$SRC/lib/gen-schema.py" "$SRC/xml/virt-inject.rng" "$W/vi-schema.c"
 printf '#define PACKAGE_VERSION "fuzz"\n#define SYSCONFDIR "/etc"\n#define LOCALSTATEDIR "/var"\n#define RUNSTATEDIR "/run"\n#define LIBEXECDIR "/usr/libexec"\n#define MODULEDIR "/usr/lib/virt-inject"\n' > "$W/config.h"
 CFLAGS="-g -O1 -D_GNU_SOURCE -include $W/config.h -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(pkg-config --cflags glib-2.0 gio-2.0 libxml-2.0)"
 LIBS="$(pkg-config --libs glib-2.0 gio-2.0 libxml-2.0)"
-CORE="$SRC/lib/vi-error.c $SRC/lib/vi-xml.c $SRC/lib/vi-spec.c $SRC/lib/vi-spec-model.c $SRC/lib/vi-domain.c $W/vi-schema.c"
+CORE="$SRC/lib/vi-error.c $SRC/lib/vi-xml.c $SRC/lib/vi-check.c $SRC/lib/vi-spec.c $SRC/lib/vi-spec-model.c $SRC/lib/vi-users.c $SRC/lib/vi-idmap.c $SRC/lib/vi-domain.c $W/vi-schema.c"
 for h in spec domain; do
     # shellcheck disable=SC2086
     clang $CFLAGS -I"$SRC/lib" -o "$W/fuzz-$h" "$SRC/tests/fuzz/fuzz-$h.c" $CORE $LIBS
