@@ -23,6 +23,8 @@ ROUNDS=${ROUNDS:-3}
 VI=${VI:-virt-inject}
 CACHE=${VIRT_INJECT_BENCH_CACHE:-/var/cache/virt-inject-bench}
 NS=http://virt-inject.org/xmlns/libvirt/domain/1.0
+# one UUID: each case redefines the same domain (and the stage is keyed by it)
+UUID=${UUID:-5ea1be0c-57a6-4e00-8c1a-000000000001}
 
 "$VI" hook status >/dev/null || { echo "bench-stage: the hook is not installed (virt-inject hook status)" >&2; exit 1; }
 virsh -c "$URI" dominfo "$NAME" >/dev/null 2>&1 && { echo "bench-stage: a domain $NAME exists already" >&2; exit 1; }
@@ -34,6 +36,7 @@ if [ ! -f "$CACHE/debian12/etc/os-release" ]; then
 fi
 # under /var/lib/libvirt/images: where qemu:///system's qemu may open disks
 T=$(mktemp -d /var/lib/libvirt/images/vi-bench-stage-XXXXXX)
+chmod 0755 "$T"         # qemu (libvirt-qemu) opens the disk in it
 cleanup () {
     virsh -c "$URI" destroy "$NAME" >/dev/null 2>&1 || true
     virsh -c "$URI" undefine "$NAME" >/dev/null 2>&1 || true
@@ -50,7 +53,7 @@ qemu-img convert -q -f raw -O qcow2 "$T/img.raw" "$T/base.qcow2"; rm -f "$T/img.
 
 domain () {  # domain [REQUEST-XML]
     cat <<XML
-<domain type='qemu'><name>$NAME</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>
+<domain type='qemu'><name>$NAME</name><uuid>$UUID</uuid><memory unit='MiB'>256</memory><vcpu>1</vcpu>
 <os><type arch='x86_64' machine='pc'>hvm</type></os>
 ${1:+<metadata>$1</metadata>}
 <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
