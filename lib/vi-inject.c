@@ -968,6 +968,42 @@ guest_text_free (GuestText *t)
     g_free (t);
 }
 
+/* The regular files of the guest directory @dir whose paths @keep accepts
+ * (given @data), appended to @out in the directory's sorted order. */
+static gboolean
+regular_files_in (ViVfs *vfs, const char *dir, gboolean (*keep) (const char *, gconstpointer),
+                  gconstpointer data, GPtrArray *out, GError **error)
+{
+    g_autoptr(GPtrArray) names = NULL;
+
+    if (!vi_vfs_list_dir_opt (vfs, dir, NET_DIR_MAX, &names, error))
+        return FALSE;
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *path = g_build_filename (dir, names->pdata[i], NULL);
+        ViStat st;
+
+        if (!keep (path, data))
+            continue;
+        if (!vi_vfs_stat (vfs, path, &st, error))
+            return FALSE;
+        if (st.type == VI_FILE_TYPE_REGULAR)
+            g_ptr_array_add (out, g_steal_pointer (&path));
+    }
+    return TRUE;
+}
+
+static gboolean
+keep_sourced (const char *path, gconstpointer src)
+{
+    return vi_net_ifupdown_source_includes (src, path);
+}
+
+static gboolean
+keep_suffix (const char *path, gconstpointer suffix)
+{
+    return suffix == NULL || g_str_has_suffix (path, suffix);
+}
+
 /* The regular files @src makes ifupdown read, sorted as it reads them.
  * Wildcards are expanded in the last component only (ifupdown's own files
  * never use them elsewhere). */
@@ -977,27 +1013,10 @@ ifupdown_expand (ViPlan *plan, ViVfs *vfs, const ViIfupdownSource *src, GPtrArra
 {
     g_autofree char *dir = src->directory ? g_strdup (src->pattern)
                                           : g_path_get_dirname (src->pattern);
-    g_autoptr(GPtrArray) names = NULL;
 
     if (!vi_check_guest_path (dir, NULL))
         return TRUE;                    /* nothing a guest path can name */
-    if (!vi_vfs_list_dir_opt (vfs, dir, NET_DIR_MAX, &names, error))
-        return FALSE;
-    for (guint i = 0; i < names->len; i++) {
-        g_autofree char *path = g_build_filename (dir, names->pdata[i], NULL);
-        ViStat st;
-        g_autoptr(GError) e = NULL;
-
-        if (!vi_net_ifupdown_source_includes (src, path))
-            continue;
-        if (!vi_vfs_stat (vfs, path, &st, &e)) {
-            g_propagate_error (error, g_steal_pointer (&e));
-            return FALSE;
-        }
-        if (st.type == VI_FILE_TYPE_REGULAR)
-            g_ptr_array_add (out, g_steal_pointer (&path));
-    }
-    return TRUE;
+    return regular_files_in (vfs, dir, keep_sourced, src, out, error);
 }
 
 /* /etc/network/interfaces and every file it sources (source,
@@ -1164,7 +1183,6 @@ config_files (ViVfs *vfs, const char *const *dirs, const char *suffix, GPtrArray
               GError **error)
 {
     for (; *dirs; dirs++) {
-        g_autoptr(GPtrArray) names = NULL;
         g_autofree char *top = g_strndup (*dirs, strcspn (*dirs + 1, "/") + 1);
         ViStat st;
         g_autoptr(GError) e = NULL;
@@ -1172,21 +1190,8 @@ config_files (ViVfs *vfs, const char *const *dirs, const char *suffix, GPtrArray
         if (g_str_equal (top, "/lib") && vi_vfs_stat (vfs, top, &st, &e) &&
             st.type == VI_FILE_TYPE_SYMLINK)
             continue;
-        if (!vi_vfs_list_dir_opt (vfs, *dirs, NET_DIR_MAX, &names, error))
+        if (!regular_files_in (vfs, *dirs, keep_suffix, suffix, out, error))
             return FALSE;
-        for (guint i = 0; i < names->len; i++) {
-            g_autofree char *path = g_build_filename (*dirs, names->pdata[i], NULL);
-
-            if (suffix && !g_str_has_suffix (names->pdata[i], suffix))
-                continue;
-            g_clear_error (&e);
-            if (!vi_vfs_stat (vfs, path, &st, &e)) {
-                g_propagate_error (error, g_steal_pointer (&e));
-                return FALSE;
-            }
-            if (st.type == VI_FILE_TYPE_REGULAR)
-                g_ptr_array_add (out, g_steal_pointer (&path));
-        }
     }
     return TRUE;
 }
