@@ -9,6 +9,8 @@ ok () {                 # ok DESCRIPTION COMMAND...
     else
         echo "not ok $tap_n - $desc"
         sed 's/^/# /' "$TAP_LOG"
+        # and on stderr: meson prints a failed test's stderr, not its TAP
+        { echo "not ok $tap_n - $desc"; sed 's/^/# /' "$TAP_LOG"; } >&2
         tap_failed=$((tap_failed + 1))
     fi
 }

@@ -4,6 +4,7 @@
 # authoring commands are tested by cli/test-cli-libvirt.sh.)  TAP output.
 set -u
 . "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/libvirt-hook.sh"
 SRC=$VIRT_INJECT_SOURCE_ROOT
 B=$VIRT_INJECT_BUILD_ROOT
 VI=$B/tools/virt-inject
@@ -52,15 +53,12 @@ run_dir = $T/run
 secrets_dir = $T/secrets
 digest_key = $T/digest.key
 CONF
-cat > "$T/hook" <<WRAP
-#!/bin/sh
-export VIRT_INJECT_CONFIG=$T/conf
+test_hooks_reap
+test_hook_write "$T/hook" "export VIRT_INJECT_CONFIG=$T/conf
 export VIRT_INJECT_GUESTFS_HELPER=$VIRT_INJECT_GUESTFS_HELPER
 export LIBGUESTFS_BACKEND=direct
 export VIRT_INJECT_HOOK_WORKER=$B/hooks/virt-inject-hook-worker
-exec $B/hooks/virt-inject-hook "\$@"
-WRAP
-chmod 0755 "$T/hook"
+exec $B/hooks/virt-inject-hook \"\$@\""
 cp "$T/hook" "$HOOKS/qemu.d/virt-inject-test"
 cp "$T/hook" "$HOOKS/lxc.d/virt-inject-test"
 pkill -HUP -x libvirtd; sleep 3

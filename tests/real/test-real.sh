@@ -18,6 +18,7 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../tap.sh"
+. "$HERE/../libvirt-hook.sh"
 . "$HERE/fixtures.sh"
 B=$VIRT_INJECT_BUILD_ROOT
 URI=qemu:///system
@@ -77,21 +78,13 @@ state_dir = $T/state
 run_dir = $T/run
 secrets_dir = $T/secrets
 CONF
-cat > "$T/hook" <<WRAP
-#!/bin/sh
-export VIRT_INJECT_CONFIG=$T/conf
+test_hooks_reap
+test_hook_write "$T/hook" "export VIRT_INJECT_CONFIG=$T/conf
 export VIRT_INJECT_GUESTFS_HELPER=$B/modules/guestfs/virt-inject-guestfs
 export LIBGUESTFS_BACKEND=direct
 export VIRT_INJECT_HOOK_WORKER=$B/hooks/virt-inject-hook-worker
-exec $B/hooks/virt-inject-hook "\$@"
-WRAP
-chmod 0755 "$T/hook"
+exec $B/hooks/virt-inject-hook \"\$@\""
 cp "$T/hook" "$HOOKS/qemu.d/virt-inject-real"
-# libvirt runs every hook of the directory for our domains too: name the
-# others, whose failures would fail our starts.
-for h in "$HOOKS"/qemu.d/* "$HOOKS/qemu"; do
-    [ -e "$h" ] && [ "$h" != "$HOOKS/qemu.d/virt-inject-real" ] && echo "# another libvirt hook is installed: $h"
-done
 kill -HUP "$LIBVIRTD_PID"; sleep 3
 for i in $(seq 60); do virsh -c "$URI" uri >/dev/null 2>&1 && break; sleep 1; done
 
