@@ -35,7 +35,6 @@
 #include "vi-inject.h"
 #include "vi-ledger.h"
 #include "vi-log.h"
-#include "vi-crypt.h"
 #include "vi-run.h"
 
 static char *
@@ -95,14 +94,13 @@ static int
 prepare (const ViConfig *cfg, ViDomain *dom)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(ViSpec) spec = NULL;
+    g_auto(ViRequest) req = { 0 };
     g_autoptr(ViTarget) target = NULL;
-    g_autofree char *digest = NULL;
-    g_autofree char *legacy = NULL;
+    const ViSpec *spec;
+    const char *digest;
     g_auto(ViInjectResult) result = { 0 };
     g_autofree char *what = NULL;
     g_autofree char *marker = NULL;
-    ViPolicy policy;
     ViRecordKey record = { 0 };
     gint64 start = g_get_monotonic_time ();
 
@@ -111,24 +109,22 @@ prepare (const ViConfig *cfg, ViDomain *dom)
                 "guest, not injecting", dom->name, dom->uuid, marker);
         return 0;
     }
-    spec = vi_spec_from_node (dom->inject, &cfg->limits, &error);
-    if (spec == NULL) {
-        /* An invalid request fails the start whatever on-error says: we
-         * cannot even read what it says. */
-        vi_log (LOG_ERR, "domain %s: invalid injection request: %s", dom->name, error->message);
-        return fail (error, dom->name);
-    }
-    policy = spec->has_policy ? spec->policy : cfg->default_policy;
-    digest = vi_request_digest (spec, cfg->secrets_dir, cfg->digest_key, &error);
-    if (digest == NULL) {
+    if (!vi_request_load (cfg, dom, &req, &error)) {
+        if (req.spec == NULL) {
+            /* An invalid request fails the start whatever on-error says:
+             * we cannot even read what it says. */
+            vi_log (LOG_ERR, "domain %s: invalid injection request: %s", dom->name,
+                    error->message);
+            return fail (error, dom->name);
+        }
         vi_log (LOG_ERR, "domain %s: %s", dom->name, error->message);
-        if (spec->on_error == VI_ON_ERROR_WARN)
+        if (req.spec->on_error == VI_ON_ERROR_WARN)
             return 0;
         return fail (error, dom->name);
     }
-    legacy = vi_spec_digest (spec);
-    if (policy == VI_POLICY_ONCE && dom->uuid &&
-        vi_ledger_has_request (cfg->state_dir, dom->uuid, dom->name, digest, legacy)) {
+    spec = req.spec;
+    digest = req.digest;
+    if (req.already) {
         vi_log (LOG_INFO, "domain %s (%s): request %.12s already injected (policy once)",
                 dom->name, dom->uuid, digest);
         if (vi_image_stage_drop (cfg, dom->uuid) > 0)
@@ -140,9 +136,8 @@ prepare (const ViConfig *cfg, ViDomain *dom)
     /* The ledger missed (another host's, or none): with policy once the
      * injection itself reads the guest's record, and applies nothing when
      * the guest already carries this request for this domain. */
-    record.uuid = dom->uuid;
     record.digest = digest;
-    record.once = policy == VI_POLICY_ONCE;
+    record.once = req.policy == VI_POLICY_ONCE;
     target = vi_domain_choose_target (dom, spec, NULL, &error);
     if (target != NULL) {
         gboolean staged = FALSE;
@@ -153,7 +148,7 @@ prepare (const ViConfig *cfg, ViDomain *dom)
         if (!staged && error == NULL)
             vi_run_inject (cfg, target, spec, &record, FALSE, log_stage, (gpointer) dom->name, &result,
                            &error);
-        if (error == NULL && dom->uuid && policy == VI_POLICY_ONCE)
+        if (error == NULL && dom->uuid && req.policy == VI_POLICY_ONCE)
             vi_ledger_record (cfg->state_dir, dom->uuid, dom->name, digest, &error);
         if (staged && error == NULL) {
             vi_log (LOG_INFO, "domain %s (%s): committed the staged request %.12s into %s in "

@@ -930,8 +930,6 @@ helper_argv (const ViConfig *cfg, const ViTarget *target, const char *overlay,
     g_ptr_array_add (argv, g_strdup_printf ("--items-max=%u", cfg->limits.items_max));
     if (dry_run)
         g_ptr_array_add (argv, g_strdup ("--dry-run"));
-    if (record && record->uuid)
-        g_ptr_array_add (argv, g_strdup_printf ("--record-uuid=%s", record->uuid));
     if (record && record->digest)
         g_ptr_array_add (argv, g_strdup_printf ("--record-digest=%s", record->digest));
     if (record && record->once)
@@ -1206,8 +1204,9 @@ vi_image_stage (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
              vi_throw_errno (error, errno, "creating %s", sp.dir);
     }
     if (ok) {
-        /* the guest record of a staged injection names its domain and request */
-        ViRecordKey record = { .uuid = uuid, .digest = digest, .once = FALSE };
+        /* the guest record of a staged injection names its domain (the
+         * target's) and request */
+        ViRecordKey record = { .digest = digest, .once = FALSE };
 
         ok = inject_locked (cfg, target, spec, &w, &record, &sp, &m, FALSE, deadline, progress,
                             progress_data, out_result, error);

@@ -18,7 +18,7 @@
  *       [--memsize MIB] [--smp N] [--force-tcg] [--secrets-dir DIR]
  *       [--qemu-object secret,id=vi-secret0,format=raw,file=F]
  *       [--request-max B] [--file-max B] [--items-max N]
- *       [--dry-run] [--record-uuid UUID] [--record-digest HEX] [--record-once]
+ *       [--dry-run] [--domain-uuid UUID] [--record-digest HEX] [--record-once]
  *       --spec FILE
  *
  * FILE holds the canonical request (vi_spec_format).  PATH is the overlay
@@ -72,7 +72,8 @@ char *vi_image_env_overrides (const ViConfig *cfg, const char *const *envp);
  * @target: a VI_TARGET_IMAGE target
  * @spec: the request
  * @record: (nullable): the guest record's key, as for vi_run_inject()
- *   (given to the helper as --record-uuid, --record-digest, --record-once)
+ *   (given to the helper as --record-digest, --record-once; the domain is
+ *   the target's, --domain-uuid)
  * @dry_run: plan only (no overlay commit, nothing written)
  * @progress: (nullable): told of each stage as it starts
  * @out_result: (out caller-allocates) (optional): what the helper reported

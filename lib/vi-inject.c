@@ -1726,9 +1726,10 @@ record_dir_usable (ViVfs *vfs, const char *path, const char **why, GError **erro
 
 /* Reads the guest's record into plan->record when it can be trusted, and
  * else says why in plan->record_note.  With @key->once and a record of the
- * same domain and digest, the note is VI_INJECT_ALREADY_NOTE. */
+ * same domain (@uuid) and digest, the note is VI_INJECT_ALREADY_NOTE. */
 static gboolean
-read_guest_record (ViPlan *plan, ViVfs *vfs, const ViRecordKey *key, GError **error)
+read_guest_record (ViPlan *plan, ViVfs *vfs, const char *uuid, const ViRecordKey *key,
+                   GError **error)
 {
     g_autoptr(GBytes) data = NULL;
     g_autoptr(GError) e = NULL;
@@ -1756,8 +1757,8 @@ read_guest_record (ViPlan *plan, ViVfs *vfs, const ViRecordKey *key, GError **er
     if (why != NULL)
         plan->record_note = g_strdup_printf ("guest record ignored (nothing in it is trusted): "
                                              "%s: %s", where, why);
-    else if (plan->record && key && key->once && key->uuid && key->digest &&
-             g_strcmp0 (plan->record->uuid, key->uuid) == 0 &&
+    else if (plan->record && key && key->once && uuid && key->digest &&
+             g_strcmp0 (plan->record->uuid, uuid) == 0 &&
              g_strcmp0 (plan->record->digest, key->digest) == 0)
         plan->record_note = g_strdup (VI_INJECT_ALREADY_NOTE);
     return TRUE;
@@ -1868,9 +1869,10 @@ record_items (ViPlan *plan, ViVfs *vfs, ViRecord *rec, guint n_steps, gboolean c
  * real directory is left alone and no record (no original) is written;
  * the note says so. */
 static gboolean
-plan_record (ViPlan *plan, ViVfs *vfs, const ViRecordKey *key, GError **error)
+plan_record (ViPlan *plan, ViVfs *vfs, const char *uuid, const ViRecordKey *key,
+             GError **error)
 {
-    g_autoptr(ViRecord) rec = vi_record_new (key ? key->uuid : NULL, key ? key->digest : NULL);
+    g_autoptr(ViRecord) rec = vi_record_new (uuid, key ? key->digest : NULL);
     g_autoptr(GBytes) json = NULL;
     const char *why = NULL, *orig_why = NULL;
     guint n_steps;
@@ -1923,7 +1925,7 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
     plan->edited = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) g_bytes_unref);
 
-    if (!read_guest_record (plan, vfs, opts->record, error))
+    if (!read_guest_record (plan, vfs, opts->domain_uuid, opts->record, error))
         return NULL;
     if (plan->record_note && g_str_equal (plan->record_note, VI_INJECT_ALREADY_NOTE))
         return g_steal_pointer (&plan);         /* "once", and the guest carries it */
@@ -2002,7 +2004,7 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
             }
         }
     }
-    if (!plan_record (plan, vfs, opts->record, error))
+    if (!plan_record (plan, vfs, opts->domain_uuid, opts->record, error))
         return NULL;
     return g_steal_pointer (&plan);
 }

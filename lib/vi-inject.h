@@ -26,10 +26,11 @@ typedef struct {
     const char *secrets_dir;    /* for <password secret=NAME> */
     ViHashMethod *force_hash;   /* (nullable): override the guest's method */
     gsize read_max;             /* cap for guest files read (default 8 MiB when 0) */
-    const char *domain_uuid;    /* (nullable): the domain injected, for <identity reset=>
-                                 * (once per domain); NULL: VI_IDENTITY_STANDALONE */
-    const ViRecordKey *record;  /* (nullable) the guest record's domain and digest (none:
-                                 * a record of no domain, never "already applied") */
+    const char *domain_uuid;    /* (nullable): the domain injected, named in the guest
+                                 * record and keying <identity reset=> (once per domain);
+                                 * NULL: a bare image (VI_IDENTITY_STANDALONE) */
+    const ViRecordKey *record;  /* (nullable) the guest record's digest (none: never
+                                 * "already applied") */
 } ViInjectOptions;
 
 /* The plan's reason for /.autorelabel, in its summary: an SELinux guest

@@ -89,14 +89,13 @@ typedef struct {
 
 /**
  * ViRecordKey:
- * What an injection writes into the record, and checks it against:
- * @uuid: (nullable) the domain's UUID (none for a bare image)
+ * What an injection writes into the record beside the domain's UUID
+ * (ViInjectOptions.domain_uuid), and checks it against:
  * @digest: (nullable) the keyed request digest (vi_request_digest())
- * @once: policy "once": a valid record of this @uuid and @digest means the
+ * @once: policy "once": a valid record of this domain and @digest means the
  *   guest already carries the request, and nothing is applied
  */
 typedef struct {
-    const char *uuid;
     const char *digest;
     gboolean once;
 } ViRecordKey;

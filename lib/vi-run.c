@@ -3,9 +3,11 @@
 #include "vi-run.h"
 
 #include "vi-child.h"
+#include "vi-crypt.h"
 #include "vi-error.h"
 #include "vi-image.h"
 #include "vi-inject.h"
+#include "vi-ledger.h"
 #include "vi-mount.h"
 #include "vi-vfs.h"
 
@@ -86,4 +88,31 @@ vi_run_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
     default:
         g_assert_not_reached ();
     }
+}
+
+void
+vi_request_clear (ViRequest *req)
+{
+    g_clear_pointer (&req->spec, vi_spec_free);
+    g_clear_pointer (&req->digest, g_free);
+}
+
+gboolean
+vi_request_load (const ViConfig *cfg, const ViDomain *dom, ViRequest *out, GError **error)
+{
+    g_autofree char *legacy = NULL;
+
+    out->spec = vi_spec_from_node (dom->inject, &cfg->limits, error);
+    if (out->spec == NULL)
+        return FALSE;
+    out->policy = out->spec->has_policy ? out->spec->policy : cfg->default_policy;
+    out->digest = vi_request_digest (out->spec, cfg->secrets_dir, cfg->digest_key, error);
+    if (out->digest == NULL)
+        return FALSE;
+    /* ledger entries of before the keyed digest still match */
+    legacy = vi_spec_digest (out->spec);
+    out->already = out->policy == VI_POLICY_ONCE && dom->uuid &&
+                   vi_ledger_has_request (cfg->state_dir, dom->uuid, dom->name, out->digest,
+                                          legacy);
+    return TRUE;
 }

@@ -1912,8 +1912,9 @@ static guint
 inject_once (const ViSpec *spec, ViVfs *vfs, const char *uuid, const char *digest,
              char **out_notes)
 {
-    ViRecordKey key = { uuid, digest, TRUE };
-    ViInjectOptions opts = { .secrets_dir = secrets_dir, .record = &key };
+    ViRecordKey key = { digest, TRUE };
+    ViInjectOptions opts = { .secrets_dir = secrets_dir, .domain_uuid = uuid,
+                              .record = &key };
     g_auto(ViInjectResult) result = { 0 };
     g_autoptr(GError) error = NULL;
 
@@ -2001,8 +2002,9 @@ test_record_all_or_nothing (void)
     g_autoptr(ViSpec) spec = parse (request);
     g_autoptr(ViVfs) vfs = debian_fake ();
     g_autoptr(ViVfs) failing = debian_fake ();
-    ViRecordKey key = { UUID_A, HEX_DIGEST, FALSE };
-    ViInjectOptions opts = { .secrets_dir = secrets_dir, .record = &key };
+    ViRecordKey key = { HEX_DIGEST, FALSE };
+    ViInjectOptions opts = { .secrets_dir = secrets_dir, .domain_uuid = UUID_A,
+                              .record = &key };
     g_autoptr(GError) error = NULL;
     g_autofree char *state = NULL, *again = NULL;
     guint n;
@@ -2053,8 +2055,9 @@ test_record_once (void)
     g_assert_cmpstr (fake_vfs_get (vfs, "/root/.ssh/authorized_keys"), ==, KEY2 "\n");
     {
         /* the plan says so */
-        ViRecordKey key = { UUID_A, digest, TRUE };
-        ViInjectOptions opts = { .secrets_dir = secrets_dir, .record = &key };
+        ViRecordKey key = { digest, TRUE };
+        ViInjectOptions opts = { .secrets_dir = secrets_dir, .domain_uuid = UUID_A,
+                                  .record = &key };
         g_autoptr(ViPlan) plan = vi_plan_build (spec, vfs, &opts, NULL);
         g_autofree char *text = vi_plan_describe (plan);
 
@@ -2062,8 +2065,9 @@ test_record_once (void)
     }
     /* policy always: the record changes nothing of that */
     {
-        ViRecordKey key = { UUID_A, digest, FALSE };
-        ViInjectOptions opts = { .secrets_dir = secrets_dir, .record = &key };
+        ViRecordKey key = { digest, FALSE };
+        ViInjectOptions opts = { .secrets_dir = secrets_dir, .domain_uuid = UUID_A,
+                                  .record = &key };
 
         g_assert_true (vi_inject (spec, vfs, &opts, TRUE, NULL, NULL));
         {
@@ -2157,8 +2161,9 @@ test_record_hostile (gconstpointer data)
     g_autoptr(ViVfs) control = hostile_record_guest (c, TRUE);
     g_autoptr(ViVfs) vfs = hostile_record_guest (c, FALSE);
     g_autofree char *notes = NULL;
-    ViRecordKey key = { UUID_A, HEX_DIGEST, TRUE };
-    ViInjectOptions opts = { .secrets_dir = secrets_dir, .record = &key };
+    ViRecordKey key = { HEX_DIGEST, TRUE };
+    ViInjectOptions opts = { .secrets_dir = secrets_dir, .domain_uuid = UUID_A,
+                              .record = &key };
 
     g_assert_cmpuint (inject_once (spec, control, UUID_A, HEX_DIGEST, &notes), ==, 0);
     g_assert_cmpstr (notes, ==, VI_INJECT_ALREADY_NOTE);

@@ -206,7 +206,6 @@ cli_cmd_inject (CliGlobal *global, int argc, char **argv)
     /* An explicit injection: no policy once; the guest record names the
      * domain, when there is one, and no request digest (that is the hook's,
      * under the host's digest key). */
-    record.uuid = dom ? dom->uuid : NULL;
     if (!vi_run_inject (cfg, target, spec, &record, o.dry_run,
                         o.verbose || global->verbose ? print_stage : NULL, NULL, &result,
                         &error)) {

@@ -4,20 +4,18 @@
 
 #include "cli.h"
 #include "cli-libvirt.h"
-#include "vi-crypt.h"
 #include "vi-error.h"
 #include "vi-image.h"
-#include "vi-ledger.h"
+#include "vi-run.h"
 
 int
 cli_stage_domain (const ViConfig *cfg, const ViDomain *dom, gboolean verbose)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(ViSpec) spec = NULL;
+    g_auto(ViRequest) req = { 0 };
     g_autoptr(ViTarget) target = NULL;
-    g_autofree char *digest = NULL, *legacy = NULL, *status = NULL;
+    g_autofree char *status = NULL;
     g_auto(ViInjectResult) result = { 0 };
-    ViPolicy policy;
 
     if (dom->inject == NULL) {
         g_printerr ("virt-inject: stage: domain '%s' has no <inject> request in its metadata\n",
@@ -25,23 +23,16 @@ cli_stage_domain (const ViConfig *cfg, const ViDomain *dom, gboolean verbose)
         return 1;
     }
     /* what the hook does at prepare, up to the injection */
-    spec = vi_spec_from_node (dom->inject, &cfg->limits, &error);
-    if (spec == NULL)
+    if (!vi_request_load (cfg, dom, &req, &error))
         return cli_error (error);
-    policy = spec->has_policy ? spec->policy : cfg->default_policy;
-    digest = vi_request_digest (spec, cfg->secrets_dir, cfg->digest_key, &error);
-    if (digest == NULL)
-        return cli_error (error);
-    legacy = vi_spec_digest (spec);
-    if (policy == VI_POLICY_ONCE && dom->uuid &&
-        vi_ledger_has_request (cfg->state_dir, dom->uuid, dom->name, digest, legacy)) {
+    if (req.already) {
         printf ("%s: request %.12s already injected (policy once): nothing to stage\n",
-                dom->name, digest);
+                dom->name, req.digest);
         return 0;
     }
-    target = vi_domain_choose_target (dom, spec, NULL, &error);
+    target = vi_domain_choose_target (dom, req.spec, NULL, &error);
     if (target == NULL ||
-        !vi_image_stage (cfg, target, spec, dom->uuid, dom->name, digest, NULL, NULL, &result,
+        !vi_image_stage (cfg, target, req.spec, dom->uuid, dom->name, req.digest, NULL, NULL, &result,
                          &error))
         return cli_error (error);
     if (verbose && result.summary)

@@ -25,7 +25,7 @@ main (int argc, char **argv)
 {
     g_autofree char *add = NULL, *format = NULL, *root = NULL, *spec_file = NULL;
     g_autofree char *secrets_dir = NULL, *qemu_object = NULL, *domain_uuid = NULL;
-    g_autofree char *record_uuid = NULL, *record_digest = NULL;
+    g_autofree char *record_digest = NULL;
     gint memsize = 0, smp = 1, items_max = VI_LIMITS_DEFAULT_ITEMS_MAX;
     gint64 request_max = VI_LIMITS_DEFAULT_REQUEST_MAX, file_max = VI_LIMITS_DEFAULT_FILE_MAX;
     gboolean force_tcg = FALSE, dry_run = FALSE, record_once = FALSE;
@@ -44,7 +44,6 @@ main (int argc, char **argv)
         { "file-max", 0, 0, G_OPTION_ARG_INT64, &file_max, "File size cap", "B" },
         { "items-max", 0, 0, G_OPTION_ARG_INT, &items_max, "Item count cap", "N" },
         { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Plan only", NULL },
-        { "record-uuid", 0, 0, G_OPTION_ARG_STRING, &record_uuid, "The guest record's domain", "UUID" },
         { "record-digest", 0, 0, G_OPTION_ARG_STRING, &record_digest, "Its request digest", "HEX" },
         { "record-once", 0, 0, G_OPTION_ARG_NONE, &record_once,
           "A guest record of this domain and digest: nothing to do", NULL },
@@ -91,7 +90,6 @@ main (int argc, char **argv)
     print_stage ("write");
     iopts.secrets_dir = secrets_dir;
     iopts.domain_uuid = domain_uuid;
-    record.uuid = record_uuid;
     record.digest = record_digest;
     record.once = record_once;
     iopts.record = &record;

@@ -569,9 +569,9 @@ test_guest_record (void)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(ViSpec) spec = vi_spec_parse (SELINUX_SPEC, strlen (SELINUX_SPEC), NULL, &error);
-    ViRecordKey key = { "6f1c1a4e-8a4b-4c2e-9d7a-0a1b2c3d4e5f",
-                        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", TRUE };
-    ViInjectOptions opts = { .record = &key };
+    const char *uuid = "6f1c1a4e-8a4b-4c2e-9d7a-0a1b2c3d4e5f";
+    ViRecordKey key = { "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", TRUE };
+    ViInjectOptions opts = { .domain_uuid = uuid, .record = &key };
 
     g_assert_no_error (error);
     fake_guestfs_reset ();
@@ -588,7 +588,7 @@ test_guest_record (void)
             g_assert_cmpuint (result.changes, >, 0);
         else
             g_assert_cmpuint (result.changes, ==, 0);
-        g_assert_nonnull (strstr (fake_guestfs_content (VI_RECORD_PATH), key.uuid));
+        g_assert_nonnull (strstr (fake_guestfs_content (VI_RECORD_PATH), uuid));
         fake_guestfs_remove ("/etc/motd");      /* the owner removes it: it stays removed */
     }
     g_assert_null (fake_guestfs_content ("/etc/motd"));
