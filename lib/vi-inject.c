@@ -1546,7 +1546,11 @@ init_system (ViVfs *vfs, const char *what, GError **error)
 }
 
 /* <firstboot>: armed once per request digest (VI_FIRSTBOOT_MARKER), also
- * under policy="always"; the runner removes the script after it ran. */
+ * under policy="always"; the runner removes the script after it ran.  The
+ * digest is the request's own (vi_spec_digest), not the keyed one of the
+ * ledger and record: a rotated secret re-applies the password, it does not
+ * re-run a first-boot script; and the marker, readable in the guest, holds
+ * no hash of a secret's value. */
 static gboolean
 plan_firstboot (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
 {
