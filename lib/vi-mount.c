@@ -30,6 +30,9 @@
 #include "vi-error.h"
 #include "vi-fd.h"
 
+#define VI_MOUNT_ROOT "root"            /* the mount point, in the work directory */
+#define VI_MOUNT_FUSE_FILE "disk"       /* qemu-storage-daemon's FUSE export */
+
 /* Attach @fd to a free loop device; returns the loop fd and its path. */
 static int
 loop_attach (int backing_fd, gboolean readonly, char **out_dev, GError **error)
@@ -142,36 +145,35 @@ qsd_stop (GPid pid)
     waitpid (pid, NULL, 0);
 }
 
-/* Mount, run, clean up.  Returns the callback's result. */
+/* Mount, run, clean up.  Returns the callback's result.  Everything it
+ * makes is in @work_dir, which vi_mount_workdir_remove() empties even when
+ * this process was killed. */
 static gboolean
-child_work (const ViTarget *target, ViMountFunc func, gpointer user_data, GError **error)
+child_work (const ViTarget *target, const char *work_dir, ViMountFunc func, gpointer user_data,
+            GError **error)
 {
-    g_autofree char *tmp = NULL;
-    g_autofree char *mnt = NULL;
+    g_autofree char *mnt = g_build_filename (work_dir, VI_MOUNT_ROOT, NULL);
     g_autofree char *fusefile = NULL;
     g_autofree char *loopdev = NULL;
     vi_autofd backing = -1;
     vi_autofd loop = -1;
     GPid qsd = 0;
-    gboolean ok = FALSE, mounted = FALSE;
+    gboolean ok = FALSE, mounted = FALSE, made = FALSE;
 
     if (unshare (CLONE_NEWNS) < 0)
         return vi_throw_errno (error, errno, "unshare(CLONE_NEWNS)");
     if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return vi_throw_errno (error, errno, "making mounts private");
-    tmp = g_dir_make_tmp ("virt-inject-mnt-XXXXXX", NULL);
-    if (tmp == NULL)
-        return vi_throw_errno (error, errno, "creating a mount point");
-    mnt = g_build_filename (tmp, "root", NULL);
     if (g_mkdir (mnt, 0700) < 0) {
         vi_throw_errno (error, errno, "%s", mnt);
         goto out;
     }
+    made = TRUE;
 
     if (target->is_block || g_str_equal (target->format, "raw")) {
         backing = open (target->path, O_RDWR | O_CLOEXEC | O_NOCTTY);
     } else {
-        fusefile = g_build_filename (tmp, "disk", NULL);
+        fusefile = g_build_filename (work_dir, VI_MOUNT_FUSE_FILE, NULL);
         if (!g_file_set_contents (fusefile, "", 0, NULL)) {
             vi_throw_errno (error, errno, "%s", fusefile);
             goto out;
@@ -208,19 +210,45 @@ out:
     qsd_stop (qsd);
     if (fusefile)
         (void) g_unlink (fusefile);
-    if (mnt)
+    if (made)
         (void) g_rmdir (mnt);
-    (void) g_rmdir (tmp);
     return ok;
 }
 
+char *
+vi_mount_workdir_new (GError **error)
+{
+    char *dir = g_dir_make_tmp ("virt-inject-mnt-XXXXXX", NULL);
+
+    if (dir == NULL)
+        vi_throw_errno (error, errno, "creating a mount point");
+    return dir;
+}
+
+void
+vi_mount_workdir_remove (const char *work_dir)
+{
+    g_autofree char *mnt = NULL, *fusefile = NULL;
+
+    if (work_dir == NULL)
+        return;
+    /* A mount of a killed child's namespace is not in ours: the mount
+     * point is an empty directory here. */
+    mnt = g_build_filename (work_dir, VI_MOUNT_ROOT, NULL);
+    fusefile = g_build_filename (work_dir, VI_MOUNT_FUSE_FILE, NULL);
+    (void) g_rmdir (mnt);
+    (void) g_unlink (fusefile);
+    (void) g_rmdir (work_dir);
+}
+
 gboolean
-vi_mount_within (const ViTarget *target, ViMountFunc func, gpointer user_data, GError **error)
+vi_mount_within (const ViTarget *target, const char *work_dir, ViMountFunc func,
+                 gpointer user_data, GError **error)
 {
     if (target->kind != VI_TARGET_ROOTFS_IMAGE)
         return vi_throw (error, VI_ERROR_TARGET, "not an LXC image root");
     if (geteuid () != 0)
         return vi_throw (error, VI_ERROR_UNSUPPORTED,
                          "mounting an LXC image root needs root (a private mount namespace)");
-    return child_work (target, func, user_data, error);
+    return child_work (target, work_dir, func, user_data, error);
 }

@@ -24,8 +24,25 @@ G_BEGIN_DECLS
 typedef gboolean (*ViMountFunc) (const char *root_dir, gpointer user_data, GError **error);
 
 /**
+ * vi_mount_workdir_new:
+ * An empty directory (0700, under $TMPDIR) for vi_mount_within(), made by
+ * the process that outlives the child, so that it can remove it whatever
+ * becomes of the child (vi_mount_workdir_remove()).
+ * Returns: (transfer full): its path, or %NULL with @error
+ */
+char *vi_mount_workdir_new (GError **error);
+
+/**
+ * vi_mount_workdir_remove:
+ * Removes what vi_mount_within() makes in @work_dir (the mount point, the
+ * FUSE export's file), then @work_dir; @work_dir may be %NULL.
+ */
+void vi_mount_workdir_remove (const char *work_dir);
+
+/**
  * vi_mount_within:
  * @target: a VI_TARGET_ROOTFS_IMAGE target
+ * @work_dir: an empty directory of vi_mount_workdir_new()
  *
  * Moves the calling process into a private mount namespace, mounts @target
  * there, runs @func, then unmounts and detaches.  The calling process's
@@ -34,7 +51,7 @@ typedef gboolean (*ViMountFunc) (const char *root_dir, gpointer user_data, GErro
  * root.
  * Returns: @func's result, or %FALSE with @error when mounting failed.
  */
-gboolean vi_mount_within (const ViTarget *target, ViMountFunc func, gpointer user_data,
-                          GError **error);
+gboolean vi_mount_within (const ViTarget *target, const char *work_dir, ViMountFunc func,
+                          gpointer user_data, GError **error);
 
 G_END_DECLS

@@ -17,6 +17,7 @@ typedef struct {
     const ViSpec *spec;
     const ViRecordKey *record;
     gboolean dry_run;
+    const char *work_dir;       /* an LXC image root's mount point is made in it */
     ViInjectResult *result;     /* where inject_mounted() leaves its result */
 } RootfsJob;
 
@@ -58,7 +59,7 @@ child_inject (gpointer user_data, ViInjectResult *out_result, GError **error)
         return inject_rootfs (job->target->path, job, out_result, error);
     vi_child_announce_stage ("mount");
     job->result = out_result;
-    return vi_mount_within (job->target, inject_mounted, job, error);
+    return vi_mount_within (job->target, job->work_dir, inject_mounted, job, error);
 }
 
 gboolean
@@ -66,7 +67,9 @@ vi_run_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
                const ViRecordKey *record, gboolean dry_run, ViProgressFunc progress, gpointer progress_data,
                ViInjectResult *out_result, GError **error)
 {
-    RootfsJob job = { cfg, target, spec, record, dry_run, NULL };
+    RootfsJob job = { cfg, target, spec, record, dry_run, NULL, NULL };
+    g_autofree char *work_dir = NULL;
+    gboolean ok;
     ViChildOptions copts = {
         .deadline = g_get_monotonic_time () + (gint64) cfg->timeout * G_USEC_PER_SEC,
         .timeout = cfg->timeout,
@@ -79,8 +82,16 @@ vi_run_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec,
 
     switch (target->kind) {
     case VI_TARGET_ROOTFS_DIR:
-    case VI_TARGET_ROOTFS_IMAGE:
         return vi_child_run_func (child_inject, &job, &copts, NULL, out_result, error);
+    case VI_TARGET_ROOTFS_IMAGE:
+        /* made and removed here: a child the deadline killed cannot */
+        work_dir = vi_mount_workdir_new (error);
+        if (work_dir == NULL)
+            return FALSE;
+        job.work_dir = work_dir;
+        ok = vi_child_run_func (child_inject, &job, &copts, NULL, out_result, error);
+        vi_mount_workdir_remove (work_dir);
+        return ok;
     case VI_TARGET_IMAGE:
         return vi_image_inject (cfg, target, spec, record, dry_run, progress, progress_data, out_result,
                                 error);

@@ -221,11 +221,14 @@ t_fuse_hang () { src=$T/fuse-src; mnt=$T/fuse-mnt; mkdir -p "$mnt"
     bindfs -f "$src" "$mnt" & bpid=$!
     i=0; until mountpoint -q "$mnt"; do sleep 0.1; i=$((i + 1)); [ $i -lt 100 ] || return 1; done
     img="<filesystem type='file'><driver type='loop' format='raw'/><source file='$mnt/ct.raw'/><target dir='/'/></filesystem>"
+    # the image root's mount point is made under TMPDIR: none is left behind
+    mkdir -p "$T/fuse-tmp"; export TMPDIR=$T/fuse-tmp
     "$VI" --config-file "$T/conf3" inject --rootfs "$mnt" --hostname alive >/dev/null &&
     domain alive2 always fail "$img" | VIRT_INJECT_CONFIG=$T/conf3 hook prepare begin &&
+    [ -z "$(ls -A "$T/fuse-tmp")" ] &&
     [ "$(cat "$src/etc/hostname")" = alive ] && [ "$(guest_cat "$src/ct.raw" /etc/hostname)" = alive2 ] || {
-        kill $bpid; umount "$mnt"; return 1; }
-    kill -STOP $bpid
+        unset TMPDIR; kill $bpid; umount "$mnt"; return 1; }
+    kill -STOP $bpid; ok=0
     s0=$(date +%s%N)
     "$VI" --config-file "$T/conf3" inject --rootfs "$mnt" --hostname stuck 2>"$T/fuse.err"; rc1=$?
     s1=$(date +%s%N)
@@ -233,12 +236,12 @@ t_fuse_hang () { src=$T/fuse-src; mnt=$T/fuse-mnt; mkdir -p "$mnt"
         VIRT_INJECT_CONFIG=$T/conf3 hook prepare begin; rc2=$?; cp "$T/err" "$T/fuse-hook.err"
     s2=$(date +%s%N)
     domain stuck always fail "$img" | VIRT_INJECT_CONFIG=$T/conf3 hook prepare begin; rc3=$?
-    cp "$T/err" "$T/fuse-img.err"
+    cp "$T/err" "$T/fuse-img.err"; unset TMPDIR
+    left=$(ls -A "$T/fuse-tmp"); echo "# left under TMPDIR: ${left:-nothing}"; [ -z "$left" ] || ok=1
     s3=$(date +%s%N)
     kill -CONT $bpid
     echo "# exits $rc1 $rc2 $rc3, ms $(( (s1 - s0) / 1000000 )) $(( (s2 - s1) / 1000000 )) $(( (s3 - s2) / 1000000 ))"
     sed 's/^/# /' "$T/fuse.err" "$T/fuse-hook.err" "$T/fuse-img.err"
-    ok=0
     [ $rc1 -eq 3 ] && [ $rc2 -eq 3 ] && [ $rc3 -eq 3 ] || ok=1
     for ms in $(( (s1 - s0) / 1000000 )) $(( (s2 - s1) / 1000000 )) $(( (s3 - s2) / 1000000 )); do
         [ "$ms" -lt 8000 ] || ok=1; done

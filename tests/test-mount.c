@@ -157,6 +157,25 @@ assert_cleaned_up (const Seen *s)
     g_assert_cmpint (errno, ==, ECHILD);
 }
 
+/* vi_mount_within() in a work directory of vi_mount_workdir_new(), which
+ * holds nothing afterwards, and which vi_mount_workdir_remove() removes. */
+static gboolean
+mount_within (const ViTarget *t, ViMountFunc func, gpointer data, GError **error)
+{
+    g_autofree char *work = vi_mount_workdir_new (NULL);
+    g_autoptr(GDir) dir = NULL;
+    gboolean ok;
+
+    g_assert_nonnull (work);
+    ok = vi_mount_within (t, work, func, data, error);
+    dir = g_dir_open (work, 0, NULL);
+    g_assert_nonnull (dir);
+    g_assert_null (g_dir_read_name (dir));
+    vi_mount_workdir_remove (work);
+    g_assert_false (g_file_test (work, G_FILE_TEST_EXISTS));
+    return ok;
+}
+
 static ViTarget *
 image_target (const char *path, const char *format)
 {
@@ -180,7 +199,7 @@ test_image (gconstpointer data)
 
     make_image (img, format);
     t = image_target (img, format);
-    g_assert_true (vi_mount_within (t, callback, &s, &error));
+    g_assert_true (mount_within (t, callback, &s, &error));
     g_assert_no_error (error);
     g_assert_cmpstr (s.hostname, ==, "h1\n");
     g_assert_true (s.flags & ST_NOSUID);
@@ -215,7 +234,7 @@ test_callback_fails (void)
 
     make_image (img, "raw");
     t = image_target (img, "raw");
-    g_assert_false (vi_mount_within (t, callback, &s, &error));
+    g_assert_false (mount_within (t, callback, &s, &error));
     g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
     g_assert_cmpstr (error->message, ==, "the callback failed");
     g_assert_nonnull (s.root);
@@ -245,29 +264,29 @@ test_refused (void)
     g_autoptr(GError) error = NULL;
     g_autofree char *block = g_malloc0 (1 << 20);
 
-    g_assert_false (vi_mount_within (dir, never_called, NULL, &error));
+    g_assert_false (mount_within (dir, never_called, NULL, &error));
     g_assert_error (error, VI_ERROR, VI_ERROR_TARGET);
     g_assert_cmpstr (error->message, ==, "not an LXC image root");
     g_clear_error (&error);
-    g_assert_false (vi_mount_within (image, never_called, NULL, &error));
+    g_assert_false (mount_within (image, never_called, NULL, &error));
     g_assert_error (error, VI_ERROR, VI_ERROR_TARGET);
     g_clear_error (&error);
 
     /* no filesystem on it */
     g_assert_true (g_file_set_contents (zeros, block, 1 << 20, NULL));
-    g_assert_false (vi_mount_within (t_zeros, never_called, NULL, &error));
+    g_assert_false (mount_within (t_zeros, never_called, NULL, &error));
     g_assert_error (error, VI_ERROR, VI_ERROR_TARGET);
     g_assert_nonnull (strstr (error->message, "no ext4/xfs/btrfs filesystem could be mounted"));
     g_clear_error (&error);
 
     /* qemu-storage-daemon's option syntax would split the path */
     g_assert_true (g_file_set_contents (comma, "", 0, NULL));
-    g_assert_false (vi_mount_within (t_comma, never_called, NULL, &error));
+    g_assert_false (mount_within (t_comma, never_called, NULL, &error));
     g_assert_error (error, VI_ERROR, VI_ERROR_TARGET);
     g_assert_nonnull (strstr (error->message, "image paths with ',' are not supported"));
     g_clear_error (&error);
 
-    g_assert_false (vi_mount_within (t_missing, never_called, NULL, &error));
+    g_assert_false (mount_within (t_missing, never_called, NULL, &error));
     g_assert_nonnull (error);
     g_assert_nonnull (strstr (error->message, missing));
 
