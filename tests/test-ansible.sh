@@ -36,6 +36,7 @@ cleanup () {
     for d in $had_dirs; do mkdir -p "$d"; done
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM    # meson's timeout: the EXIT trap still cleans up
 
 # --- the packages, the daemon, a guest tree ----------------------------------
 "$SRC/scripts/build-packages.sh" --if-changed "$P" > "$T/build.log" 2>&1 || { cat "$T/build.log"; exit 1; }

@@ -17,6 +17,7 @@ if [ -z "$PARSER" ]; then echo "1..0 # SKIP apparmor_parser is not installed (pa
 SYS=/etc/apparmor.d
 T=$(mktemp -d /tmp/vi-apparmor-XXXXXX)
 trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM    # meson's timeout: the EXIT trap still cleans up
 
 define () { sed -n "s/^#define $1 \"\(.*\)\"$/\1/p" "$B/config.h"; }
 LIBEXEC=$(define LIBEXECDIR)

@@ -24,6 +24,7 @@ if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root"; exit 77; fi
 if ! ls /boot/vmlinuz-* >/dev/null 2>&1; then echo "1..0 # SKIP no kernel for the appliance"; exit 77; fi
 T=$(mktemp -d /var/tmp/vi-appliance-XXXXXX)
 trap 'pkill -9 -f "qemu-nbd.*$T" 2>/dev/null; rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM    # meson's timeout: the EXIT trap still cleans up
 mkdir -p "$T/secrets"
 printf 'rootpw-secret\n' > "$T/secrets/rootpw"; chmod 0600 "$T/secrets/rootpw"
 conf () {  # conf FILE TIMEOUT MAX_PARALLEL

@@ -16,6 +16,7 @@ NS=http://virt-inject.org/xmlns/libvirt/domain/1.0
 if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root"; exit 77; fi
 T=$(mktemp -d /var/tmp/vi-hook-XXXXXX)
 trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM    # meson's timeout: the EXIT trap still cleans up
 mkdir -p "$T/secrets"
 cat > "$T/conf" <<CONF
 [paths]

@@ -8,6 +8,7 @@ SRC=$VIRT_INJECT_SOURCE_ROOT
 B=$VIRT_INJECT_BUILD_ROOT
 T=$(mktemp -d /tmp/vi-install-XXXXXX)
 trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM    # meson's timeout: the EXIT trap still cleans up
 
 define () { sed -n "s/^#define $1 \"\(.*\)\"$/\1/p" "$B/config.h"; }
 D=$T/dest

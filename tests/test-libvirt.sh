@@ -26,6 +26,7 @@ cleanup () {
     rm -rf "$T"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM    # meson's timeout: the EXIT trap still cleans up
 undefine_all () {
     for d in vi-web vi-bad vi-ct vi-ctraw vi-ctq vi-noroot; do
         virsh -c "$URI" destroy "$d" >/dev/null 2>&1

@@ -43,6 +43,7 @@ cleanup () {
     fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM    # meson's timeout: the EXIT trap still cleans up
 
 # in_root COMMAND...: run in the tree, as apt would on a host of its own.
 in_root () {

@@ -20,6 +20,7 @@ fi
 
 tmp=$(mktemp -d /tmp/test-cli-inject.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM    # meson's timeout: the EXIT trap still cleans up
 n=0
 failed=0
 

@@ -43,6 +43,7 @@ cleanup () {
     rm -rf "$T"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM    # meson's timeout: the EXIT trap still cleans up
 
 n=0
 failed=0
