@@ -15,7 +15,9 @@ NS=http://virt-inject.org/xmlns/libvirt/domain/1.0
 
 if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root"; exit 77; fi
 T=$(mktemp -d /var/tmp/vi-hook-XXXXXX)
-trap 'rm -rf "$T"' EXIT
+# a killed run may leave its FUSE mounts: unmount them before removing
+trap 'awk -v t="$T/" "index(\$2, t) == 1 { print \$2 }" /proc/mounts | sort -r |
+      while read -r m; do umount -l "$m"; done; rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM    # meson's timeout: the EXIT trap still cleans up
 mkdir -p "$T/secrets"
 cat > "$T/conf" <<CONF
