@@ -368,6 +368,16 @@ add_image_id (JsonBuilder *b, const ImageId *id)
 }
 
 static gboolean
+fsync_path (const char *path, GError **error)
+{
+    vi_autofd fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0 || fsync (fd) < 0)
+        return vi_throw_errno (error, errno, "flushing %s to disk", path);
+    return TRUE;
+}
+
+static gboolean
 intent_write (const char *path, IntentState state, const ImageId *id, GError **error)
 {
     g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -1025,6 +1035,12 @@ inject_locked (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec, 
         return FALSE;
     }
     if (!dry_run) {
+        /* The appliance unmounted the guest's filesystems and qemu closed
+         * the overlay (SIGTERM: it flushes); the host's page cache holds
+         * what it wrote until this: durable before "ready" says it may be
+         * committed, even after a crash of the host. */
+        if (!fsync_path (overlay, error))
+            return FALSE;
         /* the image must still be what the overlay was made on: something
          * else writing it meanwhile (a running guest) makes the overlay's
          * clusters stale */

@@ -523,9 +523,9 @@ g_commit (ViVfs *vfs, GError **error)
         if (guestfs_rename (self->g, s->tmp, s->path) < 0)
             return throw_g (self, error, s->path, "replacing the file");
     }
+    /* no guestfs_sync here: vi_vfs_guestfs_shutdown() unmounts, which
+     * writes everything back and reports a failure to */
     g_ptr_array_set_size (self->staged, 0);
-    if (guestfs_sync (self->g) < 0)
-        return throw_g (self, error, "/", "sync");
     return TRUE;
 }
 
@@ -1033,16 +1033,22 @@ blkid_candidates (GuestfsVfs *self, GPtrArray *names, GPtrArray *out, gboolean *
 static gboolean
 list_candidates (GuestfsVfs *self, GPtrArray *out, GError **error)
 {
-    char **devices = guestfs_list_devices (self->g);
-    char **partitions = devices ? guestfs_list_partitions (self->g) : NULL;
+    char **partitions = guestfs_list_partitions (self->g);
+    char **devices = NULL;
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
     gboolean lvm = FALSE, md = FALSE;
 
-    if (devices == NULL || partitions == NULL) {
-        strv_free_ (devices);
+    /* The appliance has one disk, ours (vi_vfs_guestfs_open adds one
+     * drive): with partitions it is no filesystem itself, and the devices
+     * need not be asked (each question is a process in the appliance,
+     * half a second under TCG). */
+    if (partitions != NULL && partitions[0] == NULL)
+        devices = guestfs_list_devices (self->g);
+    if (partitions == NULL || (partitions[0] == NULL && devices == NULL)) {
+        strv_free_ (partitions);
         return throw_g (self, error, "/", "listing the block devices");
     }
-    for (guint i = 0; devices[i]; i++)
+    for (guint i = 0; devices && devices[i]; i++)
         if (!has_partitions (devices[i], partitions))
             g_ptr_array_add (names, g_strdup (devices[i]));
     strv_free_ (devices);
@@ -1462,9 +1468,14 @@ vi_vfs_guestfs_shutdown (ViVfs *vfs, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
 
+    /* Unmounting writes every filesystem back, and says so when it
+     * cannot; qemu, ended by SIGTERM, flushes the overlay as it closes it,
+     * and the host makes that durable (vi-image).  libguestfs's autosync
+     * would unmount and sync once more, and the sync flushes qemu's cache
+     * to the host disk device by device: half a second under TCG each. */
     if (guestfs_umount_all (self->g) < 0)
         return throw_g (self, error, "/", "unmounting");
-    if (guestfs_shutdown (self->g) < 0)
+    if (guestfs_set_autosync (self->g, 0) < 0 || guestfs_shutdown (self->g) < 0)
         return throw_g (self, error, "/", "shutting the appliance down (changes may be lost)");
     return TRUE;
 }

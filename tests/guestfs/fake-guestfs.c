@@ -385,7 +385,14 @@ int guestfs_config (guestfs_h *g, const char *param, const char *value) { return
 int guestfs_launch (guestfs_h *g) { return FAILS (g, "guestfs_launch"); }
 int guestfs_shutdown (guestfs_h *g) { return FAILS (g, "guestfs_shutdown"); }
 int guestfs_sync (guestfs_h *g) { return FAILS (g, "guestfs_sync"); }
-int guestfs_umount_all (guestfs_h *g) { g_ptr_array_set_size (mounted, 0); return 0; }
+int guestfs_umount_all (guestfs_h *g)
+{
+    if (FAILS (g, "guestfs_umount_all"))
+        return -1;
+    g_ptr_array_set_size (mounted, 0);
+    return 0;
+}
+int guestfs_set_autosync (guestfs_h *g, int autosync) { return 0; }
 void guestfs_close (guestfs_h *g) { g_free (g->last_error); g_free (g); }
 
 int

@@ -304,6 +304,17 @@ test_shutdown_failure (void)
     fake_guestfs_fail ("guestfs_shutdown");
     g_assert_false (vi_vfs_guestfs_shutdown (vfs, &error));
     g_assert_nonnull (strstr (error->message, "changes may be lost"));
+    g_clear_error (&error);
+    g_clear_pointer (&vfs, vi_vfs_free);
+
+    /* what writes the filesystems back (no sync after it): its failure
+     * is the shutdown's */
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    vfs = open_vfs (NULL, &error);
+    fake_guestfs_fail ("guestfs_umount_all");
+    g_assert_false (vi_vfs_guestfs_shutdown (vfs, &error));
+    g_assert_nonnull (strstr (error->message, "unmounting"));
 }
 
 /* What prefetch learns (one lstatnslist per directory; the entries of a
