@@ -28,7 +28,7 @@ cleanup () {
 trap cleanup EXIT
 trap 'exit 130' INT TERM    # meson's timeout: the EXIT trap still cleans up
 undefine_all () {
-    for d in vi-web vi-bad vi-ct vi-ctraw vi-ctq vi-noroot; do
+    for d in vi-web vi-bad vi-staged vi-ct vi-ctraw vi-ctq vi-noroot; do
         virsh -c "$URI" destroy "$d" >/dev/null 2>&1
         virsh -c "$URI" undefine "$d" >/dev/null 2>&1
         virsh -c lxc:/// destroy "$d" >/dev/null 2>&1
@@ -110,6 +110,22 @@ t_once () {
     s=$(date +%s); virsh -c "$URI" start vi-web && virsh -c "$URI" destroy vi-web || return 1
     e=$(date +%s); echo "second start took $((e - s)) s"; [ $((e - s)) -lt 15 ]; }
 
+# `metadata set --stage` through the libvirt API: the request saved in the
+# domain, injected ahead into a stage; `virsh start` only commits it (no
+# appliance: as fast as the second start above), and the stage is gone.
+image "$T/staged.qcow2" qcow2
+t_metadata_stage () {
+    qemu_domain vi-staged "$T/staged.qcow2" "" > "$T/staged.xml"
+    virsh -c "$URI" define "$T/staged.xml" >/dev/null || return 1
+    "$VI" --config-file "$T/conf" metadata set -c "$URI" vi-staged --hostname staged1 --stage \
+        >"$T/ms.out" 2>&1; rc=$?; cat "$T/ms.out"
+    [ $rc -eq 0 ] && grep -q '^staged: .* vi-staged: request .* staged on .*staged.qcow2' "$T/ms.out" &&
+    virsh -c "$URI" dumpxml --inactive vi-staged | grep -q '<vi:hostname>staged1</vi:hostname>' &&
+    "$VI" --config-file "$T/conf" stage --status | grep -q ' vi-staged: request ' || return 1
+    s=$(date +%s); virsh -c "$URI" start vi-staged && virsh -c "$URI" destroy vi-staged || return 1
+    e=$(date +%s); echo "the staged start took $((e - s)) s"; [ $((e - s)) -lt 15 ] &&
+    "$VI" --config-file "$T/conf" stage --status | tee "$T/st.out" | grep -q '^no stage$'; }
+
 "$SRC/tests/make-guest-tree.sh" debian12 "$T/ctroot" >/dev/null
 t_lxc_dir () {
     lxc_domain vi-ct "<filesystem type='mount'><source dir='$T/ctroot'/><target dir='/'/></filesystem>" "$(request ct1 always)" > "$T/ct.xml"
@@ -143,13 +159,14 @@ t_lxc_noroot () {
 ok "virsh start of a QEMU domain injects through the hook" t_qemu_start
 ok "an invalid request fails virsh start with the virt-inject: line, disk unchanged" t_invalid
 ok "policy once: the second start launches no appliance" t_once
+ok "metadata set --stage: virsh start commits the stage, no appliance" t_metadata_stage
 ok "LXC domain with a directory root: the hook injected into the tree" t_lxc_dir
 ok "LXC domain with a raw image root (loop)" t_lxc_raw
 ok "LXC domain with a qcow2 image root (FUSE export)" t_lxc_qcow2
 ok "LXC domain without a root filesystem is refused, host untouched" t_lxc_noroot
 
 # --- read the QEMU images back in one appliance session ----------------
-guestfish --ro --format=qcow2 -a "$T/web.qcow2" > "$T/check.out" 2>&1 <<'GF'
+guestfish --ro --format=qcow2 -a "$T/web.qcow2" -a "$T/staged.qcow2" > "$T/check.out" 2>&1 <<'GF'
 run
 mount /dev/sda /
 echo WEB-hostname
@@ -158,9 +175,15 @@ echo WEB-keys
 cat /root/.ssh/authorized_keys
 echo WEB-meta
 cat /meta.js
+umount /
+mount /dev/sdb /
+echo STAGED-hostname
+cat /etc/hostname
 GF
 sect () { awk -v s="$1" '$0==s{f=1;next} /^[A-Z]+-[a-z]/{f=0} f' "$T/check.out"; }
 t_web () { [ "$(sect WEB-hostname)" = web1 ] && sect WEB-keys | grep -q 'a@b' && sect WEB-meta | grep -q hook; }
 ok "read back: the QEMU domain's disk holds the injected files" t_web
+t_staged () { [ "$(sect STAGED-hostname)" = staged1 ]; }
+ok "read back: the staged domain's disk holds the committed stage" t_staged
 [ "$tap_failed" -eq 0 ] || sed 's/^/# /' "$T/check.out"
 tap_done
