@@ -188,6 +188,36 @@ vi_edit_authorized_keys (const char *old, gsize len, const char *const *keys, gu
 }
 
 char *
+vi_edit_take_back_lines (const char *text, const char *const *lines, const char *const *keep,
+                         guint n_keep, GStrv *out_removed)
+{
+    g_autoptr(GHashTable) kept = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    g_auto(GStrv) split = g_strsplit (text, "\n", -1);
+    g_autoptr(GStrvBuilder) removed = g_strv_builder_new ();
+    GString *s = g_string_new (NULL);
+
+    for (guint k = 0; k < n_keep; k++) {
+        char *id = key_identity (keep[k]);
+        if (id)
+            g_hash_table_add (kept, id);
+    }
+    for (guint i = 0; split[i]; i++) {
+        g_autofree char *id = NULL;
+        gboolean last = split[i + 1] == NULL;  /* after the last newline */
+
+        if (split[i][0] != '\0' && g_strv_contains (lines, split[i]) &&
+            ((id = key_identity (split[i])) == NULL || !g_hash_table_contains (kept, id))) {
+            g_strv_builder_add (removed, split[i]);
+            continue;
+        }
+        g_string_append_printf (s, last ? "%s" : "%s\n", split[i]);
+    }
+    if (out_removed)
+        *out_removed = g_strv_builder_end (removed);
+    return g_string_free (s, FALSE);
+}
+
+char *
 vi_edit_ifupdown_strip_block (const char *text, GError **error)
 {
     g_auto(GStrv) lines = g_strsplit (text, "\n", -1);

@@ -86,6 +86,23 @@ char *vi_edit_hosts (const char *hosts, const char *hostname);
 char *vi_edit_authorized_keys (const char *old, gsize len, const char *const *keys, guint n_keys);
 
 /**
+ * vi_edit_take_back_lines:
+ * @text: a guest text file (authorized_keys, hosts)
+ * @lines: the lines an earlier injection added (the guest record's)
+ * @keep: (array length=n_keep) (nullable): key lines still requested: a
+ *   line of @lines with the type and key data of one of them stays
+ * @out_removed: (out) (optional): the lines removed, in their order in @text
+ *
+ * Removes from @text every line equal to one of @lines, byte for byte,
+ * unless @keep still asks for it; every other line (the guest's own, and
+ * the added lines its owner edited) stays, in its order.
+ * Returns: (transfer full): the new text (@text itself when nothing is
+ * removed).
+ */
+char *vi_edit_take_back_lines (const char *text, const char *const *lines,
+                               const char *const *keep, guint n_keep, GStrv *out_removed);
+
+/**
  * vi_edit_ifupdown_strip_block:
  * Returns: (transfer full): @text without the lines from VI_NET_BLOCK_BEGIN
  * to VI_NET_BLOCK_END (the busybox stanzas of an earlier run), a final
