@@ -1972,7 +1972,8 @@ test_record_items (void)
     g_assert_cmpuint (it->gid, ==, 42);
     /* an existing directory whose mode and owner changed */
     {
-        g_autoptr(ViSpec) attr = parse ("<vi:inject xmlns:vi='" NS "'><vi:directory path='/home/alice' "
+        g_autoptr(ViSpec) attr = parse ("<vi:inject xmlns:vi='" NS "' keep-dropped='yes'>"
+                                        "<vi:directory path='/home/alice' "
                                         "mode='0700' owner='alice' group='wheel'/></vi:inject>");
         g_autoptr(ViRecord) r2 = NULL;
 
@@ -1982,7 +1983,7 @@ test_record_items (void)
         g_assert_cmpint (it->kind, ==, VI_RECORD_ATTR_CHANGED);
         g_assert_cmpuint (it->orig.mode, ==, 0755);
         g_assert_cmpuint (it->mode, ==, 0700);
-        /* and the items of the first request are still there */
+        /* and the items of the first request are still there (keep-dropped) */
         g_assert_cmpuint (r2->items->len, ==, r->items->len + 1);
     }
     g_assert_true (vi_vfs_stat (vfs, VI_RECORD_DIR, &st, NULL));

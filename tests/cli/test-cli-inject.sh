@@ -98,7 +98,7 @@ if grep -rq 'correct horse\|s3cret' "$tmp/g1"; then false; else true; fi
 ok $? "no clear text anywhere in the guest tree"
 
 snapshot "$tmp/g1" >"$tmp/s1"
-expect 0 "a second run succeeds" vic inject --rootfs "$tmp/g1" --ssh-key "alice:$tmp/keys" \
+expect 0 "a second run succeeds" vic inject --rootfs "$tmp/g1" --keep-dropped --ssh-key "alice:$tmp/keys" \
     --file "/etc/motd:$tmp/motd" --hostname web1.example.com
 grep -q "^root directory $tmp/g1: 0 changes (5 already as requested)\$" "$tmp/out"
 ok $? "the second run counts only steps already as requested"
