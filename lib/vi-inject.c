@@ -1931,6 +1931,26 @@ item_reachable (ViVfs *vfs, const char *path, const char **out_why, gboolean *ou
     return TRUE;
 }
 
+/* The item's path as it is now: *@out_gone (and the item taken back: there
+ * is nothing left to take back) when it no longer exists. */
+static gboolean
+stat_item (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, ViStat *out_st, gboolean *out_gone,
+           GError **error)
+{
+    g_autoptr(GError) e = NULL;
+
+    *out_gone = FALSE;
+    if (vi_vfs_stat (vfs, it->path, out_st, &e))
+        return TRUE;
+    if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+        g_propagate_error (error, g_steal_pointer (&e));
+        return FALSE;
+    }
+    *out_gone = TRUE;
+    taken_back (plan, it->path);
+    return TRUE;
+}
+
 /* Removes the lines @it added to the guest's file (read as @now, with
  * @st) that are still there, keeping everything else. */
 static gboolean
@@ -1957,15 +1977,14 @@ take_back_lines (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GBytes *now, 
                        st->uid, st->gid, TAKEN_BACK, error);
 }
 
-/* A file virt-inject created or replaced, and edits of added lines: the
- * file removed, its kept original put back, or the lines removed; only
- * when the guest did not change it since (its SHA-256 is what virt-inject
- * wrote). */
+/* A file virt-inject created or replaced (@st: as it is now), and edits
+ * of added lines: the file removed, its kept original put back, or the
+ * lines removed; only when the guest did not change it since (its SHA-256
+ * is what virt-inject wrote). */
 static gboolean
-take_back_file (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error)
+take_back_file (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, const ViStat *st,
+                GError **error)
 {
-    ViStat st;
-    g_autoptr(GError) e = NULL;
     g_autoptr(GBytes) now = NULL;
     g_autoptr(GBytes) orig = NULL;
     g_autofree char *sha = NULL;
@@ -1976,16 +1995,12 @@ take_back_file (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error
         leave (plan, it, "an edit that did not only add lines");
         return TRUE;
     }
-    if (!vi_vfs_stat (vfs, it->path, &st, &e)) {
-        if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
-            g_propagate_error (error, g_steal_pointer (&e));
-            return FALSE;
-        }
-        taken_back (plan, it->path);            /* gone already */
+    if (st->type != VI_FILE_TYPE_REGULAR || st->nlink != 1) {
+        leave (plan, it, "no longer a regular file of one link");
         return TRUE;
     }
-    if (st.type != VI_FILE_TYPE_REGULAR || st.nlink != 1) {
-        leave (plan, it, "no longer a regular file of one link");
+    if (st->size > plan->read_max) {
+        leave (plan, it, "larger than virt-inject reads (changed in the guest since)");
         return TRUE;
     }
     if (!vi_vfs_read_file (vfs, it->path, plan->read_max, &now, error))
@@ -1993,7 +2008,7 @@ take_back_file (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error
     sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, now);
     if (it->kind == VI_RECORD_FILE_EDITED ||
         (it->lines_added && g_strcmp0 (sha, it->written_sha256) != 0))
-        return take_back_lines (plan, vfs, it, now, &st, error);
+        return take_back_lines (plan, vfs, it, now, st, error);
     if (it->written_sha256 == NULL) {
         leave (plan, it, "the record has no digest of what virt-inject wrote");
         return TRUE;
@@ -2003,7 +2018,7 @@ take_back_file (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error
         return TRUE;
     }
     if (it->kind == VI_RECORD_FILE_CREATED) {
-        plan_removal (plan, STEP_UNLINK, it->path, &st);
+        plan_removal (plan, STEP_UNLINK, it->path, st);
         return TRUE;
     }
     /* replaced: its kept original back, with its mode and owner */
@@ -2038,21 +2053,12 @@ take_back_file (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error
 /* An existing path whose mode and owner virt-inject changed: put back
  * while they are still what virt-inject set. */
 static gboolean
-take_back_attr (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error)
+take_back_attr (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, const ViStat *st,
+                GError **error)
 {
-    ViStat st;
-    g_autoptr(GError) e = NULL;
 
-    if (!vi_vfs_stat (vfs, it->path, &st, &e)) {
-        if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
-            g_propagate_error (error, g_steal_pointer (&e));
-            return FALSE;
-        }
-        taken_back (plan, it->path);
-        return TRUE;
-    }
-    if (st.type == VI_FILE_TYPE_SYMLINK || st.mode != it->mode || st.uid != it->uid ||
-        st.gid != it->gid) {
+    if (st->type == VI_FILE_TYPE_SYMLINK || st->mode != it->mode || st->uid != it->uid ||
+        st->gid != it->gid) {
         leave (plan, it, "its mode or owner changed in the guest since");
         return TRUE;
     }
@@ -2065,21 +2071,13 @@ take_back_attr (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error
 /* A directory virt-inject created: removed when nothing is left in it
  * once the take-back's removals are done. */
 static gboolean
-take_back_dir (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error)
+take_back_dir (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, const ViStat *st,
+               GError **error)
 {
-    ViStat st;
     g_autoptr(GError) e = NULL;
     g_autoptr(GPtrArray) names = NULL;
 
-    if (!vi_vfs_stat (vfs, it->path, &st, &e)) {
-        if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
-            g_propagate_error (error, g_steal_pointer (&e));
-            return FALSE;
-        }
-        taken_back (plan, it->path);
-        return TRUE;
-    }
-    if (st.type != VI_FILE_TYPE_DIRECTORY) {
+    if (st->type != VI_FILE_TYPE_DIRECTORY) {
         leave (plan, it, "no longer a directory");
         return TRUE;
     }
@@ -2096,7 +2094,7 @@ take_back_dir (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error)
         if (!g_hash_table_contains (plan->removing, child))
             return TRUE;    /* in use: it stays, as recorded (no line: the usual case) */
     }
-    plan_removal (plan, STEP_RMDIR, it->path, &st);
+    plan_removal (plan, STEP_RMDIR, it->path, st);
     return TRUE;
 }
 
@@ -2105,6 +2103,7 @@ take_back_item (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error
 {
     const char *why = NULL;
     gboolean gone = FALSE;
+    ViStat st;
 
     if (g_strv_contains (account_files, it->path)) {
         leave (plan, it, "users and groups are not deleted");
@@ -2120,15 +2119,19 @@ take_back_item (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error
         leave (plan, it, why);
         return TRUE;
     }
+    if (!stat_item (plan, vfs, it, &st, &gone, error))
+        return FALSE;
+    if (gone)
+        return TRUE;
     switch (it->kind) {
     case VI_RECORD_FILE_CREATED:
     case VI_RECORD_FILE_REPLACED:
     case VI_RECORD_FILE_EDITED:
-        return take_back_file (plan, vfs, it, error);
+        return take_back_file (plan, vfs, it, &st, error);
     case VI_RECORD_ATTR_CHANGED:
-        return take_back_attr (plan, vfs, it, error);
+        return take_back_attr (plan, vfs, it, &st, error);
     case VI_RECORD_DIR_CREATED:
-        return take_back_dir (plan, vfs, it, error);
+        return take_back_dir (plan, vfs, it, &st, error);
     default:
         g_assert_not_reached ();
     }
