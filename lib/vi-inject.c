@@ -2137,6 +2137,20 @@ take_back_item (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error
     }
 }
 
+/* Whether @path is in @home (the home of a user virt-inject created), made
+ * there for the user and kept with the user: all but the SSH keys it was
+ * given (taken back like any keys when the request drops them). */
+static gboolean
+home_keeps (const char *home, const char *path)
+{
+    g_autofree char *keys = g_build_filename (home, ".ssh", "authorized_keys", NULL);
+
+    if (g_str_equal (path, keys))
+        return FALSE;
+    return g_str_equal (path, home) ||
+           (g_str_has_prefix (path, home) && path[strlen (home)] == '/');
+}
+
 /* The items of the guest's record that this plan no longer produces (no
  * step, no planned or known directory, no file read to be edited) are
  * taken back, innermost first (the record lists a directory before what
@@ -2165,13 +2179,10 @@ plan_take_back (ViPlan *plan, ViVfs *vfs, GError **error)
     for (guint pass = 0; pass < 2; pass++) {
         for (guint i = plan->record->items->len; i > 0; i--) {
             const ViRecordItem *it = plan->record->items->pdata[i - 1];
-
             gboolean in_home = FALSE;
 
             for (guint h = 0; h < homes->len; h++)
-                in_home |= g_str_equal (it->path, homes->pdata[h]) ||
-                           (g_str_has_prefix (it->path, homes->pdata[h]) &&
-                            it->path[strlen (homes->pdata[h])] == '/');
+                in_home |= home_keeps (homes->pdata[h], it->path);
             if (in_home || (pass == 1) != (it->kind == VI_RECORD_DIR_CREATED) ||
                 under_record_dir (it->path) || g_strv_contains (machinery_files, it->path) ||
                 g_hash_table_contains (produced, it->path) ||

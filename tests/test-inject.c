@@ -2330,6 +2330,59 @@ test_dropped_taken_back (void)
     }
 }
 
+/* A created user the request drops: not deleted (passwd, shadow, group,
+ * the home and what was copied into it stay), but the SSH keys and the
+ * sudoers drop-in virt-inject gave it are taken back; a key line the
+ * owner added beside them stays.  Control: the same run with bob still
+ * requested keeps all of it. */
+static void
+test_dropped_user (void)
+{
+    g_autoptr(ViSpec) a = parse (users_request);
+    g_autoptr(ViSpec) b = parse ("<vi:inject xmlns:vi='" NS "'>"
+                                 "<vi:file path='/srv/bob.txt' owner='bob' group='bob'>b&#10;"
+                                 "</vi:file></vi:inject>");
+    g_autoptr(ViVfs) vfs = users_fake ();
+    g_autoptr(ViVfs) control = users_fake ();
+    g_autoptr(ViVfs) edited = users_fake ();
+    g_autofree char *passwd = NULL, *shadow = NULL, *plan = NULL;
+
+    inject_ok (a, vfs, NULL);
+    inject_ok (a, control, NULL);
+    inject_ok (a, edited, NULL);
+    g_assert_nonnull (fake_vfs_get (vfs, "/etc/sudoers.d/virt-inject-bob"));
+    g_assert_cmpstr (fake_vfs_get (vfs, "/home/bob/.ssh/authorized_keys"), ==, KEY2 "\n");
+    passwd = g_strdup (fake_vfs_get (vfs, "/etc/passwd"));
+    shadow = g_strdup (fake_vfs_get (vfs, "/etc/shadow"));
+
+    /* control: bob still requested */
+    inject_ok (a, control, NULL);
+    g_assert_nonnull (fake_vfs_get (control, "/etc/sudoers.d/virt-inject-bob"));
+    g_assert_cmpstr (fake_vfs_get (control, "/home/bob/.ssh/authorized_keys"), ==, KEY2 "\n");
+
+    plan = plan_text (b, vfs);
+    g_assert_nonnull (strstr (plan, "remove      /home/bob/.ssh/authorized_keys 0600 1001:1001 "
+                              "(taken back: dropped from the request)\n"));
+    g_assert_nonnull (strstr (plan, "remove      /etc/sudoers.d/virt-inject-bob 0440 0:0 "
+                              "(taken back: dropped from the request)\n"));
+    g_assert_nonnull (strstr (plan, "skipped     /etc/passwd 0644 0:0 (not taken back: users and "
+                              "groups are not deleted)\n"));
+    inject_ok (b, vfs, NULL);
+    g_assert_null (fake_vfs_get (vfs, "/home/bob/.ssh/authorized_keys"));
+    g_assert_null (fake_vfs_get (vfs, "/etc/sudoers.d/virt-inject-bob"));
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/passwd"), ==, passwd);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/shadow"), ==, shadow);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/home/bob/.bashrc"), ==, "# bashrc\n");
+    g_assert_true (fake_exists (vfs, "/home/bob/.ssh"));
+    g_assert_cmpuint (n_changes (b, vfs, NULL), ==, 0);
+
+    /* the owner added a key: only virt-inject's goes */
+    fake_vfs_add_file (edited, "/home/bob/.ssh/authorized_keys", KEY2 "\n" KEY1 "\n", 0600, 1001,
+                       1001);
+    inject_ok (b, edited, NULL);
+    g_assert_cmpstr (fake_vfs_get (edited, "/home/bob/.ssh/authorized_keys"), ==, KEY1 "\n");
+}
+
 /* keep-dropped (the request attribute; the CLI's --keep-dropped sets it):
  * A's items stay, in the guest and in the record. */
 static void
@@ -2455,6 +2508,7 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/record/once", test_record_once);
     g_test_add_func ("/inject/fake/dropped/taken-back", test_dropped_taken_back);
     g_test_add_func ("/inject/fake/dropped/keep-dropped", test_dropped_keep);
+    g_test_add_func ("/inject/fake/dropped/created-user", test_dropped_user);
     for (guint i = 0; i < G_N_ELEMENTS (hostile_take_backs); i++) {
         g_autofree char *path = g_strdup_printf ("/inject/fake/dropped/hostile/%s",
                                                  hostile_take_backs[i].name);
