@@ -63,6 +63,24 @@ vi_edit_shadow_set_password (const char *text, const char *user, const char *fie
 }
 
 char *
+vi_edit_shadow_expire (const char *text, const char *user)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    g_auto(GStrv) f = NULL;
+    int l = shadow_find (lines, user, &f);
+
+    if (l < 0)
+        return NULL;
+    if (g_strv_length (f) != 9 || f[7][0] != '\0')
+        return g_strdup (text);         /* not a shadow line, or an expiry already set */
+    g_free (f[7]);
+    f[7] = g_strdup ("1");
+    g_free (lines[l]);
+    lines[l] = g_strjoinv (":", f);
+    return g_strjoinv ("\n", lines);
+}
+
+char *
 vi_edit_shadow_lock (const char *field)
 {
     return field[0] == '!' ? g_strdup (field) : g_strconcat ("!", field, NULL);

@@ -41,6 +41,18 @@ char *vi_edit_shadow_set_password (const char *text, const char *user, const cha
                                    const char *today, GError **error);
 
 /**
+ * vi_edit_shadow_expire:
+ * @text: /etc/shadow
+ * @user: the account
+ * Returns: (transfer full) (nullable): @text with field 8 (the account's
+ * expiry day) of @user's line set to 1 (1970-01-02: expired, the account
+ * and its files kept), every other byte kept; @text itself when the
+ * field is already set (the owner's choice stays) or the line does not
+ * have nine fields; %NULL when @user has no line.
+ */
+char *vi_edit_shadow_expire (const char *text, const char *user);
+
+/**
  * vi_edit_shadow_lock:
  * Returns: (transfer full): the password field @field locked: a leading '!'
  * added unless there is one already.

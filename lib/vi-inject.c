@@ -2384,6 +2384,59 @@ plan_record (ViPlan *plan, ViVfs *vfs, const ViRecordKey *key, GError **error)
                        "guest record", error);
 }
 
+/* Users virt-inject created (their lines in the record's /etc/passwd item)
+ * that the request no longer names are not deleted but expired (shadow
+ * field 8), while /etc/shadow is what virt-inject last wrote (its record
+ * digest): a shadow the guest changed since is left, and the plan says so.
+ * An expiry already set stays.  Before plan_edits(), which writes it. */
+static gboolean
+plan_expire_dropped (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
+{
+    const ViRecordItem *passwd, *shadow;
+    Edit *ed = NULL;
+    g_autofree char *sha = NULL;
+
+    if (plan->record == NULL || plan->keep_dropped)
+        return TRUE;
+    passwd = vi_record_lookup (plan->record, "/etc/passwd");
+    shadow = vi_record_lookup (plan->record, "/etc/shadow");
+    for (guint i = 0; passwd && passwd->lines_added && passwd->lines_added[i]; i++) {
+        g_auto(GStrv) f = g_strsplit (passwd->lines_added[i], ":", 2);
+        g_autofree char *why = NULL;
+        gboolean named = FALSE;
+        char *text;
+
+        if (f[0] == NULL || f[1] == NULL || !vi_check_account_name (f[0], NULL))
+            continue;
+        for (guint u = 0; u < spec->users->len; u++)
+            named |= g_str_equal (((ViUser *) spec->users->pdata[u])->name, f[0]);
+        if (named)
+            continue;
+        if (ed == NULL && !plan_edit (plan, vfs, "/etc/shadow", TRUE, &ed, error))
+            return FALSE;
+        if (ed == NULL)
+            return TRUE;                        /* no shadow: nothing to expire */
+        if (sha == NULL)
+            sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, ed->old, -1);
+        if (shadow == NULL || shadow->kind != VI_RECORD_FILE_EDITED ||
+            g_strcmp0 (shadow->after_sha256, sha) != 0) {
+            why = g_strdup_printf ("not taken back: user %s dropped from the request, not "
+                                   "expired: /etc/shadow changed in the guest since", f[0]);
+            add_step (plan, STEP_SKIPPED, "/etc/shadow", ed->st.mode, ed->st.uid, ed->st.gid, why);
+            continue;
+        }
+        text = vi_edit_shadow_expire (ed->text, f[0]);
+        if (text == NULL || g_str_equal (text, ed->text)) {
+            g_free (text);
+            continue;                           /* gone, or an expiry already set */
+        }
+        why = g_strdup_printf ("taken back: user %s dropped from the request (expired, not "
+                               "deleted)", f[0]);
+        edit_set (ed, text, why);
+    }
+    return TRUE;
+}
+
 /* ---- the plan ---------------------------------------------------------- */
 
 ViPlan *
@@ -2455,6 +2508,7 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
         if (!plan_ssh_keys (plan, spec->users->pdata[i], vfs, error))
             return NULL;
     if (!plan_passwords (plan, spec, vfs, opts, error) ||
+        !plan_expire_dropped (plan, spec, vfs, error) ||
         !plan_edits (plan, vfs, error) ||
         !plan_hostname (plan, spec, vfs, error) ||
         !plan_network (plan, spec, vfs, error) ||

@@ -236,6 +236,31 @@ test_authorized_keys_len (void)
     g_assert_cmpstr (got, ==, KEY_A "\n" KEY_B "\n");
 }
 
+/* ---- expiring a dropped user ------------------------------------------------ */
+
+/* @arg: the user */
+static const Case expire_cases[] = {
+    { "expired", "root:*:19000:0:99999:7:::\nbob:$6$x$y:19000:0:99999:7:::\n", "bob",
+      "root:*:19000:0:99999:7:::\nbob:$6$x$y:19000:0:99999:7::1:\n", NULL },
+    { "already-set-stays", "bob:!:19000:0:99999:7::20000:\n", "bob",
+      "bob:!:19000:0:99999:7::20000:\n", NULL },
+    { "short-line-stays", "bob:!:19000\n", "bob", "bob:!:19000\n", NULL },
+    { "no-trailing-newline", "bob:x:1:0:99999:7:::", "bob", "bob:x:1:0:99999:7::1:", NULL },
+};
+
+static char *
+expire (const char *text, const char *arg, GError **error)
+{
+    return vi_edit_shadow_expire (text, arg);
+}
+
+/* No line of the user: NULL. */
+static void
+test_expire_missing (void)
+{
+    g_assert_null (vi_edit_shadow_expire ("root:*:19000:0:99999:7:::\n", "bob"));
+}
+
 /* ---- taking back added lines ---------------------------------------------- */
 
 /* @arg: the lines added, one a line, then "--" and the keys still requested */
@@ -389,6 +414,8 @@ main (int argc, char **argv)
     add_edit_cases ("/edit/authorized-keys", keys_cases, G_N_ELEMENTS (keys_cases), keys);
     g_test_add_func ("/edit/authorized-keys/length", test_authorized_keys_len);
     add_edit_cases ("/edit/take-back", take_back_cases, G_N_ELEMENTS (take_back_cases), take_back);
+    add_edit_cases ("/edit/shadow-expire", expire_cases, G_N_ELEMENTS (expire_cases), expire);
+    g_test_add_func ("/edit/shadow-expire/missing", test_expire_missing);
     g_test_add_func ("/edit/take-back/removed", test_take_back_removed);
     add_edit_cases ("/edit/ifupdown/strip-block", strip_cases, G_N_ELEMENTS (strip_cases), strip_block);
     g_test_add_func ("/edit/ifupdown/append-block", test_append_block);

@@ -20,6 +20,7 @@
 #include "vi-inject.h"
 #include "vi-net.h"
 #include "vi-record.h"
+#include "vi-edit.h"
 
 #define NS "http://virt-inject.org/xmlns/libvirt/domain/1.0"
 #define KEY1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGKYGUGvHX4hk0+GGtUcqxOYOOkLN+Bn8zz6j3Vh/h4E alice@laptop"
@@ -2330,11 +2331,12 @@ test_dropped_taken_back (void)
     }
 }
 
-/* A created user the request drops: not deleted (passwd, shadow, group,
- * the home and what was copied into it stay), but the SSH keys and the
- * sudoers drop-in virt-inject gave it are taken back; a key line the
- * owner added beside them stays.  Control: the same run with bob still
- * requested keeps all of it. */
+/* A created user the request drops: not deleted (passwd, group, the
+ * home and what was copied into it stay) but expired (shadow field 8),
+ * and the SSH keys and the sudoers drop-in virt-inject gave it are taken
+ * back; a key line the owner added beside them stays; a shadow the guest
+ * changed since is left alone, and the plan says so.  Control: the same
+ * run with bob still requested keeps all of it. */
 static void
 test_dropped_user (void)
 {
@@ -2345,7 +2347,8 @@ test_dropped_user (void)
     g_autoptr(ViVfs) vfs = users_fake ();
     g_autoptr(ViVfs) control = users_fake ();
     g_autoptr(ViVfs) edited = users_fake ();
-    g_autofree char *passwd = NULL, *shadow = NULL, *plan = NULL;
+    g_autofree char *passwd = NULL, *shadow = NULL, *plan = NULL, *expired = NULL;
+    g_auto(GStrv) f = NULL;
 
     inject_ok (a, vfs, NULL);
     inject_ok (a, control, NULL);
@@ -2354,11 +2357,14 @@ test_dropped_user (void)
     g_assert_cmpstr (fake_vfs_get (vfs, "/home/bob/.ssh/authorized_keys"), ==, KEY2 "\n");
     passwd = g_strdup (fake_vfs_get (vfs, "/etc/passwd"));
     shadow = g_strdup (fake_vfs_get (vfs, "/etc/shadow"));
+    expired = vi_edit_shadow_expire (shadow, "bob");
+    g_assert_cmpstr (expired, !=, shadow);
 
     /* control: bob still requested */
     inject_ok (a, control, NULL);
     g_assert_nonnull (fake_vfs_get (control, "/etc/sudoers.d/virt-inject-bob"));
     g_assert_cmpstr (fake_vfs_get (control, "/home/bob/.ssh/authorized_keys"), ==, KEY2 "\n");
+    g_assert_cmpstr (fake_vfs_get (control, "/etc/shadow"), ==, shadow);
 
     plan = plan_text (b, vfs);
     g_assert_nonnull (strstr (plan, "remove      /home/bob/.ssh/authorized_keys 0600 1001:1001 "
@@ -2367,19 +2373,35 @@ test_dropped_user (void)
                               "(taken back: dropped from the request)\n"));
     g_assert_nonnull (strstr (plan, "skipped     /etc/passwd 0644 0:0 (not taken back: users and "
                               "groups are not deleted)\n"));
+    g_assert_nonnull (strstr (plan, "write       /etc/shadow 0640 0:42 (taken back: user bob "
+                              "dropped from the request (expired, not deleted))\n"));
     inject_ok (b, vfs, NULL);
     g_assert_null (fake_vfs_get (vfs, "/home/bob/.ssh/authorized_keys"));
     g_assert_null (fake_vfs_get (vfs, "/etc/sudoers.d/virt-inject-bob"));
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/passwd"), ==, passwd);
-    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/shadow"), ==, shadow);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/shadow"), ==, expired);
+    f = g_strsplit (strstr (fake_vfs_get (vfs, "/etc/shadow"), "\nbob:") + 1, ":", -1);
+    g_assert_cmpstr (f[7], ==, "1");
     g_assert_cmpstr (fake_vfs_get (vfs, "/home/bob/.bashrc"), ==, "# bashrc\n");
     g_assert_true (fake_exists (vfs, "/home/bob/.ssh"));
     g_assert_cmpuint (n_changes (b, vfs, NULL), ==, 0);
 
-    /* the owner added a key: only virt-inject's goes */
+    /* the owner added a key: only virt-inject's goes; the guest changed
+     * shadow (a password): bob is not expired */
     fake_vfs_add_file (edited, "/home/bob/.ssh/authorized_keys", KEY2 "\n" KEY1 "\n", 0600, 1001,
                        1001);
-    inject_ok (b, edited, NULL);
+    {
+        g_autofree char *changed = g_strconcat (shadow, "carol:!:19000:0:99999:7:::\n", NULL);
+
+        fake_vfs_add_file (edited, "/etc/shadow", changed, 0640, 0, 42);
+        g_clear_pointer (&plan, g_free);
+        plan = plan_text (b, edited);
+        g_assert_nonnull (strstr (plan, "skipped     /etc/shadow 0640 0:42 (not taken back: user "
+                                  "bob dropped from the request, not expired: /etc/shadow "
+                                  "changed in the guest since)\n"));
+        inject_ok (b, edited, NULL);
+        g_assert_cmpstr (fake_vfs_get (edited, "/etc/shadow"), ==, changed);
+    }
     g_assert_cmpstr (fake_vfs_get (edited, "/home/bob/.ssh/authorized_keys"), ==, KEY1 "\n");
 }
 
