@@ -63,6 +63,24 @@ vi_edit_shadow_set_password (const char *text, const char *user, const char *fie
 }
 
 char *
+vi_edit_shadow_expire (const char *text, const char *user)
+{
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    g_auto(GStrv) f = NULL;
+    int l = shadow_find (lines, user, &f);
+
+    if (l < 0)
+        return NULL;
+    if (g_strv_length (f) != 9 || f[7][0] != '\0')
+        return g_strdup (text);         /* not a shadow line, or an expiry already set */
+    g_free (f[7]);
+    f[7] = g_strdup ("1");
+    g_free (lines[l]);
+    lines[l] = g_strjoinv (":", f);
+    return g_strjoinv ("\n", lines);
+}
+
+char *
 vi_edit_shadow_lock (const char *field)
 {
     return field[0] == '!' ? g_strdup (field) : g_strconcat ("!", field, NULL);
@@ -185,6 +203,36 @@ vi_edit_authorized_keys (const char *old, gsize len, const char *const *keys, gu
         g_string_append_printf (content, "%s\n", keys[k]);
     }
     return g_string_free (content, FALSE);
+}
+
+char *
+vi_edit_take_back_lines (const char *text, const char *const *lines, const char *const *keep,
+                         guint n_keep, GStrv *out_removed)
+{
+    g_autoptr(GHashTable) kept = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    g_auto(GStrv) split = g_strsplit (text, "\n", -1);
+    g_autoptr(GStrvBuilder) removed = g_strv_builder_new ();
+    GString *s = g_string_new (NULL);
+
+    for (guint k = 0; k < n_keep; k++) {
+        char *id = key_identity (keep[k]);
+        if (id)
+            g_hash_table_add (kept, id);
+    }
+    for (guint i = 0; split[i]; i++) {
+        g_autofree char *id = NULL;
+        gboolean last = split[i + 1] == NULL;  /* after the last newline */
+
+        if (split[i][0] != '\0' && g_strv_contains (lines, split[i]) &&
+            ((id = key_identity (split[i])) == NULL || !g_hash_table_contains (kept, id))) {
+            g_strv_builder_add (removed, split[i]);
+            continue;
+        }
+        g_string_append_printf (s, last ? "%s" : "%s\n", split[i]);
+    }
+    if (out_removed)
+        *out_removed = g_strv_builder_end (removed);
+    return g_string_free (s, FALSE);
 }
 
 char *

@@ -41,6 +41,18 @@ char *vi_edit_shadow_set_password (const char *text, const char *user, const cha
                                    const char *today, GError **error);
 
 /**
+ * vi_edit_shadow_expire:
+ * @text: /etc/shadow
+ * @user: the account
+ * Returns: (transfer full) (nullable): @text with field 8 (the account's
+ * expiry day) of @user's line set to 1 (1970-01-02: expired, the account
+ * and its files kept), every other byte kept; @text itself when the
+ * field is already set (the owner's choice stays) or the line does not
+ * have nine fields; %NULL when @user has no line.
+ */
+char *vi_edit_shadow_expire (const char *text, const char *user);
+
+/**
  * vi_edit_shadow_lock:
  * Returns: (transfer full): the password field @field locked: a leading '!'
  * added unless there is one already.
@@ -84,6 +96,23 @@ char *vi_edit_hosts (const char *hosts, const char *hostname);
  * Returns: (transfer full): the new text.
  */
 char *vi_edit_authorized_keys (const char *old, gsize len, const char *const *keys, guint n_keys);
+
+/**
+ * vi_edit_take_back_lines:
+ * @text: a guest text file (authorized_keys, hosts)
+ * @lines: the lines an earlier injection added (the guest record's)
+ * @keep: (array length=n_keep) (nullable): key lines still requested: a
+ *   line of @lines with the type and key data of one of them stays
+ * @out_removed: (out) (optional): the lines removed, in their order in @text
+ *
+ * Removes from @text every line equal to one of @lines, byte for byte,
+ * unless @keep still asks for it; every other line (the guest's own, and
+ * the added lines its owner edited) stays, in its order.
+ * Returns: (transfer full): the new text (@text itself when nothing is
+ * removed).
+ */
+char *vi_edit_take_back_lines (const char *text, const char *const *lines,
+                               const char *const *keep, guint n_keep, GStrv *out_removed);
 
 /**
  * vi_edit_ifupdown_strip_block:

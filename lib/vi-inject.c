@@ -34,6 +34,7 @@ typedef enum {
     STEP_SKIPPED,           /* deliberately not done (a symlink of /etc/skel): named in the plan */
     STEP_SYMLINK,           /* create a symbolic link (content: its target) */
     STEP_UNLINK,            /* remove a file or link (cannot be undone) */
+    STEP_RMDIR,             /* remove an empty directory (cannot be undone) */
     STEP_LAST
 } StepKind;
 
@@ -45,6 +46,7 @@ typedef struct {
     guint32 uid;
     guint32 gid;
     char *why;              /* what the step is for, e.g. "password for root" */
+    gboolean after_commit;  /* STEP_UNLINK: after the commit (a kept original put back) */
 } Step;
 
 /* A guest text file that several steps edit (the account databases): read
@@ -71,6 +73,12 @@ struct _ViPlan {
     GHashTable *edited;             /* guest path -> GBytes: files read to be edited, as read */
     ViRecord *record;               /* (nullable) the guest's record, when valid */
     char *record_note;              /* (nullable) "already applied", or why it was ignored */
+    gboolean keep_dropped;          /* take back nothing (keep-dropped) */
+    GHashTable *line_files;         /* guest paths the request adds lines to (authorized_keys) */
+    GHashTable *taken_back;         /* paths of the record's items taken back: not kept */
+    GHashTable *removing;           /* paths the take-back removes (unlink, rmdir) */
+    GPtrArray *taken_lines;         /* "PATH: LINE" of each line taken back, for the plan */
+    GHashTable *claimed;            /* paths the request still wants but plans no step for */
 };
 
 static void
@@ -109,6 +117,11 @@ vi_plan_free (ViPlan *plan)
     g_hash_table_unref (plan->edited);
     vi_record_free (plan->record);
     g_free (plan->record_note);
+    g_hash_table_unref (plan->line_files);
+    g_hash_table_unref (plan->taken_back);
+    g_hash_table_unref (plan->removing);
+    g_ptr_array_unref (plan->taken_lines);
+    g_hash_table_unref (plan->claimed);
     g_free (plan);
 }
 
@@ -401,6 +414,42 @@ plan_files (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
 
 /* ---- SSH keys ---------------------------------------------------------- */
 
+#define TAKEN_BACK "taken back: dropped from the request"
+
+/* Notes each line of @removed, taken back from @path, for the plan. */
+static void
+note_taken_lines (ViPlan *plan, const char *path, const char *const *removed)
+{
+    for (guint i = 0; removed[i]; i++)
+        g_ptr_array_add (plan->taken_lines, g_strdup_printf ("%s: %s", path, removed[i]));
+}
+
+/* The keys of @ak (@len bytes of @data) that the guest record says an
+ * earlier request added and @u no longer asks for, removed: the text
+ * without them, or %NULL when nothing is taken back. */
+static char *
+take_back_key_lines (ViPlan *plan, const char *ak, const char *data, gsize len, const ViUser *u)
+{
+    const ViRecordItem *it = plan->record ? vi_record_lookup (plan->record, ak) : NULL;
+    g_autofree char *text = NULL;
+    g_auto(GStrv) removed = NULL;
+    char *out;
+
+    if (plan->keep_dropped || it == NULL || it->lines_added == NULL ||
+        memchr (data, '\0', len) != NULL)
+        return NULL;
+    text = g_strndup (data, len);
+    out = vi_edit_take_back_lines (text, (const char *const *) it->lines_added,
+                                   (const char *const *) u->ssh_keys->pdata, u->ssh_keys->len,
+                                   &removed);
+    if (removed[0] == NULL) {
+        g_free (out);
+        return NULL;
+    }
+    note_taken_lines (plan, ak, (const char *const *) removed);
+    return out;
+}
+
 static gboolean
 plan_ssh_keys (ViPlan *plan, const ViUser *u, ViVfs *vfs, GError **error)
 {
@@ -410,6 +459,7 @@ plan_ssh_keys (ViPlan *plan, const ViUser *u, ViVfs *vfs, GError **error)
     const char *data = NULL;
     gsize len = 0;
     char *keys;
+    g_autofree char *taken = NULL;
     ViStat st;
     g_autoptr(GError) e = NULL;
 
@@ -447,8 +497,17 @@ plan_ssh_keys (ViPlan *plan, const ViUser *u, ViVfs *vfs, GError **error)
 
     if (!vi_vfs_read_file_opt (vfs, ak, plan->read_max, &old, error))
         return FALSE;
-    if (old != NULL)
+    g_hash_table_add (plan->line_files, g_strdup (ak));
+    if (old != NULL) {
         data = g_bytes_get_data (old, &len);
+        /* an edit (lines added), for the record */
+        g_hash_table_replace (plan->edited, g_strdup (ak), g_bytes_ref (old));
+        taken = take_back_key_lines (plan, ak, data, len, u);
+        if (taken != NULL) {
+            data = taken;
+            len = strlen (taken);
+        }
+    }
     keys = vi_edit_authorized_keys (data, len, (const char *const *) u->ssh_keys->pdata,
                                     u->ssh_keys->len);
     return plan_write (plan, vfs, ak, bytes_take_string (keys), 0600, pw->uid, pw->gid, why,
@@ -1475,6 +1534,34 @@ plan_marker (ViPlan *plan, ViVfs *vfs, const char *path, const char *value,
                        0, 0, why, error);
 }
 
+/* What <firstboot> and <identity> make: their own once-only lifecycle
+ * (the runner removes itself after the first boot; a clone's identity is
+ * never put back), so never taken back; their markers and scripts live
+ * under VI_STATE_DIR, which is the record's own directory. */
+static const char *const machinery_files[] = {
+    VI_UNIT_DIR "/" VI_FIRSTBOOT_UNIT_NAME, VI_WANTS_DIR "/" VI_FIRSTBOOT_UNIT_NAME,
+    VI_UNIT_DIR "/" VI_HOSTKEYS_UNIT_NAME, VI_WANTS_DIR "/" VI_HOSTKEYS_UNIT_NAME,
+    VI_FIRSTBOOT_LOCAL_D, VI_OPENRC_LOCAL_LINK, VI_RC_LOCAL, "/etc/machine-id", NULL
+};
+
+/* A <firstboot> or <identity> done before and still requested plans no
+ * step: the directories of its files stay the request's (not taken back
+ * once the runner removed what was in them). */
+static void
+claim_machinery (ViPlan *plan)
+{
+    for (guint i = 0; machinery_files[i]; i++) {
+        g_autofree char *dir = g_path_get_dirname (machinery_files[i]);
+
+        while (!g_str_equal (dir, "/")) {
+            char *up = g_path_get_dirname (dir);
+
+            g_hash_table_add (plan->claimed, g_steal_pointer (&dir));
+            dir = up;
+        }
+    }
+}
+
 /* Plan the link @path -> @target: an existing link there is taken for
  * ours (the VFS reads no link targets), anything else is refused. */
 static gboolean
@@ -1567,8 +1654,10 @@ plan_firstboot (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
     if (!plan_marker (plan, vfs, VI_FIRSTBOOT_MARKER, digest, vi_firstboot_parse_digest, &same,
                       "first boot: the request digest it runs for", error))
         return FALSE;
-    if (same)
+    if (same) {
+        claim_machinery (plan);
         return TRUE;    /* armed, or ran, for this request: never again */
+    }
     if (!plan_write (plan, vfs, VI_FIRSTBOOT_SCRIPT, g_bytes_ref (spec->firstboot), 0700, 0, 0,
                      "first boot: the script", error) ||
         !plan_write (plan, vfs, VI_FIRSTBOOT_RUNNER, bytes_take_string (vi_firstboot_runner (init)),
@@ -1638,8 +1727,10 @@ plan_identity (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const ViInjectOptio
     if (!plan_marker (plan, vfs, VI_IDENTITY_MARKER, key, vi_identity_parse_uuid, &same,
                       "identity: the domain it was reset for", error))
         return FALSE;
-    if (same)
+    if (same) {
+        claim_machinery (plan);
         return TRUE;
+    }
 
     /* machine-id: systemd makes a new one at boot for an empty file (a
      * missing one would also be a "first boot": presets re-applied); the
@@ -1774,6 +1865,344 @@ under_record_dir (const char *path)
     return g_str_equal (path, VI_RECORD_DIR) || g_str_has_prefix (path, VI_RECORD_DIR "/");
 }
 
+/* ---- taking back what a request dropped (the guest record) ------------- */
+
+/* The account databases: a dropped user is not deleted (its files and
+ * processes would be orphaned), so their edits are never taken back. */
+static const char *const account_files[] = {
+    "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", NULL
+};
+
+/* The record's item of @path stays, and the plan says why in a line. */
+static void
+leave (ViPlan *plan, const ViRecordItem *it, const char *why)
+{
+    g_autofree char *text = g_strdup_printf ("not taken back: %s", why);
+
+    add_step (plan, STEP_SKIPPED, it->path, it->mode, it->uid, it->gid, text);
+}
+
+static void
+taken_back (ViPlan *plan, const char *path)
+{
+    g_hash_table_add (plan->taken_back, g_strdup (path));
+}
+
+static void
+plan_removal (ViPlan *plan, StepKind kind, const char *path, const ViStat *st)
+{
+    add_step (plan, kind, path, st->mode, st->uid, st->gid, TAKEN_BACK);
+    g_hash_table_add (plan->removing, g_strdup (path));
+    taken_back (plan, path);
+}
+
+/* Whether @path can be taken back at all: *@out_why NULL when every
+ * directory above it is a real one, else why not; *@out_gone when a
+ * directory above it (so the path) no longer exists.  A symlink on the way
+ * would make the path name another file of the guest than the one
+ * virt-inject wrote. */
+static gboolean
+item_reachable (ViVfs *vfs, const char *path, const char **out_why, gboolean *out_gone,
+                GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname (path);
+    g_autoptr(GPtrArray) up = g_ptr_array_new_with_free_func (g_free);
+
+    *out_why = NULL;
+    *out_gone = FALSE;
+    while (!g_str_equal (dir, "/")) {
+        char *next = g_path_get_dirname (dir);
+
+        g_ptr_array_add (up, g_steal_pointer (&dir));
+        dir = next;
+    }
+    for (guint i = up->len; i > 0; i--) {         /* from the root down */
+        ViStat st;
+        g_autoptr(GError) e = NULL;
+
+        if (!vi_vfs_stat (vfs, up->pdata[i - 1], &st, &e)) {
+            if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+                g_propagate_error (error, g_steal_pointer (&e));
+                return FALSE;
+            }
+            *out_gone = TRUE;
+            return TRUE;
+        }
+        if (st.type != VI_FILE_TYPE_DIRECTORY) {
+            *out_why = "a directory above it is no longer a directory (a symlink?)";
+            return TRUE;
+        }
+    }
+    return TRUE;
+}
+
+/* The item's path as it is now: *@out_gone (and the item taken back: there
+ * is nothing left to take back) when it no longer exists. */
+static gboolean
+stat_item (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, ViStat *out_st, gboolean *out_gone,
+           GError **error)
+{
+    g_autoptr(GError) e = NULL;
+
+    *out_gone = FALSE;
+    if (vi_vfs_stat (vfs, it->path, out_st, &e))
+        return TRUE;
+    if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+        g_propagate_error (error, g_steal_pointer (&e));
+        return FALSE;
+    }
+    *out_gone = TRUE;
+    taken_back (plan, it->path);
+    return TRUE;
+}
+
+/* Removes the lines @it added to the guest's file (read as @now, with
+ * @st) that are still there, keeping everything else. */
+static gboolean
+take_back_lines (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GBytes *now, const ViStat *st,
+                 GError **error)
+{
+    gsize len;
+    const char *data = g_bytes_get_data (now, &len);
+    g_autofree char *text = NULL;
+    g_autofree char *out = NULL;
+    g_auto(GStrv) removed = NULL;
+
+    if (memchr (data, '\0', len) != NULL) {
+        leave (plan, it, "it holds a NUL byte now (not a text file)");
+        return TRUE;
+    }
+    text = g_strndup (data, len);
+    out = vi_edit_take_back_lines (text, (const char *const *) it->lines_added, NULL, 0, &removed);
+    taken_back (plan, it->path);
+    if (removed[0] == NULL)
+        return TRUE;                            /* the owner removed them already */
+    note_taken_lines (plan, it->path, (const char *const *) removed);
+    return plan_write (plan, vfs, it->path, bytes_take_string (g_steal_pointer (&out)), st->mode,
+                       st->uid, st->gid, TAKEN_BACK, error);
+}
+
+/* A file virt-inject created or replaced (@st: as it is now), and edits
+ * of added lines: the file removed, its kept original put back, or the
+ * lines removed; only when the guest did not change it since (its SHA-256
+ * is what virt-inject wrote). */
+static gboolean
+take_back_file (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, const ViStat *st,
+                GError **error)
+{
+    g_autoptr(GBytes) now = NULL;
+    g_autoptr(GBytes) orig = NULL;
+    g_autofree char *sha = NULL;
+    g_autofree char *saved = NULL;
+    const char *orig_why = NULL;
+
+    if (it->kind == VI_RECORD_FILE_EDITED && it->lines_added == NULL) {
+        leave (plan, it, "an edit that did not only add lines");
+        return TRUE;
+    }
+    if (st->type != VI_FILE_TYPE_REGULAR || st->nlink != 1) {
+        leave (plan, it, "no longer a regular file of one link");
+        return TRUE;
+    }
+    if (st->size > plan->read_max) {
+        leave (plan, it, "larger than virt-inject reads (changed in the guest since)");
+        return TRUE;
+    }
+    if (!vi_vfs_read_file (vfs, it->path, plan->read_max, &now, error))
+        return FALSE;
+    sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, now);
+    if (it->kind == VI_RECORD_FILE_EDITED ||
+        (it->lines_added && g_strcmp0 (sha, it->written_sha256) != 0))
+        return take_back_lines (plan, vfs, it, now, st, error);
+    if (it->written_sha256 == NULL) {
+        leave (plan, it, "the record has no digest of what virt-inject wrote");
+        return TRUE;
+    }
+    if (!g_str_equal (sha, it->written_sha256)) {
+        leave (plan, it, "changed in the guest since virt-inject wrote it");
+        return TRUE;
+    }
+    if (it->kind == VI_RECORD_FILE_CREATED) {
+        plan_removal (plan, STEP_UNLINK, it->path, st);
+        return TRUE;
+    }
+    /* replaced: its kept original back, with its mode and owner */
+    if (it->orig.saved == NULL) {
+        leave (plan, it, "its original was not kept (a symlink, or larger than 1 MiB)");
+        return TRUE;
+    }
+    saved = g_build_filename (VI_RECORD_DIR, it->orig.saved, NULL);
+    if (!record_dir_usable (vfs, VI_RECORD_ORIG_DIR, &orig_why, error))
+        return FALSE;
+    /* a kept original that cannot be read (missing, not a regular file:
+     * the guest's doing) only means the file stays */
+    if (orig_why != NULL || !vi_vfs_read_file (vfs, saved, VI_RECORD_ORIG_MAX, &orig, NULL)) {
+        leave (plan, it, "its kept original is missing or unreadable");
+        return TRUE;
+    }
+    g_clear_pointer (&sha, g_free);
+    sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, orig);
+    if (!g_str_equal (sha, it->orig.sha256)) {
+        leave (plan, it, "its kept original was altered");
+        return TRUE;
+    }
+    if (!plan_write (plan, vfs, it->path, g_steal_pointer (&orig), it->orig.mode, it->orig.uid,
+                     it->orig.gid, TAKEN_BACK " (the original put back)", error))
+        return FALSE;
+    add_step (plan, STEP_UNLINK, saved, 0600, 0, 0, TAKEN_BACK " (the kept original, once put "
+              "back)")->after_commit = TRUE;
+    taken_back (plan, it->path);
+    return TRUE;
+}
+
+/* An existing path whose mode and owner virt-inject changed: put back
+ * while they are still what virt-inject set. */
+static gboolean
+take_back_attr (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, const ViStat *st,
+                GError **error)
+{
+
+    if (st->type == VI_FILE_TYPE_SYMLINK || st->mode != it->mode || st->uid != it->uid ||
+        st->gid != it->gid) {
+        leave (plan, it, "its mode or owner changed in the guest since");
+        return TRUE;
+    }
+    add_step (plan, STEP_ATTR, it->path, it->orig.mode, it->orig.uid, it->orig.gid,
+              TAKEN_BACK " (the mode and owner put back)");
+    taken_back (plan, it->path);
+    return TRUE;
+}
+
+/* A directory virt-inject created: removed when nothing is left in it
+ * once the take-back's removals are done. */
+static gboolean
+take_back_dir (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, const ViStat *st,
+               GError **error)
+{
+    g_autoptr(GError) e = NULL;
+    g_autoptr(GPtrArray) names = NULL;
+
+    if (st->type != VI_FILE_TYPE_DIRECTORY) {
+        leave (plan, it, "no longer a directory");
+        return TRUE;
+    }
+    if (!vi_vfs_list_dir (vfs, it->path, 4096, &names, &e)) {
+        if (e->domain != VI_ERROR || e->code != VI_ERROR_GUEST) {
+            g_propagate_error (error, g_steal_pointer (&e));
+            return FALSE;
+        }
+        return TRUE;    /* more entries than listed: in use */
+    }
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *child = g_build_filename (it->path, names->pdata[i], NULL);
+
+        if (!g_hash_table_contains (plan->removing, child))
+            return TRUE;    /* in use: it stays, as recorded (no line: the usual case) */
+    }
+    plan_removal (plan, STEP_RMDIR, it->path, st);
+    return TRUE;
+}
+
+static gboolean
+take_back_item (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error)
+{
+    const char *why = NULL;
+    gboolean gone = FALSE;
+    ViStat st;
+
+    if (g_strv_contains (account_files, it->path)) {
+        leave (plan, it, "users and groups are not deleted");
+        return TRUE;
+    }
+    if (!item_reachable (vfs, it->path, &why, &gone, error))
+        return FALSE;
+    if (gone) {
+        taken_back (plan, it->path);
+        return TRUE;
+    }
+    if (why != NULL) {
+        leave (plan, it, why);
+        return TRUE;
+    }
+    if (!stat_item (plan, vfs, it, &st, &gone, error))
+        return FALSE;
+    if (gone)
+        return TRUE;
+    switch (it->kind) {
+    case VI_RECORD_FILE_CREATED:
+    case VI_RECORD_FILE_REPLACED:
+    case VI_RECORD_FILE_EDITED:
+        return take_back_file (plan, vfs, it, &st, error);
+    case VI_RECORD_ATTR_CHANGED:
+        return take_back_attr (plan, vfs, it, &st, error);
+    case VI_RECORD_DIR_CREATED:
+        return take_back_dir (plan, vfs, it, &st, error);
+    default:
+        g_assert_not_reached ();
+    }
+}
+
+/* Whether @path is in @home (the home of a user virt-inject created), made
+ * there for the user and kept with the user: all but the SSH keys it was
+ * given (taken back like any keys when the request drops them). */
+static gboolean
+home_keeps (const char *home, const char *path)
+{
+    g_autofree char *keys = g_build_filename (home, ".ssh", "authorized_keys", NULL);
+
+    if (g_str_equal (path, keys))
+        return FALSE;
+    return g_str_equal (path, home) ||
+           (g_str_has_prefix (path, home) && path[strlen (home)] == '/');
+}
+
+/* The items of the guest's record that this plan no longer produces (no
+ * step, no planned or known directory, no file read to be edited) are
+ * taken back, innermost first (the record lists a directory before what
+ * was made in it): files, then the directories left empty.  Not with
+ * keep-dropped. */
+static gboolean
+plan_take_back (ViPlan *plan, ViVfs *vfs, GError **error)
+{
+    g_autoptr(GHashTable) produced = g_hash_table_new (g_str_hash, g_str_equal);
+    g_autoptr(GPtrArray) homes = g_ptr_array_new_with_free_func (g_free);
+    const ViRecordItem *passwd;
+
+    if (plan->record == NULL || plan->keep_dropped)
+        return TRUE;
+    for (guint i = 0; i < plan->steps->len; i++)
+        g_hash_table_add (produced, ((Step *) plan->steps->pdata[i])->path);
+    /* The homes of the users virt-inject created (their passwd lines):
+     * users are not deleted, nor what was made in their homes. */
+    passwd = vi_record_lookup (plan->record, "/etc/passwd");
+    for (guint i = 0; passwd && passwd->lines_added && passwd->lines_added[i]; i++) {
+        g_auto(GStrv) f = g_strsplit (passwd->lines_added[i], ":", 7);
+
+        if (g_strv_length (f) == 7 && vi_check_guest_path (f[5], NULL) && !g_str_equal (f[5], "/"))
+            g_ptr_array_add (homes, g_strdup (f[5]));
+    }
+    for (guint pass = 0; pass < 2; pass++) {
+        for (guint i = plan->record->items->len; i > 0; i--) {
+            const ViRecordItem *it = plan->record->items->pdata[i - 1];
+            gboolean in_home = FALSE;
+
+            for (guint h = 0; h < homes->len; h++)
+                in_home |= home_keeps (homes->pdata[h], it->path);
+            if (in_home || (pass == 1) != (it->kind == VI_RECORD_DIR_CREATED) ||
+                under_record_dir (it->path) || g_strv_contains (machinery_files, it->path) ||
+                g_hash_table_contains (produced, it->path) ||
+                g_hash_table_contains (plan->claimed, it->path) ||
+                g_hash_table_contains (plan->writes, it->path) ||
+                g_hash_table_contains (plan->dirs, it->path) ||
+                g_hash_table_contains (plan->edited, it->path))
+                continue;
+            if (!take_back_item (plan, vfs, it, error))
+                return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 /* The item of a write over an existing file: edited when the plan read it
  * to edit it, else replaced, its original kept (a write step of the plan)
  * when it is a regular file of at most VI_RECORD_ORIG_MAX bytes. */
@@ -1818,6 +2247,46 @@ record_overwrite (ViPlan *plan, ViVfs *vfs, const Step *step, const ViStat *st,
     }
 }
 
+/* @it, the record's item of a path @step writes again, keeps its kind (the
+ * first thing done is what can be taken back) and learns what is there
+ * now: the digest of what virt-inject wrote, and of its lines those still
+ * there and those this write adds. */
+static void
+record_rewritten (ViPlan *plan, ViRecordItem *it, const Step *step)
+{
+    char *sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, step->content);
+    GBytes *before = g_hash_table_lookup (plan->edited, step->path);
+    g_autofree char *b = before ? g_strndup (g_bytes_get_data (before, NULL),
+                                             g_bytes_get_size (before)) : g_strdup ("");
+    g_autofree char *a = g_strndup (g_bytes_get_data (step->content, NULL),
+                                    g_bytes_get_size (step->content));
+    g_auto(GStrv) bl = NULL;
+    g_auto(GStrv) al = NULL;
+    g_autoptr(GStrvBuilder) lines = NULL;
+
+    if (it->kind == VI_RECORD_FILE_EDITED) {
+        g_free (it->after_sha256);
+        it->after_sha256 = sha;
+    } else {
+        g_free (it->written_sha256);
+        it->written_sha256 = sha;
+    }
+    if (it->lines_added == NULL)
+        return;
+    bl = g_strsplit (b, "\n", -1);
+    al = g_strsplit (a, "\n", -1);
+    lines = g_strv_builder_new ();
+    for (guint i = 0; it->lines_added[i]; i++)
+        if (g_strv_contains ((const char *const *) al, it->lines_added[i]))
+            g_strv_builder_add (lines, it->lines_added[i]);
+    for (guint i = 0; al[i]; i++)
+        if (al[i][0] != '\0' && !g_strv_contains ((const char *const *) bl, al[i]) &&
+            !g_strv_contains ((const char *const *) it->lines_added, al[i]))
+            g_strv_builder_add (lines, al[i]);
+    g_strfreev (it->lines_added);
+    it->lines_added = g_strv_builder_end (lines);
+}
+
 /* What the plan's steps do, as record items, after those of the guest's
  * record (the first thing done to a path is what can be taken back). */
 static gboolean
@@ -1827,6 +2296,8 @@ record_items (ViPlan *plan, ViVfs *vfs, ViRecord *rec, guint n_steps, gboolean c
     for (guint i = 0; plan->record && i < plan->record->items->len; i++) {
         ViRecordItem *old = plan->record->items->pdata[i];
 
+        if (g_hash_table_contains (plan->taken_back, old->path))
+            continue;                           /* taken back: leaves the record */
         plan->record->items->pdata[i] = NULL;  /* moved to @rec */
         vi_record_add (rec, old);
     }
@@ -1839,9 +2310,14 @@ record_items (ViPlan *plan, ViVfs *vfs, ViRecord *rec, guint n_steps, gboolean c
         /* not recorded: what was not done, and what <identity> removes (a
          * template's host keys are not kept in the clone) */
         if (step->kind == STEP_UNCHANGED || step->kind == STEP_SKIPPED ||
-            step->kind == STEP_UNLINK || under_record_dir (step->path) ||
-            vi_record_lookup (rec, step->path) != NULL)
+            step->kind == STEP_UNLINK || step->kind == STEP_RMDIR ||
+            under_record_dir (step->path) || g_hash_table_contains (plan->taken_back, step->path))
             continue;
+        if (vi_record_lookup (rec, step->path) != NULL) {
+            if (step->kind == STEP_WRITE)
+                record_rewritten (plan, vi_record_lookup (rec, step->path), step);
+            continue;
+        }
         it = g_new0 (ViRecordItem, 1);
         it->path = g_strdup (step->path);
         it->mode = step->mode;
@@ -1863,6 +2339,12 @@ record_items (ViPlan *plan, ViVfs *vfs, ViRecord *rec, guint n_steps, gboolean c
         } else if (!record_overwrite (plan, vfs, step, &st, can_keep, it, error)) {
             return FALSE;
         }
+        if (step->kind == STEP_WRITE && it->kind != VI_RECORD_FILE_EDITED)
+            it->written_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, step->content);
+        if (step->kind == STEP_WRITE && it->kind == VI_RECORD_FILE_CREATED &&
+            g_hash_table_contains (plan->line_files, step->path))
+            it->lines_added = vi_record_lines_added ("", 0, g_bytes_get_data (step->content, NULL),
+                                                     g_bytes_get_size (step->content));
         vi_record_add (rec, g_steal_pointer (&it));
     }
     return TRUE;
@@ -1908,6 +2390,59 @@ plan_record (ViPlan *plan, ViVfs *vfs, const char *uuid, const ViRecordKey *key,
                        "guest record", error);
 }
 
+/* Users virt-inject created (their lines in the record's /etc/passwd item)
+ * that the request no longer names are not deleted but expired (shadow
+ * field 8), while /etc/shadow is what virt-inject last wrote (its record
+ * digest): a shadow the guest changed since is left, and the plan says so.
+ * An expiry already set stays.  Before plan_edits(), which writes it. */
+static gboolean
+plan_expire_dropped (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
+{
+    const ViRecordItem *passwd, *shadow;
+    Edit *ed = NULL;
+    g_autofree char *sha = NULL;
+
+    if (plan->record == NULL || plan->keep_dropped)
+        return TRUE;
+    passwd = vi_record_lookup (plan->record, "/etc/passwd");
+    shadow = vi_record_lookup (plan->record, "/etc/shadow");
+    for (guint i = 0; passwd && passwd->lines_added && passwd->lines_added[i]; i++) {
+        g_auto(GStrv) f = g_strsplit (passwd->lines_added[i], ":", 2);
+        g_autofree char *why = NULL;
+        gboolean named = FALSE;
+        char *text;
+
+        if (f[0] == NULL || f[1] == NULL || !vi_check_account_name (f[0], NULL))
+            continue;
+        for (guint u = 0; u < spec->users->len; u++)
+            named |= g_str_equal (((ViUser *) spec->users->pdata[u])->name, f[0]);
+        if (named)
+            continue;
+        if (ed == NULL && !plan_edit (plan, vfs, "/etc/shadow", TRUE, &ed, error))
+            return FALSE;
+        if (ed == NULL)
+            return TRUE;                        /* no shadow: nothing to expire */
+        if (sha == NULL)
+            sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, ed->old, -1);
+        if (shadow == NULL || shadow->kind != VI_RECORD_FILE_EDITED ||
+            g_strcmp0 (shadow->after_sha256, sha) != 0) {
+            why = g_strdup_printf ("not taken back: user %s dropped from the request, not "
+                                   "expired: /etc/shadow changed in the guest since", f[0]);
+            add_step (plan, STEP_SKIPPED, "/etc/shadow", ed->st.mode, ed->st.uid, ed->st.gid, why);
+            continue;
+        }
+        text = vi_edit_shadow_expire (ed->text, f[0]);
+        if (text == NULL || g_str_equal (text, ed->text)) {
+            g_free (text);
+            continue;                           /* gone, or an expiry already set */
+        }
+        why = g_strdup_printf ("taken back: user %s dropped from the request (expired, not "
+                               "deleted)", f[0]);
+        edit_set (ed, text, why);
+    }
+    return TRUE;
+}
+
 /* ---- the plan ---------------------------------------------------------- */
 
 ViPlan *
@@ -1928,6 +2463,12 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
     plan->read_max = opts->read_max ? opts->read_max : DEFAULT_READ_MAX;
     plan->edited = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) g_bytes_unref);
+    plan->line_files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    plan->taken_back = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    plan->removing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    plan->taken_lines = g_ptr_array_new_with_free_func (g_free);
+    plan->claimed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    plan->keep_dropped = spec->keep_dropped;
 
     if (!read_guest_record (plan, vfs, opts->domain_uuid, opts->record, error))
         return NULL;
@@ -1973,13 +2514,15 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
         if (!plan_ssh_keys (plan, spec->users->pdata[i], vfs, error))
             return NULL;
     if (!plan_passwords (plan, spec, vfs, opts, error) ||
+        !plan_expire_dropped (plan, spec, vfs, error) ||
         !plan_edits (plan, vfs, error) ||
         !plan_hostname (plan, spec, vfs, error) ||
         !plan_network (plan, spec, vfs, error) ||
         !plan_cloud_init (plan, spec, vfs, error) ||
         !plan_meta (plan, spec, vfs, error) ||
         !plan_identity (plan, spec, vfs, opts, error) ||
-        !plan_firstboot (plan, spec, vfs, error))
+        !plan_firstboot (plan, spec, vfs, error) ||
+        !plan_take_back (plan, vfs, error))
         return NULL;
 
     /* Labels only when something changes: an idempotent run reads no policy. */
@@ -2030,7 +2573,7 @@ vi_plan_describe (const ViPlan *plan)
     static const char *const verbs[STEP_LAST] = {
         [STEP_MKDIR] = "mkdir", [STEP_ATTR] = "chmod/chown", [STEP_WRITE] = "write",
         [STEP_UNCHANGED] = "unchanged", [STEP_SKIPPED] = "skipped", [STEP_SYMLINK] = "symlink",
-        [STEP_UNLINK] = "remove",
+        [STEP_UNLINK] = "remove", [STEP_RMDIR] = "rmdir",
     };
     GString *s = g_string_new (NULL);
 
@@ -2044,6 +2587,9 @@ vi_plan_describe (const ViPlan *plan)
             g_string_append_printf (s, "%-11s %s %04o %u:%u (%s)\n", verbs[st->kind], st->path,
                                     st->mode, st->uid, st->gid, st->why);
     }
+    for (guint i = 0; i < plan->taken_lines->len; i++)
+        g_string_append_printf (s, "remove-line %s (" TAKEN_BACK ")\n",
+                                (const char *) plan->taken_lines->pdata[i]);
     if (plan->labeler)
         g_string_append (s, "label       the created and written paths, from the guest's SELinux "
                          "file_contexts\n");
@@ -2186,7 +2732,8 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
         g_autoptr(GError) e = NULL;
         ViStat old;
 
-        if ((i < plan->steps->len) == (st->kind == STEP_UNLINK))
+        if ((i < plan->steps->len) == (st->kind == STEP_UNLINK || st->kind == STEP_RMDIR) ||
+            st->after_commit)
             continue;
         switch (st->kind) {
         case STEP_MKDIR: {
@@ -2219,6 +2766,9 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
         case STEP_UNLINK:
             ok = vi_vfs_unlink (vfs, st->path, &e);
             break;
+        case STEP_RMDIR:
+            ok = vi_vfs_rmdir (vfs, st->path, &e);
+            break;
         case STEP_UNCHANGED:
         case STEP_SKIPPED:
             continue;
@@ -2229,6 +2779,7 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
             static const char *const what[STEP_LAST] = {
                 [STEP_MKDIR] = "creating", [STEP_ATTR] = "setting mode and owner of",
                 [STEP_WRITE] = "writing", [STEP_SYMLINK] = "linking", [STEP_UNLINK] = "removing",
+                [STEP_RMDIR] = "removing",
             };
             return apply_failed (undo, vfs, error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
                                  "%s %s (%s): %s", what[st->kind], st->path, st->why, e->message);
@@ -2239,6 +2790,17 @@ vi_plan_apply (ViPlan *plan, ViVfs *vfs, GError **error)
         if (!vi_vfs_commit (vfs, &e))
             return apply_failed (undo, vfs, error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
                                  "committing the changes: %s", e->message);
+    }
+    /* The kept originals put back: only now that the files are back, and
+     * the record no longer names them. */
+    for (guint i = 0; i < plan->steps->len; i++) {
+        const Step *st = plan->steps->pdata[i];
+        g_autoptr(GError) e = NULL;
+
+        if (st->after_commit && !vi_vfs_unlink (vfs, st->path, &e))
+            return vi_throw (error, e->domain == VI_ERROR ? e->code : VI_ERROR_FAILED,
+                             "removing %s (%s) after the commit: %s", st->path, st->why,
+                             e->message);
     }
     return label_written (plan, vfs, error);
 }

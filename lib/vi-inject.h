@@ -80,9 +80,14 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ViInjectResult, vi_inject_result_clear)
  * Reads the guest record first (vi-record.h): with @opts->record->once and
  * a valid record of the same domain UUID and digest, the plan has no step
  * and its note is VI_INJECT_ALREADY_NOTE; a record that cannot be trusted
- * counts as absent, and the note says why.  Every other plan ends with the
- * record's own steps (VI_RECORD_DIR, the originals of replaced files, the
- * record), which are "unchanged" when the guest already has them.
+ * counts as absent, and the note says why.  What a valid record holds and
+ * this request no longer produces is taken back by steps of the same plan
+ * (README "A request is desired state"; not with @spec->keep_dropped): a
+ * line "remove", "rmdir", "write ... (taken back: ...)" or "remove-line"
+ * each, or "skipped ... (not taken back: WHY)".  Every other plan ends
+ * with the record's own steps (VI_RECORD_DIR, the originals of replaced
+ * files, the record), which are "unchanged" when the guest already has
+ * them.
  * Returns: (transfer full): the plan, or %NULL with @error (VI_ERROR_GUEST
  * for what the guest does not allow, naming the user/path/reason).
  */
@@ -108,8 +113,9 @@ guint vi_plan_n_changes (const ViPlan *plan);
  * writes are dropped, the directories the apply created are removed again
  * (only while empty: vi_vfs_rmdir()) and the modes and owners it changed
  * are put back, and the links it made are removed.  Files the plan removes
- * (a clone's SSH host keys and random seed) are removed last before the
- * commit and cannot be put back: a failure from there on leaves them
+ * (a clone's SSH host keys and random seed, what a dropped item made) are
+ * removed last before the commit and cannot be put back (a kept original
+ * put back is removed only after the commit): a failure from there on leaves them
  * removed and everything else as it was (the next injection does it all
  * again: its marker was not committed).  The error names the failing step and the guest path; what
  * could not be undone follows as "(could not undo: ...)".  A commit that

@@ -5,9 +5,10 @@
  *   {"version": 1, "uuid": UUID|null, "digest": HEX64|null,
  *    "items": [{"kind": KIND, "path": PATH, "mode": "0644", "uid": N, "gid": N,
  *               "original": {...}            file-replaced, attributes-changed
+ *               "written-sha256": HEX64,     file-created, file-replaced, optional
  *               "before-sha256": HEX64,      file-edited
  *               "after-sha256": HEX64,       file-edited
- *               "lines-added": [LINE...]},   file-edited, optional
+ *               "lines-added": [LINE...]},   file-edited, file-created, optional
  *              ...]}
  *   original: {"mode": "0644", "uid": N, "gid": N, "size": N (replaced),
  *              "symlink": true (optional), "sha256": HEX64, "saved": "orig/HEX64"
@@ -47,6 +48,7 @@ vi_record_item_free (ViRecordItem *item)
     g_free (item->path);
     g_free (item->orig.sha256);
     g_free (item->orig.saved);
+    g_free (item->written_sha256);
     g_free (item->before_sha256);
     g_free (item->after_sha256);
     g_strfreev (item->lines_added);
@@ -201,6 +203,7 @@ vi_record_format (const ViRecord *record)
         add_mode_owner (b, it->mode, it->uid, it->gid);
         if (it->kind == VI_RECORD_FILE_REPLACED || it->kind == VI_RECORD_ATTR_CHANGED)
             add_original (b, it);
+        add_string_member (b, "written-sha256", it->written_sha256);
         add_string_member (b, "before-sha256", it->before_sha256);
         add_string_member (b, "after-sha256", it->after_sha256);
         if (it->lines_added) {
@@ -385,6 +388,10 @@ static ViRecordItem *
 parse_item (JsonNode *node, guint index, GError **error)
 {
     static const char *const common[] = { "kind", "path", "mode", "uid", "gid", NULL };
+    static const char *const created[] = { "kind", "path", "mode", "uid", "gid",
+                                           "written-sha256", "lines-added", NULL };
+    static const char *const replaced[] = { "kind", "path", "mode", "uid", "gid", "original",
+                                            "written-sha256", NULL };
     static const char *const with_original[] = { "kind", "path", "mode", "uid", "gid", "original",
                                                  NULL };
     static const char *const edited[] = { "kind", "path", "mode", "uid", "gid", "before-sha256",
@@ -417,8 +424,9 @@ parse_item (JsonNode *node, guint index, GError **error)
         return NULL;
     }
     if (!only_members (obj, it->kind == VI_RECORD_FILE_EDITED ? edited
-                            : it->kind == VI_RECORD_FILE_REPLACED ||
-                              it->kind == VI_RECORD_ATTR_CHANGED ? with_original : common,
+                            : it->kind == VI_RECORD_FILE_CREATED ? created
+                            : it->kind == VI_RECORD_FILE_REPLACED ? replaced
+                            : it->kind == VI_RECORD_ATTR_CHANGED ? with_original : common,
                        what, error) ||
         !get_mode_owner (obj, &it->mode, &it->uid, &it->gid, what, error))
         return NULL;
@@ -426,6 +434,10 @@ parse_item (JsonNode *node, guint index, GError **error)
         (!get_string (obj, "before-sha256", TRUE, is_hex64, &it->before_sha256, what, error) ||
          !get_string (obj, "after-sha256", TRUE, is_hex64, &it->after_sha256, what, error) ||
          !parse_lines (obj, it, what, error)))
+        return NULL;
+    if (it->kind == VI_RECORD_FILE_CREATED && !parse_lines (obj, it, what, error))
+        return NULL;
+    if (!get_string (obj, "written-sha256", FALSE, is_hex64, &it->written_sha256, what, error))
         return NULL;
     if ((it->kind == VI_RECORD_FILE_REPLACED || it->kind == VI_RECORD_ATTR_CHANGED) &&
         !parse_original (obj, it, what, error))

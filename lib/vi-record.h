@@ -72,9 +72,13 @@ typedef struct {
     guint32 uid;
     guint32 gid;
     ViRecordOriginal orig;      /* FILE_REPLACED, ATTR_CHANGED */
+    char *written_sha256;       /* (nullable) FILE_CREATED, FILE_REPLACED: what virt-inject
+                                 * last wrote there (absent in older records: such a
+                                 * file is never taken back, it may have changed) */
     char *before_sha256;        /* FILE_EDITED */
     char *after_sha256;         /* FILE_EDITED */
-    GStrv lines_added;          /* (nullable) FILE_EDITED when the edit only added lines */
+    GStrv lines_added;          /* (nullable) FILE_EDITED when the edit only added lines;
+                                 * FILE_CREATED: the lines of a line file (authorized_keys) */
 } ViRecordItem;
 
 void vi_record_item_free (ViRecordItem *item);

@@ -345,6 +345,7 @@ vi_spec_merge (ViSpec *dest, const ViSpec *src)
         dest->policy = src->policy;
         dest->has_policy = TRUE;
     }
+    dest->keep_dropped = dest->keep_dropped || src->keep_dropped;
     if (src->target_disk)
         g_free (dest->target_disk), dest->target_disk = g_strdup (src->target_disk);
     if (src->target_root)

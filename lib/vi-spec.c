@@ -28,7 +28,7 @@ typedef struct {
     const char *const *children;        /* NULL-terminated; NULL: text only */
 } ElementRule;
 
-static const char *const inject_attrs[] = { "policy", "on-error", NULL };
+static const char *const inject_attrs[] = { "policy", "on-error", "keep-dropped", NULL };
 static const char *const inject_children[] = {
     "target", "user", "identity", "firstboot", "hostname", "directory", "file", "network", "meta",
     "selinux", NULL
@@ -736,6 +736,7 @@ spec_from_node (ViSpec *spec, xmlNode *inject, const ViLimits *limits, GError **
 {
     g_autofree char *policy = vi_xml_prop (inject, "policy");
     g_autofree char *on_error = vi_xml_prop (inject, "on-error");
+    g_autofree char *keep_dropped = vi_xml_prop (inject, "keep-dropped");
 
     if (policy) {
         int v = vi_policy_from_string (policy);
@@ -752,6 +753,13 @@ spec_from_node (ViSpec *spec, xmlNode *inject, const ViLimits *limits, GError **
                              "<inject>: attribute 'on-error': unknown value '%s' (fail, warn)",
                              on_error);
         spec->on_error = v;
+    }
+    if (keep_dropped) {
+        if (!g_str_equal (keep_dropped, "yes") && !g_str_equal (keep_dropped, "no"))
+            return vi_throw (error, VI_ERROR_INVALID,
+                             "<inject>: attribute 'keep-dropped': unknown value '%s' (yes, no)",
+                             keep_dropped);
+        spec->keep_dropped = g_str_equal (keep_dropped, "yes");
     }
 
     for (xmlNode *c = inject->children; c != NULL; c = c->next) {
@@ -1113,8 +1121,11 @@ set_owner_props (xmlNode *node, guint mode, const char *owner, const char *group
     set_prop (node, "group", group);
 }
 
-char *
-vi_spec_format (const ViSpec *spec)
+/* @with_keep_dropped: FALSE for vi_spec_digest(), the digest of what the
+ * request puts into a guest (first boot runs once per digest), which
+ * keep-dropped does not change. */
+static char *
+spec_format (const ViSpec *spec, gboolean with_keep_dropped)
 {
     g_autoptr(xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
     xmlNode *root = xmlNewNode (NULL, (const xmlChar *) VI_SPEC_ELEMENT);
@@ -1128,6 +1139,8 @@ vi_spec_format (const ViSpec *spec)
     if (spec->has_policy)
         set_prop (root, "policy", vi_policy_to_string (spec->policy));
     set_prop (root, "on-error", vi_on_error_to_string (spec->on_error));
+    if (spec->keep_dropped && with_keep_dropped)
+        set_prop (root, "keep-dropped", "yes");
 
     if (spec->target_disk || spec->target_root) {
         xmlNode *t = add_child (root, ns, "target", NULL);
@@ -1274,9 +1287,15 @@ vi_spec_format (const ViSpec *spec)
 }
 
 char *
+vi_spec_format (const ViSpec *spec)
+{
+    return spec_format (spec, TRUE);
+}
+
+char *
 vi_spec_digest (const ViSpec *spec)
 {
-    g_autofree char *canon = vi_spec_format (spec);
+    g_autofree char *canon = spec_format (spec, FALSE);
 
     return g_compute_checksum_for_string (G_CHECKSUM_SHA256, canon, -1);
 }

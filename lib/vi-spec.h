@@ -127,6 +127,8 @@ typedef struct {
     ViPolicy policy;            /* VI_POLICY_ONCE when absent... */
     gboolean has_policy;        /* ...but then [hook] default_policy applies */
     ViOnError on_error;
+    gboolean keep_dropped;      /* keep-dropped="yes": take back nothing the guest record
+                                 * holds that this request no longer asks for */
 
     char *target_disk;          /* <target disk=>, or NULL */
     char *target_root;          /* <target root=>, or NULL */
@@ -251,7 +253,8 @@ char *vi_spec_format (const ViSpec *spec);
 
 /**
  * vi_spec_digest:
- * Returns: (transfer full): lower-case hex SHA-256 of vi_spec_format(@spec).
+ * Returns: (transfer full): lower-case hex SHA-256 of vi_spec_format(@spec)
+ * without keep-dropped (which changes nothing the request puts in a guest).
  */
 char *vi_spec_digest (const ViSpec *spec);
 

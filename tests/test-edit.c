@@ -236,6 +236,72 @@ test_authorized_keys_len (void)
     g_assert_cmpstr (got, ==, KEY_A "\n" KEY_B "\n");
 }
 
+/* ---- expiring a dropped user ------------------------------------------------ */
+
+/* @arg: the user */
+static const Case expire_cases[] = {
+    { "expired", "root:*:19000:0:99999:7:::\nbob:$6$x$y:19000:0:99999:7:::\n", "bob",
+      "root:*:19000:0:99999:7:::\nbob:$6$x$y:19000:0:99999:7::1:\n", NULL },
+    { "already-set-stays", "bob:!:19000:0:99999:7::20000:\n", "bob",
+      "bob:!:19000:0:99999:7::20000:\n", NULL },
+    { "short-line-stays", "bob:!:19000\n", "bob", "bob:!:19000\n", NULL },
+    { "no-trailing-newline", "bob:x:1:0:99999:7:::", "bob", "bob:x:1:0:99999:7::1:", NULL },
+};
+
+static char *
+expire (const char *text, const char *arg, GError **error)
+{
+    return vi_edit_shadow_expire (text, arg);
+}
+
+/* No line of the user: NULL. */
+static void
+test_expire_missing (void)
+{
+    g_assert_null (vi_edit_shadow_expire ("root:*:19000:0:99999:7:::\n", "bob"));
+}
+
+/* ---- taking back added lines ---------------------------------------------- */
+
+/* @arg: the lines added, one a line, then "--" and the keys still requested */
+static const Case take_back_cases[] = {
+    { "dropped-key-removed", "# mine\n" KEY_A "\n" KEY_B "\n", KEY_A "\n" KEY_B "\n--\n" KEY_A,
+      "# mine\n" KEY_A "\n", NULL },
+    { "all-dropped", KEY_A "\n" KEY_B "\n", KEY_A "\n" KEY_B "\n--", "", NULL },
+    { "guest-lines-stay", KEY_E "\n" KEY_B "\n# note\n", KEY_B "\n--", KEY_E "\n# note\n", NULL },
+    { "owner-edited-line-stays", "no-pty " KEY_B "\n", KEY_B "\n--", "no-pty " KEY_B "\n", NULL },
+    { "requested-under-another-comment-stays", KEY_A "\n", KEY_A "\n--\nssh-ed25519 " BLOB_A " new",
+      KEY_A "\n", NULL },
+    { "no-trailing-newline", KEY_E "\n" KEY_B, KEY_B "\n--", KEY_E "\n", NULL },
+    { "hosts-line", "127.0.0.1\tlocalhost\n127.0.1.1\tweb1\n", "127.0.1.1\tweb1\n--",
+      "127.0.0.1\tlocalhost\n", NULL },
+    { "blank-lines-stay", "\n\n", "\n--", "\n\n", NULL },
+};
+
+static char *
+take_back (const char *text, const char *arg, GError **error)
+{
+    g_auto(GStrv) parts = g_strsplit (arg, "--", 2);
+    g_auto(GStrv) lines = g_strsplit (parts[0], "\n", -1);
+    g_auto(GStrv) keep = g_strsplit (parts[1][0] == '\n' ? parts[1] + 1 : parts[1], "\n", -1);
+
+    return vi_edit_take_back_lines (text, (const char *const *) lines, (const char *const *) keep,
+                                    g_strv_length (keep), NULL);
+}
+
+/* The lines removed are reported, in their order in the text. */
+static void
+test_take_back_removed (void)
+{
+    const char *lines[] = { KEY_B, KEY_A, NULL };
+    g_auto(GStrv) removed = NULL;
+    g_autofree char *got = vi_edit_take_back_lines (KEY_A "\n" KEY_E "\n" KEY_B "\n", lines,
+                                                    NULL, 0, &removed);
+
+    g_assert_cmpstr (got, ==, KEY_E "\n");
+    g_assert_cmpstrv (removed, ((const char *const[]) { KEY_A, KEY_B, NULL }));
+}
+
 /* ---- ifupdown -------------------------------------------------------------- */
 
 static const Case strip_cases[] = {
@@ -347,6 +413,10 @@ main (int argc, char **argv)
     add_edit_cases ("/edit/hosts", hosts_cases, G_N_ELEMENTS (hosts_cases), hosts);
     add_edit_cases ("/edit/authorized-keys", keys_cases, G_N_ELEMENTS (keys_cases), keys);
     g_test_add_func ("/edit/authorized-keys/length", test_authorized_keys_len);
+    add_edit_cases ("/edit/take-back", take_back_cases, G_N_ELEMENTS (take_back_cases), take_back);
+    add_edit_cases ("/edit/shadow-expire", expire_cases, G_N_ELEMENTS (expire_cases), expire);
+    g_test_add_func ("/edit/shadow-expire/missing", test_expire_missing);
+    g_test_add_func ("/edit/take-back/removed", test_take_back_removed);
     add_edit_cases ("/edit/ifupdown/strip-block", strip_cases, G_N_ELEMENTS (strip_cases), strip_block);
     g_test_add_func ("/edit/ifupdown/append-block", test_append_block);
     g_test_add_func ("/edit/ifupdown/append-source", test_append_source);

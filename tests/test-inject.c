@@ -20,6 +20,7 @@
 #include "vi-inject.h"
 #include "vi-net.h"
 #include "vi-record.h"
+#include "vi-edit.h"
 
 #define NS "http://virt-inject.org/xmlns/libvirt/domain/1.0"
 #define KEY1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGKYGUGvHX4hk0+GGtUcqxOYOOkLN+Bn8zz6j3Vh/h4E alice@laptop"
@@ -1973,7 +1974,8 @@ test_record_items (void)
     g_assert_cmpuint (it->gid, ==, 42);
     /* an existing directory whose mode and owner changed */
     {
-        g_autoptr(ViSpec) attr = parse ("<vi:inject xmlns:vi='" NS "'><vi:directory path='/home/alice' "
+        g_autoptr(ViSpec) attr = parse ("<vi:inject xmlns:vi='" NS "' keep-dropped='yes'>"
+                                        "<vi:directory path='/home/alice' "
                                         "mode='0700' owner='alice' group='wheel'/></vi:inject>");
         g_autoptr(ViRecord) r2 = NULL;
 
@@ -1983,7 +1985,7 @@ test_record_items (void)
         g_assert_cmpint (it->kind, ==, VI_RECORD_ATTR_CHANGED);
         g_assert_cmpuint (it->orig.mode, ==, 0755);
         g_assert_cmpuint (it->mode, ==, 0700);
-        /* and the items of the first request are still there */
+        /* and the items of the first request are still there (keep-dropped) */
         g_assert_cmpuint (r2->items->len, ==, r->items->len + 1);
     }
     g_assert_true (vi_vfs_stat (vfs, VI_RECORD_DIR, &st, NULL));
@@ -2190,6 +2192,331 @@ test_record_hostile (gconstpointer data)
     }
 }
 
+/* ---- taking back what a request dropped -------------------------------- */
+
+#define KEY_GUEST "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKSXtl9Lrs6mMzyq0jVqgWrd+6B0c0Z8YkPpcA9U3QWD guest"
+
+/* A: two keys, a created file, a replaced file (its original kept), a
+ * created directory with a file, a file B keeps.  B: one key, the kept
+ * file; everything else of A dropped. */
+#define REQUEST_A(attrs) \
+    "<vi:inject xmlns:vi='" NS "'" attrs ">" \
+    "<vi:user name='root'><vi:ssh-key>" KEY1 "</vi:ssh-key><vi:ssh-key>" KEY2 "</vi:ssh-key></vi:user>" \
+    "<vi:directory path='/srv/app' mode='0750'/>" \
+    "<vi:file path='/srv/app/run.sh' mode='0755'>#!/bin/sh&#10;</vi:file>" \
+    "<vi:file path='/etc/created.conf'>created by A&#10;</vi:file>" \
+    "<vi:file path='/etc/changed.conf'>created by A, then the guest's&#10;</vi:file>" \
+    "<vi:file path='/etc/motd'>A's motd&#10;</vi:file>" \
+    "<vi:file path='/etc/kept.conf'>A and B&#10;</vi:file></vi:inject>"
+#define REQUEST_B(attrs) \
+    "<vi:inject xmlns:vi='" NS "'" attrs ">" \
+    "<vi:user name='root'><vi:ssh-key>" KEY1 "</vi:ssh-key></vi:user>" \
+    "<vi:file path='/etc/kept.conf'>A and B&#10;</vi:file></vi:inject>"
+
+/* debian_fake() with the guest's own motd and authorized_keys. */
+static ViVfs *
+dropped_fake (void)
+{
+    ViVfs *vfs = debian_fake ();
+
+    fake_vfs_add_dir (vfs, "/srv", 0755, 0, 0);
+    fake_vfs_add_dir (vfs, "/var", 0755, 0, 0);
+    fake_vfs_add_dir (vfs, "/var/lib", 0755, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/motd", "the guest's own motd\n", 0640, 0, 4);
+    fake_vfs_add_dir (vfs, "/root/.ssh", 0700, 0, 0);
+    fake_vfs_add_file (vfs, "/root/.ssh/authorized_keys", KEY_GUEST "\n", 0600, 0, 0);
+    return vfs;
+}
+
+/* Every committed path but the record's directory (its items differ by
+ * history), with type, mode, owner and the SHA-256 of its content; and
+ * without /etc/changed.conf when @without_changed. */
+static char *
+state_without_record (ViVfs *vfs, gboolean without_changed)
+{
+    g_autoptr(GPtrArray) paths = fake_vfs_paths (vfs);
+    GString *s = g_string_new (NULL);
+
+    for (guint i = 0; i < paths->len; i++) {
+        const char *p = paths->pdata[i];
+        const char *content = fake_vfs_get (vfs, p);
+        g_autofree char *sha = content ? g_compute_checksum_for_string (G_CHECKSUM_SHA256,
+                                                                        content, -1) : NULL;
+        ViStat st;
+
+        if (g_str_has_prefix (p, VI_RECORD_DIR) ||
+            (without_changed && g_str_equal (p, "/etc/changed.conf")))
+            continue;
+        g_assert_true (vi_vfs_stat (vfs, p, &st, NULL));
+        g_string_append_printf (s, "%s %d %04o %u:%u %s\n", p, st.type, st.mode, st.uid, st.gid,
+                                sha ? sha : "-");
+    }
+    return g_string_free (s, FALSE);
+}
+
+static char *
+plan_text (const ViSpec *spec, ViVfs *vfs)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViPlan) plan = vi_plan_build (spec, vfs, NULL, &error);
+
+    g_assert_no_error (error);
+    return vi_plan_describe (plan);
+}
+
+/* A then B: the tree is the original plus B, byte for byte, mode and
+ * owner, but for the file the guest changed in between (it stays, the
+ * plan says so); the plan lists each removal first; B again changes
+ * nothing. */
+static void
+test_dropped_taken_back (void)
+{
+    g_autoptr(ViSpec) a = parse (REQUEST_A (""));
+    g_autoptr(ViSpec) b = parse (REQUEST_B (""));
+    g_autoptr(ViVfs) vfs = dropped_fake ();
+    g_autoptr(ViVfs) only_b = dropped_fake ();
+    g_autofree char *plan = NULL;
+    g_autofree char *got = NULL;
+    g_autofree char *want = NULL;
+    g_autoptr(ViRecord) r = NULL;
+
+    inject_ok (a, vfs, NULL);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/root/.ssh/authorized_keys"), ==,
+                     KEY_GUEST "\n" KEY1 "\n" KEY2 "\n");
+    /* the guest's owner edits a created file */
+    fake_vfs_add_file (vfs, "/etc/changed.conf", "the guest's now\n", 0644, 0, 0);
+
+    plan = plan_text (b, vfs);
+    g_assert_nonnull (strstr (plan, "remove-line /root/.ssh/authorized_keys: " KEY2
+                              " (taken back: dropped from the request)\n"));
+    g_assert_nonnull (strstr (plan, "remove      /etc/created.conf 0644 0:0 (taken back: dropped "
+                              "from the request)\n"));
+    g_assert_nonnull (strstr (plan, "remove      /srv/app/run.sh 0755 0:0 (taken back"));
+    g_assert_nonnull (strstr (plan, "rmdir       /srv/app 0750 0:0 (taken back: dropped from the "
+                              "request)\n"));
+    g_assert_nonnull (strstr (plan, "write       /etc/motd 0640 0:4 (taken back: dropped from the "
+                              "request (the original put back))\n"));
+    g_assert_nonnull (strstr (plan, "skipped     /etc/changed.conf 0644 0:0 (not taken back: "
+                              "changed in the guest since virt-inject wrote it)\n"));
+    g_assert_null (strstr (plan, "kept.conf 0644 0:0 (taken back"));
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/created.conf"), ==, "created by A\n"); /* a plan */
+
+    inject_ok (b, vfs, NULL);
+    inject_ok (b, only_b, NULL);
+    got = state_without_record (vfs, TRUE);
+    want = state_without_record (only_b, TRUE);
+    g_assert_cmpstr (got, ==, want);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/changed.conf"), ==, "the guest's now\n");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/root/.ssh/authorized_keys"), ==,
+                     KEY_GUEST "\n" KEY1 "\n");
+    /* the kept original is gone with its item; the changed file stays recorded */
+    r = guest_record (vfs);
+    g_assert_null (vi_record_lookup (r, "/etc/motd"));
+    g_assert_null (vi_record_lookup (r, "/etc/created.conf"));
+    g_assert_null (vi_record_lookup (r, "/srv/app"));
+    g_assert_nonnull (vi_record_lookup (r, "/etc/changed.conf"));
+    g_assert_cmpstrv (vi_record_lookup (r, "/root/.ssh/authorized_keys")->lines_added,
+                      ((const char *const[]) { KEY1, NULL }));
+    {
+        g_autofree char *saved = vi_record_saved_name ("/etc/motd");
+        g_autofree char *path = g_build_filename (VI_RECORD_DIR, saved, NULL);
+
+        g_assert_null (fake_vfs_get (vfs, path));
+    }
+    g_assert_cmpuint (n_changes (b, vfs, NULL), ==, 0);
+
+    /* and dropping the last key takes it back too, the guest's stays */
+    {
+        g_autoptr(ViSpec) none = parse ("<vi:inject xmlns:vi='" NS "'>"
+                                        "<vi:file path='/etc/kept.conf'>A and B&#10;</vi:file>"
+                                        "</vi:inject>");
+
+        inject_ok (none, vfs, NULL);
+        g_assert_cmpstr (fake_vfs_get (vfs, "/root/.ssh/authorized_keys"), ==, KEY_GUEST "\n");
+    }
+}
+
+/* A created user the request drops: not deleted (passwd, group, the
+ * home and what was copied into it stay) but expired (shadow field 8),
+ * and the SSH keys and the sudoers drop-in virt-inject gave it are taken
+ * back; a key line the owner added beside them stays; a shadow the guest
+ * changed since is left alone, and the plan says so.  Control: the same
+ * run with bob still requested keeps all of it. */
+static void
+test_dropped_user (void)
+{
+    g_autoptr(ViSpec) a = parse (users_request);
+    g_autoptr(ViSpec) b = parse ("<vi:inject xmlns:vi='" NS "'>"
+                                 "<vi:file path='/srv/bob.txt' owner='bob' group='bob'>b&#10;"
+                                 "</vi:file></vi:inject>");
+    g_autoptr(ViVfs) vfs = users_fake ();
+    g_autoptr(ViVfs) control = users_fake ();
+    g_autoptr(ViVfs) edited = users_fake ();
+    g_autofree char *passwd = NULL, *shadow = NULL, *plan = NULL, *expired = NULL;
+    g_auto(GStrv) f = NULL;
+
+    inject_ok (a, vfs, NULL);
+    inject_ok (a, control, NULL);
+    inject_ok (a, edited, NULL);
+    g_assert_nonnull (fake_vfs_get (vfs, "/etc/sudoers.d/virt-inject-bob"));
+    g_assert_cmpstr (fake_vfs_get (vfs, "/home/bob/.ssh/authorized_keys"), ==, KEY2 "\n");
+    passwd = g_strdup (fake_vfs_get (vfs, "/etc/passwd"));
+    shadow = g_strdup (fake_vfs_get (vfs, "/etc/shadow"));
+    expired = vi_edit_shadow_expire (shadow, "bob");
+    g_assert_cmpstr (expired, !=, shadow);
+
+    /* control: bob still requested */
+    inject_ok (a, control, NULL);
+    g_assert_nonnull (fake_vfs_get (control, "/etc/sudoers.d/virt-inject-bob"));
+    g_assert_cmpstr (fake_vfs_get (control, "/home/bob/.ssh/authorized_keys"), ==, KEY2 "\n");
+    g_assert_cmpstr (fake_vfs_get (control, "/etc/shadow"), ==, shadow);
+
+    plan = plan_text (b, vfs);
+    g_assert_nonnull (strstr (plan, "remove      /home/bob/.ssh/authorized_keys 0600 1001:1001 "
+                              "(taken back: dropped from the request)\n"));
+    g_assert_nonnull (strstr (plan, "remove      /etc/sudoers.d/virt-inject-bob 0440 0:0 "
+                              "(taken back: dropped from the request)\n"));
+    g_assert_nonnull (strstr (plan, "skipped     /etc/passwd 0644 0:0 (not taken back: users and "
+                              "groups are not deleted)\n"));
+    g_assert_nonnull (strstr (plan, "write       /etc/shadow 0640 0:42 (taken back: user bob "
+                              "dropped from the request (expired, not deleted))\n"));
+    inject_ok (b, vfs, NULL);
+    g_assert_null (fake_vfs_get (vfs, "/home/bob/.ssh/authorized_keys"));
+    g_assert_null (fake_vfs_get (vfs, "/etc/sudoers.d/virt-inject-bob"));
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/passwd"), ==, passwd);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/shadow"), ==, expired);
+    f = g_strsplit (strstr (fake_vfs_get (vfs, "/etc/shadow"), "\nbob:") + 1, ":", -1);
+    g_assert_cmpstr (f[7], ==, "1");
+    g_assert_cmpstr (fake_vfs_get (vfs, "/home/bob/.bashrc"), ==, "# bashrc\n");
+    g_assert_true (fake_exists (vfs, "/home/bob/.ssh"));
+    g_assert_cmpuint (n_changes (b, vfs, NULL), ==, 0);
+
+    /* the owner added a key: only virt-inject's goes; the guest changed
+     * shadow (a password): bob is not expired */
+    fake_vfs_add_file (edited, "/home/bob/.ssh/authorized_keys", KEY2 "\n" KEY1 "\n", 0600, 1001,
+                       1001);
+    {
+        g_autofree char *changed = g_strconcat (shadow, "carol:!:19000:0:99999:7:::\n", NULL);
+
+        fake_vfs_add_file (edited, "/etc/shadow", changed, 0640, 0, 42);
+        g_clear_pointer (&plan, g_free);
+        plan = plan_text (b, edited);
+        g_assert_nonnull (strstr (plan, "skipped     /etc/shadow 0640 0:42 (not taken back: user "
+                                  "bob dropped from the request, not expired: /etc/shadow "
+                                  "changed in the guest since)\n"));
+        inject_ok (b, edited, NULL);
+        g_assert_cmpstr (fake_vfs_get (edited, "/etc/shadow"), ==, changed);
+    }
+    g_assert_cmpstr (fake_vfs_get (edited, "/home/bob/.ssh/authorized_keys"), ==, KEY1 "\n");
+}
+
+/* keep-dropped (the request attribute; the CLI's --keep-dropped sets it):
+ * A's items stay, in the guest and in the record. */
+static void
+test_dropped_keep (void)
+{
+    g_autoptr(ViSpec) a = parse (REQUEST_A (""));
+    g_autoptr(ViSpec) b = parse (REQUEST_B (" keep-dropped='yes'"));
+    g_autoptr(ViVfs) vfs = dropped_fake ();
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+    g_autofree char *plan = NULL;
+    g_autoptr(ViRecord) r = NULL;
+
+    inject_ok (a, vfs, NULL);
+    before = state_without_record (vfs, FALSE);
+    plan = plan_text (b, vfs);
+    g_assert_null (strstr (plan, "taken back"));
+    inject_ok (b, vfs, NULL);
+    after = state_without_record (vfs, FALSE);
+    g_assert_cmpstr (after, ==, before);
+    r = guest_record (vfs);
+    g_assert_nonnull (vi_record_lookup (r, "/etc/created.conf"));
+    g_assert_nonnull (vi_record_lookup (r, "/srv/app"));
+    g_assert_cmpint (vi_record_lookup (r, "/etc/motd")->kind, ==, VI_RECORD_FILE_REPLACED);
+    /* the attribute is not part of what first boot keys on */
+    {
+        g_autoptr(ViSpec) plain = parse (REQUEST_B (""));
+        g_autofree char *d1 = vi_spec_digest (plain);
+        g_autofree char *d2 = vi_spec_digest (b);
+        g_autofree char *f = vi_spec_format (b);
+
+        g_assert_cmpstr (d1, ==, d2);
+        g_assert_nonnull (strstr (f, "keep-dropped=\"yes\""));
+    }
+}
+
+/* A hostile record takes nothing back; each beside its control, the same
+ * guest with a clean record, which does take the file back. */
+typedef struct {
+    const char *name;
+    const char *path;           /* the item's path */
+    gboolean parent_symlink;    /* /srv/link -> /etc, and the item /srv/link/victim */
+    gsize pad;                  /* spaces added to the record */
+    const char *why;            /* in the plan, or NULL when the record is ignored */
+} HostileTakeBack;
+
+static const HostileTakeBack hostile_take_backs[] = {
+    { "dotdot", "/srv/../etc/victim", FALSE, 0, NULL },
+    { "symlinked-parent", "/srv/link/victim", TRUE, 0, "a directory above it is no longer a directory" },
+    { "oversize", "/srv/link/victim", FALSE, VI_RECORD_MAX, NULL },
+};
+
+#define VICTIM "the guest's own file\n"
+
+static ViVfs *
+hostile_take_back_guest (const HostileTakeBack *c, gboolean control)
+{
+    ViVfs *vfs = dropped_fake ();
+    g_autofree char *sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, VICTIM, -1);
+    g_autofree char *pad = g_strnfill (control ? 0 : c->pad, ' ');
+    g_autofree char *json = NULL;
+
+    fake_vfs_add_file (vfs, "/etc/victim", VICTIM, 0644, 0, 0);
+    if (c->parent_symlink && !control) {
+        fake_vfs_add_symlink (vfs, "/srv/link", "/etc");
+    } else {
+        fake_vfs_add_dir (vfs, "/srv/link", 0755, 0, 0);
+        fake_vfs_add_file (vfs, "/srv/link/victim", VICTIM, 0644, 0, 0);
+    }
+    fake_vfs_add_dir (vfs, VI_RECORD_DIR, 0700, 0, 0);
+    json = g_strdup_printf ("{\"version\": 1, \"uuid\": null, \"digest\": null, \"items\": "
+                            "[{\"kind\": \"file-created\", \"path\": \"%s\", \"mode\": \"0644\", "
+                            "\"uid\": 0, \"gid\": 0, \"written-sha256\": \"%s\"}]}%s",
+                            control ? "/srv/link/victim" : c->path, sha, pad);
+    fake_vfs_add_file (vfs, VI_RECORD_PATH, json, 0600, 0, 0);
+    return vfs;
+}
+
+static void
+test_dropped_hostile (gconstpointer data)
+{
+    const HostileTakeBack *c = data;
+    g_autoptr(ViSpec) spec = parse ("<vi:inject xmlns:vi='" NS "'>"
+                                    "<vi:file path='/etc/kept.conf'>B&#10;</vi:file></vi:inject>");
+    g_autoptr(ViVfs) control = hostile_take_back_guest (c, TRUE);
+    g_autoptr(ViVfs) vfs = hostile_take_back_guest (c, FALSE);
+    g_autofree char *plan = plan_text (spec, vfs);
+    g_autofree char *cplan = plan_text (spec, control);
+
+    /* control: the clean record's file is taken back */
+    g_assert_nonnull (strstr (cplan, "remove      /srv/link/victim 0644 0:0 (taken back"));
+    inject_ok (spec, control, NULL);
+    g_assert_null (fake_vfs_get (control, "/srv/link/victim"));
+    g_assert_cmpstr (fake_vfs_get (control, "/etc/victim"), ==, VICTIM);
+
+    /* hostile: nothing taken back, nothing else touched */
+    g_assert_null (strstr (plan, "(taken back:"));
+    if (c->why)
+        g_assert_nonnull (strstr (plan, c->why));
+    else
+        g_assert_nonnull (strstr (plan, "guest record ignored"));
+    inject_ok (spec, vfs, NULL);
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/victim"), ==, VICTIM);
+    if (!c->parent_symlink)
+        g_assert_cmpstr (fake_vfs_get (vfs, "/srv/link/victim"), ==, VICTIM);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2206,6 +2533,14 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/record/items", test_record_items);
     g_test_add_func ("/inject/fake/record/all-or-nothing", test_record_all_or_nothing);
     g_test_add_func ("/inject/fake/record/once", test_record_once);
+    g_test_add_func ("/inject/fake/dropped/taken-back", test_dropped_taken_back);
+    g_test_add_func ("/inject/fake/dropped/keep-dropped", test_dropped_keep);
+    g_test_add_func ("/inject/fake/dropped/created-user", test_dropped_user);
+    for (guint i = 0; i < G_N_ELEMENTS (hostile_take_backs); i++) {
+        g_autofree char *path = g_strdup_printf ("/inject/fake/dropped/hostile/%s",
+                                                 hostile_take_backs[i].name);
+        g_test_add_data_func (path, &hostile_take_backs[i], test_dropped_hostile);
+    }
     for (guint i = 0; i < G_N_ELEMENTS (hostile_records); i++) {
         g_autofree char *path = g_strdup_printf ("/inject/fake/record/hostile/%s",
                                                  hostile_records[i].name);

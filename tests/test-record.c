@@ -190,6 +190,24 @@ static const Case cases[] = {
                                "\"before-sha256\": \"" HEX "\", \"after-sha256\": \"" HEX "\", \"lines-added\": [\"a\\nb\"]}"),
       DOC (HEAD, "{\"kind\": \"file-edited\", \"path\": \"/etc/x\", \"mode\": \"0644\", \"uid\": 0, \"gid\": 0, "
                  "\"before-sha256\": \"" HEX "\", \"after-sha256\": \"" HEX "\", \"lines-added\": [\"a\", \"b\"]}") },
+    /* what virt-inject wrote: a digest, on created and replaced files only */
+    { "written-malformed", DOC (HEAD, "{\"kind\": \"file-created\", \"path\": \"/etc/x\", \"mode\": \"0644\", \"uid\": 0, \"gid\": 0, "
+                                 "\"written-sha256\": \"../x\"}"),
+      DOC (HEAD, "{\"kind\": \"file-created\", \"path\": \"/etc/x\", \"mode\": \"0644\", \"uid\": 0, \"gid\": 0, "
+                 "\"written-sha256\": \"" HEX "\"}") },
+    { "written-on-edited", DOC (HEAD, "{\"kind\": \"file-edited\", \"path\": \"/etc/x\", \"mode\": \"0644\", \"uid\": 0, \"gid\": 0, "
+                                 "\"before-sha256\": \"" HEX "\", \"after-sha256\": \"" HEX "\", \"written-sha256\": \"" HEX "\"}"),
+      DOC (HEAD, ORIG ("") ", {\"kind\": \"file-replaced\", \"path\": \"/etc/y\", \"mode\": \"0644\", \"uid\": 0, "
+                 "\"gid\": 0, \"original\": {\"mode\": \"0600\", \"uid\": 0, \"gid\": 0, \"size\": 1}, "
+                 "\"written-sha256\": \"" HEX "\"}") },
+    { "created-lines-not-lines", DOC (HEAD, "{\"kind\": \"file-created\", \"path\": \"/etc/x\", \"mode\": \"0600\", \"uid\": 0, \"gid\": 0, "
+                                       "\"written-sha256\": \"" HEX "\", \"lines-added\": [5]}"),
+      DOC (HEAD, "{\"kind\": \"file-created\", \"path\": \"/etc/x\", \"mode\": \"0600\", \"uid\": 0, \"gid\": 0, "
+                 "\"written-sha256\": \"" HEX "\", \"lines-added\": [\"k\"]}") },
+    { "lines-on-replaced", DOC (HEAD, "{\"kind\": \"file-replaced\", \"path\": \"/etc/x\", \"mode\": \"0644\", \"uid\": 0, "
+                                 "\"gid\": 0, \"original\": {\"mode\": \"0600\", \"uid\": 0, \"gid\": 0, \"size\": 1}, "
+                                 "\"lines-added\": [\"k\"]}"),
+      DOC (HEAD, ORIG ("")) },
 };
 
 static void

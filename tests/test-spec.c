@@ -29,6 +29,8 @@ static const Case cases[] = {
     { "secret", "<vi:user name='root'><vi:password secret='web1-root'/></vi:user>", "", NULL },
     { "locked", "<vi:user name='root'><vi:password locked='yes'/></vi:user>", "", NULL },
     { "policy-always", "", "policy='always' on-error='warn'", NULL },
+    { "keep-dropped", "", "keep-dropped='yes'", NULL },
+    { "keep-dropped-no", "", "keep-dropped='no'", NULL },
     { "hostname-fqdn", "<vi:hostname>web1.example.com</vi:hostname>", "", NULL },
     { "file-text", "<vi:file path='/etc/motd' mode='0644' owner='root' group='0'>hi&#10;</vi:file>", "", NULL },
     { "file-b64", "<vi:file path='/bin/x' encoding='base64'>IyEvYmluL3No\n  Cg==</vi:file>", "", NULL },
@@ -58,6 +60,7 @@ static const Case cases[] = {
     { "foreign-child", "<x:y xmlns:x='urn:x'/>", "", "not in the virt-inject namespace" },
     { "bad-policy", "", "policy='sometimes'", "policy" },
     { "bad-on-error", "", "on-error='ignore'", "on-error" },
+    { "bad-keep-dropped", "", "keep-dropped='true'", "keep-dropped" },
     /* rejected: users */
     { "user-create-uid0", "<vi:user name='bob' create='yes' uid='0'/>", "", "may not have uid 0" },
     { "user-create-gid0", "<vi:user name='bob' create='yes' group='0'/>", "", "may not have gid 0" },

@@ -17,6 +17,7 @@ typedef struct {
     char *uri;
     char *domain;
     gboolean dry_run;
+    gboolean keep_dropped;
     gboolean verbose;
 } InjectOptions;
 
@@ -91,6 +92,8 @@ cli_cmd_inject (CliGlobal *global, int argc, char **argv)
         { "connect", 'c', 0, G_OPTION_ARG_STRING, &o.uri, "libvirt connection URI", "URI" },
         { "domain", 'd', 0, G_OPTION_ARG_STRING, &o.domain, "Defined, shut-off domain", "DOMAIN" },
         { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &o.dry_run, "Print the plan, write nothing", NULL },
+        { "keep-dropped", 0, 0, G_OPTION_ARG_NONE, &o.keep_dropped,
+          "Take back nothing of an earlier request that this one no longer asks for", NULL },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose, "Print every step", NULL },
         { NULL }
     };
@@ -204,8 +207,10 @@ cli_cmd_inject (CliGlobal *global, int argc, char **argv)
         }
     }
     /* An explicit injection: no policy once; the guest record names the
-     * domain, when there is one, and no request digest (that is the hook's,
-     * under the host's digest key). */
+     * domain (the target's), when there is one, and no request digest
+     * (that is the hook's, under the host's digest key). */
+    if (o.keep_dropped)
+        spec->keep_dropped = TRUE;   /* as <inject keep-dropped="yes">: crosses to the worker */
     if (!vi_run_inject (cfg, target, spec, &record, o.dry_run,
                         o.verbose || global->verbose ? print_stage : NULL, NULL, &result,
                         &error)) {

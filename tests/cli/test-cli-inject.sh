@@ -99,7 +99,7 @@ if grep -rq 'correct horse\|s3cret' "$tmp/g1"; then false; else true; fi
 ok $? "no clear text anywhere in the guest tree"
 
 snapshot "$tmp/g1" >"$tmp/s1"
-expect 0 "a second run succeeds" vic inject --rootfs "$tmp/g1" --ssh-key "alice:$tmp/keys" \
+expect 0 "a second run succeeds" vic inject --rootfs "$tmp/g1" --keep-dropped --ssh-key "alice:$tmp/keys" \
     --file "/etc/motd:$tmp/motd" --hostname web1.example.com
 grep -q "^root directory $tmp/g1: 0 changes (5 already as requested)\$" "$tmp/out"
 ok $? "the second run counts only steps already as requested"
@@ -392,6 +392,118 @@ printf "<domain type='lxc'><name>fb</name><uuid>4A2F1C3E-8B7D-4E6F-9A0B-1C2D3E4F
 expect 0 "--domain-xml with <identity reset='yes'/>" vic inject --domain-xml "$tmp/fb.xml"
 [ "$(cat "$tmp/gfbd/var/lib/virt-inject/identity.uuid")" = 4a2f1c3e-8b7d-4e6f-9a0b-1c2d3e4f5a6b ]
 ok $? "the identity marker keeps the domain's UUID"
+
+# --- a request is desired state: what it drops is taken back -------------
+# On a real root tree (the rootfs backend): request A (two keys for alice, a
+# created file, a replaced /etc/motd, a created directory with a file), the
+# guest then changes one created file, request B keeps one key and one file.
+# The tree is then the original plus B alone, byte for byte, mode and owner
+# (but the changed file, which stays); the dry-run plan lists each removal;
+# --keep-dropped keeps A's items.
+KA='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGKYGUGvHX4hk0+GGtUcqxOYOOkLN+Bn8zz6j3Vh/h4E alice@laptop'
+KB='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ2z5O3bb1k3QGw7+0dH4j3b9bHc2cV3o6DQ0pO2xj5T bob'
+KG='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKSXtl9Lrs6mMzyq0jVqgWrd+6B0c0Z8YkPpcA9U3QWD guest'
+NS=http://virt-inject.org/xmlns/libvirt/domain/1.0
+{
+    echo "<vi:inject xmlns:vi=\"$NS\">"
+    echo "<vi:user name=\"alice\"><vi:ssh-key>$KA</vi:ssh-key><vi:ssh-key>$KB</vi:ssh-key></vi:user>"
+    echo '<vi:directory path="/srv/app" mode="0750"/>'
+    echo '<vi:file path="/srv/app/run.sh" mode="0755">#!/bin/sh&#10;</vi:file>'
+    echo '<vi:file path="/etc/created.conf">created by A&#10;</vi:file>'
+    echo '<vi:file path="/etc/changed.conf">created by A&#10;</vi:file>'
+    echo "<vi:file path=\"/etc/motd\">A's motd&#10;</vi:file>"
+    echo '<vi:file path="/etc/kept.conf">A and B&#10;</vi:file>'
+    echo '</vi:inject>'
+} >"$tmp/reqA.xml"
+{
+    echo "<vi:inject xmlns:vi=\"$NS\">"
+    echo "<vi:user name=\"alice\"><vi:ssh-key>$KA</vi:ssh-key></vi:user>"
+    echo '<vi:file path="/etc/kept.conf">A and B&#10;</vi:file>'
+    echo '</vi:inject>'
+} >"$tmp/reqB.xml"
+# every path but the record's directory (and the path $2): type, mode,
+# owner, then the content of every file
+listing () {
+    (cd "$1" &&
+     find . -path ./var/lib/virt-inject -prune -o ! -path "./${2:-none}" -printf '%p %y %m %U %G\n' | sort &&
+     find . -path ./var/lib/virt-inject -prune -o -type f ! -path "./${2:-none}" -exec sha256sum {} + | sort)
+}
+tree gd
+mkdir -p "$tmp/gd/home/alice/.ssh" && printf '%s\n' "$KG" >"$tmp/gd/home/alice/.ssh/authorized_keys" &&
+    printf 'the guest motd\n' >"$tmp/gd/etc/motd" && chmod 0640 "$tmp/gd/etc/motd" &&
+    chgrp 4 "$tmp/gd/etc/motd"
+ok $? "the original tree: the guest's own key and motd (0640 root:4)"
+rm -rf "$tmp/gdb" "$tmp/gdk" && cp -a "$tmp/gd" "$tmp/gdb" && cp -a "$tmp/gd" "$tmp/gdk"
+expect 0 "request A" vic inject --rootfs "$tmp/gd" --spec "$tmp/reqA.xml"
+[ "$(grep -c '^ssh-ed25519' "$tmp/gd/home/alice/.ssh/authorized_keys")" = 3 ] && [ -f "$tmp/gd/srv/app/run.sh" ]
+ok $? "A: three keys (the guest's and two), the directory and its file"
+printf 'the guest changed it\n' >"$tmp/gd/etc/changed.conf"
+expect 0 "request B, dry run" vic inject --rootfs "$tmp/gd" --spec "$tmp/reqB.xml" --dry-run
+grep -qxF "remove-line /home/alice/.ssh/authorized_keys: $KB (taken back: dropped from the request)" "$tmp/out" &&
+    grep -qx 'remove      /etc/created.conf 0644 0:0 (taken back: dropped from the request)' "$tmp/out" &&
+    grep -qx 'remove      /srv/app/run.sh 0755 0:0 (taken back: dropped from the request)' "$tmp/out" &&
+    grep -qx 'rmdir       /srv/app 0750 0:0 (taken back: dropped from the request)' "$tmp/out" &&
+    grep -qx 'write       /etc/motd 0640 0:4 (taken back: dropped from the request (the original put back))' "$tmp/out" &&
+    grep -qx 'skipped     /etc/changed.conf 0644 0:0 (not taken back: changed in the guest since virt-inject wrote it)' "$tmp/out"
+ok $? "the dry-run plan lists every removal, and the changed file that stays"
+[ -f "$tmp/gd/etc/created.conf" ] && [ -d "$tmp/gd/srv/app" ]
+ok $? "the dry run took nothing back"
+expect 0 "request B" vic inject --rootfs "$tmp/gd" --spec "$tmp/reqB.xml"
+expect 0 "request B alone, on the original tree" vic inject --rootfs "$tmp/gdb" --spec "$tmp/reqB.xml"
+listing "$tmp/gd" etc/changed.conf >"$tmp/gd.list"
+listing "$tmp/gdb" etc/changed.conf >"$tmp/gdb.list"
+cmp -s "$tmp/gd.list" "$tmp/gdb.list" || diff "$tmp/gd.list" "$tmp/gdb.list" | sed 's/^/# /'
+cmp -s "$tmp/gd.list" "$tmp/gdb.list"
+ok $? "A then B is the original tree plus B: paths, types, modes, owners, content"
+[ "$(cat "$tmp/gd/etc/changed.conf")" = "the guest changed it" ]
+ok $? "the file the guest changed in between stays"
+[ ! -e "$tmp/gd/var/lib/virt-inject/orig/$(printf %s /etc/motd | sha256sum | cut -d' ' -f1)" ]
+ok $? "the kept original of the motd put back is gone with its item"
+expect 0 "request B again" vic inject --rootfs "$tmp/gd" --spec "$tmp/reqB.xml"
+grep -q ': 0 changes' "$tmp/out"
+ok $? "B again changes nothing"
+expect 0 "request A (for --keep-dropped)" vic inject --rootfs "$tmp/gdk" --spec "$tmp/reqA.xml"
+listing "$tmp/gdk" >"$tmp/gdk.a"
+expect 0 "B with --keep-dropped" vic inject --rootfs "$tmp/gdk" --spec "$tmp/reqB.xml" --keep-dropped
+listing "$tmp/gdk" >"$tmp/gdk.b"
+cmp -s "$tmp/gdk.a" "$tmp/gdk.b" && grep -q '"/etc/created.conf"' "$tmp/gdk/var/lib/virt-inject/record.json"
+ok $? "--keep-dropped leaves A's items in the tree and in the record"
+
+# A hostile record takes nothing back, beside a clean record that does: an
+# item path with "..", under a symlinked directory (to the guest's /etc and
+# to a host directory), an oversize record.
+printf 'the guest file\n' >"$tmp/victim"
+vsha=$(sha256sum <"$tmp/victim" | cut -d' ' -f1)
+mkdir -p "$tmp/outside" && cp "$tmp/victim" "$tmp/outside/victim"
+printf '<vi:inject xmlns:vi="%s"><vi:file path="/etc/kept.conf">B&#10;</vi:file></vi:inject>\n' "$NS" >"$tmp/reqH.xml"
+for case in control dotdot symlink-etc symlink-host oversize; do
+    tree gh
+    cp "$tmp/victim" "$tmp/gh/etc/victim"
+    item=/srv/link/victim
+    case $case in
+    dotdot) item=/srv/../etc/victim ;;
+    symlink-etc) ln -s /etc "$tmp/gh/srv/link" ;;
+    symlink-host) ln -s "$tmp/outside" "$tmp/gh/srv/link" ;;
+    esac
+    [ -L "$tmp/gh/srv/link" ] || { mkdir "$tmp/gh/srv/link" && cp "$tmp/victim" "$tmp/gh/srv/link/victim"; }
+    mkdir -p "$tmp/gh/var/lib/virt-inject" && chmod 700 "$tmp/gh/var/lib/virt-inject"
+    printf '{"version": 1, "uuid": null, "digest": null, "items": [{"kind": "file-created", "path": "%s", "mode": "0644", "uid": 0, "gid": 0, "written-sha256": "%s"}]}' \
+        "$item" "$vsha" >"$tmp/gh/var/lib/virt-inject/record.json"
+    if [ "$case" = oversize ]; then
+        head -c 1048576 /dev/zero | tr '\0' ' ' >>"$tmp/gh/var/lib/virt-inject/record.json"
+    fi
+    expect 0 "hostile record ($case): inject" vic inject --rootfs "$tmp/gh" --spec "$tmp/reqH.xml" -v
+    if [ "$case" = control ]; then
+        grep -qx 'remove      /srv/link/victim 0644 0:0 (taken back: dropped from the request)' "$tmp/out" &&
+            [ ! -e "$tmp/gh/srv/link/victim" ] && cmp -s "$tmp/victim" "$tmp/gh/etc/victim"
+        ok $? "clean record: the recorded file is taken back, nothing else"
+    else
+        ! grep -q '(taken back:' "$tmp/out" && cmp -s "$tmp/victim" "$tmp/gh/etc/victim" &&
+            cmp -s "$tmp/victim" "$tmp/outside/victim" &&
+            { [ -L "$tmp/gh/srv/link" ] || cmp -s "$tmp/victim" "$tmp/gh/srv/link/victim"; }
+        ok $? "hostile record ($case): nothing taken back, nothing outside touched"
+    fi
+done
 
 echo "1..$n"
 exit $failed
