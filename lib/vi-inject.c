@@ -2061,7 +2061,6 @@ static gboolean
 take_back_attr (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, const ViStat *st,
                 GError **error)
 {
-
     if (st->type == VI_FILE_TYPE_SYMLINK || st->mode != it->mode || st->uid != it->uid ||
         st->gid != it->gid) {
         leave (plan, it, "its mode or owner changed in the guest since");
