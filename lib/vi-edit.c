@@ -29,14 +29,20 @@ shadow_find (char **lines, const char *user, GStrv *out_fields)
 }
 
 char *
-vi_edit_shadow_password (const char *text, const char *user)
+vi_edit_shadow_field (const char *text, const char *user, guint n)
 {
     g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
     g_auto(GStrv) f = NULL;
 
-    if (shadow_find (lines, user, &f) < 0)
+    if (shadow_find (lines, user, &f) < 0 || n >= g_strv_length (f))
         return NULL;
-    return g_strdup (f[1]);
+    return g_strdup (f[n]);
+}
+
+char *
+vi_edit_shadow_password (const char *text, const char *user)
+{
+    return vi_edit_shadow_field (text, user, 1);
 }
 
 char *

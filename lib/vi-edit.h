@@ -25,6 +25,13 @@ G_BEGIN_DECLS
 char *vi_edit_shadow_password (const char *text, const char *user);
 
 /**
+ * vi_edit_shadow_field:
+ * Returns: (transfer full) (nullable): field @n (from 0) of the line
+ * vi_edit_shadow_password() reads, or %NULL when there is none.
+ */
+char *vi_edit_shadow_field (const char *text, const char *user, guint n);
+
+/**
  * vi_edit_shadow_set_password:
  * @text: /etc/shadow
  * @field: the new field 2 of @user's line

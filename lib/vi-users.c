@@ -230,8 +230,12 @@ vi_users_append (const char *text, const char *line)
     return g_strconcat (text, len > 0 && text[len - 1] != '\n' ? "\n" : "", line, "\n", NULL);
 }
 
-char *
-vi_users_add_member (const char *text, const char *group, const char *user, gboolean *out_found)
+/* @text with the member list of @group's line changed by @change (which
+ * returns the new list, or NULL for no change). */
+static char *
+change_members (const char *text, const char *group, const char *user,
+                char *(*change) (char **members, const char *old, const char *user),
+                gboolean *out_found)
 {
     g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
 
@@ -241,7 +245,7 @@ vi_users_add_member (const char *text, const char *group, const char *user, gboo
         g_auto(GStrv) members = NULL;
         gsize len = strlen (lines[i]);
         gboolean cr = len > 0 && lines[i][len - 1] == '\r';
-        char *old_members;
+        char *list;
 
         if (!first_field_is (lines[i], group))
             continue;
@@ -250,11 +254,11 @@ vi_users_add_member (const char *text, const char *group, const char *user, gboo
             continue;
         *out_found = TRUE;
         members = g_strsplit (f[3], ",", -1);
-        if (g_strv_contains ((const char *const *) members, user))
+        list = change (members, f[3], user);
+        if (list == NULL)
             return g_strdup (text);
-        old_members = f[3];
-        f[3] = *old_members ? g_strconcat (old_members, ",", user, NULL) : g_strdup (user);
-        g_free (old_members);
+        g_free (f[3]);
+        f[3] = list;
         g_free (lines[i]);
         lines[i] = g_strjoinv (":", f);
         if (cr) {
@@ -265,6 +269,44 @@ vi_users_add_member (const char *text, const char *group, const char *user, gboo
         return g_strjoinv ("\n", lines);
     }
     return g_strdup (text);
+}
+
+static char *
+member_added (char **members, const char *old, const char *user)
+{
+    if (g_strv_contains ((const char *const *) members, user))
+        return NULL;
+    return *old ? g_strconcat (old, ",", user, NULL) : g_strdup (user);
+}
+
+static char *
+member_removed (char **members, const char *old, const char *user)
+{
+    g_autoptr(GStrvBuilder) b = NULL;
+    g_auto(GStrv) kept = NULL;
+
+    if (!g_strv_contains ((const char *const *) members, user))
+        return NULL;
+    b = g_strv_builder_new ();
+    for (guint i = 0; members[i]; i++)
+        if (!g_str_equal (members[i], user))
+            g_strv_builder_add (b, members[i]);
+    kept = g_strv_builder_end (b);
+    return g_strjoinv (",", kept);
+}
+
+char *
+vi_users_add_member (const char *text, const char *group, const char *user, gboolean *out_found)
+{
+    return change_members (text, group, user, member_added, out_found);
+}
+
+char *
+vi_users_remove_member (const char *text, const char *group, const char *user)
+{
+    gboolean found;
+
+    return change_members (text, group, user, member_removed, &found);
 }
 
 gboolean

@@ -110,6 +110,14 @@ char *vi_users_add_member (const char *text, const char *group, const char *user
                            gboolean *out_found);
 
 /**
+ * vi_users_remove_member:
+ * Returns: (transfer full): @text with every occurrence of @user removed
+ * from the member list of @group (unchanged when not a member, or the
+ * group is absent); every other byte kept.
+ */
+char *vi_users_remove_member (const char *text, const char *group, const char *user);
+
+/**
  * vi_users_shell_listed:
  * Returns: whether @shell is a line of @shells (/etc/shells; comments and
  * surrounding blanks ignored).

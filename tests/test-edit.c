@@ -94,8 +94,28 @@ test_shadow_get (gconstpointer data)
 {
     const Case *c = data;
     g_autofree char *got = vi_edit_shadow_password (c->in, c->arg);
+    g_autofree char *field1 = vi_edit_shadow_field (c->in, c->arg, 1);
 
     g_assert_cmpstr (got, ==, c->out);
+    g_assert_cmpstr (field1, ==, c->out);
+}
+
+/* Any field of the same line: the day of the last change, the expiry, the
+ * name; none past the line's end. */
+static void
+test_shadow_field (void)
+{
+    g_autofree char *day = vi_edit_shadow_field (SHADOW, "alice", 2);
+    g_autofree char *expiry = vi_edit_shadow_field (SHADOW, "alice", 7);
+    g_autofree char *name = vi_edit_shadow_field (SHADOW, "alice", 0);
+    g_autofree char *past = vi_edit_shadow_field (SHADOW, "alice", 9);
+    g_autofree char *short_line = vi_edit_shadow_field ("root:y:1\n", "root", 3);
+
+    g_assert_cmpstr (day, ==, "19001");
+    g_assert_cmpstr (expiry, ==, "");
+    g_assert_cmpstr (name, ==, "alice");
+    g_assert_null (past);
+    g_assert_null (short_line);
 }
 
 /* @arg is "USER FIELD"; the day is always 20000. */
@@ -408,6 +428,7 @@ main (int argc, char **argv)
     g_test_init (&argc, &argv, NULL);
     VI_TEST_ADD_CASES ("/edit/shadow/get", shadow_get_cases, test_shadow_get);
     add_edit_cases ("/edit/shadow/set", shadow_set_cases, G_N_ELEMENTS (shadow_set_cases), shadow_set);
+    g_test_add_func ("/edit/shadow/field", test_shadow_field);
     g_test_add_func ("/edit/shadow/lock", test_shadow_lock);
     g_test_add_func ("/edit/hostname", test_hostname);
     add_edit_cases ("/edit/hosts", hosts_cases, G_N_ELEMENTS (hosts_cases), hosts);

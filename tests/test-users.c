@@ -194,6 +194,34 @@ test_add_member (gconstpointer data)
     g_assert_cmpint (found, ==, c->found);
 }
 
+/* Removing is adding undone: each added member removed gives the text
+ * back byte for byte; and a member in the middle, the only member, a
+ * user who is not a member, a group that is not there. */
+static void
+test_remove_member (void)
+{
+    static const struct { const char *text, *group, *user, *want; } cases[] = {
+        { "g:x:1:alice,bob,carol\n", "g", "bob", "g:x:1:alice,carol\n" },
+        { "g:x:1:bob\r\nh:x:2:bob\n", "g", "bob", "g:x:1:\r\nh:x:2:bob\n" },
+        { "g:x:1:alice\n", "g", "bob", "g:x:1:alice\n" },
+        { "g:x:1:bob\n", "h", "bob", "g:x:1:bob\n" },
+        { "adm:*:root:syslog,bob\n", "adm", "bob", "adm:*:root:syslog\n" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (member_cases); i++) {
+        const MemberCase *c = &member_cases[i];
+        g_autofree char *back = vi_users_remove_member (c->want, c->group, c->user);
+
+        if (!g_str_equal (c->want, c->text))
+            g_assert_cmpstr (back, ==, c->text);
+    }
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+        g_autofree char *got = vi_users_remove_member (cases[i].text, cases[i].group, cases[i].user);
+
+        g_assert_cmpstr (got, ==, cases[i].want);
+    }
+}
+
 /* ---- shells, sudoers --------------------------------------------------- */
 
 static void
@@ -273,6 +301,7 @@ main (int argc, char **argv)
         g_autofree char *p = g_strdup_printf ("/users/add-member/%u", i);
         g_test_add_data_func (p, &member_cases[i], test_add_member);
     }
+    g_test_add_func ("/users/remove-member", test_remove_member);
     g_test_add_func ("/users/shells", test_shells);
     g_test_add_func ("/users/sudoers", test_sudoers);
     for (guint i = 0; i < G_N_ELEMENTS (name_cases); i++) {
