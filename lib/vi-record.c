@@ -4,13 +4,16 @@
  *
  *   {"version": 1, "uuid": UUID|null, "digest": HEX64|null,
  *    "items": [{"kind": KIND, "path": PATH, "mode": "0644", "uid": N, "gid": N,
- *               "original": {...}            file-replaced, attributes-changed
+ *               "original": {...}            file-replaced, attributes-changed,
+ *                                            file-edited (optional)
  *               "written-sha256": HEX64,     file-created, file-replaced, optional
  *               "before-sha256": HEX64,      file-edited
  *               "after-sha256": HEX64,       file-edited
- *               "lines-added": [LINE...]},   file-edited, file-created, optional
+ *               "lines-added": [LINE...],    file-edited, file-created, optional
+ *               "passwords-set": {USER: HEX64...},  /etc/shadow, optional
+ *               "members-added": ["GROUP:USER"...]}, /etc/group, /etc/gshadow, optional
  *              ...]}
- *   original: {"mode": "0644", "uid": N, "gid": N, "size": N (replaced),
+ *   original: {"mode": "0644", "uid": N, "gid": N, "size": N (replaced, edited),
  *              "symlink": true (optional), "sha256": HEX64, "saved": "orig/HEX64"
  *              (both optional: a kept original)}
  *
@@ -52,6 +55,8 @@ vi_record_item_free (ViRecordItem *item)
     g_free (item->before_sha256);
     g_free (item->after_sha256);
     g_strfreev (item->lines_added);
+    g_strfreev (item->passwords_set);
+    g_strfreev (item->members_added);
     g_free (item);
 }
 
@@ -101,6 +106,17 @@ vi_record_saved_name (const char *path)
 {
     g_autofree char *hex = g_compute_checksum_for_string (G_CHECKSUM_SHA256, path, -1);
     return g_strconcat ("orig/", hex, NULL);
+}
+
+const char *
+vi_record_pair_value (const char *const *pairs, const char *key)
+{
+    gsize n = strlen (key);
+
+    for (guint i = 0; pairs && pairs[i]; i++)
+        if (strncmp (pairs[i], key, n) == 0 && pairs[i][n] == ':')
+            return pairs[i] + n + 1;
+    return NULL;
 }
 
 GStrv
@@ -157,7 +173,7 @@ add_original (JsonBuilder *b, const ViRecordItem *it)
     json_builder_set_member_name (b, "original");
     json_builder_begin_object (b);
     add_mode_owner (b, o->mode, o->uid, o->gid);
-    if (it->kind == VI_RECORD_FILE_REPLACED) {
+    if (it->kind != VI_RECORD_ATTR_CHANGED) {
         json_builder_set_member_name (b, "size");
         json_builder_add_int_value (b, (gint64) o->size);
     }
@@ -201,7 +217,8 @@ vi_record_format (const ViRecord *record)
         add_string_member (b, "kind", kind_names[it->kind]);
         add_string_member (b, "path", it->path);
         add_mode_owner (b, it->mode, it->uid, it->gid);
-        if (it->kind == VI_RECORD_FILE_REPLACED || it->kind == VI_RECORD_ATTR_CHANGED)
+        if (it->kind == VI_RECORD_FILE_REPLACED || it->kind == VI_RECORD_ATTR_CHANGED ||
+            (it->kind == VI_RECORD_FILE_EDITED && it->orig.saved))
             add_original (b, it);
         add_string_member (b, "written-sha256", it->written_sha256);
         add_string_member (b, "before-sha256", it->before_sha256);
@@ -211,6 +228,24 @@ vi_record_format (const ViRecord *record)
             json_builder_begin_array (b);
             for (guint l = 0; it->lines_added[l]; l++)
                 json_builder_add_string_value (b, it->lines_added[l]);
+            json_builder_end_array (b);
+        }
+        if (it->passwords_set) {
+            json_builder_set_member_name (b, "passwords-set");
+            json_builder_begin_object (b);
+            for (guint l = 0; it->passwords_set[l]; l++) {
+                g_auto(GStrv) kv = g_strsplit (it->passwords_set[l], ":", 2);
+
+                json_builder_set_member_name (b, kv[0]);
+                json_builder_add_string_value (b, kv[1]);
+            }
+            json_builder_end_object (b);
+        }
+        if (it->members_added) {
+            json_builder_set_member_name (b, "members-added");
+            json_builder_begin_array (b);
+            for (guint l = 0; it->members_added[l]; l++)
+                json_builder_add_string_value (b, it->members_added[l]);
             json_builder_end_array (b);
         }
         json_builder_end_object (b);
@@ -323,6 +358,7 @@ parse_original (JsonObject *item, ViRecordItem *it, const char *what, GError **e
     JsonNode *n = json_object_get_member (item, "original");
     JsonObject *o = n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
     gboolean replaced = it->kind == VI_RECORD_FILE_REPLACED;
+    gboolean edited = it->kind == VI_RECORD_FILE_EDITED;
     JsonNode *size, *symlink;
 
     if (o == NULL)
@@ -333,7 +369,7 @@ parse_original (JsonObject *item, ViRecordItem *it, const char *what, GError **e
         return FALSE;
     size = vi_json_value_member (o, "size", G_TYPE_INT64);
     symlink = json_object_get_member (o, "symlink");
-    if (replaced != (size != NULL) || (size && json_node_get_int (size) < 0))
+    if ((replaced || edited) != (size != NULL) || (size && json_node_get_int (size) < 0))
         return vi_throw (error, VI_ERROR_GUEST, "%s: \"size\" is malformed", what);
     if (size)
         it->orig.size = (guint64) json_node_get_int (size);
@@ -344,12 +380,14 @@ parse_original (JsonObject *item, ViRecordItem *it, const char *what, GError **e
     if (!get_string (o, "sha256", FALSE, is_hex64, &it->orig.sha256, what, error) ||
         !get_string (o, "saved", FALSE, is_saved_name, &it->orig.saved, what, error))
         return FALSE;
-    /* A kept original is a replaced regular file: its digest and its name,
-     * the one derived from the path (never a name of the guest's choosing). */
+    /* A kept original is a replaced or edited regular file: its digest and
+     * its name, the one derived from the path (never a name of the guest's
+     * choosing); an edited file's "original" is only ever a kept one. */
     if ((it->orig.sha256 != NULL) != (it->orig.saved != NULL) ||
-        (it->orig.saved && (!replaced || it->orig.symlink))) {
+        (it->orig.saved && (!(replaced || edited) || it->orig.symlink)) ||
+        (edited && it->orig.saved == NULL)) {
         return vi_throw (error, VI_ERROR_GUEST, "%s: \"sha256\" and \"saved\" go together, for a "
-                         "replaced file", what);
+                         "replaced or edited file", what);
     }
     if (it->orig.saved) {
         g_autofree char *expected = vi_record_saved_name (it->path);
@@ -384,6 +422,68 @@ parse_lines (JsonObject *item, ViRecordItem *it, const char *what, GError **erro
     return TRUE;
 }
 
+/* "passwords-set" of /etc/shadow: {USER: HEX64}, kept as "USER:HEX64". */
+static gboolean
+parse_passwords (JsonObject *item, ViRecordItem *it, const char *what, GError **error)
+{
+    JsonNode *n = json_object_get_member (item, "passwords-set");
+    JsonObject *o = n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+    g_autoptr(GList) names = NULL;
+    g_autoptr(GStrvBuilder) b = NULL;
+
+    if (n == NULL)
+        return TRUE;
+    if (o == NULL || !g_str_equal (it->path, "/etc/shadow"))
+        return vi_throw (error, VI_ERROR_GUEST, "%s: \"passwords-set\" is malformed, or not of "
+                         "/etc/shadow", what);
+    b = g_strv_builder_new ();
+    names = json_object_get_members (o);
+    for (GList *l = names; l; l = l->next) {
+        JsonNode *v = vi_json_value_member (o, l->data, G_TYPE_STRING);
+        g_autofree char *pair = NULL;
+
+        if (!vi_check_account_name (l->data, NULL) || v == NULL ||
+            !is_hex64 (json_node_get_string (v)))
+            return vi_throw (error, VI_ERROR_GUEST, "%s: \"passwords-set\" holds a malformed entry",
+                             what);
+        pair = g_strconcat (l->data, ":", json_node_get_string (v), NULL);
+        g_strv_builder_add (b, pair);
+    }
+    it->passwords_set = g_strv_builder_end (b);
+    return TRUE;
+}
+
+/* "members-added" of /etc/group and /etc/gshadow: ["GROUP:USER"]. */
+static gboolean
+parse_members (JsonObject *item, ViRecordItem *it, const char *what, GError **error)
+{
+    JsonNode *n = json_object_get_member (item, "members-added");
+    JsonArray *a = n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+    g_autoptr(GStrvBuilder) b = NULL;
+
+    if (n == NULL)
+        return TRUE;
+    if (a == NULL || !(g_str_equal (it->path, "/etc/group") || g_str_equal (it->path, "/etc/gshadow")))
+        return vi_throw (error, VI_ERROR_GUEST, "%s: \"members-added\" is malformed, or not of "
+                         "/etc/group or /etc/gshadow", what);
+    b = g_strv_builder_new ();
+    for (guint i = 0; i < json_array_get_length (a); i++) {
+        JsonNode *e = json_array_get_element (a, i);
+        g_auto(GStrv) gu = NULL;
+
+        if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING)
+            return vi_throw (error, VI_ERROR_GUEST, "%s: \"members-added\" holds a non-string", what);
+        gu = g_strsplit (json_node_get_string (e), ":", -1);
+        if (g_strv_length (gu) != 2 || !vi_check_account_name (gu[0], NULL) ||
+            !vi_check_account_name (gu[1], NULL))
+            return vi_throw (error, VI_ERROR_GUEST, "%s: \"members-added\" holds a malformed entry",
+                             what);
+        g_strv_builder_add (b, json_node_get_string (e));
+    }
+    it->members_added = g_strv_builder_end (b);
+    return TRUE;
+}
+
 static ViRecordItem *
 parse_item (JsonNode *node, guint index, GError **error)
 {
@@ -395,7 +495,8 @@ parse_item (JsonNode *node, guint index, GError **error)
     static const char *const with_original[] = { "kind", "path", "mode", "uid", "gid", "original",
                                                  NULL };
     static const char *const edited[] = { "kind", "path", "mode", "uid", "gid", "before-sha256",
-                                          "after-sha256", "lines-added", NULL };
+                                          "after-sha256", "lines-added", "original",
+                                          "passwords-set", "members-added", NULL };
     g_autofree char *what = g_strdup_printf ("item %u", index);
     g_autoptr(ViRecordItem) it = g_new0 (ViRecordItem, 1);
     g_autofree char *kind = NULL;
@@ -433,7 +534,9 @@ parse_item (JsonNode *node, guint index, GError **error)
     if (it->kind == VI_RECORD_FILE_EDITED &&
         (!get_string (obj, "before-sha256", TRUE, is_hex64, &it->before_sha256, what, error) ||
          !get_string (obj, "after-sha256", TRUE, is_hex64, &it->after_sha256, what, error) ||
-         !parse_lines (obj, it, what, error)))
+         !parse_lines (obj, it, what, error) || !parse_passwords (obj, it, what, error) ||
+         !parse_members (obj, it, what, error) ||
+         (json_object_has_member (obj, "original") && !parse_original (obj, it, what, error))))
         return NULL;
     if (it->kind == VI_RECORD_FILE_CREATED && !parse_lines (obj, it, what, error))
         return NULL;

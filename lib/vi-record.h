@@ -51,9 +51,12 @@ const char *vi_record_kind_to_string (ViRecordKind kind);
 
 /**
  * ViRecordOriginal:
- * What was at the path before virt-inject first changed it (replaced and
- * attribute items).  @sha256 and @saved only for a regular file that was
- * kept (@saved: "orig/HEX", relative to VI_RECORD_DIR).
+ * What was at the path before virt-inject first changed it (replaced,
+ * attribute and, in part, edited items).  @sha256 and @saved only for a
+ * regular file that was kept (@saved: "orig/HEX", relative to
+ * VI_RECORD_DIR): a replaced file, an edited one whose edit did more than
+ * add lines (an interfaces file the network configuration neutralised),
+ * /etc/shadow (its password fields are put back from it).
  */
 typedef struct {
     guint mode;
@@ -71,7 +74,7 @@ typedef struct {
     guint mode;                 /* what virt-inject set */
     guint32 uid;
     guint32 gid;
-    ViRecordOriginal orig;      /* FILE_REPLACED, ATTR_CHANGED */
+    ViRecordOriginal orig;      /* FILE_REPLACED, ATTR_CHANGED; FILE_EDITED when kept */
     char *written_sha256;       /* (nullable) FILE_CREATED, FILE_REPLACED: what virt-inject
                                  * last wrote there (absent in older records: such a
                                  * file is never taken back, it may have changed) */
@@ -79,6 +82,10 @@ typedef struct {
     char *after_sha256;         /* FILE_EDITED */
     GStrv lines_added;          /* (nullable) FILE_EDITED when the edit only added lines;
                                  * FILE_CREATED: the lines of a line file (authorized_keys) */
+    GStrv passwords_set;        /* (nullable) /etc/shadow: "USER:HEX64", the SHA-256 of the
+                                 * password field virt-inject last set for USER */
+    GStrv members_added;        /* (nullable) /etc/group, /etc/gshadow: "GROUP:USER", each
+                                 * membership virt-inject added */
 } ViRecordItem;
 
 void vi_record_item_free (ViRecordItem *item);
@@ -119,6 +126,13 @@ ViRecordItem *vi_record_lookup (const ViRecord *record, const char *path);
  * the earlier item stays and @item is freed.
  */
 void vi_record_add (ViRecord *record, ViRecordItem *item);
+
+/**
+ * vi_record_pair_value:
+ * @pairs: (nullable): "KEY:VALUE" strings (passwords_set, members_added)
+ * Returns: (nullable): the VALUE of @key in @pairs (no copy), or %NULL.
+ */
+const char *vi_record_pair_value (const char *const *pairs, const char *key);
 
 /** vi_record_saved_name: "orig/" + SHA-256 of @path, where its original is kept. */
 char *vi_record_saved_name (const char *path);

@@ -133,6 +133,11 @@ test_lines_added (void)
 #define ORIG(extra) "{\"kind\": \"file-replaced\", \"path\": \"/etc/x\", \"mode\": \"0644\", " \
                     "\"uid\": 0, \"gid\": 0, \"original\": {\"mode\": \"0600\", \"uid\": 0, " \
                     "\"gid\": 0, \"size\": 1" extra "}}"
+/* a file-edited item of @path, with @extra members */
+#define EDITED(path, extra) "{\"kind\": \"file-edited\", \"path\": \"" path "\", \"mode\": \"0640\", " \
+                            "\"uid\": 0, \"gid\": 42, \"before-sha256\": \"" HEX "\", " \
+                            "\"after-sha256\": \"" HEX "\"" extra "}"
+#define EDIT_ORIG(extra) "\"original\": {\"mode\": \"0640\", \"uid\": 0, \"gid\": 42, \"size\": 9" extra "}"
 /* vi_record_saved_name ("/etc/x") */
 #define SAVED_X "orig/4074fa014f8d9a3ad45467ee52b8f1ed343ee1f5edc7309d8d0b2e153c48aca6"
 
@@ -208,7 +213,67 @@ static const Case cases[] = {
                                  "\"gid\": 0, \"original\": {\"mode\": \"0600\", \"uid\": 0, \"gid\": 0, \"size\": 1}, "
                                  "\"lines-added\": [\"k\"]}"),
       DOC (HEAD, ORIG ("")) },
+    /* an edit's kept original: always kept (digest and name), never a symlink */
+    { "edited-original-not-kept", DOC (HEAD, EDITED ("/etc/x", ", " EDIT_ORIG (""))),
+      DOC (HEAD, EDITED ("/etc/x", ", " EDIT_ORIG (", \"sha256\": \"" HEX "\", \"saved\": \"" SAVED_X "\""))) },
+    { "edited-original-symlink", DOC (HEAD, EDITED ("/etc/x", ", " EDIT_ORIG (", \"symlink\": true, \"sha256\": \"" HEX "\", \"saved\": \"" SAVED_X "\""))),
+      DOC (HEAD, EDITED ("/etc/x", ", " EDIT_ORIG (", \"sha256\": \"" HEX "\", \"saved\": \"" SAVED_X "\""))) },
+    { "edited-original-elsewhere", DOC (HEAD, EDITED ("/etc/x", ", " EDIT_ORIG (", \"sha256\": \"" HEX "\", \"saved\": \"orig/" HEX "\""))),
+      DOC (HEAD, EDITED ("/etc/x", ", " EDIT_ORIG (", \"sha256\": \"" HEX "\", \"saved\": \"" SAVED_X "\""))) },
+    /* the password fields virt-inject set: of /etc/shadow, by account name */
+    { "passwords-elsewhere", DOC (HEAD, EDITED ("/etc/passwd", ", \"passwords-set\": {\"root\": \"" HEX "\"}")),
+      DOC (HEAD, EDITED ("/etc/shadow", ", \"passwords-set\": {\"root\": \"" HEX "\"}")) },
+    { "passwords-bad-name", DOC (HEAD, EDITED ("/etc/shadow", ", \"passwords-set\": {\"../root\": \"" HEX "\"}")),
+      DOC (HEAD, EDITED ("/etc/shadow", ", \"passwords-set\": {\"root\": \"" HEX "\"}")) },
+    { "passwords-not-digest", DOC (HEAD, EDITED ("/etc/shadow", ", \"passwords-set\": {\"root\": \"$6$salt$hash\"}")),
+      DOC (HEAD, EDITED ("/etc/shadow", ", \"passwords-set\": {\"root\": \"" HEX "\"}")) },
+    { "passwords-array", DOC (HEAD, EDITED ("/etc/shadow", ", \"passwords-set\": [\"root\"]")),
+      DOC (HEAD, EDITED ("/etc/shadow", ", \"passwords-set\": {}")) },
+    /* memberships virt-inject added: of /etc/group, "GROUP:USER" */
+    { "members-elsewhere", DOC (HEAD, EDITED ("/etc/sudoers", ", \"members-added\": [\"wheel:bob\"]")),
+      DOC (HEAD, EDITED ("/etc/group", ", \"members-added\": [\"wheel:bob\"]")) },
+    { "members-three-fields", DOC (HEAD, EDITED ("/etc/group", ", \"members-added\": [\"wheel:bob:x\"]")),
+      DOC (HEAD, EDITED ("/etc/group", ", \"members-added\": [\"wheel:bob\"]")) },
+    { "members-bad-name", DOC (HEAD, EDITED ("/etc/group", ", \"members-added\": [\"wheel:b,ob\"]")),
+      DOC (HEAD, EDITED ("/etc/group", ", \"members-added\": [\"wheel:bob\"]")) },
+    { "members-not-strings", DOC (HEAD, EDITED ("/etc/group", ", \"members-added\": [5]")),
+      DOC (HEAD, EDITED ("/etc/group", ", \"members-added\": []")) },
 };
+
+/* The account items: the passwords set and memberships added, an edit's
+ * kept original, through a format and parse. */
+static void
+test_account_items (void)
+{
+    g_autoptr(GError) error = NULL;
+
+    {
+        static const char doc[] = DOC (HEAD, EDITED ("/etc/shadow", ", " EDIT_ORIG (", \"sha256\": \""
+                                       HEX "\", \"saved\": \"orig/"
+                                       "7b5ddf499844cf05866927513cf62fee9af8c281812def040b964146b0ea87d6\"")
+                                       ", \"passwords-set\": {\"root\": \"" HEX "\", \"bob\": \"" HEX "\"}")
+                                       ", " EDITED ("/etc/group", ", \"members-added\": [\"adm:bob\", \"wheel:bob\"]"));
+        g_autoptr(GBytes) in = g_bytes_new_static (doc, sizeof doc - 1);
+        g_autoptr(ViRecord) p = vi_record_parse (in, &error);
+        g_autoptr(GBytes) out = NULL;
+        g_autoptr(ViRecord) p2 = NULL;
+        const ViRecordItem *sh, *gr;
+
+        g_assert_no_error (error);
+        sh = vi_record_lookup (p, "/etc/shadow");
+        gr = vi_record_lookup (p, "/etc/group");
+        g_assert_cmpstr (vi_record_pair_value ((const char *const *) sh->passwords_set, "bob"), ==, HEX);
+        g_assert_null (vi_record_pair_value ((const char *const *) sh->passwords_set, "bo"));
+        g_assert_cmpstrv (gr->members_added, ((const char *const[]) { "adm:bob", "wheel:bob", NULL }));
+        g_assert_nonnull (sh->orig.saved);
+        out = vi_record_format (p);
+        p2 = vi_record_parse (out, &error);
+        g_assert_no_error (error);
+        g_assert_cmpstrv (vi_record_lookup (p2, "/etc/shadow")->passwords_set, sh->passwords_set);
+        g_assert_cmpstrv (vi_record_lookup (p2, "/etc/group")->members_added, gr->members_added);
+        g_assert_cmpstr (vi_record_lookup (p2, "/etc/shadow")->orig.saved, ==, sh->orig.saved);
+    }
+}
 
 static void
 test_hostile (gconstpointer data)
@@ -292,6 +357,7 @@ main (int argc, char **argv)
     g_test_add_func ("/record/lines-added", test_lines_added);
     g_test_add_func ("/record/saved-name", test_saved_name);
     g_test_add_func ("/record/oversize", test_oversize);
+    g_test_add_func ("/record/account-items", test_account_items);
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
         g_autofree char *path = g_strdup_printf ("/record/hostile/%s", cases[i].name);
         g_test_add_data_func (path, &cases[i], test_hostile);
