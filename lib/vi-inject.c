@@ -79,6 +79,9 @@ struct _ViPlan {
     GHashTable *removing;           /* paths the take-back removes (unlink, rmdir) */
     GPtrArray *taken_lines;         /* "PATH: LINE" of each line taken back, for the plan */
     GHashTable *claimed;            /* paths the request still wants but plans no step for */
+    GHashTable *rebased;            /* paths edited from their kept original (rebase_on_original) */
+    GHashTable *passwords;          /* user -> SHA-256 of the password field set, for the record */
+    GHashTable *members;            /* "GROUP:USER" memberships virt-inject added, for the record */
 };
 
 static void
@@ -122,6 +125,9 @@ vi_plan_free (ViPlan *plan)
     g_hash_table_unref (plan->removing);
     g_ptr_array_unref (plan->taken_lines);
     g_hash_table_unref (plan->claimed);
+    g_hash_table_unref (plan->rebased);
+    g_hash_table_unref (plan->passwords);
+    g_hash_table_unref (plan->members);
     g_free (plan);
 }
 
@@ -225,12 +231,88 @@ plan_write (ViPlan *plan, ViVfs *vfs, const char *path, GBytes *content, guint m
     return TRUE;
 }
 
-/* Read a file that will be edited, with its mode and owner. */
+/* The account databases: a dropped user is not deleted (its files and
+ * processes would be orphaned), so their edits are never taken back whole
+ * (a password field and a membership are, one by one). */
+static const char *const account_files[] = {
+    "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", NULL
+};
+
+static gboolean record_dir_usable (ViVfs *vfs, const char *path, const char **why,
+                                   GError **error);
+
+/* The original the guest record keeps for @it (a replaced file, an edit
+ * that did more than add lines), verified against its recorded digest:
+ * *@out NULL, and *@out_why why, when there is none to trust (not kept,
+ * missing, altered: the guest's doing, never an error). */
+static gboolean
+read_kept_original (ViVfs *vfs, const ViRecordItem *it, GBytes **out, const char **out_why,
+                    GError **error)
+{
+    g_autofree char *saved = NULL;
+    g_autofree char *sha = NULL;
+    g_autoptr(GBytes) orig = NULL;
+    const char *dir_why = NULL;
+
+    *out = NULL;
+    *out_why = NULL;
+    if (it->orig.saved == NULL) {
+        *out_why = "its original was not kept (a symlink, or larger than 1 MiB)";
+        return TRUE;
+    }
+    if (!record_dir_usable (vfs, VI_RECORD_ORIG_DIR, &dir_why, error))
+        return FALSE;
+    saved = g_build_filename (VI_RECORD_DIR, it->orig.saved, NULL);
+    if (dir_why != NULL || !vi_vfs_read_file (vfs, saved, VI_RECORD_ORIG_MAX, &orig, NULL)) {
+        *out_why = "its kept original is missing or unreadable";
+        return TRUE;
+    }
+    sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, orig);
+    if (!g_str_equal (sha, it->orig.sha256)) {
+        *out_why = "its kept original was altered";
+        return TRUE;
+    }
+    *out = g_steal_pointer (&orig);
+    return TRUE;
+}
+
+/* A file an earlier request edited by more than adding lines (an
+ * interfaces file the network configuration neutralised, rc.local) and
+ * that is still what virt-inject wrote (@now) is edited again from its
+ * kept original, not from that edit: what the request no longer asks for
+ * (an interface dropped from a file whose other interface is still ours)
+ * then comes back, and the result is the guest's original with this
+ * request's edit, as if the earlier request had never run.  Never an
+ * account database, never with keep-dropped.  (transfer full) (nullable) */
+static GBytes *
+rebase_on_original (ViPlan *plan, ViVfs *vfs, const char *path, GBytes *now, GError **error)
+{
+    const ViRecordItem *it = plan->record ? vi_record_lookup (plan->record, path) : NULL;
+    g_autofree char *sha = NULL;
+    GBytes *orig = NULL;
+    const char *why = NULL;
+
+    if (it == NULL || plan->keep_dropped || it->kind != VI_RECORD_FILE_EDITED ||
+        it->lines_added != NULL || it->orig.saved == NULL || g_strv_contains (account_files, path))
+        return NULL;
+    sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, now);
+    if (!g_str_equal (sha, it->after_sha256))
+        return NULL;                    /* the guest changed it since: edited as it is */
+    if (!read_kept_original (vfs, it, &orig, &why, error) || orig == NULL)
+        return NULL;
+    g_hash_table_add (plan->rebased, g_strdup (path));
+    return orig;
+}
+
+/* Read a file that will be edited, with its mode and owner (see
+ * rebase_on_original for what may be read instead of the file). */
 static gboolean
 read_for_edit (ViPlan *plan, ViVfs *vfs, const char *path, char **out_text, ViStat *out_st,
                GError **error)
 {
     g_autoptr(GBytes) b = NULL;
+    g_autoptr(GError) e = NULL;
+    GBytes *base;
     gsize len;
     const char *data;
 
@@ -238,6 +320,13 @@ read_for_edit (ViPlan *plan, ViVfs *vfs, const char *path, char **out_text, ViSt
         return FALSE;
     if (!vi_vfs_read_file (vfs, path, plan->read_max, &b, error))
         return FALSE;
+    if ((base = rebase_on_original (plan, vfs, path, b, &e)) != NULL) {
+        g_bytes_unref (b);
+        b = base;
+    } else if (e != NULL) {
+        g_propagate_error (error, g_steal_pointer (&e));
+        return FALSE;
+    }
     data = g_bytes_get_data (b, &len);
     if (memchr (data, '\0', len) != NULL)
         return vi_throw (error, VI_ERROR_GUEST, "%s: contains a NUL byte (not a text file)", path);
@@ -779,7 +868,7 @@ create_account (ViPlan *plan, const ViUser *u, ViVfs *vfs, Edit *passwd, Edit *s
 /* groups=: each must exist; the user is added to its member list (and to
  * gshadow's, where the guest has one with that group). */
 static gboolean
-add_memberships (const ViUser *u, Edit *group, Edit *gshadow, GError **error)
+add_memberships (ViPlan *plan, const ViUser *u, Edit *group, Edit *gshadow, GError **error)
 {
     g_autofree char *why = g_strdup_printf ("groups of %s", u->name);
 
@@ -793,10 +882,12 @@ add_memberships (const ViUser *u, Edit *group, Edit *gshadow, GError **error)
             return vi_throw (error, VI_ERROR_GUEST, "user '%s': group '%s' of groups= does not "
                              "exist in the guest's /etc/group", u->name, g);
         }
-        if (!g_str_equal (text, group->text))
+        if (!g_str_equal (text, group->text)) {
             edit_set (group, text, why);
-        else
+            g_hash_table_add (plan->members, g_strconcat (g, ":", u->name, NULL));
+        } else {
             g_free (text);
+        }
         if (gshadow) {
             text = vi_users_add_member (gshadow->text, g, u->name, &found);
             if (!g_str_equal (text, gshadow->text))
@@ -882,7 +973,7 @@ plan_users (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
                 !create_account (plan, u, vfs, passwd, shadow, group, gshadow, error))
                 return FALSE;
         }
-        if (!add_memberships (u, group, gshadow, error) ||
+        if (!add_memberships (plan, u, group, gshadow, error) ||
             (u->sudo != VI_SUDO_NONE && !plan_sudo (plan, u, vfs, error)))
             return FALSE;
     }
@@ -965,6 +1056,8 @@ plan_passwords (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, const ViInjectOpti
                              u->name);
         if (!new_password_field (plan, u, old_field, opts, &field, error))
             return FALSE;
+        g_hash_table_insert (plan->passwords, g_strdup (u->name),
+                             g_compute_checksum_for_string (G_CHECKSUM_SHA256, field, -1));
         prev = g_steal_pointer (&text);
         text = vi_edit_shadow_set_password (prev, u->name, field, today, error);
         if (text == NULL)
@@ -1114,7 +1207,12 @@ ifupdown_read_all (ViPlan *plan, ViVfs *vfs, GPtrArray *ours, GPtrArray *out,
             if (!ifupdown_expand (plan, vfs, sources->pdata[s], files, error))
                 return FALSE;
             for (guint f = 0; f < files->len; f++) {
-                if (g_hash_table_contains (seen, files->pdata[f]) ||
+                g_autofree char *name = g_path_get_basename (files->pdata[f]);
+
+                /* an earlier request's own file this one dropped: taken
+                 * back, not edited */
+                if (g_str_has_prefix (name, "virt-inject-") ||
+                    g_hash_table_contains (seen, files->pdata[f]) ||
                     g_ptr_array_find_with_equal_func (todo, files->pdata[f], g_str_equal, NULL))
                     continue;
                 if (todo->len >= IFUPDOWN_MAX_FILES)
@@ -1632,6 +1730,8 @@ init_system (ViVfs *vfs, const char *what, GError **error)
     return init;
 }
 
+static gboolean plan_firstboot_dropped (ViPlan *plan, ViVfs *vfs, GError **error);
+
 /* <firstboot>: armed once per request digest (VI_FIRSTBOOT_MARKER), also
  * under policy="always"; the runner removes the script after it ran.  The
  * digest is the request's own (vi_spec_digest), not the keyed one of the
@@ -1646,7 +1746,7 @@ plan_firstboot (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
     ViInitSystem init;
 
     if (spec->firstboot == NULL)
-        return TRUE;
+        return plan_firstboot_dropped (plan, vfs, error);
     init = init_system (vfs, "<firstboot>", error);
     if (init == VI_INIT_UNKNOWN)
         return FALSE;
@@ -1867,12 +1967,6 @@ under_record_dir (const char *path)
 
 /* ---- taking back what a request dropped (the guest record) ------------- */
 
-/* The account databases: a dropped user is not deleted (its files and
- * processes would be orphaned), so their edits are never taken back. */
-static const char *const account_files[] = {
-    "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", NULL
-};
-
 /* The record's item of @path stays, and the plan says why in a line. */
 static void
 leave (ViPlan *plan, const ViRecordItem *it, const char *why)
@@ -1982,22 +2076,48 @@ take_back_lines (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GBytes *now, 
                        st->uid, st->gid, TAKEN_BACK, error);
 }
 
-/* A file virt-inject created or replaced (@st: as it is now), and edits
- * of added lines: the file removed, its kept original put back, or the
- * lines removed; only when the guest did not change it since (its SHA-256
- * is what virt-inject wrote). */
+/* The kept original of @it put back (content, mode, owner), and the kept
+ * copy removed once the commit is done; the plan says why not when there
+ * is none to trust. */
+static gboolean
+put_back_original (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error)
+{
+    g_autoptr(GBytes) orig = NULL;
+    g_autofree char *saved = NULL;
+    const char *why = NULL;
+
+    if (!read_kept_original (vfs, it, &orig, &why, error))
+        return FALSE;
+    if (orig == NULL) {
+        leave (plan, it, why);
+        return TRUE;
+    }
+    if (!plan_write (plan, vfs, it->path, g_steal_pointer (&orig), it->orig.mode, it->orig.uid,
+                     it->orig.gid, TAKEN_BACK " (the original put back)", error))
+        return FALSE;
+    saved = g_build_filename (VI_RECORD_DIR, it->orig.saved, NULL);
+    add_step (plan, STEP_UNLINK, saved, 0600, 0, 0, TAKEN_BACK " (the kept original, once put "
+              "back)")->after_commit = TRUE;
+    taken_back (plan, it->path);
+    return TRUE;
+}
+
+/* A file virt-inject created, replaced or edited (@st: as it is now): the
+ * file removed, its kept original put back, or the lines it added
+ * removed; only when the guest did not change it since (its SHA-256 is
+ * what virt-inject wrote; added lines: each line still as written). */
 static gboolean
 take_back_file (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, const ViStat *st,
                 GError **error)
 {
+    /* an edit that did more than add lines: only its kept original undoes it */
+    gboolean whole_edit = it->kind == VI_RECORD_FILE_EDITED && it->lines_added == NULL;
+    const char *written = whole_edit ? it->after_sha256 : it->written_sha256;
     g_autoptr(GBytes) now = NULL;
-    g_autoptr(GBytes) orig = NULL;
     g_autofree char *sha = NULL;
-    g_autofree char *saved = NULL;
-    const char *orig_why = NULL;
 
-    if (it->kind == VI_RECORD_FILE_EDITED && it->lines_added == NULL) {
-        leave (plan, it, "an edit that did not only add lines");
+    if (whole_edit && it->orig.saved == NULL) {
+        leave (plan, it, "an edit that did not only add lines, and its original was not kept");
         return TRUE;
     }
     if (st->type != VI_FILE_TYPE_REGULAR || st->nlink != 1) {
@@ -2011,14 +2131,14 @@ take_back_file (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, const ViStat *
     if (!vi_vfs_read_file (vfs, it->path, plan->read_max, &now, error))
         return FALSE;
     sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, now);
-    if (it->kind == VI_RECORD_FILE_EDITED ||
-        (it->lines_added && g_strcmp0 (sha, it->written_sha256) != 0))
+    if (!whole_edit && (it->kind == VI_RECORD_FILE_EDITED ||
+                        (it->lines_added && g_strcmp0 (sha, it->written_sha256) != 0)))
         return take_back_lines (plan, vfs, it, now, st, error);
-    if (it->written_sha256 == NULL) {
+    if (written == NULL) {
         leave (plan, it, "the record has no digest of what virt-inject wrote");
         return TRUE;
     }
-    if (!g_str_equal (sha, it->written_sha256)) {
+    if (!g_str_equal (sha, written)) {
         leave (plan, it, "changed in the guest since virt-inject wrote it");
         return TRUE;
     }
@@ -2026,33 +2146,7 @@ take_back_file (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, const ViStat *
         plan_removal (plan, STEP_UNLINK, it->path, st);
         return TRUE;
     }
-    /* replaced: its kept original back, with its mode and owner */
-    if (it->orig.saved == NULL) {
-        leave (plan, it, "its original was not kept (a symlink, or larger than 1 MiB)");
-        return TRUE;
-    }
-    saved = g_build_filename (VI_RECORD_DIR, it->orig.saved, NULL);
-    if (!record_dir_usable (vfs, VI_RECORD_ORIG_DIR, &orig_why, error))
-        return FALSE;
-    /* a kept original that cannot be read (missing, not a regular file:
-     * the guest's doing) only means the file stays */
-    if (orig_why != NULL || !vi_vfs_read_file (vfs, saved, VI_RECORD_ORIG_MAX, &orig, NULL)) {
-        leave (plan, it, "its kept original is missing or unreadable");
-        return TRUE;
-    }
-    g_clear_pointer (&sha, g_free);
-    sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, orig);
-    if (!g_str_equal (sha, it->orig.sha256)) {
-        leave (plan, it, "its kept original was altered");
-        return TRUE;
-    }
-    if (!plan_write (plan, vfs, it->path, g_steal_pointer (&orig), it->orig.mode, it->orig.uid,
-                     it->orig.gid, TAKEN_BACK " (the original put back)", error))
-        return FALSE;
-    add_step (plan, STEP_UNLINK, saved, 0600, 0, 0, TAKEN_BACK " (the kept original, once put "
-              "back)")->after_commit = TRUE;
-    taken_back (plan, it->path);
-    return TRUE;
+    return put_back_original (plan, vfs, it, error);
 }
 
 /* An existing path whose mode and owner virt-inject changed: put back
@@ -2141,6 +2235,55 @@ take_back_item (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error
     }
 }
 
+/* A <firstboot> the request no longer has (its marker in the guest, a
+ * trusted record, not keep-dropped) is disarmed, whether it ran or not:
+ * its script (still there when the guest never booted since), runner,
+ * marker, unit and what starts it are removed, and a line virt-inject
+ * added to rc.local, or OpenRC's local service it enabled, taken back
+ * like any file (while they are what virt-inject wrote).  What the script
+ * did when it ran cannot be undone. */
+static gboolean
+plan_firstboot_dropped (ViPlan *plan, ViVfs *vfs, GError **error)
+{
+    static const char *const ours[] = {
+        VI_FIRSTBOOT_SCRIPT, VI_FIRSTBOOT_RUNNER, VI_FIRSTBOOT_MARKER,
+        VI_WANTS_DIR "/" VI_FIRSTBOOT_UNIT_NAME, VI_UNIT_DIR "/" VI_FIRSTBOOT_UNIT_NAME,
+        VI_FIRSTBOOT_LOCAL_D, NULL
+    };
+    const ViRecordItem *rc_local, *link;
+    gboolean armed = FALSE;
+
+    if (plan->record == NULL || plan->keep_dropped)
+        return TRUE;
+    if (!vi_vfs_exists (vfs, VI_FIRSTBOOT_MARKER, &armed, error))
+        return FALSE;
+    if (!armed)
+        return TRUE;
+    for (const char *const *p = ours; *p; p++) {
+        ViStat st;
+        g_autoptr(GError) e = NULL;
+
+        if (!vi_vfs_stat (vfs, *p, &st, &e)) {
+            if (g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND))
+                continue;
+            g_propagate_error (error, g_steal_pointer (&e));
+            return FALSE;
+        }
+        if (st.type == VI_FILE_TYPE_REGULAR || st.type == VI_FILE_TYPE_SYMLINK)
+            plan_removal (plan, STEP_UNLINK, *p, &st);
+    }
+    /* the OpenRC link virt-inject made (a created item): still a link */
+    link = vi_record_lookup (plan->record, VI_OPENRC_LOCAL_LINK);
+    if (link != NULL && link->kind == VI_RECORD_FILE_CREATED) {
+        ViStat st;
+
+        if (vi_vfs_stat (vfs, VI_OPENRC_LOCAL_LINK, &st, NULL) && st.type == VI_FILE_TYPE_SYMLINK)
+            plan_removal (plan, STEP_UNLINK, VI_OPENRC_LOCAL_LINK, &st);
+    }
+    rc_local = vi_record_lookup (plan->record, VI_RC_LOCAL);
+    return rc_local == NULL || take_back_item (plan, vfs, rc_local, error);
+}
+
 /* Whether @path is in @home (the home of a user virt-inject created), made
  * there for the user and kept with the user: all but the SSH keys it was
  * given (taken back like any keys when the request drops them). */
@@ -2193,7 +2336,8 @@ plan_take_back (ViPlan *plan, ViVfs *vfs, GError **error)
                 g_hash_table_contains (plan->claimed, it->path) ||
                 g_hash_table_contains (plan->writes, it->path) ||
                 g_hash_table_contains (plan->dirs, it->path) ||
-                g_hash_table_contains (plan->edited, it->path))
+                (g_hash_table_contains (plan->edited, it->path) &&
+                 !g_hash_table_contains (plan->rebased, it->path)))
                 continue;
             if (!take_back_item (plan, vfs, it, error))
                 return FALSE;
@@ -2203,8 +2347,13 @@ plan_take_back (ViPlan *plan, ViVfs *vfs, GError **error)
 }
 
 /* The item of a write over an existing file: edited when the plan read it
- * to edit it, else replaced, its original kept (a write step of the plan)
- * when it is a regular file of at most VI_RECORD_ORIG_MAX bytes. */
+ * to edit it, else replaced.  The original is kept (a write step of the
+ * plan) when it is a regular file of at most VI_RECORD_ORIG_MAX bytes, for
+ * a replaced file and for an edit only the original undoes: one that did
+ * more than add lines (the network's neutralised files, rc.local), and
+ * /etc/shadow, whose password fields are put back from it one by one.
+ * The record itself holds no password hash (what virt-inject set would
+ * outlive a rotation there): only digests. */
 static gboolean
 record_overwrite (ViPlan *plan, ViVfs *vfs, const Step *step, const ViStat *st,
                   gboolean can_keep, ViRecordItem *it, GError **error)
@@ -2214,27 +2363,32 @@ record_overwrite (ViPlan *plan, ViVfs *vfs, const Step *step, const ViStat *st,
     gsize blen, alen;
     const char *b, *a;
 
+    it->orig.mode = st->mode;
+    it->orig.uid = st->uid;
+    it->orig.gid = st->gid;
+    it->orig.size = st->size;
     if (before != NULL) {
         b = g_bytes_get_data (before, &blen);
         a = g_bytes_get_data (step->content, &alen);
         it->kind = VI_RECORD_FILE_EDITED;
         it->before_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, before);
         it->after_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, step->content);
-        /* no password hash in the record: it would outlive a rotation */
         if (!g_str_equal (step->path, "/etc/shadow") && !g_str_equal (step->path, "/etc/gshadow"))
             it->lines_added = vi_record_lines_added (b, blen, a, alen);
-        return TRUE;
+        if (it->lines_added != NULL || !can_keep || blen > VI_RECORD_ORIG_MAX ||
+            (g_strv_contains (account_files, step->path) &&
+             !g_str_equal (step->path, "/etc/shadow")))
+            return TRUE;
+        orig = g_bytes_ref (before);
+    } else {
+        it->kind = VI_RECORD_FILE_REPLACED;
+        it->orig.symlink = st->type == VI_FILE_TYPE_SYMLINK;
+        if (st->type != VI_FILE_TYPE_REGULAR || st->size > VI_RECORD_ORIG_MAX || !can_keep)
+            return TRUE;
+        if (!vi_vfs_read_file (vfs, step->path, VI_RECORD_ORIG_MAX, &orig, error))
+            return FALSE;
     }
-    it->kind = VI_RECORD_FILE_REPLACED;
-    it->orig.mode = st->mode;
-    it->orig.uid = st->uid;
-    it->orig.gid = st->gid;
-    it->orig.size = st->size;
-    it->orig.symlink = st->type == VI_FILE_TYPE_SYMLINK;
-    if (st->type != VI_FILE_TYPE_REGULAR || st->size > VI_RECORD_ORIG_MAX || !can_keep)
-        return TRUE;
-    if (!vi_vfs_read_file (vfs, step->path, VI_RECORD_ORIG_MAX, &orig, error))
-        return FALSE;
+    it->orig.size = g_bytes_get_size (orig);
     it->orig.sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, orig);
     it->orig.saved = vi_record_saved_name (step->path);
     {
@@ -2242,7 +2396,7 @@ record_overwrite (ViPlan *plan, ViVfs *vfs, const Step *step, const ViStat *st,
 
         return plan_dir (plan, vfs, VI_RECORD_ORIG_DIR, 0700, 0, 0, "guest record", error) &&
                plan_write (plan, vfs, saved, g_steal_pointer (&orig), 0600, 0, 0,
-                           "guest record: the original of a replaced file", error);
+                           "guest record: the original of a replaced or edited file", error);
     }
 }
 
@@ -2349,6 +2503,53 @@ record_items (ViPlan *plan, ViVfs *vfs, ViRecord *rec, guint n_steps, gboolean c
     return TRUE;
 }
 
+static int
+compare_strings (const void *a, const void *b)
+{
+    return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* @set's keys, sorted, "KEY:VALUE" when @with_values; NULL when empty. */
+static GStrv
+sorted_pairs (GHashTable *set, gboolean with_values)
+{
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+    g_autofree gpointer *keys = g_hash_table_get_keys_as_array (set, NULL);
+    guint n = g_hash_table_size (set);
+
+    if (n == 0)
+        return NULL;
+    qsort (keys, n, sizeof *keys, compare_strings);
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *pair = with_values
+            ? g_strconcat (keys[i], ":", (char *) g_hash_table_lookup (set, keys[i]), NULL)
+            : g_strdup (keys[i]);
+
+        g_strv_builder_add (b, pair);
+    }
+    return g_strv_builder_end (b);
+}
+
+/* The passwords and memberships of the account databases as they are once
+ * the plan is applied: those virt-inject set or added, and keeps, on the
+ * record's /etc/shadow and /etc/group items (when there are such items:
+ * a file virt-inject never changed holds nothing of its own). */
+static void
+record_accounts (ViPlan *plan, ViRecord *rec)
+{
+    ViRecordItem *shadow = vi_record_lookup (rec, "/etc/shadow");
+    ViRecordItem *group = vi_record_lookup (rec, "/etc/group");
+
+    if (shadow && shadow->kind == VI_RECORD_FILE_EDITED) {
+        g_strfreev (shadow->passwords_set);
+        shadow->passwords_set = sorted_pairs (plan->passwords, TRUE);
+    }
+    if (group && group->kind == VI_RECORD_FILE_EDITED) {
+        g_strfreev (group->members_added);
+        group->members_added = sorted_pairs (plan->members, FALSE);
+    }
+}
+
 /* The record's steps, after every other: VI_RECORD_DIR (0700), the kept
  * originals, the record (0600).  A VI_RECORD_DIR (or orig/) that is not a
  * real directory is left alone and no record (no original) is written;
@@ -2381,6 +2582,7 @@ plan_record (ViPlan *plan, ViVfs *vfs, const char *uuid, const ViRecordKey *key,
         add_step (plan, STEP_ATTR, VI_RECORD_DIR, 0700, 0, 0, "guest record");
     if (!record_items (plan, vfs, rec, n_steps, orig_why == NULL, error))
         return FALSE;
+    record_accounts (plan, rec);
     json = vi_record_format (rec);
     if (g_bytes_get_size (json) > VI_RECORD_MAX)
         return vi_throw (error, VI_ERROR_INVALID, VI_RECORD_PATH ": the record of this request "
@@ -2442,6 +2644,149 @@ plan_expire_dropped (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **erro
     return TRUE;
 }
 
+/* Whether the request still asks for @user in @group (groups=). */
+static gboolean
+spec_wants_member (const ViSpec *spec, const char *group, const char *user)
+{
+    for (guint i = 0; i < spec->users->len; i++) {
+        const ViUser *u = spec->users->pdata[i];
+
+        if (g_str_equal (u->name, user))
+            for (guint k = 0; k < u->groups->len; k++)
+                if (g_str_equal (u->groups->pdata[k], group))
+                    return TRUE;
+    }
+    return FALSE;
+}
+
+/* A membership virt-inject added (the record's "members-added" of
+ * /etc/group) that the request no longer asks for is taken back: the user
+ * leaves that group's member list in /etc/group and /etc/gshadow, where it
+ * still is (the guest's own memberships are never recorded, so never
+ * touched).  The memberships still asked for stay recorded; with
+ * keep-dropped, all do.  Before plan_edits(), which writes the files. */
+static gboolean
+plan_drop_memberships (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **error)
+{
+    const ViRecordItem *group = plan->record ? vi_record_lookup (plan->record, "/etc/group") : NULL;
+
+    for (guint i = 0; group && group->members_added && group->members_added[i]; i++) {
+        const char *pair = group->members_added[i];
+        g_auto(GStrv) gu = g_strsplit (pair, ":", 2);
+        g_autofree char *why = NULL;
+        Edit *ed = NULL, *gshadow = NULL;
+        char *text;
+
+        if (plan->keep_dropped || spec_wants_member (spec, gu[0], gu[1])) {
+            g_hash_table_add (plan->members, g_strdup (pair));
+            continue;
+        }
+        why = g_strdup_printf ("taken back: %s dropped from group %s by the request", gu[1], gu[0]);
+        if (!plan_edit (plan, vfs, "/etc/group", FALSE, &ed, error) ||
+            !plan_edit (plan, vfs, "/etc/gshadow", TRUE, &gshadow, error))
+            return FALSE;
+        text = vi_users_remove_member (ed->text, gu[0], gu[1]);
+        if (!g_str_equal (text, ed->text))
+            edit_set (ed, text, why);
+        else
+            g_free (text);                      /* the owner removed it already */
+        if (gshadow == NULL)
+            continue;
+        text = vi_users_remove_member (gshadow->text, gu[0], gu[1]);
+        if (!g_str_equal (text, gshadow->text))
+            edit_set (gshadow, text, why);
+        else
+            g_free (text);
+    }
+    return TRUE;
+}
+
+/* Whether the guest record says virt-inject created @user (its line is in
+ * the /etc/passwd item's added lines). */
+static gboolean
+record_created_user (const ViRecord *record, const char *user)
+{
+    const ViRecordItem *passwd = vi_record_lookup (record, "/etc/passwd");
+    gsize n = strlen (user);
+
+    for (guint i = 0; passwd && passwd->lines_added && passwd->lines_added[i]; i++)
+        if (strncmp (passwd->lines_added[i], user, n) == 0 && passwd->lines_added[i][n] == ':')
+            return TRUE;
+    return FALSE;
+}
+
+/* A password virt-inject set (the record's "passwords-set" of /etc/shadow:
+ * the digest of the field it wrote) that the request no longer sets goes
+ * back to the guest's own: field 2 and its last-change day from the kept
+ * original of /etc/shadow ("*", no password, for a user virt-inject
+ * created), only while the field is still what virt-inject set.  A field
+ * the guest changed since is the owner's and stays; the plan says so.
+ * With keep-dropped, the record keeps them.  Before plan_edits(). */
+static gboolean
+plan_restore_passwords (ViPlan *plan, ViVfs *vfs, GError **error)
+{
+    const ViRecordItem *shadow = plan->record ? vi_record_lookup (plan->record, "/etc/shadow")
+                                              : NULL;
+    g_autoptr(GBytes) orig = NULL;
+    g_autofree char *orig_text = NULL;
+    const char *orig_why = NULL;
+    Edit *ed = NULL;
+
+    for (guint i = 0; shadow && shadow->passwords_set && shadow->passwords_set[i]; i++) {
+        g_auto(GStrv) us = g_strsplit (shadow->passwords_set[i], ":", 2);
+        g_autofree char *cur = NULL, *cur_sha = NULL, *field = NULL, *day = NULL, *why = NULL;
+        char *text;
+
+        if (g_hash_table_contains (plan->passwords, us[0]))
+            continue;                           /* set again by this request */
+        if (plan->keep_dropped) {
+            g_hash_table_insert (plan->passwords, g_strdup (us[0]), g_strdup (us[1]));
+            continue;
+        }
+        if (ed == NULL && !plan_edit (plan, vfs, "/etc/shadow", TRUE, &ed, error))
+            return FALSE;
+        if (ed == NULL || (cur = vi_edit_shadow_password (ed->text, us[0])) == NULL)
+            continue;                           /* the user is gone */
+        cur_sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, cur, -1);
+        if (!g_str_equal (cur_sha, us[1])) {
+            why = g_strdup_printf ("not taken back: password of %s dropped from the request, "
+                                   "changed in the guest since", us[0]);
+            add_step (plan, STEP_SKIPPED, "/etc/shadow", ed->st.mode, ed->st.uid, ed->st.gid, why);
+            continue;
+        }
+        if (orig_text == NULL && orig_why == NULL) {
+            if (!read_kept_original (vfs, shadow, &orig, &orig_why, error))
+                return FALSE;
+            if (orig != NULL)
+                orig_text = g_strndup (g_bytes_get_data (orig, NULL), g_bytes_get_size (orig));
+        }
+        if (orig_text != NULL) {
+            field = vi_edit_shadow_field (orig_text, us[0], 1);
+            day = vi_edit_shadow_field (orig_text, us[0], 2);
+        }
+        if (field == NULL && orig_text != NULL && record_created_user (plan->record, us[0]))
+            field = g_strdup ("*");             /* as virt-inject created it */
+        if (field == NULL) {
+            why = g_strdup_printf ("not taken back: password of %s dropped from the request: %s",
+                                   us[0], orig_why ? orig_why : "the guest's original has no "
+                                   "line for the user");
+            add_step (plan, STEP_SKIPPED, "/etc/shadow", ed->st.mode, ed->st.uid, ed->st.gid, why);
+            continue;
+        }
+        if (day == NULL) {
+            text = vi_edit_shadow_field (ed->text, us[0], 2);
+            day = text ? text : g_strdup ("");
+        }
+        text = vi_edit_shadow_set_password (ed->text, us[0], field, day, error);
+        if (text == NULL)
+            return FALSE;
+        why = g_strdup_printf ("taken back: password of %s dropped from the request (the "
+                               "original put back)", us[0]);
+        edit_set (ed, text, why);
+    }
+    return TRUE;
+}
+
 /* ---- the plan ---------------------------------------------------------- */
 
 ViPlan *
@@ -2467,6 +2812,9 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
     plan->removing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
     plan->taken_lines = g_ptr_array_new_with_free_func (g_free);
     plan->claimed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    plan->rebased = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    plan->passwords = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+    plan->members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
     plan->keep_dropped = spec->keep_dropped;
 
     if (!read_guest_record (plan, vfs, opts->domain_uuid, opts->record, error))
@@ -2514,6 +2862,8 @@ vi_plan_build (const ViSpec *spec, ViVfs *vfs, const ViInjectOptions *opts, GErr
             return NULL;
     if (!plan_passwords (plan, spec, vfs, opts, error) ||
         !plan_expire_dropped (plan, spec, vfs, error) ||
+        !plan_restore_passwords (plan, vfs, error) ||
+        !plan_drop_memberships (plan, spec, vfs, error) ||
         !plan_edits (plan, vfs, error) ||
         !plan_hostname (plan, spec, vfs, error) ||
         !plan_network (plan, spec, vfs, error) ||

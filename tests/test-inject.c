@@ -2362,8 +2362,15 @@ test_dropped_user (void)
     g_assert_cmpstr (fake_vfs_get (vfs, "/home/bob/.ssh/authorized_keys"), ==, KEY2 "\n");
     passwd = g_strdup (fake_vfs_get (vfs, "/etc/passwd"));
     shadow = g_strdup (fake_vfs_get (vfs, "/etc/shadow"));
-    expired = vi_edit_shadow_expire (shadow, "bob");
-    g_assert_cmpstr (expired, !=, shadow);
+    /* expired, and its password back to what virt-inject created ("*") */
+    {
+        g_autofree char *day = vi_edit_shadow_field (shadow, "bob", 2);
+        g_autofree char *no_password = vi_edit_shadow_set_password (shadow, "bob", "*", day, NULL);
+
+        g_assert_cmpstr (no_password, !=, shadow);
+        expired = vi_edit_shadow_expire (no_password, "bob");
+        g_assert_cmpstr (expired, !=, no_password);
+    }
 
     /* control: bob still requested */
     inject_ok (a, control, NULL);
@@ -2379,12 +2386,20 @@ test_dropped_user (void)
     g_assert_nonnull (strstr (plan, "skipped     /etc/passwd 0644 0:0 (not taken back: users and "
                               "groups are not deleted)\n"));
     g_assert_nonnull (strstr (plan, "write       /etc/shadow 0640 0:42 (taken back: user bob "
-                              "dropped from the request (expired, not deleted))\n"));
+                              "dropped from the request (expired, not deleted); taken back: "
+                              "password of bob dropped from the request (the original put "
+                              "back))\n"));
+    g_assert_nonnull (strstr (plan, "write       /etc/group 0644 0:0 (taken back: bob dropped from "
+                              "group adm by the request; taken back: bob dropped from group "
+                              "audio by the request)\n"));
     inject_ok (b, vfs, NULL);
     g_assert_null (fake_vfs_get (vfs, "/home/bob/.ssh/authorized_keys"));
     g_assert_null (fake_vfs_get (vfs, "/etc/sudoers.d/virt-inject-bob"));
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/passwd"), ==, passwd);
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/shadow"), ==, expired);
+    /* its memberships taken back: the groups as the guest had them */
+    g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/group"), "\nadm:x:4:\naudio:x:29:\n"));
+    g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/gshadow"), "\nadm:*::\naudio:*::\n"));
     f = g_strsplit (strstr (fake_vfs_get (vfs, "/etc/shadow"), "\nbob:") + 1, ":", -1);
     g_assert_cmpstr (f[7], ==, "1");
     g_assert_cmpstr (fake_vfs_get (vfs, "/home/bob/.bashrc"), ==, "# bashrc\n");
@@ -2405,9 +2420,205 @@ test_dropped_user (void)
                                   "bob dropped from the request, not expired: /etc/shadow "
                                   "changed in the guest since)\n"));
         inject_ok (b, edited, NULL);
-        g_assert_cmpstr (fake_vfs_get (edited, "/etc/shadow"), ==, changed);
+        /* not expired, but the password virt-inject set (still as set) is
+         * taken back field by field */
+        {
+            g_autofree char *day = vi_edit_shadow_field (shadow, "bob", 2);
+            g_autofree char *want = vi_edit_shadow_set_password (changed, "bob", "*", day, NULL);
+
+            g_assert_cmpstr (fake_vfs_get (edited, "/etc/shadow"), ==, want);
+        }
     }
     g_assert_cmpstr (fake_vfs_get (edited, "/home/bob/.ssh/authorized_keys"), ==, KEY1 "\n");
+}
+
+/* The guest's own ifupdown stanzas for eth0 and eth1. */
+#define GUEST_INTERFACES \
+    "auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n\n" \
+    "auto eth1\niface eth1 inet dhcp\n"
+#define NET_REQUEST(ifaces) \
+    "<vi:inject xmlns:vi='" NS "'><vi:network renderer='ifupdown'>" ifaces "</vi:network>" \
+    "<vi:file path='/etc/kept.conf'>kept&#10;</vi:file></vi:inject>"
+#define NET_ETH0 "<vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address></vi:interface>"
+#define NET_ETH1 "<vi:interface name='eth1'><vi:address>198.51.100.7/24</vi:address></vi:interface>"
+
+static ViVfs *
+interfaces_fake (void)
+{
+    ViVfs *vfs = dropped_fake ();
+
+    fake_vfs_add_file (vfs, "/etc/network/interfaces", GUEST_INTERFACES, 0644, 0, 0);
+    return vfs;
+}
+
+/* A (eth0 and eth1) neutralises the guest's own stanzas of both; B (eth1
+ * only) brings the guest's eth0 stanza back (the file is edited again
+ * from its kept original), C (no network) the whole file, byte for byte:
+ * each tree equals the request alone on the original guest.  A file the
+ * guest changed since A stays as it is (the plan says so).  Control: A
+ * then A changes nothing. */
+static void
+test_dropped_interface (void)
+{
+    g_autoptr(ViSpec) a = parse (NET_REQUEST (NET_ETH0 NET_ETH1));
+    g_autoptr(ViSpec) b = parse (NET_REQUEST (NET_ETH1));
+    g_autoptr(ViSpec) c = parse ("<vi:inject xmlns:vi='" NS "'>"
+                                 "<vi:file path='/etc/kept.conf'>kept&#10;</vi:file></vi:inject>");
+    const ViSpec *seq[] = { b, c };
+    g_autoptr(ViVfs) vfs = interfaces_fake ();
+    g_autoptr(ViVfs) changed = interfaces_fake ();
+    g_autofree char *plan = NULL;
+
+    inject_ok (a, vfs, NULL);
+    g_assert_null (strstr (fake_vfs_get (vfs, "/etc/network/interfaces"), "\niface eth0 inet dhcp"));
+    g_assert_null (strstr (fake_vfs_get (vfs, "/etc/network/interfaces"), "\niface eth1 inet dhcp"));
+    g_assert_cmpuint (n_changes (a, vfs, NULL), ==, 0);
+    for (guint i = 0; i < G_N_ELEMENTS (seq); i++) {
+        g_autoptr(ViVfs) alone = interfaces_fake ();
+        g_autofree char *got = NULL, *want = NULL;
+
+        inject_ok (seq[i], vfs, NULL);
+        inject_ok (seq[i], alone, NULL);
+        got = state_without_record (vfs, FALSE);
+        want = state_without_record (alone, FALSE);
+        g_assert_cmpstr (got, ==, want);
+        g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/interfaces"), ==,
+                         fake_vfs_get (alone, "/etc/network/interfaces"));
+        g_assert_cmpuint (n_changes (seq[i], vfs, NULL), ==, 0);
+    }
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/interfaces"), ==, GUEST_INTERFACES);
+    g_assert_null (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth0"));
+    g_assert_null (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth1"));
+    {
+        g_autoptr(ViRecord) r = guest_record (vfs);
+        g_autofree char *saved = vi_record_saved_name ("/etc/network/interfaces");
+        g_autofree char *path = g_build_filename (VI_RECORD_DIR, saved, NULL);
+
+        g_assert_null (vi_record_lookup (r, "/etc/network/interfaces"));
+        g_assert_null (fake_vfs_get (vfs, path));
+    }
+
+    /* the guest's owner edits the neutralised file after A */
+    inject_ok (a, changed, NULL);
+    {
+        g_autofree char *edited = g_strconcat (fake_vfs_get (changed, "/etc/network/interfaces"),
+                                               "# the owner's\n", NULL);
+
+        fake_vfs_add_file (changed, "/etc/network/interfaces", edited, 0644, 0, 0);
+        plan = plan_text (c, changed);
+        g_assert_nonnull (strstr (plan, "skipped     /etc/network/interfaces 0644 0:0 (not taken "
+                                  "back: changed in the guest since virt-inject wrote it)\n"));
+        /* B: eth0's own file still goes (never edited as a guest's) */
+        inject_ok (b, changed, NULL);
+        g_assert_null (fake_vfs_get (changed, "/etc/network/interfaces.d/virt-inject-eth0"));
+        g_assert_nonnull (fake_vfs_get (changed, "/etc/network/interfaces.d/virt-inject-eth1"));
+        g_assert_cmpstr (fake_vfs_get (changed, "/etc/network/interfaces"), ==, edited);
+        inject_ok (c, changed, NULL);
+        g_assert_cmpstr (fake_vfs_get (changed, "/etc/network/interfaces"), ==, edited);
+    }
+}
+
+/* Passwords and memberships of existing users: a password virt-inject set
+ * goes back to the guest's own (field 2 and its day) when dropped, a
+ * membership it added is removed; one the guest changed since stays, and
+ * the plan says so.  Controls: the same request again changes nothing;
+ * keep-dropped keeps them. */
+static void
+test_dropped_password_group (void)
+{
+    g_autoptr(ViSpec) a = parse ("<vi:inject xmlns:vi='" NS "'>"
+                                 "<vi:user name='root'><vi:password hash='" HASH6 "'/></vi:user>"
+                                 "<vi:user name='alice' groups='wheel'><vi:password hash='" HASH6
+                                 "'/></vi:user></vi:inject>");
+    g_autoptr(ViSpec) b = parse ("<vi:inject xmlns:vi='" NS "'>"
+                                 "<vi:file path='/etc/kept.conf'>kept&#10;</vi:file></vi:inject>");
+    g_autoptr(ViSpec) keep = parse ("<vi:inject xmlns:vi='" NS "' keep-dropped='yes'>"
+                                    "<vi:file path='/etc/kept.conf'>kept&#10;</vi:file></vi:inject>");
+    g_autoptr(ViVfs) vfs = users_fake ();
+    g_autoptr(ViVfs) kept = users_fake ();
+    g_autofree char *shadow0 = g_strdup (fake_vfs_get (vfs, "/etc/shadow"));
+    g_autofree char *group0 = g_strdup (fake_vfs_get (vfs, "/etc/group"));
+    g_autofree char *plan = NULL;
+    g_autofree char *field = NULL;
+
+    inject_ok (a, vfs, NULL);
+    inject_ok (a, kept, NULL);
+    g_assert_cmpuint (n_changes (a, vfs, NULL), ==, 0);
+    field = vi_edit_shadow_password (fake_vfs_get (vfs, "/etc/shadow"), "root");
+    g_assert_cmpstr (field, ==, HASH6);
+    g_assert_nonnull (strstr (fake_vfs_get (vfs, "/etc/group"), "\nwheel:x:10:alice\n"));
+    /* the owner changes alice's password after A */
+    {
+        g_autofree char *mine = vi_edit_shadow_set_password (fake_vfs_get (vfs, "/etc/shadow"),
+                                                             "alice", "$6$own$hash", "20000", NULL);
+
+        fake_vfs_add_file (vfs, "/etc/shadow", mine, 0640, 0, 42);
+    }
+    plan = plan_text (b, vfs);
+    g_assert_nonnull (strstr (plan, "write       /etc/shadow 0640 0:42 (taken back: password of "
+                              "root dropped from the request (the original put back))\n"));
+    g_assert_nonnull (strstr (plan, "skipped     /etc/shadow 0640 0:42 (not taken back: password "
+                              "of alice dropped from the request, changed in the guest since)\n"));
+    g_assert_nonnull (strstr (plan, "write       /etc/group 0644 0:0 (taken back: alice dropped "
+                              "from group wheel by the request)\n"));
+    inject_ok (b, vfs, NULL);
+    {
+        g_autofree char *want = vi_edit_shadow_set_password (shadow0, "alice", "$6$own$hash",
+                                                             "20000", NULL);
+
+        g_assert_cmpstr (fake_vfs_get (vfs, "/etc/shadow"), ==, want);    /* root's "*" again */
+    }
+    g_assert_cmpstr (fake_vfs_get (vfs, "/etc/group"), ==, group0);
+    g_assert_cmpuint (n_changes (b, vfs, NULL), ==, 0);
+    {
+        g_autoptr(ViRecord) r = guest_record (vfs);
+
+        g_assert_null (vi_record_lookup (r, "/etc/shadow")->passwords_set);
+        g_assert_null (vi_record_lookup (r, "/etc/group")->members_added);
+    }
+
+    /* keep-dropped: nothing put back, still recorded for a later request */
+    inject_ok (keep, kept, NULL);
+    g_clear_pointer (&field, g_free);
+    field = vi_edit_shadow_password (fake_vfs_get (kept, "/etc/shadow"), "root");
+    g_assert_cmpstr (field, ==, HASH6);
+    g_assert_nonnull (strstr (fake_vfs_get (kept, "/etc/group"), "\nwheel:x:10:alice\n"));
+    inject_ok (b, kept, NULL);
+    g_assert_cmpstr (fake_vfs_get (kept, "/etc/shadow"), ==, shadow0);
+    g_assert_cmpstr (fake_vfs_get (kept, "/etc/group"), ==, group0);
+}
+
+/* A <firstboot> dropped before the guest booted is disarmed: its script,
+ * runner, marker, unit and .wants link go, and the tree equals B alone on
+ * the original guest.  Control: kept while requested. */
+static void
+test_dropped_firstboot (void)
+{
+    g_autoptr(ViSpec) a = parse ("<vi:inject xmlns:vi='" NS "'>"
+                                 "<vi:firstboot>#!/bin/sh\necho hello</vi:firstboot>"
+                                 "<vi:file path='/etc/kept.conf'>kept&#10;</vi:file></vi:inject>");
+    g_autoptr(ViSpec) b = parse ("<vi:inject xmlns:vi='" NS "'>"
+                                 "<vi:file path='/etc/kept.conf'>kept&#10;</vi:file></vi:inject>");
+    g_autoptr(ViVfs) vfs = systemd_fake ();
+    g_autoptr(ViVfs) alone = systemd_fake ();
+    g_autofree char *got = NULL, *want = NULL;
+    static const char *const gone[] = {
+        VI_FIRSTBOOT_SCRIPT, VI_FIRSTBOOT_RUNNER, VI_FIRSTBOOT_MARKER,
+        VI_UNIT_DIR "/" VI_FIRSTBOOT_UNIT_NAME, VI_WANTS_DIR "/" VI_FIRSTBOOT_UNIT_NAME, NULL
+    };
+
+    inject_ok (a, vfs, NULL);
+    inject_ok (a, vfs, NULL);
+    for (const char *const *p = gone; *p; p++)
+        g_assert_true (fake_exists (vfs, *p));
+    inject_ok (b, vfs, NULL);
+    for (const char *const *p = gone; *p; p++)
+        g_assert_false (fake_exists (vfs, *p));
+    inject_ok (b, alone, NULL);
+    got = state_without_record (vfs, FALSE);
+    want = state_without_record (alone, FALSE);
+    g_assert_cmpstr (got, ==, want);
+    g_assert_cmpuint (n_changes (b, vfs, NULL), ==, 0);
 }
 
 /* keep-dropped (the request attribute; the CLI's --keep-dropped sets it):
@@ -2536,6 +2747,9 @@ main (int argc, char **argv)
     g_test_add_func ("/inject/fake/dropped/taken-back", test_dropped_taken_back);
     g_test_add_func ("/inject/fake/dropped/keep-dropped", test_dropped_keep);
     g_test_add_func ("/inject/fake/dropped/created-user", test_dropped_user);
+    g_test_add_func ("/inject/fake/dropped/interface", test_dropped_interface);
+    g_test_add_func ("/inject/fake/dropped/password-group", test_dropped_password_group);
+    g_test_add_func ("/inject/fake/dropped/firstboot", test_dropped_firstboot);
     for (guint i = 0; i < G_N_ELEMENTS (hostile_take_backs); i++) {
         g_autofree char *path = g_strdup_printf ("/inject/fake/dropped/hostile/%s",
                                                  hostile_take_backs[i].name);
