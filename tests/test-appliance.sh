@@ -44,6 +44,7 @@ conf "$T/conf-short" 4 2
 conf "$T/conf-two" 900 2
 
 KEY="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGKYGUGvHX4hk0+GGtUcqxOYOOkLN+Bn8zz6j3Vh/h4E a@b"
+H6='$6$FqqoikoO6v0uIcnm$3sMy9trbuavMQmPVVGmwLgGS4Y7TnCuX514KjnCX3b3xmdl044EXeQTVASlM/JJGbJoD2nxEVeJNgrMytmxCy.'
 spec () {  # spec HOSTNAME [USER]
     cat <<XML
 <vi:inject xmlns:vi='$NS'>
@@ -62,6 +63,8 @@ spec_noboot () { spec "$@" | grep -v '/boot/'; }
 # --- images ----------------------------------------------------------------
 # A: partitioned qcow2 with a separate /boot
 "$SRC/tests/make-guest-tree.sh" debian12 "$T/tree" >/dev/null
+# the guest's own configuration of eth0, which a request's eth0 neutralises
+printf '\nauto eth0\niface eth0 inet dhcp\n' >> "$T/tree/etc/network/interfaces"
 printf 'LABEL=root / ext4 defaults 0 1\nLABEL=boot /boot ext4 defaults 0 2\n' > "$T/tree/etc/fstab"
 mkdir -p "$T/boot" "$T/tree/boot"; printf 'kernel\n' > "$T/boot/vmlinuz"
 mkfs.ext4 -q -F -L root -d "$T/tree" "$T/root.fs" 60M >/dev/null
@@ -232,8 +235,9 @@ t_kill9_writes () { before=$(sum "$T/F.raw"); spec_files web-f 100
     ! grep -q '\[shutdown\]' "$T/f.err" && [ "$(sum "$T/F.raw")" = "$before" ] && no_qemu &&
     ! intent && vic inject -a "$T/F.raw" --format raw --spec "$T/web-f.xml"; }
 # G's retry keeps what web-g did (keep-dropped="yes", through the worker);
-# H's retry takes back web-h's motd, files and /srv/app (dropped from its
-# request): the guest record rolled forward is read back in the appliance.
+# H's retry takes back web-h's motd, files, /srv/app, its eth0 (the guest's
+# own stanza back) and root's password (dropped from its request): the
+# guest record rolled forward is read back in the appliance.
 t_kill9_commit () { spec_files web-g; spec_hostname web-g2 "keep-dropped='yes'"
     env VI_TEST_COMMIT_DELAY=5 PATH="$T/bin:$PATH" \
         "$VI" --config-file "$T/conf" --verbose inject -a "$T/G.raw" --format raw --spec "$T/web-g.xml" 2>"$T/g.err" & pid=$!
@@ -245,6 +249,7 @@ t_kill9_commit () { spec_files web-g; spec_hostname web-g2 "keep-dropped='yes'"
     vic inject -a "$T/G.raw" --format raw --spec "$T/web-g2.xml" &&
     ! pgrep -f "qemu-img.*$T" >/dev/null && ! intent && e2fsck -fn "$T/G.raw"; }
 t_kill9_commit_group () { before=$(sum "$T/H.raw"); spec_files web-h; spec_hostname web-h2
+    sed -i "s#</vi:inject>#<vi:user name='root'><vi:password hash='$H6'/></vi:user><vi:network renderer='ifupdown'><vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address></vi:interface></vi:network></vi:inject>#" "$T/web-h.xml"
     env VI_TEST_COMMIT_RATE=65536 PATH="$T/bin:$PATH" \
         "$VI" --config-file "$T/conf" --verbose inject -a "$T/H.raw" --format raw --spec "$T/web-h.xml" 2>"$T/h.err" & pid=$!
     wait_for '\[commit\]' "$T/h.err" $pid; sleep 3
@@ -360,6 +365,7 @@ set -- "$@" -a "$T/FB.raw"
     echo "echo A-shadow"; echo "cat /etc/shadow"
     echo "echo A-modes"; echo "lstatns /etc/motd"; echo "lstatns /srv/app"
     echo "echo A-net"; echo "cat /etc/network/interfaces.d/virt-inject-eth0"
+    echo "echo A-ifaces"; echo "cat /etc/network/interfaces"
     echo "echo A-meta"; echo "cat /meta.js"
     echo umount-all
     letter=b
@@ -370,7 +376,10 @@ set -- "$@" -a "$T/FB.raw"
         echo "echo $i-motd"; echo "-cat /etc/motd"
         echo "echo $i-files"; echo "-ls /srv/app"
         [ "$i" = H ] && { echo "echo H-appdir"; echo "-is-dir /srv/app"
-            echo "echo H-record"; echo "-cat /var/lib/virt-inject/record.json"; }
+            echo "echo H-record"; echo "-cat /var/lib/virt-inject/record.json"
+            echo "echo H-ifaces"; echo "-cat /etc/network/interfaces"
+            echo "echo H-netfile"; echo "-is-file /etc/network/interfaces.d/virt-inject-eth0"
+            echo "echo H-shadow"; echo "-cat /etc/shadow"; }
         [ "$i" = SE ] && { echo "echo SE-autorelabel"; echo "-is-file /.autorelabel"
             # (guestfish prints a buffer without a newline: echo one)
             echo "echo SE-label-hostname"; echo "-lgetxattr /etc/hostname security.selinux"; echo "echo"
@@ -405,7 +414,8 @@ sect () { awk -v s="$1" '$0==s{f=1;next} /^[A-Z][A-Z0-9]*-[a-z]/{f=0} f' "$T/che
 nfiles () { sect "$1-files" | grep -c '^f[0-9][0-9][0-9]$'; }
 t_a () { [ "$(sect A-hostname)" = web-a ] && [ "$(sect A-boot)" = boot ] &&
     sect A-keys | grep -q 'a@b' && sect A-shadow | grep -q '^root:\$y\$' &&
-    sect A-net | grep -q 'address 192.0.2.10/24' && sect A-meta | grep -q '"role" : "web"' &&
+    sect A-net | grep -q 'address 192.0.2.10/24' && ! sect A-ifaces | grep -qx 'iface eth0 inet dhcp' &&
+    sect A-ifaces | grep -qx 'iface lo inet loopback' && sect A-meta | grep -q '"role" : "web"' &&
     sect A-modes | grep -q 'st_mode: 33184' && sect A-modes | grep -q 'st_mode: 16872'; }
 t_b () { [ "$(sect B-hostname)" = web-b ]; }
 t_e () { [ "$(sect E-hostname)" = localhost ]; }
@@ -413,7 +423,9 @@ t_f () { [ "$(sect F-hostname)" = web-f ] && [ "$(nfiles F)" -eq 100 ]; }
 t_g () { [ "$(sect G-hostname)" = web-g2 ] && [ "$(sect G-motd)" = "motd web-g" ] && [ "$(nfiles G)" -eq 21 ]; }
 t_h () { [ "$(sect H-hostname)" = web-h2 ] && ! sect H-motd | grep -q 'motd web-h' &&
     [ "$(nfiles H)" -eq 0 ] && sect H-appdir | grep -qx false && sect H-record | grep -q '"/etc/hostname"' &&
-    ! sect H-record | grep -q '"/srv/app'; }
+    ! sect H-record | grep -q '"/srv/app' && sect H-ifaces | grep -qx 'iface eth0 inet dhcp' &&
+    sect H-netfile | grep -qx false && sect H-shadow | grep -qx 'root:\*:19700:0:99999:7:::' &&
+    ! sect H-record | grep -q 'passwords-set'; }
 t_k () { [ "$(sect K-hostname)" = web-k ]; }
 t_n () { [ "$(sect N-hostname)" = web-n ]; }
 t_q () { for i in 1 2 3 4; do [ "$(sect Q$i-hostname)" = web-q ] || return 1; done; }
@@ -427,7 +439,7 @@ ok "read back: the --domain-xml image" t_b
 ok "read back: the image killed during launch still has the old hostname" t_e
 ok "read back: the retry after the kill during the writes wrote all 101 files" t_f
 ok "read back: the commit of the killed injector and its retry both landed" t_g
-ok "read back: the rolled-forward commit landed, its retry took back what it dropped (motd, files, /srv/app)" t_h
+ok "read back: the rolled-forward commit landed, its retry took back what it dropped (motd, files, /srv/app, eth0 with the guest's own stanza back, root's password)" t_h
 ok "read back: the block device" t_k
 ok "read back: the nbd network disk" t_n
 ok "read back: all four load-test images" t_q

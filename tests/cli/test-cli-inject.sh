@@ -399,14 +399,24 @@ ok $? "the identity marker keeps the domain's UUID"
 # guest then changes one created file, request B keeps one key and one file.
 # The tree is then the original plus B alone, byte for byte, mode and owner
 # (but the changed file, which stays); the dry-run plan lists each removal;
-# --keep-dropped keeps A's items.
+# --keep-dropped keeps A's items.  A also sets root's password, adds alice
+# to group daemon, configures eth0 and eth1 (the guest's own eth0 stanza
+# commented out) and arms a first-boot script; B keeps eth1 only: the
+# password, the membership, the guest's eth0 stanza come back, the
+# first-boot files go.
 KA='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGKYGUGvHX4hk0+GGtUcqxOYOOkLN+Bn8zz6j3Vh/h4E alice@laptop'
 KB='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ2z5O3bb1k3QGw7+0dH4j3b9bHc2cV3o6DQ0pO2xj5T bob'
 KG='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKSXtl9Lrs6mMzyq0jVqgWrd+6B0c0Z8YkPpcA9U3QWD guest'
 NS=http://virt-inject.org/xmlns/libvirt/domain/1.0
+H6='$6$FqqoikoO6v0uIcnm$3sMy9trbuavMQmPVVGmwLgGS4Y7TnCuX514KjnCX3b3xmdl044EXeQTVASlM/JJGbJoD2nxEVeJNgrMytmxCy.'
+ETH0='<vi:interface name="eth0"><vi:address>192.0.2.10/24</vi:address></vi:interface>'
+ETH1='<vi:interface name="eth1"><vi:address>198.51.100.7/24</vi:address></vi:interface>'
 {
     echo "<vi:inject xmlns:vi=\"$NS\">"
-    echo "<vi:user name=\"alice\"><vi:ssh-key>$KA</vi:ssh-key><vi:ssh-key>$KB</vi:ssh-key></vi:user>"
+    echo "<vi:user name=\"alice\" groups=\"daemon\"><vi:ssh-key>$KA</vi:ssh-key><vi:ssh-key>$KB</vi:ssh-key></vi:user>"
+    echo "<vi:user name=\"root\"><vi:password hash=\"$H6\"/></vi:user>"
+    echo '<vi:network renderer="ifupdown">'"$ETH0$ETH1"'</vi:network>'
+    echo '<vi:firstboot>#!/bin/sh&#10;true&#10;</vi:firstboot>'
     echo '<vi:directory path="/srv/app" mode="0750"/>'
     echo '<vi:file path="/srv/app/run.sh" mode="0755">#!/bin/sh&#10;</vi:file>'
     echo '<vi:file path="/etc/created.conf">created by A&#10;</vi:file>'
@@ -418,6 +428,7 @@ NS=http://virt-inject.org/xmlns/libvirt/domain/1.0
 {
     echo "<vi:inject xmlns:vi=\"$NS\">"
     echo "<vi:user name=\"alice\"><vi:ssh-key>$KA</vi:ssh-key></vi:user>"
+    echo '<vi:network renderer="ifupdown">'"$ETH1"'</vi:network>'
     echo '<vi:file path="/etc/kept.conf">A and B&#10;</vi:file>'
     echo '</vi:inject>'
 } >"$tmp/reqB.xml"
@@ -431,12 +442,17 @@ listing () {
 tree gd
 mkdir -p "$tmp/gd/home/alice/.ssh" && printf '%s\n' "$KG" >"$tmp/gd/home/alice/.ssh/authorized_keys" &&
     printf 'the guest motd\n' >"$tmp/gd/etc/motd" && chmod 0640 "$tmp/gd/etc/motd" &&
-    chgrp 4 "$tmp/gd/etc/motd"
-ok $? "the original tree: the guest's own key and motd (0640 root:4)"
+    chgrp 4 "$tmp/gd/etc/motd" &&
+    printf '\nauto eth0\niface eth0 inet dhcp\n' >>"$tmp/gd/etc/network/interfaces"
+ok $? "the original tree: the guest's own key, motd (0640 root:4) and eth0 stanza"
 rm -rf "$tmp/gdb" "$tmp/gdk" && cp -a "$tmp/gd" "$tmp/gdb" && cp -a "$tmp/gd" "$tmp/gdk"
 expect 0 "request A" vic inject --rootfs "$tmp/gd" --spec "$tmp/reqA.xml"
-[ "$(grep -c '^ssh-ed25519' "$tmp/gd/home/alice/.ssh/authorized_keys")" = 3 ] && [ -f "$tmp/gd/srv/app/run.sh" ]
-ok $? "A: three keys (the guest's and two), the directory and its file"
+[ "$(grep -c '^ssh-ed25519' "$tmp/gd/home/alice/.ssh/authorized_keys")" = 3 ] && [ -f "$tmp/gd/srv/app/run.sh" ] &&
+    grep -q "^root:$H6:" "$tmp/gd/etc/shadow" && grep -qx 'daemon:x:1:alice' "$tmp/gd/etc/group" &&
+    ! grep -qx 'iface eth0 inet dhcp' "$tmp/gd/etc/network/interfaces" &&
+    [ -f "$tmp/gd/var/lib/virt-inject/firstboot" ] &&
+    [ -L "$tmp/gd/etc/systemd/system/multi-user.target.wants/virt-inject-firstboot.service" ]
+ok $? "A: three keys (the guest's and two), the directory and its file, root's password, alice in daemon, the guest's eth0 stanza disabled, first boot armed"
 printf 'the guest changed it\n' >"$tmp/gd/etc/changed.conf"
 expect 0 "request B, dry run" vic inject --rootfs "$tmp/gd" --spec "$tmp/reqB.xml" --dry-run
 grep -qxF "remove-line /home/alice/.ssh/authorized_keys: $KB (taken back: dropped from the request)" "$tmp/out" &&
@@ -444,7 +460,11 @@ grep -qxF "remove-line /home/alice/.ssh/authorized_keys: $KB (taken back: droppe
     grep -qx 'remove      /srv/app/run.sh 0755 0:0 (taken back: dropped from the request)' "$tmp/out" &&
     grep -qx 'rmdir       /srv/app 0750 0:0 (taken back: dropped from the request)' "$tmp/out" &&
     grep -qx 'write       /etc/motd 0640 0:4 (taken back: dropped from the request (the original put back))' "$tmp/out" &&
-    grep -qx 'skipped     /etc/changed.conf 0644 0:0 (not taken back: changed in the guest since virt-inject wrote it)' "$tmp/out"
+    grep -qx 'skipped     /etc/changed.conf 0644 0:0 (not taken back: changed in the guest since virt-inject wrote it)' "$tmp/out" &&
+    grep -qx 'write       /etc/shadow 0640 0:42 (taken back: password of root dropped from the request (the original put back))' "$tmp/out" &&
+    grep -qx 'write       /etc/group 0644 0:0 (taken back: alice dropped from group daemon by the request)' "$tmp/out" &&
+    grep -qx 'remove      /etc/network/interfaces.d/virt-inject-eth0 0644 0:0 (taken back: dropped from the request)' "$tmp/out" &&
+    grep -qx 'remove      /var/lib/virt-inject/firstboot 0700 0:0 (taken back: dropped from the request)' "$tmp/out"
 ok $? "the dry-run plan lists every removal, and the changed file that stays"
 [ -f "$tmp/gd/etc/created.conf" ] && [ -d "$tmp/gd/srv/app" ]
 ok $? "the dry run took nothing back"
@@ -457,6 +477,12 @@ cmp -s "$tmp/gd.list" "$tmp/gdb.list"
 ok $? "A then B is the original tree plus B: paths, types, modes, owners, content"
 [ "$(cat "$tmp/gd/etc/changed.conf")" = "the guest changed it" ]
 ok $? "the file the guest changed in between stays"
+grep -qx 'root:\*:19700:0:99999:7:::' "$tmp/gd/etc/shadow" && grep -qx 'daemon:x:1:' "$tmp/gd/etc/group" &&
+    grep -qx 'iface eth0 inet dhcp' "$tmp/gd/etc/network/interfaces" &&
+    ! grep -qx 'iface eth1 inet dhcp' "$tmp/gd/etc/network/interfaces" &&
+    [ ! -e "$tmp/gd/var/lib/virt-inject/firstboot" ] && [ ! -e "$tmp/gd/var/lib/virt-inject/firstboot-run" ] &&
+    [ ! -e "$tmp/gd/var/lib/virt-inject/firstboot.digest" ]
+ok $? "B: root's own password field, the membership gone, the guest's eth0 stanza back, the first-boot script, runner and marker gone"
 [ ! -e "$tmp/gd/var/lib/virt-inject/orig/$(printf %s /etc/motd | sha256sum | cut -d' ' -f1)" ]
 ok $? "the kept original of the motd put back is gone with its item"
 expect 0 "request B again" vic inject --rootfs "$tmp/gd" --spec "$tmp/reqB.xml"
