@@ -2436,9 +2436,9 @@ test_dropped_user (void)
 #define GUEST_INTERFACES \
     "auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n\n" \
     "auto eth1\niface eth1 inet dhcp\n"
-#define NET_REQUEST(ifaces) \
+#define NET_REQUEST(ifaces, extra) \
     "<vi:inject xmlns:vi='" NS "'><vi:network renderer='ifupdown'>" ifaces "</vi:network>" \
-    "<vi:file path='/etc/kept.conf'>kept&#10;</vi:file></vi:inject>"
+    "<vi:file path='/etc/kept.conf'>kept&#10;</vi:file>" extra "</vi:inject>"
 #define NET_ETH0 "<vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address></vi:interface>"
 #define NET_ETH1 "<vi:interface name='eth1'><vi:address>198.51.100.7/24</vi:address></vi:interface>"
 
@@ -2448,20 +2448,24 @@ interfaces_fake (void)
     ViVfs *vfs = dropped_fake ();
 
     fake_vfs_add_file (vfs, "/etc/network/interfaces", GUEST_INTERFACES, 0644, 0, 0);
+    fake_vfs_add_dir (vfs, "/etc/cloud", 0755, 0, 0);
+    fake_vfs_add_file (vfs, "/etc/cloud/cloud.cfg", "# the guest's\n", 0644, 0, 0);
     return vfs;
 }
 
-/* A (eth0 and eth1) neutralises the guest's own stanzas of both; B (eth1
- * only) brings the guest's eth0 stanza back (the file is edited again
- * from its kept original), C (no network) the whole file, byte for byte:
+/* A (eth0 and eth1, a meta) neutralises the guest's own stanzas of both
+ * and writes cloud-init's drop-in; B (eth1 only) brings the guest's eth0
+ * stanza back (the file is edited again from its kept original) and
+ * removes /meta.js, C (no network) the whole file, byte for byte, and the
+ * drop-in goes:
  * each tree equals the request alone on the original guest.  A file the
  * guest changed since A stays as it is (the plan says so).  Control: A
  * then A changes nothing. */
 static void
 test_dropped_interface (void)
 {
-    g_autoptr(ViSpec) a = parse (NET_REQUEST (NET_ETH0 NET_ETH1));
-    g_autoptr(ViSpec) b = parse (NET_REQUEST (NET_ETH1));
+    g_autoptr(ViSpec) a = parse (NET_REQUEST (NET_ETH0 NET_ETH1, "<vi:meta key='role'>web</vi:meta>"));
+    g_autoptr(ViSpec) b = parse (NET_REQUEST (NET_ETH1, ""));
     g_autoptr(ViSpec) c = parse ("<vi:inject xmlns:vi='" NS "'>"
                                  "<vi:file path='/etc/kept.conf'>kept&#10;</vi:file></vi:inject>");
     const ViSpec *seq[] = { b, c };
@@ -2472,6 +2476,8 @@ test_dropped_interface (void)
     inject_ok (a, vfs, NULL);
     g_assert_null (strstr (fake_vfs_get (vfs, "/etc/network/interfaces"), "\niface eth0 inet dhcp"));
     g_assert_null (strstr (fake_vfs_get (vfs, "/etc/network/interfaces"), "\niface eth1 inet dhcp"));
+    g_assert_nonnull (fake_vfs_get (vfs, "/meta.js"));
+    g_assert_nonnull (fake_vfs_get (vfs, "/etc/cloud/cloud.cfg.d/99-virt-inject.cfg"));
     g_assert_cmpuint (n_changes (a, vfs, NULL), ==, 0);
     for (guint i = 0; i < G_N_ELEMENTS (seq); i++) {
         g_autoptr(ViVfs) alone = interfaces_fake ();
@@ -2489,6 +2495,8 @@ test_dropped_interface (void)
     g_assert_cmpstr (fake_vfs_get (vfs, "/etc/network/interfaces"), ==, GUEST_INTERFACES);
     g_assert_null (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth0"));
     g_assert_null (fake_vfs_get (vfs, "/etc/network/interfaces.d/virt-inject-eth1"));
+    g_assert_null (fake_vfs_get (vfs, "/meta.js"));
+    g_assert_null (fake_vfs_get (vfs, "/etc/cloud/cloud.cfg.d/99-virt-inject.cfg"));
     {
         g_autoptr(ViRecord) r = guest_record (vfs);
         g_autofree char *saved = vi_record_saved_name ("/etc/network/interfaces");
