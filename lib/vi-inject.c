@@ -276,14 +276,14 @@ read_kept_original (ViVfs *vfs, const ViRecordItem *it, GBytes **out, const char
     return TRUE;
 }
 
-/* A file an earlier request edited by more than adding lines (an
- * interfaces file the network configuration neutralised, rc.local) and
- * that is still what virt-inject wrote (@now) is edited again from its
- * kept original, not from that edit: what the request no longer asks for
- * (an interface dropped from a file whose other interface is still ours)
- * then comes back, and the result is the guest's original with this
- * request's edit, as if the earlier request had never run.  Never an
- * account database, never with keep-dropped.  (transfer full) (nullable) */
+/* A guest file an earlier request edited (a network file neutralised for
+ * an interface, /etc/hosts, rc.local) and that is still what virt-inject
+ * wrote (@now) is edited again from its kept original, not from that
+ * edit: what the request no longer asks for (an interface dropped from a
+ * file whose other interface is still ours) then comes back, and the
+ * result is the guest's original with this request's edit, as if the
+ * earlier request had never run.  Never an account database, never with
+ * keep-dropped.  (transfer full) (nullable) */
 static GBytes *
 rebase_on_original (ViPlan *plan, ViVfs *vfs, const char *path, GBytes *now, GError **error)
 {
@@ -293,7 +293,7 @@ rebase_on_original (ViPlan *plan, ViVfs *vfs, const char *path, GBytes *now, GEr
     const char *why = NULL;
 
     if (it == NULL || plan->keep_dropped || it->kind != VI_RECORD_FILE_EDITED ||
-        it->lines_added != NULL || it->orig.saved == NULL || g_strv_contains (account_files, path))
+        it->orig.saved == NULL || g_strv_contains (account_files, path))
         return NULL;
     sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, now);
     if (!g_str_equal (sha, it->after_sha256))
@@ -2069,6 +2069,12 @@ take_back_lines (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GBytes *now, 
     text = g_strndup (data, len);
     out = vi_edit_take_back_lines (text, (const char *const *) it->lines_added, NULL, 0, &removed);
     taken_back (plan, it->path);
+    if (it->orig.saved != NULL) {
+        g_autofree char *saved = g_build_filename (VI_RECORD_DIR, it->orig.saved, NULL);
+
+        add_step (plan, STEP_UNLINK, saved, 0600, 0, 0, TAKEN_BACK " (the kept original, no "
+                  "longer needed)")->after_commit = TRUE;
+    }
     if (removed[0] == NULL)
         return TRUE;                            /* the owner removed them already */
     note_taken_lines (plan, it->path, (const char *const *) removed);
@@ -2349,9 +2355,11 @@ plan_take_back (ViPlan *plan, ViVfs *vfs, GError **error)
 /* The item of a write over an existing file: edited when the plan read it
  * to edit it, else replaced.  The original is kept (a write step of the
  * plan) when it is a regular file of at most VI_RECORD_ORIG_MAX bytes, for
- * a replaced file and for an edit only the original undoes: one that did
- * more than add lines (the network's neutralised files, rc.local), and
- * /etc/shadow, whose password fields are put back from it one by one.
+ * a replaced file, for an edited one (rebase_on_original; put back whole
+ * when the edit did more than add lines), and for /etc/shadow, whose
+ * password fields are put back from it one by one; not for the other
+ * account databases, nor authorized_keys, whose lines are taken back one
+ * by one.
  * The record itself holds no password hash (what virt-inject set would
  * outlive a rotation there): only digests. */
 static gboolean
@@ -2375,7 +2383,8 @@ record_overwrite (ViPlan *plan, ViVfs *vfs, const Step *step, const ViStat *st,
         it->after_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, step->content);
         if (!g_str_equal (step->path, "/etc/shadow") && !g_str_equal (step->path, "/etc/gshadow"))
             it->lines_added = vi_record_lines_added (b, blen, a, alen);
-        if (it->lines_added != NULL || !can_keep || blen > VI_RECORD_ORIG_MAX ||
+        if (!can_keep || blen > VI_RECORD_ORIG_MAX ||
+            g_hash_table_contains (plan->line_files, step->path) ||
             (g_strv_contains (account_files, step->path) &&
              !g_str_equal (step->path, "/etc/shadow")))
             return TRUE;

@@ -673,6 +673,33 @@ test_prior (gconstpointer data)
     } else if (g_str_equal (stack, "ifupdown") || g_str_equal (stack, "netplan")) {
         g_test_message ("%s: its tool is not installed, the consumer check did not run", stack);
     }
+
+    /* the network dropped from the request (issue #17): every file of the
+     * guest back byte for byte, every file of ours gone, nothing else */
+    {
+        static const char xml[] = "<vi:inject xmlns:vi='" VI_SPEC_NS "'>"
+                                  "<vi:file path='/etc/dropped'>x&#10;</vi:file></vi:inject>";
+        g_autoptr(ViSpec) none = vi_spec_parse (xml, sizeof xml - 1, NULL, &error);
+        g_autoptr(GHashTable) dropped = NULL;
+        g_autoptr(GPtrArray) now = NULL;
+
+        g_assert_no_error (error);
+        g_assert_true (vi_inject (none, vfs, NULL, FALSE, NULL, &error));
+        g_assert_no_error (error);
+        dropped = fake_contents (vfs);
+        now = fake_vfs_paths (vfs);
+        for (guint k = 0; k < now->len; k++) {
+            const char *p = now->pdata[k];
+
+            if (g_str_has_prefix (p, VI_RECORD_DIR) || g_str_equal (p, "/etc/dropped") ||
+                g_str_equal (p, "/var") || g_str_equal (p, "/var/lib"))
+                continue;
+            if (!g_hash_table_contains (before, p))
+                g_error ("%s: left after the network was dropped", p);
+            g_assert_cmpstr (g_hash_table_lookup (dropped, p), ==, g_hash_table_lookup (before, p));
+        }
+        g_assert_cmpuint (g_hash_table_size (dropped), >=, g_hash_table_size (before));
+    }
 }
 
 int
