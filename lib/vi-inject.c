@@ -241,8 +241,8 @@ static const char *const account_files[] = {
 static gboolean record_dir_usable (ViVfs *vfs, const char *path, const char **why,
                                    GError **error);
 
-/* The original the guest record keeps for @it (a replaced file, an edit
- * that did more than add lines), verified against its recorded digest:
+/* The original the guest record keeps for @it (a replaced or an edited
+ * file, record_overwrite), verified against its recorded digest:
  * *@out NULL, and *@out_why why, when there is none to trust (not kept,
  * missing, altered: the guest's doing, never an error). */
 static gboolean
