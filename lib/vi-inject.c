@@ -399,6 +399,19 @@ edit_set (Edit *ed, char *text, const char *why)
         g_string_append_printf (ed->why, "%s%s", ed->why->len ? "; " : "", why);
 }
 
+/* @ed's text becomes @text (transfer full), for @why, when they differ.
+ * Returns: whether they did. */
+static gboolean
+edit_change (Edit *ed, char *text, const char *why)
+{
+    if (g_str_equal (text, ed->text)) {
+        g_free (text);
+        return FALSE;
+    }
+    edit_set (ed, text, why);
+    return TRUE;
+}
+
 /* Plan writing every edited account file that changed. */
 static gboolean
 plan_edits (ViPlan *plan, ViVfs *vfs, GError **error)
@@ -882,19 +895,10 @@ add_memberships (ViPlan *plan, const ViUser *u, Edit *group, Edit *gshadow, GErr
             return vi_throw (error, VI_ERROR_GUEST, "user '%s': group '%s' of groups= does not "
                              "exist in the guest's /etc/group", u->name, g);
         }
-        if (!g_str_equal (text, group->text)) {
-            edit_set (group, text, why);
+        if (edit_change (group, text, why))
             g_hash_table_add (plan->members, g_strconcat (g, ":", u->name, NULL));
-        } else {
-            g_free (text);
-        }
-        if (gshadow) {
-            text = vi_users_add_member (gshadow->text, g, u->name, &found);
-            if (!g_str_equal (text, gshadow->text))
-                edit_set (gshadow, text, why);
-            else
-                g_free (text);
-        }
+        if (gshadow)
+            edit_change (gshadow, vi_users_add_member (gshadow->text, g, u->name, &found), why);
     }
     return TRUE;
 }
@@ -2684,7 +2688,6 @@ plan_drop_memberships (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **er
         g_auto(GStrv) gu = g_strsplit (pair, ":", 2);
         g_autofree char *why = NULL;
         Edit *ed = NULL, *gshadow = NULL;
-        char *text;
 
         if (plan->keep_dropped || spec_wants_member (spec, gu[0], gu[1])) {
             g_hash_table_add (plan->members, g_strdup (pair));
@@ -2694,18 +2697,10 @@ plan_drop_memberships (ViPlan *plan, const ViSpec *spec, ViVfs *vfs, GError **er
         if (!plan_edit (plan, vfs, "/etc/group", FALSE, &ed, error) ||
             !plan_edit (plan, vfs, "/etc/gshadow", TRUE, &gshadow, error))
             return FALSE;
-        text = vi_users_remove_member (ed->text, gu[0], gu[1]);
-        if (!g_str_equal (text, ed->text))
-            edit_set (ed, text, why);
-        else
-            g_free (text);                      /* the owner removed it already */
-        if (gshadow == NULL)
-            continue;
-        text = vi_users_remove_member (gshadow->text, gu[0], gu[1]);
-        if (!g_str_equal (text, gshadow->text))
-            edit_set (gshadow, text, why);
-        else
-            g_free (text);
+        /* (no change: the owner removed it already) */
+        edit_change (ed, vi_users_remove_member (ed->text, gu[0], gu[1]), why);
+        if (gshadow)
+            edit_change (gshadow, vi_users_remove_member (gshadow->text, gu[0], gu[1]), why);
     }
     return TRUE;
 }
