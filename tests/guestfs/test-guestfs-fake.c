@@ -1059,6 +1059,71 @@ test_skipped_home_injection (void)
     g_assert_cmpstr (fake_guestfs_content_on (ROOT_VOL, "/etc/motd"), ==, "hi\n");
 }
 
+/* ---- fstab specs answered from what root finding learnt ---------------- */
+
+#define BOOT_UUID "2c1d5f2b-6e3a-4d4c-8b9f-8e7d6c5b4a32"
+
+/* An fstab spec of /boot is looked up in what blkid said of each
+ * filesystem while the root was found: no findfs process; what that table
+ * cannot answer (nothing, or two filesystems) is still asked. */
+typedef struct {
+    const char *name;
+    const char *spec;
+    const char *findfs;         /* the findfs function asked once, or NULL for none */
+    gboolean twin;              /* /dev/sda3 has /boot's UUID and label too */
+} SpecCase;
+
+static const SpecCase spec_cases[] = {
+    { "label", "LABEL=boot", NULL, FALSE },
+    { "uuid", "UUID=" BOOT_UUID, NULL, FALSE },
+    { "uuid-upper-case", "UUID=2C1D5F2B-6E3A-4D4C-8B9F-8E7D6C5B4A32", NULL, FALSE },
+    { "partuuid", "PARTUUID=1234ABCD-02", NULL, FALSE },
+    /* no filesystem says this label: findfs is asked (the fake's answers
+     * LABEL=NAME with /dev/NAME) */
+    { "label-unknown", "LABEL=sda2", "guestfs_findfs_label", FALSE },
+    /* two say this UUID: findfs chooses, as before (the fake: the first) */
+    { "uuid-twice", "UUID=" BOOT_UUID, "guestfs_findfs_uuid", TRUE },
+};
+
+static void
+test_fstab_spec (gconstpointer data)
+{
+    const SpecCase *c = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autofree char *fstab = g_strdup_printf ("%s /boot ext4 defaults 0 2\n", c->spec);
+    const GPtrArray *log;
+    ViStat st;
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    fake_guestfs_add_file ("/dev/sda1", "/etc/fstab", fstab, S_IFREG | 0644, 1);
+    add_dirs ("/dev/sda1", "/boot", NULL);
+    fake_guestfs_add_fs ("/dev/sda2", "ext4");
+    fake_guestfs_set_ids ("/dev/sda2", BOOT_UUID, "1234abcd-02");
+    fake_guestfs_set_label ("/dev/sda2", "boot");
+    add_dirs ("/dev/sda2", "/grub", NULL);
+    if (c->twin) {
+        fake_guestfs_add_fs ("/dev/sda3", "ext4");
+        fake_guestfs_set_ids ("/dev/sda3", BOOT_UUID, "1234abcd-03");
+        fake_guestfs_set_label ("/dev/sda3", "boot");
+    }
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (vi_vfs_stat (vfs, "/boot/grub", &st, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (st.type, ==, VI_FILE_TYPE_DIRECTORY);
+    log = fake_guestfs_mount_log ();
+    g_assert_cmpstr (log->pdata[log->len - 1], ==, "guestfs_mount_options '' /dev/sda2 /boot");
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_label"), ==,
+                      g_strcmp0 (c->findfs, "guestfs_findfs_label") == 0);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_uuid"), ==,
+                      g_strcmp0 (c->findfs, "guestfs_findfs_uuid") == 0);
+    /* one blkid a filesystem, while the root was found (a PARTUUID= asked
+     * of the appliance would ask each partition again) */
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_blkid"), ==, c->twin ? 3 : 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1075,6 +1140,10 @@ main (int argc, char **argv)
     g_test_add_func ("/guestfs-fake/refusals", test_refusals);
     g_test_add_func ("/guestfs-fake/prefetch", test_prefetch);
     g_test_add_func ("/guestfs-fake/root-finding", test_roots);
+    for (gsize i = 0; i < G_N_ELEMENTS (spec_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/guestfs-fake/fstab-spec/%s", spec_cases[i].name);
+        g_test_add_data_func (path, &spec_cases[i], test_fstab_spec);
+    }
     g_test_add_func ("/guestfs-fake/selinux", test_selinux);
     g_test_add_func ("/guestfs-fake/guest-record", test_guest_record);
     g_test_add_func ("/guestfs-fake/btrfs/fedora", test_btrfs_fedora);
