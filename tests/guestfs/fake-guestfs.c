@@ -695,9 +695,12 @@ guestfs_btrfs_subvolume_get_default (guestfs_h *g, const char *device)
 struct guestfs_statns *
 guestfs_lstatns (guestfs_h *g, const char *path)
 {
-    Node *n = lookup (g, path);
+    Node *n;
     struct guestfs_statns *st;
 
+    if (FAILS (g, "guestfs_lstatns"))
+        return NULL;
+    n = lookup (g, path);
     if (n == NULL)
         return NULL;
     st = calloc (1, sizeof *st);
