@@ -17,7 +17,11 @@
  *
  * The root's /etc/fstab is then mounted as the guest will mount it, and no
  * further: btrfs entries on the subvolume their subvol=/subvolid= names;
- * no other option of the guest is passed on.  A mount point that is not
+ * no other option of the guest is passed on.  Each entry is mounted when a
+ * path at or under its mount point is first reached (a findfs and a mount
+ * process, ~1 s under TCG, for a /boot most requests never touch); its
+ * UUID=, LABEL= or PARTUUID= is looked up in what blkid said while the
+ * root was found.  A mount point that is not
  * mounted here (a noauto or nofail entry whose device is not in the image,
  * a filesystem type we do not mount, an entry under either) is remembered,
  * and every path at or under it is refused: what is there now is the
@@ -60,6 +64,15 @@ typedef struct {
      * make one appliance call, not two.  Every call that changes a path
      * drops (or sets) its entry; nothing else changes the guest meanwhile. */
     GHashTable *stats;
+    /* The filesystems root finding asked blkid about (Candidate), with
+     * their UUIDs, labels and PARTUUIDs: the fstab's specs are looked up
+     * here first.  NULL when the root was given. */
+    GPtrArray *cands;
+    /* The root's /etc/fstab (FstabEntry) and its entries still to mount
+     * (Lazy, shortest mount point first): each is mounted the first time
+     * a path at or under its mount point is reached (reach_path). */
+    GArray *fstab;
+    GPtrArray *lazy;
 } GuestfsVfs;
 
 /* A cache entry: lstat said ENOENT. */
@@ -83,29 +96,42 @@ skipped_free (Skipped *s)
     g_free (s);
 }
 
+static gboolean
+at_or_under (const char *path, const char *mountpoint)
+{
+    gsize n = strlen (mountpoint);
+
+    return strncmp (path, mountpoint, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
 /* The skipped mount point @path is at or under, or NULL. */
 static const Skipped *
 skipped_at (GuestfsVfs *self, const char *path)
 {
     for (guint i = 0; i < self->skipped->len; i++) {
         const Skipped *s = self->skipped->pdata[i];
-        gsize n = strlen (s->mountpoint);
 
-        if (strncmp (path, s->mountpoint, n) == 0 && (path[n] == '\0' || path[n] == '/'))
+        if (at_or_under (path, s->mountpoint))
             return s;
     }
     return NULL;
 }
 
-/* Nothing at or under a skipped mount point is written, nor read: the
- * directory there is hidden once the guest mounts the filesystem, and
- * reading it could make the plan a silent no-op (a key "already present"
- * in the hidden directory). */
-static gboolean
-refuse_skipped (GuestfsVfs *self, const char *path, GError **error)
-{
-    const Skipped *s = skipped_at (self, path);
+static gboolean mount_lazy (GuestfsVfs *self, const char *path, GError **error);
 
+/* Every operation on @path starts here.  The fstab filesystems @path is
+ * at or under are mounted first (mount_lazy).  Then nothing at or under a
+ * skipped mount point is written, nor read: the directory there is hidden
+ * once the guest mounts the filesystem, and reading it could make the plan
+ * a silent no-op (a key "already present" in the hidden directory). */
+static gboolean
+reach_path (GuestfsVfs *self, const char *path, GError **error)
+{
+    const Skipped *s;
+
+    if (!mount_lazy (self, path, error))
+        return FALSE;
+    s = skipped_at (self, path);
     if (s == NULL)
         return TRUE;
     return vi_throw (error, VI_ERROR_GUEST,
@@ -215,7 +241,7 @@ g_read_file (ViVfs *vfs, const char *path, gsize max, GBytes **out, GError **err
     char *data;
     size_t size = 0;
 
-    if (!refuse_skipped (self, path, error))
+    if (!reach_path (self, path, error))
         return FALSE;
     for (guint i = self->staged->len; i > 0; i--) {
         Staged *s = self->staged->pdata[i - 1];
@@ -266,7 +292,7 @@ g_write_file (ViVfs *vfs, const char *path, GBytes *content, guint mode, guint32
     const char *data = g_bytes_get_data (content, &len);
     Staged *s;
 
-    if (!refuse_skipped (self, path, error))
+    if (!reach_path (self, path, error))
         return FALSE;
     if (lstat_cached (self, path, &st, &e)) {
         if (st.type != VI_FILE_TYPE_REGULAR && st.type != VI_FILE_TYPE_SYMLINK)
@@ -313,7 +339,7 @@ g_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, G
     g_auto(GStrv) parts = g_strsplit (path + 1, "/", -1);
     g_autoptr(GString) sofar = g_string_new (NULL);
 
-    if (!refuse_skipped (self, path, error))
+    if (!reach_path (self, path, error))
         return FALSE;
     for (guint i = 0; parts[i]; i++) {
         const ViStat *known;
@@ -367,7 +393,7 @@ g_chmod_ (ViVfs *vfs, const char *path, guint mode, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
 
-    if (!refuse_skipped (self, path, error))
+    if (!reach_path (self, path, error))
         return FALSE;
     forget_stat (self, path);
     if (guestfs_chmod (self->g, mode, path) < 0)
@@ -382,7 +408,7 @@ g_chown_ (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **error
     ViStat st;
     guint mode;
 
-    if (!refuse_skipped (self, path, error))
+    if (!reach_path (self, path, error))
         return FALSE;
     if (!lstat_cached (self, path, &st, error))
         return FALSE;
@@ -398,7 +424,7 @@ g_stat_ (ViVfs *vfs, const char *path, ViStat *out, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
 
-    if (!refuse_skipped (self, path, error))
+    if (!reach_path (self, path, error))
         return FALSE;
     return lstat_cached (self, path, out, error);
 }
@@ -410,7 +436,7 @@ g_rmdir (ViVfs *vfs, const char *path, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
 
-    if (!refuse_skipped (self, path, error))
+    if (!reach_path (self, path, error))
         return FALSE;
     forget_stat (self, path);
     if (guestfs_rmdir (self->g, path) == 0)
@@ -436,7 +462,7 @@ g_symlink (ViVfs *vfs, const char *path, const char *target, guint32 uid, guint3
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
 
-    if (!refuse_skipped (self, path, error))
+    if (!reach_path (self, path, error))
         return FALSE;
     forget_stat (self, path);
     if (guestfs_ln_s (self->g, target, path) < 0) {
@@ -455,7 +481,7 @@ g_unlink (ViVfs *vfs, const char *path, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
 
-    if (!refuse_skipped (self, path, error))
+    if (!reach_path (self, path, error))
         return FALSE;
     forget_stat (self, path);
     if (guestfs_rm (self->g, path) == 0)
@@ -481,7 +507,7 @@ g_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names, GErr
     char **ls;
     gboolean ok = TRUE;
 
-    if (!refuse_skipped (self, path, error))
+    if (!reach_path (self, path, error))
         return FALSE;
     if (guestfs_is_dir_opts (self->g, path, GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1) <= 0) {
         if (guestfs_exists (self->g, path) > 0)
@@ -553,8 +579,9 @@ g_prefetch (ViVfs *vfs, const char *const *paths)
         GPtrArray *names;
         g_autofree char *dir = NULL;
 
+        /* a mount that fails is the operation's to report, not ours */
         if (g_str_equal (paths[i], "/") || g_hash_table_contains (self->stats, paths[i]) ||
-            skipped_at (self, paths[i]) != NULL)
+            !mount_lazy (self, paths[i], NULL) || skipped_at (self, paths[i]) != NULL)
             continue;
         dir = g_path_get_dirname (paths[i]);
         names = g_hash_table_lookup (by_dir, dir);
@@ -639,6 +666,12 @@ g_free_ (ViVfs *vfs)
     g_ptr_array_unref (self->staged);
     g_ptr_array_unref (self->skipped);
     g_hash_table_unref (self->stats);
+    if (self->cands)
+        g_ptr_array_unref (self->cands);
+    if (self->lazy)
+        g_ptr_array_unref (self->lazy);
+    if (self->fstab)
+        g_array_unref (self->fstab);
     if (self->g)
         guestfs_close (self->g);
     g_free (self);
@@ -1149,6 +1182,7 @@ find_root (GuestfsVfs *self, gboolean *out_mounted, GError **error)
     }
     if (roots->len == 1) {
         *out_mounted = mounted;
+        self->cands = g_steal_pointer (&cands);
         return g_strdup (roots->pdata[0]);
     }
     if (mounted)
@@ -1248,16 +1282,48 @@ is_image_device (guestfs_h *g, const char *dev)
            strv_take_contains (guestfs_list_partitions (g), dev);
 }
 
+/* The one candidate of root finding that the UUID=, LABEL= or PARTUUID=
+ * @spec names, or NULL: none, several (findfs decides, as before),
+ * another kind of spec, or the root was given.  Root finding asked blkid
+ * about every filesystem that may be mounted, so the common spec needs no
+ * findfs process (~0.3 s under TCG).  A spec with a backslash is left to
+ * findfs: blkid's export format escapes with backslashes, and an escaped
+ * value must not match a spec that spells the escape literally. */
+static const char *
+candidate_device (GuestfsVfs *self, const char *spec)
+{
+    const Candidate *found = NULL;
+
+    if (self->cands == NULL || strchr (spec, '\\') != NULL ||
+        !(g_str_has_prefix (spec, "UUID=") || g_str_has_prefix (spec, "LABEL=") ||
+          g_str_has_prefix (spec, "PARTUUID=")))
+        return NULL;
+    for (guint i = 0; i < self->cands->len; i++) {
+        const Candidate *c = self->cands->pdata[i];
+
+        if (!spec_names (spec, c))
+            continue;
+        if (found != NULL)
+            return NULL;
+        found = c;
+    }
+    return found ? found->name : NULL;
+}
+
 /* The appliance's name for the device of an fstab spec (free()), or NULL
  * when the image has none.  A disk name (vdX, hdX, xvdX as sdX) is the
  * image's only if libguestfs lists it; any other /dev name (/dev/mapper,
  * a volume group) is returned as it is and the mount says whether it is
  * there. */
 static char *
-fstab_device (guestfs_h *g, const char *spec)
+fstab_device (GuestfsVfs *self, const char *spec)
 {
+    guestfs_h *g = self->g;
+    const char *known = candidate_device (self, spec);
     char *dev = NULL;
 
+    if (known != NULL)
+        return strdup (known);
     if (g_str_has_prefix (spec, "UUID="))
         return guestfs_findfs_uuid (g, spec + 5);
     if (g_str_has_prefix (spec, "LABEL="))
@@ -1310,7 +1376,7 @@ mount_entry (GuestfsVfs *self, const FstabEntry *e, GError **error)
         if (e->subvolid)
             g_string_append_printf (options, "%ssubvolid=%s", options->len ? "," : "", e->subvolid);
     }
-    dev = fstab_device (self->g, e->spec);
+    dev = fstab_device (self, e->spec);
     if (dev != NULL && guestfs_mount_options (self->g, options->str, dev, e->mountpoint) == 0) {
         free (dev);
         return TRUE;
@@ -1340,16 +1406,82 @@ by_length (gconstpointer a, gconstpointer b)
     return (gint) strlen (x->mountpoint) - (gint) strlen (y->mountpoint);
 }
 
+/* An fstab entry not mounted yet. */
+typedef struct {
+    const FstabEntry *e;        /* in self->fstab */
+    gboolean done;              /* mounted, or skipped */
+    GError *failed;             /* its mount failed: every path under it fails so */
+} Lazy;
+
+static void
+lazy_free (Lazy *l)
+{
+    g_clear_error (&l->failed);
+    g_free (l);
+}
+
+/* The stat cache knows nothing at or under @mountpoint from before it was
+ * mounted (reach_path comes first), but a stale entry there would be
+ * wrong; cheap to make sure. */
+static void
+forget_under (GuestfsVfs *self, const char *mountpoint)
+{
+    GHashTableIter it;
+    gpointer key;
+
+    g_hash_table_iter_init (&it, self->stats);
+    while (g_hash_table_iter_next (&it, &key, NULL))
+        if (at_or_under (key, mountpoint))
+            g_hash_table_iter_remove (&it);
+}
+
+/* Mounts the fstab entries that @path is at or under and that are not
+ * mounted yet, in mount order (so /usr before /usr/local), as they would
+ * have been mounted at open: a request that never reaches /boot costs no
+ * findfs and no mount (~1 s under TCG).  An entry under a mount point
+ * that was skipped is skipped too.  An entry that fails to mount fails
+ * this and every later path under it with the error the mount gave. */
+static gboolean
+mount_lazy (GuestfsVfs *self, const char *path, GError **error)
+{
+    for (guint i = 0; self->lazy && i < self->lazy->len; i++) {
+        Lazy *l = self->lazy->pdata[i];
+        const Skipped *parent;
+
+        if (l->done || !at_or_under (path, l->e->mountpoint))
+            continue;
+        if (l->failed == NULL) {
+            parent = skipped_at (self, l->e->mountpoint);
+            if (parent != NULL) {
+                skip_mount (self, l->e->mountpoint,
+                            g_strdup_printf ("it is under %s, which is not mounted",
+                                             parent->mountpoint));
+                l->done = TRUE;
+                continue;
+            }
+            if (mount_entry (self, l->e, &l->failed)) {
+                forget_under (self, l->e->mountpoint);
+                l->done = TRUE;
+                continue;
+            }
+        }
+        if (error)
+            *error = g_error_copy (l->failed);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* Mounts @root at / (or remounts it read-write when root finding left it
- * mounted: @mounted) and the entries of its /etc/fstab under it, shortest
- * mount point first (so /usr is mounted before /usr/local).  Entries we
- * do not mount are remembered in self->skipped. */
+ * mounted: @mounted) and reads its /etc/fstab.  Its entries are checked
+ * now and mounted later, when a path under them is first reached
+ * (mount_lazy); those we do not mount (another type, under one of those)
+ * are remembered in self->skipped now. */
 static gboolean
 mount_root (GuestfsVfs *self, const char *root, gboolean mounted, GError **error)
 {
     char *fstab;
-    g_autoptr(GArray) entries = NULL;
-    g_autoptr(GPtrArray) mounts = g_ptr_array_new ();   /* FstabEntry in @entries */
+    g_autoptr(GPtrArray) mounts = g_ptr_array_new ();   /* FstabEntry in self->fstab */
 
     if (mounted ? guestfs_remount (self->g, "/", GUESTFS_REMOUNT_RW, 1, -1) < 0
                 : guestfs_mount (self->g, root, "/") < 0)
@@ -1357,11 +1489,11 @@ mount_root (GuestfsVfs *self, const char *root, gboolean mounted, GError **error
     fstab = read_fstab (self->g);
     if (fstab == NULL)
         return TRUE;    /* no fstab: just the root */
-    entries = fstab_parse (fstab);
+    self->fstab = fstab_parse (fstab);
     free (fstab);
 
-    for (guint i = 0; i < entries->len; i++) {
-        FstabEntry *e = &g_array_index (entries, FstabEntry, i);
+    for (guint i = 0; i < self->fstab->len; i++) {
+        FstabEntry *e = &g_array_index (self->fstab, FstabEntry, i);
         g_autoptr(GError) bad = NULL;
 
         if (e->mountpoint[0] != '/' || g_str_equal (e->mountpoint, "/"))
@@ -1380,18 +1512,23 @@ mount_root (GuestfsVfs *self, const char *root, gboolean mounted, GError **error
         g_ptr_array_add (mounts, e);
     }
     g_ptr_array_sort (mounts, by_length);
+    self->lazy = g_ptr_array_new_with_free_func ((GDestroyNotify) lazy_free);
     for (guint i = 0; i < mounts->len; i++) {
         const FstabEntry *e = mounts->pdata[i];
         const Skipped *parent = skipped_at (self, e->mountpoint);
+        Lazy *l;
 
-        if (parent != NULL)
+        if (parent != NULL) {
             skip_mount (self, e->mountpoint,
                         g_strdup_printf ("it is under %s, which is not mounted", parent->mountpoint));
-        else if (!is_linux_fs (e->type))
+        } else if (!is_linux_fs (e->type)) {
             skip_mount (self, e->mountpoint,
                         g_strdup_printf ("virt-inject does not mount %s filesystems", e->type));
-        else if (!mount_entry (self, e, error))
-            return FALSE;
+        } else {
+            l = g_new0 (Lazy, 1);
+            l->e = e;
+            g_ptr_array_add (self->lazy, l);
+        }
     }
     return TRUE;
 }

@@ -29,12 +29,15 @@ typedef void (*ViGuestfsStageFunc) (const char *stage);
  * Creates the handle (backend "direct": the libvirt backend would call back
  * into libvirt from inside a hook), adds the drive with its explicit format,
  * launches the appliance with the network off, finds the guest root (or uses
- * @opts->root) and mounts it and its fstab mountpoints, shortest first (btrfs
+ * @opts->root) and mounts it.  Each fstab mount point is mounted when a call
+ * of the VFS first reaches a path at or under it, its parents first (btrfs
  * entries on their subvol=/subvolid=; no other option of the guest is
- * passed on).  A noauto or nofail entry whose device is not in the image,
- * and an entry of a type not mounted here (vfat, tmpfs, nfs...), is skipped;
- * every path at or under a skipped mount point is then refused by every
- * call of the VFS (VI_ERROR_GUEST naming the mount point).
+ * passed on); one that fails to mount fails that call, and every later one
+ * under it, with the mount's error.  A noauto or nofail entry whose device
+ * is not in the image, and an entry of a type not mounted here (vfat,
+ * tmpfs, nfs...), is skipped; every path at or under a skipped mount point
+ * is then refused by every call of the VFS (VI_ERROR_GUEST naming the
+ * mount point).
  * Returns: (transfer full): the VFS, or %NULL with @error set.
  */
 ViVfs *vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GError **error);

@@ -41,6 +41,7 @@ typedef struct {
     guint64 id;             /* btrfs: subvolume id (the device: the top level) */
     char *uuid;
     char *partuuid;
+    char *label;            /* what blkid says (findfs_label does not look) */
     char *default_subvol;   /* btrfs device: the subvolume mounted by default, NULL: itself */
     gboolean unlisted;      /* not in list_devices/list_partitions (the kernel's other disk) */
 } Fs;
@@ -62,6 +63,15 @@ static GPtrArray *mounts;           /* mount points ever mounted, in order */
 static GPtrArray *mount_log;
 static char *fail_fn;
 static GPtrArray *labels;           /* "PATH LABEL" per guestfs_lsetxattr of security.selinux */
+static GHashTable *calls;           /* function -> number of calls (guint) */
+
+/* Counts a call of @fn (see fake_guestfs_calls). */
+static void
+count (const char *fn)
+{
+    g_hash_table_insert (calls, (gpointer) fn,
+                         GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (calls, fn)) + 1));
+}
 
 static void
 node_free (Node *n)
@@ -92,6 +102,7 @@ fs_free (Fs *fs)
     g_free (fs->subpath);
     g_free (fs->uuid);
     g_free (fs->partuuid);
+    g_free (fs->label);
     g_free (fs->default_subvol);
     g_free (fs);
 }
@@ -113,6 +124,8 @@ fake_guestfs_reset (void)
     g_clear_pointer (&mount_log, g_ptr_array_unref);
     g_clear_pointer (&fail_fn, g_free);
     g_clear_pointer (&labels, g_ptr_array_unref);
+    g_clear_pointer (&calls, g_hash_table_unref);
+    calls = g_hash_table_new (g_str_hash, g_str_equal);
     labels = g_ptr_array_new_with_free_func (g_free);
     filesystems = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) fs_free);
     fs_order = g_ptr_array_new ();
@@ -169,6 +182,22 @@ fake_guestfs_set_ids (const char *device, const char *uuid, const char *partuuid
     fs->uuid = g_strdup (uuid);
     g_free (fs->partuuid);
     fs->partuuid = g_strdup (partuuid);
+}
+
+void
+fake_guestfs_set_label (const char *device, const char *label)
+{
+    Fs *fs = g_hash_table_lookup (filesystems, device);
+
+    g_assert_nonnull (fs);
+    g_free (fs->label);
+    fs->label = g_strdup (label);
+}
+
+guint
+fake_guestfs_calls (const char *fn)
+{
+    return GPOINTER_TO_UINT (g_hash_table_lookup (calls, fn));
 }
 
 void
@@ -462,6 +491,7 @@ do_mount (guestfs_h *g, const char *fn, const char *options, const char *mountab
     Fs *fs = base, *chosen = NULL;
     g_auto(GStrv) opts = g_strsplit (options, ",", -1);
 
+    count (fn);
     if (fail_fn && g_str_equal (fail_fn, fn))
         return err (g, EIO, "mount failed (fake)");
     if (base == NULL)
@@ -536,6 +566,7 @@ guestfs_vfs_type (guestfs_h *g, const char *mountable)
 char *
 guestfs_findfs_uuid (guestfs_h *g, const char *uuid)
 {
+    count ("guestfs_findfs_uuid");
     for (guint i = 0; i < fs_order->len; i++) {
         const Fs *fs = fs_order->pdata[i];
 
@@ -549,7 +580,10 @@ guestfs_findfs_uuid (guestfs_h *g, const char *uuid)
 char *
 guestfs_findfs_label (guestfs_h *g, const char *label)
 {
-    char *dev = g_strdup_printf ("/dev/%s", label);
+    char *dev;
+
+    count ("guestfs_findfs_label");
+    dev = g_strdup_printf ("/dev/%s", label);
     if (g_hash_table_contains (filesystems, dev))
         return dev;
     g_free (dev);
@@ -582,6 +616,7 @@ guestfs_blkid (guestfs_h *g, const char *device)
     Fs *fs = g_hash_table_lookup (filesystems, device);
     GPtrArray *out;
 
+    count ("guestfs_blkid");
     if (FAILS (g, "guestfs_blkid"))
         return NULL;
     if (fs == NULL || fs->device) {
@@ -594,6 +629,10 @@ guestfs_blkid (guestfs_h *g, const char *device)
     if (fs->uuid) {
         g_ptr_array_add (out, strdup ("UUID"));
         g_ptr_array_add (out, strdup (fs->uuid));
+    }
+    if (fs->label) {
+        g_ptr_array_add (out, strdup ("LABEL"));
+        g_ptr_array_add (out, strdup (fs->label));
     }
     if (fs->partuuid) {
         g_ptr_array_add (out, strdup ("PART_ENTRY_UUID"));
@@ -656,9 +695,12 @@ guestfs_btrfs_subvolume_get_default (guestfs_h *g, const char *device)
 struct guestfs_statns *
 guestfs_lstatns (guestfs_h *g, const char *path)
 {
-    Node *n = lookup (g, path);
+    Node *n;
     struct guestfs_statns *st;
 
+    if (FAILS (g, "guestfs_lstatns"))
+        return NULL;
+    n = lookup (g, path);
     if (n == NULL)
         return NULL;
     st = calloc (1, sizeof *st);

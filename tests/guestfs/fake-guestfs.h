@@ -13,6 +13,13 @@ void fake_guestfs_add_fs (const char *device, const char *type);
 void fake_guestfs_set_btrfs_default (const char *device, const char *subvolume);
 /* What findfs-uuid and blkid know of @device (either may be NULL). */
 void fake_guestfs_set_ids (const char *device, const char *uuid, const char *partuuid);
+/* The LABEL blkid reports for @device (findfs_label still answers
+ * LABEL=NAME with /dev/NAME only). */
+void fake_guestfs_set_label (const char *device, const char *label);
+/* How many times @fn ("guestfs_blkid", "guestfs_findfs_label",
+ * "guestfs_findfs_uuid", "guestfs_mount_options"...) was called since the
+ * last reset. */
+guint fake_guestfs_calls (const char *fn);
 /* @device can be opened by name but libguestfs does not list it: the
  * appliance kernel's name for a disk that is not the image's. */
 void fake_guestfs_set_unlisted (const char *device);

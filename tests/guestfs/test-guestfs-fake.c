@@ -426,7 +426,8 @@ test_roots (void)
     g_assert_nonnull (strstr (e2->message, "/dev/sda2, /dev/sda3"));
     g_assert_nonnull (strstr (e2->message, "<vi:target root="));
 
-    /* one root with /boot, /usr, /usr/local in its fstab: shortest first */
+    /* one root with /boot, /usr, /usr/local in its fstab: each mounted
+     * when a path under it is first reached, parents first */
     fake_guestfs_reset ();
     add_root ("/dev/root");
     fake_guestfs_add_file ("/dev/root", "/etc/fstab", FSTAB, S_IFREG | 0644, 1);
@@ -438,11 +439,37 @@ test_roots (void)
     vfs = open_vfs (NULL, &e1);
     g_assert_no_error (e1);
     m = fake_guestfs_mounts ();
+    g_assert_cmpuint (m->len, >=, 1);
+    g_assert_cmpstr (m->pdata[m->len - 1], ==, "/");
+    {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GBytes) b = g_bytes_new_static ("x", 1);
+        ViStat st;
+
+        /* beside the mount points: nothing more is mounted */
+        g_assert_true (vi_vfs_write_file (vfs, "/etc/motd", b, 0644, 0, 0, &e));
+        g_assert_true (vi_vfs_mkdir_p (vfs, "/usrx", 0755, 0, 0, NULL, &e));
+        g_assert_no_error (e);
+        g_assert_cmpstr (m->pdata[m->len - 1], ==, "/");
+        g_assert_true (vi_vfs_mkdir_p (vfs, "/usr/local/share", 0755, 0, 0, NULL, &e));
+        g_assert_true (vi_vfs_stat (vfs, "/boot", &st, &e));
+        g_assert_no_error (e);
+        /* mounted once each */
+        g_assert_true (vi_vfs_stat (vfs, "/usr/local/share", &st, &e));
+        g_assert_no_error (e);
+    }
     g_assert_cmpuint (m->len, >=, 4);
     g_assert_cmpstr (m->pdata[m->len - 4], ==, "/");
     g_assert_cmpstr (m->pdata[m->len - 3], ==, "/usr");
-    g_assert_cmpstr (m->pdata[m->len - 2], ==, "/boot");
-    g_assert_cmpstr (m->pdata[m->len - 1], ==, "/usr/local");
+    g_assert_cmpstr (m->pdata[m->len - 2], ==, "/usr/local");
+    g_assert_cmpstr (m->pdata[m->len - 1], ==, "/boot");
+    g_assert_true (vi_vfs_commit (vfs, &e1));
+    g_assert_no_error (e1);
+    {
+        g_autofree char *local = fake_guestfs_paths_on ("/dev/local");
+
+        g_assert_nonnull (strstr (local, "/share\n"));
+    }
     vi_vfs_free (vfs);
 
     /* a mount point from the guest's fstab is checked like any guest
@@ -750,12 +777,14 @@ test_btrfs_fedora (void)
     vfs = open_vfs (NULL, &error);
     g_assert_no_error (error);
     g_assert_true (mount_logged ("guestfs_mount '' " ROOT_VOL " /"));
-    g_assert_true (mount_logged ("guestfs_mount_options '' /dev/sda1 /boot"));
-    /* compress=zstd:1 is not passed on (the fake refuses any option but
-     * subvol= and subvolid=) */
-    g_assert_true (mount_logged ("guestfs_mount_options 'subvol=home' " TOP " /home"));
+    g_assert_false (mount_logged ("guestfs_mount_options 'subvol=home' " TOP " /home"));
     g_assert_true (vi_inject (spec, vfs, NULL, FALSE, NULL, &error));
     g_assert_no_error (error);
+    /* /home when the key went there; compress=zstd:1 is not passed on
+     * (the fake refuses any option but subvol= and subvolid=); /boot,
+     * never reached, never mounted */
+    g_assert_true (mount_logged ("guestfs_mount_options 'subvol=home' " TOP " /home"));
+    g_assert_false (mount_logged ("guestfs_mount_options '' /dev/sda1 /boot"));
 
     g_assert_cmpstr (fake_guestfs_content_on (HOME_VOL, "/alice/.ssh/authorized_keys"), ==, KEY "\n");
     g_assert_cmpstr (fake_guestfs_content_on (ROOT_VOL, "/etc/motd"), ==, "hi\n");
@@ -979,6 +1008,29 @@ assert_refused (ViVfs *vfs, const char *skipped, const char *mountpoint)
     }
 }
 
+/* The mount points of @lines (fstab lines), \040 read as a blank. */
+static GPtrArray *
+mount_points_of (const char *lines)
+{
+    g_auto(GStrv) l = g_strsplit (lines, "\n", -1);
+    GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+    for (guint i = 0; l[i]; i++) {
+        g_auto(GStrv) f = g_strsplit (l[i], " ", -1);
+        g_auto(GStrv) parts = NULL;
+        gsize n;
+
+        if (g_strv_length (f) < 2)
+            continue;
+        parts = g_strsplit (f[1], "\\040", -1);
+        g_ptr_array_add (out, g_strjoinv (" ", parts));
+        n = strlen (out->pdata[out->len - 1]);
+        if (n > 1 && ((char *) out->pdata[out->len - 1])[n - 1] == '/')
+            ((char *) out->pdata[out->len - 1])[n - 1] = '\0';
+    }
+    return out;
+}
+
 static void
 test_fstab_options (gconstpointer data)
 {
@@ -995,18 +1047,45 @@ test_fstab_options (gconstpointer data)
     add_dirs (ROOT_VOL, "/srv/my data", NULL);
     fake_guestfs_add_fs ("/dev/sdb1", "ext4");
     fake_guestfs_set_unlisted ("/dev/sdb1");
+    g_autoptr(GPtrArray) points = mount_points_of (c->lines);
+    ViStat st;
+
     vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    /* the root only, until a path reaches a mount point */
+    g_assert_true (mount_logged ("guestfs_mount '' " ROOT_VOL " /"));
+    g_assert_false (mount_logged ("guestfs_mount_options '' /dev/sda1 /boot"));
+    g_assert_true (vi_vfs_stat (vfs, "/boot", &st, &error));
+    g_assert_no_error (error);
+    g_assert_true (mount_logged ("guestfs_mount_options '' /dev/sda1 /boot"));
     if (c->error) {
-        g_assert_null (vfs);
+        const char *mp = points->pdata[0];
+        g_autoptr(GError) again = NULL;
+
+        /* the mount fails the first path under it, and every later one
+         * with the same error, without a second try */
+        g_assert_false (vi_vfs_stat (vfs, mp, &st, &error));
         g_assert_nonnull (error);
         if (strstr (error->message, c->error) == NULL)
             g_error ("'%s' is not in '%s'", c->error, error->message);
-        return;
+        {
+            g_autofree char *under = g_strconcat (mp, "/x", NULL);
+            guint mounts = fake_guestfs_mount_log ()->len;
+
+            g_assert_false (vi_vfs_mkdir_p (vfs, under, 0755, 0, 0, NULL, &again));
+            g_assert_cmpstr (again->message, ==, error->message);
+            g_assert_cmpuint (fake_guestfs_mount_log ()->len, ==, mounts);
+        }
+        g_clear_error (&error);
+    } else {
+        for (guint i = 0; i < points->len; i++) {
+            g_autoptr(GError) e = NULL;
+
+            /* a skipped one refuses (checked below) */
+            if (!vi_vfs_stat (vfs, points->pdata[i], &st, &e))
+                g_assert_error (e, VI_ERROR, VI_ERROR_GUEST);
+        }
     }
-    g_assert_no_error (error);
-    /* the root and /boot are mounted whatever else happens */
-    g_assert_true (mount_logged ("guestfs_mount '' " ROOT_VOL " /"));
-    g_assert_true (mount_logged ("guestfs_mount_options '' /dev/sda1 /boot"));
     if (c->mount)
         g_assert_true (mount_logged (c->mount));
     if (c->skipped) {
@@ -1059,6 +1138,138 @@ test_skipped_home_injection (void)
     g_assert_cmpstr (fake_guestfs_content_on (ROOT_VOL, "/etc/motd"), ==, "hi\n");
 }
 
+/* ---- fstab specs answered from what root finding learnt ---------------- */
+
+#define BOOT_UUID "2c1d5f2b-6e3a-4d4c-8b9f-8e7d6c5b4a32"
+
+/* An fstab spec of /boot is looked up in what blkid said of each
+ * filesystem while the root was found: no findfs process; what that table
+ * cannot answer (nothing, or two filesystems) is still asked. */
+typedef struct {
+    const char *name;
+    const char *spec;
+    const char *findfs;         /* the findfs function asked once, or NULL for none */
+    gboolean twin;              /* /dev/sda3 has /boot's UUID and label too */
+} SpecCase;
+
+static const SpecCase spec_cases[] = {
+    { "label", "LABEL=boot", NULL, FALSE },
+    { "uuid", "UUID=" BOOT_UUID, NULL, FALSE },
+    { "uuid-upper-case", "UUID=2C1D5F2B-6E3A-4D4C-8B9F-8E7D6C5B4A32", NULL, FALSE },
+    { "partuuid", "PARTUUID=1234ABCD-02", NULL, FALSE },
+    /* no filesystem says this label: findfs is asked (the fake's answers
+     * LABEL=NAME with /dev/NAME) */
+    { "label-unknown", "LABEL=sda2", "guestfs_findfs_label", FALSE },
+    /* two say this UUID: findfs chooses, as before (the fake: the first) */
+    { "uuid-twice", "UUID=" BOOT_UUID, "guestfs_findfs_uuid", TRUE },
+};
+
+static void
+test_fstab_spec (gconstpointer data)
+{
+    const SpecCase *c = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autofree char *fstab = g_strdup_printf ("%s /boot ext4 defaults 0 2\n", c->spec);
+    const GPtrArray *log;
+    ViStat st;
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    fake_guestfs_add_file ("/dev/sda1", "/etc/fstab", fstab, S_IFREG | 0644, 1);
+    add_dirs ("/dev/sda1", "/boot", NULL);
+    fake_guestfs_add_fs ("/dev/sda2", "ext4");
+    fake_guestfs_set_ids ("/dev/sda2", BOOT_UUID, "1234abcd-02");
+    fake_guestfs_set_label ("/dev/sda2", "boot");
+    add_dirs ("/dev/sda2", "/grub", NULL);
+    if (c->twin) {
+        fake_guestfs_add_fs ("/dev/sda3", "ext4");
+        fake_guestfs_set_ids ("/dev/sda3", BOOT_UUID, "1234abcd-03");
+        fake_guestfs_set_label ("/dev/sda3", "boot");
+    }
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (vi_vfs_stat (vfs, "/boot/grub", &st, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (st.type, ==, VI_FILE_TYPE_DIRECTORY);
+    log = fake_guestfs_mount_log ();
+    g_assert_cmpstr (log->pdata[log->len - 1], ==, "guestfs_mount_options '' /dev/sda2 /boot");
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_label"), ==,
+                      g_strcmp0 (c->findfs, "guestfs_findfs_label") == 0);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_uuid"), ==,
+                      g_strcmp0 (c->findfs, "guestfs_findfs_uuid") == 0);
+    /* one blkid a filesystem, while the root was found (a PARTUUID= asked
+     * of the appliance would ask each partition again) */
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_blkid"), ==, c->twin ? 3 : 2);
+}
+
+/* ---- fstab filesystems mounted when first reached ------------------------ */
+
+/* A root whose fstab has /boot and /var: an operation at or under a mount
+ * point mounts it (and only then: counted mount calls), one elsewhere
+ * never does; a prefetch under it mounts it before it stats (what it
+ * learns is the mounted filesystem's); the record directory under /var
+ * lands on /var's filesystem; shutdown unmounts what was mounted. */
+static void
+test_lazy_mounts (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GBytes) b = g_bytes_new_static ("x\n", 2);
+    const char *elsewhere[] = { "/etc/hostname", "/bootx/y", "/varnish", NULL };
+    const char *under_boot[] = { "/boot/grub/grub.cfg", NULL };
+    ViStat st;
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    fake_guestfs_add_file ("/dev/sda1", "/etc/fstab",
+                           "LABEL=root / ext4 defaults 0 1\nLABEL=boot /boot ext4 defaults 0 2\n"
+                           "LABEL=var /var ext4 defaults 0 2\n", S_IFREG | 0644, 1);
+    add_dirs ("/dev/sda1", "/boot", "/var", NULL);
+    fake_guestfs_add_fs ("/dev/boot", "ext4");
+    add_dirs ("/dev/boot", "/grub", NULL);
+    fake_guestfs_add_file ("/dev/boot", "/grub/grub.cfg", "menu\n", S_IFREG | 0644, 1);
+    fake_guestfs_add_fs ("/dev/var", "ext4");
+    add_dirs ("/dev/var", "/lib", NULL);
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_mount_options"), ==, 0);
+
+    /* elsewhere, the same prefixes included: nothing mounted */
+    vi_vfs_prefetch (vfs, elsewhere);
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/motd", b, 0644, 0, 0, &error));
+    g_assert_true (vi_vfs_mkdir_p (vfs, "/bootx", 0755, 0, 0, NULL, &error));
+    g_assert_true (vi_vfs_stat (vfs, "/etc", &st, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_mount_options"), ==, 0);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_label"), ==, 0);
+
+    /* a prefetch under /boot: mounted first, then the stats are /boot's */
+    vi_vfs_prefetch (vfs, under_boot);
+    g_assert_true (mount_logged ("guestfs_mount_options '' /dev/boot /boot"));
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_mount_options"), ==, 1);
+    fake_guestfs_fail ("guestfs_lstatns");  /* answered from the prefetch */
+    g_assert_true (vi_vfs_stat (vfs, "/boot/grub/grub.cfg", &st, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (st.type, ==, VI_FILE_TYPE_REGULAR);
+    fake_guestfs_fail (NULL);
+
+    /* the guest record's directory, under /var */
+    g_assert_true (vi_vfs_mkdir_p (vfs, "/var/lib/virt-inject", 0700, 0, 0, NULL, &error));
+    g_assert_true (vi_vfs_write_file (vfs, "/var/lib/virt-inject/record.json", b, 0600, 0, 0,
+                                      &error));
+    g_assert_true (vi_vfs_commit (vfs, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_mount_options"), ==, 2);
+    g_assert_cmpstr (fake_guestfs_content_on ("/dev/var", "/lib/virt-inject/record.json"), ==, "x\n");
+    g_assert_null (fake_guestfs_content_on ("/dev/sda1", "/var/lib/virt-inject/record.json"));
+    g_assert_cmpstr (fake_guestfs_content_on ("/dev/sda1", "/etc/motd"), ==, "x\n");
+
+    g_assert_true (vi_vfs_guestfs_shutdown (vfs, &error));
+    g_assert_no_error (error);
+    g_assert_null (fake_guestfs_content ("/etc/motd"));    /* nothing mounted any more */
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1075,6 +1286,11 @@ main (int argc, char **argv)
     g_test_add_func ("/guestfs-fake/refusals", test_refusals);
     g_test_add_func ("/guestfs-fake/prefetch", test_prefetch);
     g_test_add_func ("/guestfs-fake/root-finding", test_roots);
+    g_test_add_func ("/guestfs-fake/lazy-mounts", test_lazy_mounts);
+    for (gsize i = 0; i < G_N_ELEMENTS (spec_cases); i++) {
+        g_autofree char *path = g_strdup_printf ("/guestfs-fake/fstab-spec/%s", spec_cases[i].name);
+        g_test_add_data_func (path, &spec_cases[i], test_fstab_spec);
+    }
     g_test_add_func ("/guestfs-fake/selinux", test_selinux);
     g_test_add_func ("/guestfs-fake/guest-record", test_guest_record);
     g_test_add_func ("/guestfs-fake/btrfs/fedora", test_btrfs_fedora);
