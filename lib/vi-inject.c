@@ -2248,19 +2248,22 @@ take_back_item (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error
 /* A <firstboot> the request no longer has (its marker in the guest, a
  * trusted record, not keep-dropped) is disarmed, whether it ran or not:
  * its script (still there when the guest never booted since), runner,
- * marker, unit and what starts it are removed, and a line virt-inject
- * added to rc.local, or OpenRC's local service it enabled, taken back
- * like any file (while they are what virt-inject wrote).  What the script
- * did when it ran cannot be undone. */
+ * marker and the systemd .wants link that starts it are removed; its
+ * unit, OpenRC local.d file and the line virt-inject added to rc.local are
+ * taken back like any file of the record (while they are what virt-inject
+ * wrote), and OpenRC's local service link when virt-inject made it.  What
+ * the script did when it ran cannot be undone. */
 static gboolean
 plan_firstboot_dropped (ViPlan *plan, ViVfs *vfs, GError **error)
 {
     static const char *const ours[] = {
         VI_FIRSTBOOT_SCRIPT, VI_FIRSTBOOT_RUNNER, VI_FIRSTBOOT_MARKER,
-        VI_WANTS_DIR "/" VI_FIRSTBOOT_UNIT_NAME, VI_UNIT_DIR "/" VI_FIRSTBOOT_UNIT_NAME,
-        VI_FIRSTBOOT_LOCAL_D, NULL
+        VI_WANTS_DIR "/" VI_FIRSTBOOT_UNIT_NAME, NULL
     };
-    const ViRecordItem *rc_local, *link;
+    static const char *const recorded[] = {
+        VI_UNIT_DIR "/" VI_FIRSTBOOT_UNIT_NAME, VI_FIRSTBOOT_LOCAL_D, VI_RC_LOCAL, NULL
+    };
+    const ViRecordItem *link;
     gboolean armed = FALSE;
 
     if (plan->record == NULL || plan->keep_dropped)
@@ -2290,8 +2293,13 @@ plan_firstboot_dropped (ViPlan *plan, ViVfs *vfs, GError **error)
         if (vi_vfs_stat (vfs, VI_OPENRC_LOCAL_LINK, &st, NULL) && st.type == VI_FILE_TYPE_SYMLINK)
             plan_removal (plan, STEP_UNLINK, VI_OPENRC_LOCAL_LINK, &st);
     }
-    rc_local = vi_record_lookup (plan->record, VI_RC_LOCAL);
-    return rc_local == NULL || take_back_item (plan, vfs, rc_local, error);
+    for (const char *const *p = recorded; *p; p++) {
+        const ViRecordItem *it = vi_record_lookup (plan->record, *p);
+
+        if (it != NULL && !take_back_item (plan, vfs, it, error))
+            return FALSE;
+    }
+    return TRUE;
 }
 
 /* Whether @path is in @home (the home of a user virt-inject created), made

@@ -2627,6 +2627,26 @@ test_dropped_firstboot (void)
     want = state_without_record (alone, FALSE);
     g_assert_cmpstr (got, ==, want);
     g_assert_cmpuint (n_changes (b, vfs, NULL), ==, 0);
+
+    /* the owner changed the unit after A: it stays (the plan says so),
+     * and nothing starts it any more */
+    {
+        g_autoptr(ViVfs) changed = systemd_fake ();
+        g_autofree char *plan = NULL;
+
+        inject_ok (a, changed, NULL);
+        fake_vfs_add_file (changed, VI_UNIT_DIR "/" VI_FIRSTBOOT_UNIT_NAME, "# the owner's\n", 0644,
+                           0, 0);
+        plan = plan_text (b, changed);
+        g_assert_nonnull (strstr (plan, "skipped     " VI_UNIT_DIR "/" VI_FIRSTBOOT_UNIT_NAME
+                                  " 0644 0:0 (not taken back: changed in the guest since "
+                                  "virt-inject wrote it)\n"));
+        inject_ok (b, changed, NULL);
+        g_assert_cmpstr (fake_vfs_get (changed, VI_UNIT_DIR "/" VI_FIRSTBOOT_UNIT_NAME), ==,
+                         "# the owner's\n");
+        g_assert_false (fake_exists (changed, VI_WANTS_DIR "/" VI_FIRSTBOOT_UNIT_NAME));
+        g_assert_false (fake_exists (changed, VI_FIRSTBOOT_SCRIPT));
+    }
 }
 
 /* keep-dropped (the request attribute; the CLI's --keep-dropped sets it):
