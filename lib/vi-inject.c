@@ -2073,12 +2073,6 @@ take_back_lines (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GBytes *now, 
     text = g_strndup (data, len);
     out = vi_edit_take_back_lines (text, (const char *const *) it->lines_added, NULL, 0, &removed);
     taken_back (plan, it->path);
-    if (it->orig.saved != NULL) {
-        g_autofree char *saved = g_build_filename (VI_RECORD_DIR, it->orig.saved, NULL);
-
-        add_step (plan, STEP_UNLINK, saved, 0600, 0, 0, TAKEN_BACK " (the kept original, no "
-                  "longer needed)")->after_commit = TRUE;
-    }
     if (removed[0] == NULL)
         return TRUE;                            /* the owner removed them already */
     note_taken_lines (plan, it->path, (const char *const *) removed);
@@ -2086,14 +2080,13 @@ take_back_lines (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GBytes *now, 
                        st->uid, st->gid, TAKEN_BACK, error);
 }
 
-/* The kept original of @it put back (content, mode, owner), and the kept
- * copy removed once the commit is done; the plan says why not when there
- * is none to trust. */
+/* The kept original of @it put back (content, mode, owner); the plan says
+ * why not when there is none to trust.  (The kept copy goes with the item:
+ * record_items.) */
 static gboolean
 put_back_original (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **error)
 {
     g_autoptr(GBytes) orig = NULL;
-    g_autofree char *saved = NULL;
     const char *why = NULL;
 
     if (!read_kept_original (vfs, it, &orig, &why, error))
@@ -2105,9 +2098,6 @@ put_back_original (ViPlan *plan, ViVfs *vfs, const ViRecordItem *it, GError **er
     if (!plan_write (plan, vfs, it->path, g_steal_pointer (&orig), it->orig.mode, it->orig.uid,
                      it->orig.gid, TAKEN_BACK " (the original put back)", error))
         return FALSE;
-    saved = g_build_filename (VI_RECORD_DIR, it->orig.saved, NULL);
-    add_step (plan, STEP_UNLINK, saved, 0600, 0, 0, TAKEN_BACK " (the kept original, once put "
-              "back)")->after_commit = TRUE;
     taken_back (plan, it->path);
     return TRUE;
 }
@@ -2470,8 +2460,18 @@ record_items (ViPlan *plan, ViVfs *vfs, ViRecord *rec, guint n_steps, gboolean c
     for (guint i = 0; plan->record && i < plan->record->items->len; i++) {
         ViRecordItem *old = plan->record->items->pdata[i];
 
-        if (g_hash_table_contains (plan->taken_back, old->path))
-            continue;                           /* taken back: leaves the record */
+        /* taken back (or gone): leaves the record, and its kept original
+         * with it once the commit is done (not through an orig/ that is
+         * not a real directory: @can_keep) */
+        if (g_hash_table_contains (plan->taken_back, old->path)) {
+            if (old->orig.saved != NULL && can_keep) {
+                g_autofree char *saved = g_build_filename (VI_RECORD_DIR, old->orig.saved, NULL);
+
+                add_step (plan, STEP_UNLINK, saved, 0600, 0, 0, TAKEN_BACK " (the kept "
+                          "original of a path taken back)")->after_commit = TRUE;
+            }
+            continue;
+        }
         plan->record->items->pdata[i] = NULL;  /* moved to @rec */
         vi_record_add (rec, old);
     }

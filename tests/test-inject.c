@@ -2325,6 +2325,24 @@ test_dropped_taken_back (void)
     }
     g_assert_cmpuint (n_changes (b, vfs, NULL), ==, 0);
 
+    /* a replaced file the owner deleted after A: nothing to put back, and
+     * its kept original goes with its item (no orphan under orig/) */
+    {
+        g_autoptr(ViVfs) deleted = dropped_fake ();
+        g_autofree char *saved = vi_record_saved_name ("/etc/motd");
+        g_autofree char *kept = g_build_filename (VI_RECORD_DIR, saved, NULL);
+        g_autoptr(ViRecord) r2 = NULL;
+
+        inject_ok (a, deleted, NULL);
+        g_assert_nonnull (fake_vfs_get (deleted, kept));
+        fake_vfs_remove (deleted, "/etc/motd");
+        inject_ok (b, deleted, NULL);
+        g_assert_null (fake_vfs_get (deleted, kept));
+        g_assert_null (fake_vfs_get (deleted, "/etc/motd"));
+        r2 = guest_record (deleted);
+        g_assert_null (vi_record_lookup (r2, "/etc/motd"));
+    }
+
     /* and dropping the last key takes it back too, the guest's stays */
     {
         g_autoptr(ViSpec) none = parse ("<vi:inject xmlns:vi='" NS "'>"
