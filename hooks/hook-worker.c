@@ -96,8 +96,6 @@ prepare (const ViConfig *cfg, ViDomain *dom)
     g_autoptr(GError) error = NULL;
     g_auto(ViRequest) req = { 0 };
     g_autoptr(ViTarget) target = NULL;
-    const ViSpec *spec;
-    const char *digest;
     g_auto(ViInjectResult) result = { 0 };
     g_autofree char *what = NULL;
     g_autofree char *marker = NULL;
@@ -122,11 +120,9 @@ prepare (const ViConfig *cfg, ViDomain *dom)
             return 0;
         return fail (error, dom->name);
     }
-    spec = req.spec;
-    digest = req.digest;
     if (req.already) {
         vi_log (LOG_INFO, "domain %s (%s): request %.12s already injected (policy once)",
-                dom->name, dom->uuid, digest);
+                dom->name, dom->uuid, req.digest);
         if (vi_image_stage_drop (cfg, dom->uuid) > 0)
             vi_log (LOG_NOTICE, "domain %s: discarded its stage: the request is already "
                     "injected", dom->name);
@@ -136,23 +132,23 @@ prepare (const ViConfig *cfg, ViDomain *dom)
     /* The ledger missed (another host's, or none): with policy once the
      * injection itself reads the guest's record, and applies nothing when
      * the guest already carries this request for this domain. */
-    record.digest = digest;
+    record.digest = req.digest;
     record.once = req.policy == VI_POLICY_ONCE;
-    target = vi_domain_choose_target (dom, spec, NULL, &error);
+    target = vi_domain_choose_target (dom, req.spec, NULL, &error);
     if (target != NULL) {
         gboolean staged = FALSE;
 
         what = vi_target_describe (target);
         if (vi_image_stage_exists (cfg, dom->uuid))
-            staged = commit_stage (cfg, dom, target, digest, &error);
+            staged = commit_stage (cfg, dom, target, req.digest, &error);
         if (!staged && error == NULL)
-            vi_run_inject (cfg, target, spec, &record, FALSE, log_stage, (gpointer) dom->name, &result,
-                           &error);
+            vi_run_inject (cfg, target, req.spec, &record, FALSE, log_stage, (gpointer) dom->name,
+                           &result, &error);
         if (error == NULL && dom->uuid && req.policy == VI_POLICY_ONCE)
-            vi_ledger_record (cfg->state_dir, dom->uuid, dom->name, digest, &error);
+            vi_ledger_record (cfg->state_dir, dom->uuid, dom->name, req.digest, &error);
         if (staged && error == NULL) {
             vi_log (LOG_INFO, "domain %s (%s): committed the staged request %.12s into %s in "
-                    "%.1f s", dom->name, dom->uuid, digest, what,
+                    "%.1f s", dom->name, dom->uuid, req.digest, what,
                     (g_get_monotonic_time () - start) / 1e6);
             return 0;
         }
@@ -163,7 +159,7 @@ prepare (const ViConfig *cfg, ViDomain *dom)
                 (g_get_monotonic_time () - start) / 1e6, error->message);
         /* on-error="warn" lets the domain start, except on an image whose
          * commit started and did not finish: no guest boots half-committed */
-        if (spec->on_error == VI_ON_ERROR_WARN &&
+        if (req.spec->on_error == VI_ON_ERROR_WARN &&
             !g_error_matches (error, VI_ERROR, VI_ERROR_COMMIT_PENDING))
             return 0;
         return fail (error, dom->name);
@@ -186,7 +182,7 @@ prepare (const ViConfig *cfg, ViDomain *dom)
         vi_log (LOG_INFO, "domain %s (%s): %s request %.12s into %s (%s backend): "
                 "%u changes in %.1f s", dom->name, dom->uuid ? dom->uuid : "-",
                 result.notes && strstr (result.notes, VI_INJECT_ALREADY_NOTE)
-                ? "already applied (guest record):" : "injected", digest, what,
+                ? "already applied (guest record):" : "injected", req.digest, what,
                 target->kind == VI_TARGET_IMAGE ? "libguestfs" : "rootfs", result.changes,
                 (g_get_monotonic_time () - start) / 1e6);
     }
