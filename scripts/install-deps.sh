@@ -14,7 +14,7 @@ fi
 PKGS="
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libglib2.0-dev libglib2.0-bin libxml2-dev libxml2-utils
-  libcrypt-dev libjson-glib-dev libguestfs-dev libvirt-dev libselinux1-dev
+  libcrypt-dev libjson-glib-dev libguestfs-dev libarchive-dev libvirt-dev libselinux1-dev
   selinux-policy-default
   libguestfs-tools guestfs-tools linux-image-amd64
   qemu-system-x86 qemu-utils qemu-system-common qemu-block-extra

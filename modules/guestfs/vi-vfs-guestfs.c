@@ -33,7 +33,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 #include <guestfs.h>
 
 #include "vi-check.h"
@@ -41,11 +46,26 @@
 
 #define SELINUX_XATTR "security.selinux"
 
+/* A write of the batch: nothing reaches the appliance before commit. */
 typedef struct {
     char *path;
-    char *tmp;
-    GBytes *content;            /* what @tmp holds: a read of @path is answered from it */
+    GBytes *content;            /* a read of @path is answered from it */
+    guint mode;
+    guint32 uid;
+    guint32 gid;
+    gboolean replaces;          /* an existing regular file: its SELinux label is kept */
 } Staged;
+
+/* A directory mkdir_p made in this batch: it is in the stat cache as a
+ * directory, and reaches the guest at commit (with what is staged under
+ * it, moved into place whole), or before, when an operation that is not
+ * staged needs it (materialize). */
+typedef struct {
+    char *path;
+    guint mode;
+    guint32 uid;
+    guint32 gid;
+} Pending;
 
 /* A mount point of the guest's fstab that is not mounted here. */
 typedef struct {
@@ -56,7 +76,8 @@ typedef struct {
 typedef struct {
     ViVfs parent;
     guestfs_h *g;
-    GPtrArray *staged;
+    GPtrArray *staged;          /* Staged, one per path */
+    GPtrArray *pending;         /* Pending, in creation order (a parent before its children) */
     GPtrArray *skipped;         /* Skipped */
     /* What lstat said of each guest path asked (path -> ViStat, type
      * VI_FILE_TYPE_MISSING when there was nothing), so that the planner's
@@ -82,10 +103,16 @@ static void
 staged_free (Staged *s)
 {
     g_free (s->path);
-    g_free (s->tmp);
     if (s->content)
         g_bytes_unref (s->content);
     g_free (s);
+}
+
+static void
+pending_free (Pending *p)
+{
+    g_free (p->path);
+    g_free (p);
 }
 
 static void
@@ -102,6 +129,51 @@ at_or_under (const char *path, const char *mountpoint)
     gsize n = strlen (mountpoint);
 
     return strncmp (path, mountpoint, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static gboolean
+strictly_under (const char *path, const char *dir)
+{
+    return at_or_under (path, dir) && !g_str_equal (path, dir);
+}
+
+/* The directory of this batch at @path, or NULL. */
+static Pending *
+pending_at (GuestfsVfs *self, const char *path)
+{
+    for (guint i = 0; i < self->pending->len; i++) {
+        Pending *p = self->pending->pdata[i];
+
+        if (g_str_equal (p->path, path))
+            return p;
+    }
+    return NULL;
+}
+
+/* The outermost directory of this batch that @path is strictly under, or
+ * NULL (creation order puts a parent first). */
+static Pending *
+pending_above (GuestfsVfs *self, const char *path)
+{
+    for (guint i = 0; i < self->pending->len; i++) {
+        Pending *p = self->pending->pdata[i];
+
+        if (strictly_under (path, p->path))
+            return p;
+    }
+    return NULL;
+}
+
+static Staged *
+staged_at (GuestfsVfs *self, const char *path)
+{
+    for (guint i = 0; i < self->staged->len; i++) {
+        Staged *s = self->staged->pdata[i];
+
+        if (g_str_equal (s->path, path))
+            return s;
+    }
+    return NULL;
 }
 
 /* The skipped mount point @path is at or under, or NULL. */
@@ -173,7 +245,8 @@ learn_stat (GuestfsVfs *self, const char *path, const struct guestfs_statns *st)
 }
 
 /* Whether the nearest parent of @path (or @path itself, @self_too) that
- * the cache knows is known to be missing: then so is @path. */
+ * the cache knows is known to be missing, or is a directory of this batch
+ * (pending): then so is @path. */
 static gboolean
 known_missing (GuestfsVfs *self, const char *path, gboolean self_too)
 {
@@ -183,8 +256,10 @@ known_missing (GuestfsVfs *self, const char *path, gboolean self_too)
         const ViStat *k = g_hash_table_lookup (self->stats, cur);
         char *up;
 
+        /* a directory only this batch makes holds nothing yet */
         if (k != NULL)
-            return k->type == VI_FILE_TYPE_MISSING;
+            return k->type == VI_FILE_TYPE_MISSING ||
+                   (!g_str_equal (cur, path) && pending_at (self, cur) != NULL);
         up = g_path_get_dirname (cur);
         g_free (cur);
         cur = up;
@@ -282,14 +357,8 @@ g_write_file (ViVfs *vfs, const char *path, GBytes *content, guint mode, guint32
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
     g_autofree char *dir = g_path_get_dirname (path);
-    g_autofree char *base = g_path_get_basename (path);
-    g_autofree char *tmp = g_strdup_printf ("%s/.%s.vi-%08x", g_str_equal (dir, "/") ? "" : dir,
-                                            base, g_random_int ());
     ViStat st;
     g_autoptr(GError) e = NULL;
-    gboolean replaces;
-    gsize len;
-    const char *data = g_bytes_get_data (content, &len);
     Staged *s;
 
     if (!reach_path (self, path, error))
@@ -302,32 +371,105 @@ g_write_file (ViVfs *vfs, const char *path, GBytes *content, guint mode, guint32
         g_propagate_error (error, g_steal_pointer (&e));
         return FALSE;
     }
-    replaces = e == NULL && st.type == VI_FILE_TYPE_REGULAR;
+    /* The parent must exist, as it must for the rename at commit; what
+     * the cache does not know is left to the rename. */
+    if (pending_at (self, dir) == NULL && known_missing (self, dir, TRUE))
+        return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: writing the new content: %s: "
+                         "No such file or directory", path, dir);
+    s = staged_at (self, path);
+    if (s == NULL) {
+        s = g_new0 (Staged, 1);
+        s->path = g_strdup (path);
+        g_ptr_array_add (self->staged, s);
+    }
+    g_clear_pointer (&s->content, g_bytes_unref);
+    s->content = g_bytes_ref (content);
+    s->mode = mode;
+    s->uid = uid;
+    s->gid = gid;
+    s->replaces = e == NULL && st.type == VI_FILE_TYPE_REGULAR;
+    return TRUE;
+}
+
+/* The directory @p made in the guest now, as mkdir_p did before
+ * directories waited for the commit. */
+static gboolean
+mkdir_now (GuestfsVfs *self, const Pending *p, GError **error)
+{
+    if (guestfs_mkdir_mode (self->g, p->path, p->mode) < 0)
+        return throw_g (self, error, p->path, "creating the directory");
+    if (guestfs_lchown (self->g, p->uid, p->gid, p->path) < 0 ||
+        guestfs_chmod (self->g, p->mode, p->path) < 0)
+        return throw_g (self, error, p->path, "setting owner and mode");
+    return TRUE;
+}
+
+/* The directories of this batch at or above @path made now, outermost
+ * first: an operation that is not staged (a symlink, a label) needs them
+ * there. */
+static gboolean
+materialize (GuestfsVfs *self, const char *path, GError **error)
+{
+    for (guint i = 0; i < self->pending->len;) {
+        Pending *p = self->pending->pdata[i];
+
+        gboolean ok;
+
+        if (!at_or_under (path, p->path)) {
+            i++;
+            continue;
+        }
+        /* no longer of the batch, whatever happens: an undo removes it
+         * from the guest (rmdir), or finds it missing */
+        p = g_ptr_array_steal_index (self->pending, i);
+        ok = mkdir_now (self, p, error);
+        pending_free (p);
+        if (!ok)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* One file written the way every file was before the batched transfer:
+ * a temporary file in its own directory (the guest resolves the path),
+ * owner, mode, the replaced file's label, one rename.  What commit does
+ * when the staging directory is on another filesystem than the file. */
+static gboolean
+write_now (GuestfsVfs *self, const Staged *s, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname (s->path);
+    g_autofree char *base = g_path_get_basename (s->path);
+    g_autofree char *tmp = g_strdup_printf ("%s/.%s.vi-%08x", g_str_equal (dir, "/") ? "" : dir,
+                                            base, g_random_int ());
+    gsize len;
+    const char *data = g_bytes_get_data (s->content, &len);
+
     if (guestfs_write (self->g, tmp, data ? data : "", len) < 0) {
-        gboolean r = throw_g (self, error, path, "writing the new content");
+        gboolean r = throw_g (self, error, s->path, "writing the new content");
         guestfs_rm_f (self->g, tmp);    /* a partial upload may have left it */
         return r;
     }
-    if (guestfs_lchown (self->g, uid, gid, tmp) < 0 || guestfs_chmod (self->g, mode, tmp) < 0) {
-        gboolean r = throw_g (self, error, path, "setting owner and mode");
+    if (guestfs_lchown (self->g, s->uid, s->gid, tmp) < 0 ||
+        guestfs_chmod (self->g, s->mode, tmp) < 0) {
+        gboolean r = throw_g (self, error, s->path, "setting owner and mode");
         guestfs_rm_f (self->g, tmp);
         return r;
     }
-    /* Keep the SELinux label of the file replaced (a new file has none
-     * to keep: the ask is left out). */
-    if (replaces) {
+    if (s->replaces) {
         size_t lsize = 0;
-        char *label = guestfs_lgetxattr (self->g, path, SELINUX_XATTR, &lsize);
+        char *label = guestfs_lgetxattr (self->g, s->path, SELINUX_XATTR, &lsize);
+
         if (label != NULL) {
             (void) guestfs_lsetxattr (self->g, SELINUX_XATTR, label, lsize, tmp);
             free (label);
         }
     }
-    s = g_new0 (Staged, 1);
-    s->path = g_strdup (path);
-    s->tmp = g_steal_pointer (&tmp);
-    s->content = g_bytes_ref (content);
-    g_ptr_array_add (self->staged, s);
+    forget_stat (self, s->path);
+    if (guestfs_rename (self->g, tmp, s->path) < 0) {
+        gboolean r = throw_g (self, error, s->path, "replacing the file");
+        guestfs_rm_f (self->g, tmp);
+        return r;
+    }
     return TRUE;
 }
 
@@ -343,7 +485,8 @@ g_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, G
         return FALSE;
     for (guint i = 0; parts[i]; i++) {
         const ViStat *known;
-        int isdir;
+        gboolean missing;
+        Pending *p;
 
         g_string_append_printf (sofar, "/%s", parts[i]);
         /* What the planner's lstat said answers for a directory and for
@@ -352,28 +495,35 @@ g_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, G
         known = g_hash_table_lookup (self->stats, sofar->str);
         if (known && known->type == VI_FILE_TYPE_DIRECTORY)
             continue;
-        if (known && known->type == VI_FILE_TYPE_MISSING) {
-            isdir = 0;
-        } else {
-            isdir = guestfs_is_dir_opts (self->g, sofar->str, GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1);
+        missing = known ? known->type == VI_FILE_TYPE_MISSING
+                        : known_missing (self, sofar->str, FALSE);
+        if (!missing) {
+            int isdir = guestfs_is_dir_opts (self->g, sofar->str,
+                                             GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1);
+            ViStat st;
+            g_autoptr(GError) e = NULL;
+
             if (isdir < 0)
                 return throw_g (self, error, sofar->str, "stat");
-        }
-        if (isdir)
-            continue;
-        forget_stat (self, sofar->str);
-        if (guestfs_mkdir_mode (self->g, sofar->str, mode) < 0) {
-            /* made meanwhile under another name of its parent (a symlink) */
-            if (guestfs_last_errno (self->g) == EEXIST &&
-                guestfs_is_dir_opts (self->g, sofar->str, GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1) > 0)
+            if (isdir)
                 continue;
-            return throw_g (self, error, sofar->str, "creating the directory");
+            if (lstat_cached (self, sofar->str, &st, &e))
+                return vi_throw (error, VI_ERROR_GUEST, "%s: creating the directory: something "
+                                 "that is not a directory is there (refused)", sofar->str);
+            if (!g_error_matches (e, VI_ERROR, VI_ERROR_NOT_FOUND)) {
+                g_propagate_error (error, g_steal_pointer (&e));
+                return FALSE;
+            }
         }
+        /* made at commit (or when something needs it before) */
+        p = g_new0 (Pending, 1);
+        p->path = g_strdup (sofar->str);
+        p->mode = mode;
+        p->uid = uid;
+        p->gid = gid;
+        g_ptr_array_add (self->pending, p);
         if (created)
             g_ptr_array_add (created, g_strdup (sofar->str));
-        if (guestfs_lchown (self->g, uid, gid, sofar->str) < 0 ||
-            guestfs_chmod (self->g, mode, sofar->str) < 0)
-            return throw_g (self, error, sofar->str, "setting owner and mode");
         {
             ViStat *n = g_new0 (ViStat, 1);
 
@@ -388,13 +538,30 @@ g_mkdir_p (ViVfs *vfs, const char *path, guint mode, guint32 uid, guint32 gid, G
     return TRUE;
 }
 
+/* What the appliance would answer for a path under a directory that is
+ * not made yet. */
+static gboolean
+not_there_yet (GError **error, const char *path, const char *what)
+{
+    return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: %s: No such file or directory", path, what);
+}
+
 static gboolean
 g_chmod_ (ViVfs *vfs, const char *path, guint mode, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
+    Pending *p;
 
     if (!reach_path (self, path, error))
         return FALSE;
+    if ((p = pending_at (self, path)) != NULL) {
+        ViStat *known = g_hash_table_lookup (self->stats, path);
+
+        p->mode = known->mode = mode;
+        return TRUE;
+    }
+    if (pending_above (self, path))
+        return not_there_yet (error, path, "chmod");
     forget_stat (self, path);
     if (guestfs_chmod (self->g, mode, path) < 0)
         return throw_g (self, error, path, "chmod");
@@ -407,9 +574,19 @@ g_chown_ (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **error
     GuestfsVfs *self = (GuestfsVfs *) vfs;
     ViStat st;
     guint mode;
+    Pending *p;
 
     if (!reach_path (self, path, error))
         return FALSE;
+    if ((p = pending_at (self, path)) != NULL) {
+        ViStat *known = g_hash_table_lookup (self->stats, path);
+
+        p->uid = known->uid = uid;
+        p->gid = known->gid = gid;
+        return TRUE;
+    }
+    if (pending_above (self, path))
+        return not_there_yet (error, path, "chown");
     if (!lstat_cached (self, path, &st, error))
         return FALSE;
     mode = st.mode;
@@ -430,14 +607,29 @@ g_stat_ (ViVfs *vfs, const char *path, ViStat *out, GError **error)
 }
 
 /* rmdir(2) in the appliance removes only an empty directory: whatever is
- * found there instead is left alone. */
+ * found there instead is left alone.  A directory of this batch is
+ * dropped, if nothing staged is under it. */
 static gboolean
 g_rmdir (ViVfs *vfs, const char *path, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
+    Pending *p;
 
     if (!reach_path (self, path, error))
         return FALSE;
+    if ((p = pending_at (self, path)) != NULL) {
+        for (guint i = 0; i < self->staged->len; i++)
+            if (strictly_under (((Staged *) self->staged->pdata[i])->path, path))
+                return vi_throw (error, VI_ERROR_GUEST, "%s: no longer empty (left alone)", path);
+        for (guint i = 0; i < self->pending->len; i++)
+            if (strictly_under (((Pending *) self->pending->pdata[i])->path, path))
+                return vi_throw (error, VI_ERROR_GUEST, "%s: no longer empty (left alone)", path);
+        g_ptr_array_remove (self->pending, p);
+        learn_stat (self, path, NULL);
+        return TRUE;
+    }
+    if (pending_above (self, path))
+        return TRUE;
     forget_stat (self, path);
     if (guestfs_rmdir (self->g, path) == 0)
         return TRUE;
@@ -461,8 +653,9 @@ g_symlink (ViVfs *vfs, const char *path, const char *target, guint32 uid, guint3
            GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
+    g_autofree char *dir = g_path_get_dirname (path);
 
-    if (!reach_path (self, path, error))
+    if (!reach_path (self, path, error) || !materialize (self, dir, error))
         return FALSE;
     forget_stat (self, path);
     if (guestfs_ln_s (self->g, target, path) < 0) {
@@ -483,6 +676,10 @@ g_unlink (ViVfs *vfs, const char *path, GError **error)
 
     if (!reach_path (self, path, error))
         return FALSE;
+    if (pending_at (self, path))
+        return vi_throw (error, VI_ERROR_GUEST, "%s: is a directory (left alone)", path);
+    if (pending_above (self, path))
+        return TRUE;
     forget_stat (self, path);
     if (guestfs_rm (self->g, path) == 0)
         return TRUE;
@@ -497,8 +694,8 @@ g_unlink (ViVfs *vfs, const char *path, GError **error)
 }
 
 /* guestfs_ls runs in the appliance, chrooted in the guest's filesystem:
- * a symlink on the path resolves inside it.  The temporary files of staged
- * writes are left out. */
+ * a symlink on the path resolves inside it.  Staged writes are not
+ * entries: a directory of this batch is empty. */
 static gboolean
 g_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names, GError **error)
 {
@@ -509,6 +706,12 @@ g_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names, GErr
 
     if (!reach_path (self, path, error))
         return FALSE;
+    if (pending_above (self, path))
+        return vi_throw (error, VI_ERROR_NOT_FOUND, "%s: no such directory", path);
+    if (pending_at (self, path)) {
+        *out_names = g_steal_pointer (&names);
+        return TRUE;
+    }
     if (guestfs_is_dir_opts (self->g, path, GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1) <= 0) {
         if (guestfs_exists (self->g, path) > 0)
             return vi_throw (error, VI_ERROR_GUEST, "%s: not a directory", path);
@@ -518,15 +721,9 @@ g_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names, GErr
     if (ls == NULL)
         return throw_g (self, error, path, "listing the directory");
     for (guint i = 0; ls[i]; i++) {
-        g_autofree char *full = g_strdup_printf ("%s/%s", g_str_equal (path, "/") ? "" : path,
-                                                 ls[i]);
-        gboolean temporary = FALSE;
-
-        for (guint k = 0; k < self->staged->len && !temporary; k++)
-            temporary = g_str_equal (((Staged *) self->staged->pdata[k])->tmp, full);
-        if (ok && !temporary && names->len >= max)
+        if (ok && names->len >= max)
             ok = vi_throw (error, VI_ERROR_GUEST, "%s: more than %u entries (refused)", path, max);
-        if (ok && !temporary)
+        if (ok)
             g_ptr_array_add (names, g_strdup (ls[i]));
         free (ls[i]);
     }
@@ -537,22 +734,355 @@ g_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names, GErr
     return TRUE;
 }
 
+/* ---- commit: the batched transfer --------------------------------------
+ *
+ * Every staged file and every directory of the batch reaches the guest in
+ * one tar_in per filesystem, then one rename per file and one per new
+ * directory tree.  The archive is made here (libarchive, ustar, numeric
+ * owners: uname and gname empty, so the appliance's tar never maps a name
+ * through the appliance's own passwd), and unpacked into a staging
+ * directory that this commit creates at the root of the filesystem's
+ * mount point.  The appliance's tar runs without a chroot (tar -C
+ * /sysroot/DIR), so the staging directory's path must mean the same thing
+ * inside and outside the guest: every component of the mount point is
+ * checked to be a directory, not a symlink (lstat, chrooted), and the
+ * staging directory itself is made by mkdir, which refuses an existing
+ * name.  Its members are names this code made ("f7", "t2/sub/file"), so
+ * tar meets no guest name and no symlink.  The renames run chrooted, as
+ * every other call: a target reached through a guest symlink resolves in
+ * the guest, and one that lands on another filesystem (EXDEV) is written
+ * the old way (write_now).
+ *
+ * Atomicity is unchanged: a replaced file is replaced by one rename of a
+ * complete file with its owner, mode and label already set, a new
+ * directory tree appears by one rename, and the image changes only when
+ * the overlay is committed after a clean shutdown. */
+
+#define STAGE_PREFIX ".virt-inject-stage-"
+
+typedef struct {
+    char *member;               /* name in the archive and under the staging directory */
+    Staged *file;               /* a file whose parent exists, or */
+    Pending *tree;              /* a directory of this batch whose parent exists */
+} Item;
+
+typedef struct {
+    char *mountpoint;
+    char *stage;                /* the staging directory, once made */
+    GPtrArray *items;           /* Item */
+} Batch;
+
+static void
+item_free (Item *it)
+{
+    g_free (it->member);
+    g_free (it);
+}
+
+static void
+batch_free (Batch *b)
+{
+    g_free (b->mountpoint);
+    g_free (b->stage);
+    g_ptr_array_unref (b->items);
+    g_free (b);
+}
+
+static const char *mount_point_of (GuestfsVfs *self, const char *path);
+
+/* Whether @dir and every directory above it are directories, not
+ * symlinks (lstat): then /sysroot@dir in the appliance is @dir of the
+ * guest. */
+static gboolean
+real_directory_path (GuestfsVfs *self, const char *dir)
+{
+    g_autofree char *cur = g_strdup (dir);
+
+    while (!g_str_equal (cur, "/")) {
+        ViStat st;
+        char *up;
+
+        if (!lstat_cached (self, cur, &st, NULL) || st.type != VI_FILE_TYPE_DIRECTORY)
+            return FALSE;
+        up = g_path_get_dirname (cur);
+        g_free (cur);
+        cur = up;
+    }
+    return TRUE;
+}
+
+static gboolean
+add_entry (struct archive *a, const char *name, gboolean dir, guint mode, guint32 uid,
+           guint32 gid, GBytes *content, time_t now)
+{
+    struct archive_entry *e = archive_entry_new ();
+    gsize len = 0;
+    const void *data = content ? g_bytes_get_data (content, &len) : NULL;
+    gboolean ok;
+
+    archive_entry_set_pathname (e, name);
+    archive_entry_set_filetype (e, dir ? AE_IFDIR : AE_IFREG);
+    archive_entry_set_perm (e, mode & 07777);
+    archive_entry_set_uid (e, uid);
+    archive_entry_set_gid (e, gid);
+    archive_entry_set_mtime (e, now, 0);
+    archive_entry_set_size (e, dir ? 0 : (la_int64_t) len);
+    ok = archive_write_header (a, e) == ARCHIVE_OK &&
+         (len == 0 || archive_write_data (a, data, len) == (la_ssize_t) len);
+    archive_entry_free (e);
+    return ok;
+}
+
+/* The archive of @b in a memory file (memfd), or -1 when something in it
+ * cannot be a ustar member (a name too long or not ASCII, an id too
+ * large): @b is then written the old way. */
+static int
+make_archive (GuestfsVfs *self, Batch *b)
+{
+    int fd = memfd_create ("virt-inject-batch", MFD_CLOEXEC);
+    struct archive *a;
+    time_t now = time (NULL);
+    gboolean ok;
+
+    if (fd < 0)
+        return -1;
+    a = archive_write_new ();
+    ok = a != NULL && archive_write_set_format_ustar (a) == ARCHIVE_OK &&
+         archive_write_open_fd (a, fd) == ARCHIVE_OK;
+    for (guint i = 0; ok && i < b->items->len; i++) {
+        const Item *it = b->items->pdata[i];
+
+        if (it->file) {
+            ok = add_entry (a, it->member, FALSE, it->file->mode, it->file->uid, it->file->gid,
+                            it->file->content, now);
+            continue;
+        }
+        ok = add_entry (a, it->member, TRUE, it->tree->mode, it->tree->uid, it->tree->gid, NULL,
+                        now);
+        for (guint k = 0; ok && k < self->pending->len; k++) {
+            const Pending *p = self->pending->pdata[k];
+            g_autofree char *name = NULL;
+
+            if (!strictly_under (p->path, it->tree->path))
+                continue;
+            name = g_strconcat (it->member, p->path + strlen (it->tree->path), NULL);
+            ok = add_entry (a, name, TRUE, p->mode, p->uid, p->gid, NULL, now);
+        }
+        for (guint k = 0; ok && k < self->staged->len; k++) {
+            const Staged *s = self->staged->pdata[k];
+            g_autofree char *name = NULL;
+
+            if (!strictly_under (s->path, it->tree->path))
+                continue;
+            name = g_strconcat (it->member, s->path + strlen (it->tree->path), NULL);
+            ok = add_entry (a, name, FALSE, s->mode, s->uid, s->gid, s->content, now);
+        }
+    }
+    ok = a != NULL && archive_write_close (a) == ARCHIVE_OK && ok;
+    if (a)
+        archive_write_free (a);
+    if (!ok) {
+        close (fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Everything of @b the old way: each directory made, each file written
+ * in its own directory. */
+static gboolean
+batch_now (GuestfsVfs *self, Batch *b, GError **error)
+{
+    for (guint i = 0; i < b->items->len; i++) {
+        const Item *it = b->items->pdata[i];
+
+        if (it->file) {
+            if (!write_now (self, it->file, error))
+                return FALSE;
+            continue;
+        }
+        if (!mkdir_now (self, it->tree, error))
+            return FALSE;
+        for (guint k = 0; k < self->pending->len; k++) {
+            const Pending *p = self->pending->pdata[k];
+
+            if (strictly_under (p->path, it->tree->path) && !mkdir_now (self, p, error))
+                return FALSE;
+        }
+        for (guint k = 0; k < self->staged->len; k++) {
+            const Staged *s = self->staged->pdata[k];
+
+            if (strictly_under (s->path, it->tree->path) && !write_now (self, s, error))
+                return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* What is left under the staging directory of a tree that could not be
+ * moved (EXDEV): removed, innermost first, chrooted. */
+static gboolean
+drop_staged_tree (GuestfsVfs *self, const Batch *b, const Item *it, GError **error)
+{
+    for (guint k = 0; k < self->staged->len; k++) {
+        const Staged *s = self->staged->pdata[k];
+        g_autofree char *name = NULL;
+
+        if (!strictly_under (s->path, it->tree->path))
+            continue;
+        name = g_strconcat (b->stage, "/", it->member, s->path + strlen (it->tree->path), NULL);
+        if (guestfs_rm (self->g, name) < 0)
+            return throw_g (self, error, name, "removing the staged copy");
+    }
+    for (guint k = self->pending->len; k > 0; k--) {
+        const Pending *p = self->pending->pdata[k - 1];
+        g_autofree char *name = NULL;
+
+        if (!at_or_under (p->path, it->tree->path))
+            continue;
+        name = g_strconcat (b->stage, "/", it->member, p->path + strlen (it->tree->path), NULL);
+        if (guestfs_rmdir (self->g, name) < 0)
+            return throw_g (self, error, name, "removing the staged copy");
+    }
+    return TRUE;
+}
+
+/* Moves each item of @b from the staging directory into place. */
+static gboolean
+batch_move (GuestfsVfs *self, Batch *b, GError **error)
+{
+    for (guint i = 0; i < b->items->len; i++) {
+        const Item *it = b->items->pdata[i];
+        g_autofree char *from = g_strconcat (b->stage, "/", it->member, NULL);
+        const char *to = it->file ? it->file->path : it->tree->path;
+
+        /* Keep the SELinux label of the file replaced (a new file has
+         * none to keep: the ask is left out). */
+        if (it->file && it->file->replaces) {
+            size_t lsize = 0;
+            char *label = guestfs_lgetxattr (self->g, to, SELINUX_XATTR, &lsize);
+
+            if (label != NULL) {
+                (void) guestfs_lsetxattr (self->g, SELINUX_XATTR, label, lsize, from);
+                free (label);
+            }
+        }
+        forget_stat (self, to);
+        if (guestfs_rename (self->g, from, to) == 0)
+            continue;
+        if (guestfs_last_errno (self->g) != EXDEV)
+            return throw_g (self, error, to, it->file ? "replacing the file"
+                                                      : "moving the new directory into place");
+        /* on another filesystem than its mount point's (a guest symlink
+         * on the way, a nested btrfs subvolume) */
+        if (it->file) {
+            if (!write_now (self, it->file, error))
+                return FALSE;
+            if (guestfs_rm (self->g, from) < 0)
+                return throw_g (self, error, from, "removing the staged copy");
+            continue;
+        }
+        {
+            Batch one = { .items = g_ptr_array_new () };
+
+            g_ptr_array_add (one.items, (gpointer) it);
+            if (!batch_now (self, &one, error) || !drop_staged_tree (self, b, it, error)) {
+                g_ptr_array_unref (one.items);
+                return FALSE;
+            }
+            g_ptr_array_unref (one.items);
+        }
+    }
+    return TRUE;
+}
+
+static gboolean
+batch_commit (GuestfsVfs *self, Batch *b, GError **error)
+{
+    g_autofree char *tarfile = NULL;
+    int fd;
+    gboolean ok;
+
+    if (!real_directory_path (self, b->mountpoint))
+        return batch_now (self, b, error);
+    fd = make_archive (self, b);
+    if (fd < 0)
+        return batch_now (self, b, error);
+    for (int tries = 0;; tries++) {
+        g_free (b->stage);
+        b->stage = g_strdup_printf ("%s/" STAGE_PREFIX "%08x",
+                                    g_str_equal (b->mountpoint, "/") ? "" : b->mountpoint,
+                                    g_random_int ());
+        if (guestfs_mkdir_mode (self->g, b->stage, 0700) == 0)
+            break;
+        if (guestfs_last_errno (self->g) != EEXIST || tries == 2) {
+            close (fd);
+            return throw_g (self, error, b->stage, "creating the staging directory");
+        }
+    }
+    tarfile = g_strdup_printf ("/dev/fd/%d", fd);
+    ok = guestfs_tar_in (self->g, tarfile, b->stage) == 0;
+    close (fd);
+    if (!ok)
+        return throw_g (self, error, b->mountpoint, "writing the new files (tar_in)");
+    if (!batch_move (self, b, error))
+        return FALSE;
+    if (guestfs_rmdir (self->g, b->stage) < 0)
+        return throw_g (self, error, b->stage, "removing the staging directory");
+    g_clear_pointer (&b->stage, g_free);
+    return TRUE;
+}
+
 static gboolean
 g_commit (ViVfs *vfs, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
+    g_autoptr(GPtrArray) batches = g_ptr_array_new_with_free_func ((GDestroyNotify) batch_free);
+    guint n = 0;
+    gboolean ok = TRUE;
 
-    for (guint i = 0; i < self->staged->len; i++) {
-        Staged *s = self->staged->pdata[i];
+    /* the items: trees first (a directory of the batch whose parent is
+     * not one), then the files no such directory holds */
+    for (guint pass = 0; pass < 2; pass++) {
+        GPtrArray *list = pass == 0 ? self->pending : self->staged;
 
-        forget_stat (self, s->path);
-        if (guestfs_rename (self->g, s->tmp, s->path) < 0)
-            return throw_g (self, error, s->path, "replacing the file");
+        for (guint i = 0; i < list->len; i++) {
+            const char *path = pass == 0 ? ((Pending *) list->pdata[i])->path
+                                         : ((Staged *) list->pdata[i])->path;
+            const char *mp;
+            Batch *b = NULL;
+            Item *it;
+
+            if (pending_above (self, path))
+                continue;
+            mp = mount_point_of (self, path);
+            for (guint k = 0; k < batches->len && b == NULL; k++)
+                if (g_str_equal (((Batch *) batches->pdata[k])->mountpoint, mp))
+                    b = batches->pdata[k];
+            if (b == NULL) {
+                b = g_new0 (Batch, 1);
+                b->mountpoint = g_strdup (mp);
+                b->items = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
+                g_ptr_array_add (batches, b);
+            }
+            it = g_new0 (Item, 1);
+            it->member = g_strdup_printf ("%c%u", pass == 0 ? 't' : 'f', n++);
+            if (pass == 0)
+                it->tree = list->pdata[i];
+            else
+                it->file = list->pdata[i];
+            g_ptr_array_add (b->items, it);
+        }
     }
+    for (guint k = 0; k < batches->len && ok; k++)
+        ok = batch_commit (self, batches->pdata[k], error);
     /* no guestfs_sync here: vi_vfs_guestfs_shutdown() unmounts, which
      * writes everything back and reports a failure to */
+    for (guint i = 0; i < self->staged->len; i++)
+        forget_stat (self, ((Staged *) self->staged->pdata[i])->path);
     g_ptr_array_set_size (self->staged, 0);
-    return TRUE;
+    g_ptr_array_set_size (self->pending, 0);
+    return ok;
 }
 
 static gint
@@ -598,7 +1128,8 @@ g_prefetch (ViVfs *vfs, const char *const *paths)
     for (guint i = 0; i < dirs->len; i++) {
         const char *dir = dirs->pdata[i];
         GPtrArray *names = g_hash_table_lookup (by_dir, dir);
-        gboolean missing = !g_str_equal (dir, "/") && known_missing (self, dir, TRUE);
+        gboolean missing = !g_str_equal (dir, "/") &&
+                           (known_missing (self, dir, TRUE) || pending_at (self, dir) != NULL);
         struct guestfs_statns_list *l = NULL;
 
         if (!missing) {
@@ -629,7 +1160,7 @@ g_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
     GuestfsVfs *self = (GuestfsVfs *) vfs;
     ViStat st;
 
-    if (!g_stat_ (vfs, path, &st, error))
+    if (!g_stat_ (vfs, path, &st, error) || !materialize (self, path, error))
         return FALSE;
     if (st.type != VI_FILE_TYPE_REGULAR && st.type != VI_FILE_TYPE_DIRECTORY &&
         st.type != VI_FILE_TYPE_SYMLINK)
@@ -640,20 +1171,18 @@ g_set_label (ViVfs *vfs, const char *path, const char *context, GError **error)
     return TRUE;
 }
 
+/* Nothing staged has reached the appliance: dropping it is forgetting it.
+ * The directories of the batch are known missing again. */
 static gboolean
 g_discard (ViVfs *vfs, GError **error)
 {
     GuestfsVfs *self = (GuestfsVfs *) vfs;
-    gboolean ok = TRUE;
 
-    for (guint i = 0; i < self->staged->len; i++) {
-        const Staged *s = self->staged->pdata[i];
-
-        if (guestfs_rm_f (self->g, s->tmp) < 0 && ok)
-            ok = throw_g (self, error, s->path, "removing the temporary file");
-    }
+    for (guint i = 0; i < self->pending->len; i++)
+        learn_stat (self, ((Pending *) self->pending->pdata[i])->path, NULL);
+    g_ptr_array_set_size (self->pending, 0);
     g_ptr_array_set_size (self->staged, 0);
-    return ok;
+    return TRUE;
 }
 
 static void
@@ -664,6 +1193,7 @@ g_free_ (ViVfs *vfs)
     if (self->g)
         (void) g_discard (vfs, NULL);
     g_ptr_array_unref (self->staged);
+    g_ptr_array_unref (self->pending);
     g_ptr_array_unref (self->skipped);
     g_hash_table_unref (self->stats);
     if (self->cands)
@@ -1472,6 +2002,24 @@ mount_lazy (GuestfsVfs *self, const char *path, GError **error)
     return TRUE;
 }
 
+/* The mount point whose filesystem holds @path, as far as the mount
+ * table tells (a guest symlink on the way can lead elsewhere: the rename
+ * then says EXDEV). */
+static const char *
+mount_point_of (GuestfsVfs *self, const char *path)
+{
+    const char *best = "/";
+
+    for (guint i = 0; self->lazy && i < self->lazy->len; i++) {
+        const Lazy *l = self->lazy->pdata[i];
+
+        if (l->done && l->failed == NULL && skipped_at (self, l->e->mountpoint) == NULL &&
+            at_or_under (path, l->e->mountpoint) && strlen (l->e->mountpoint) > strlen (best))
+            best = l->e->mountpoint;
+    }
+    return best;
+}
+
 /* Mounts @root at / (or remounts it read-write when root finding left it
  * mounted: @mounted) and reads its /etc/fstab.  Its entries are checked
  * now and mounted later, when a path under them is first reached
@@ -1543,6 +2091,7 @@ vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GEr
 
     self->parent.ops = &guestfs_ops;
     self->staged = g_ptr_array_new_with_free_func ((GDestroyNotify) staged_free);
+    self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) pending_free);
     self->skipped = g_ptr_array_new_with_free_func ((GDestroyNotify) skipped_free);
     self->stats = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
     self->g = guestfs_create_flags (GUESTFS_CREATE_NO_ENVIRONMENT);

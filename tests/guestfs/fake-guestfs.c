@@ -15,7 +15,11 @@
  * mount order and fake_guestfs_mount_log() every mount call.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,6 +33,8 @@
 typedef struct {
     int mode;           /* with S_IFMT */
     int nlink;
+    guint32 uid;
+    guint32 gid;
     GBytes *content;
 } Node;
 
@@ -64,6 +70,7 @@ static GPtrArray *mount_log;
 static char *fail_fn;
 static GPtrArray *labels;           /* "PATH LABEL" per guestfs_lsetxattr of security.selinux */
 static GHashTable *calls;           /* function -> number of calls (guint) */
+static char *exdev_from;            /* a rename from under this path fails with EXDEV */
 
 /* Counts a call of @fn (see fake_guestfs_calls). */
 static void
@@ -125,6 +132,7 @@ fake_guestfs_reset (void)
     g_clear_pointer (&fail_fn, g_free);
     g_clear_pointer (&labels, g_ptr_array_unref);
     g_clear_pointer (&calls, g_hash_table_unref);
+    g_clear_pointer (&exdev_from, g_free);
     calls = g_hash_table_new (g_str_hash, g_str_equal);
     labels = g_ptr_array_new_with_free_func (g_free);
     filesystems = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) fs_free);
@@ -706,6 +714,8 @@ guestfs_lstatns (guestfs_h *g, const char *path)
     st = calloc (1, sizeof *st);
     st->st_mode = n->mode;
     st->st_nlink = n->nlink;
+    st->st_uid = n->uid;
+    st->st_gid = n->gid;
     st->st_size = n->content ? g_bytes_get_size (n->content) : 0;
     return st;
 }
@@ -749,6 +759,7 @@ guestfs_write (guestfs_h *g, const char *path, const char *content, size_t size)
 {
     g_autofree char *text = NULL;
 
+    count ("guestfs_write");
     if (fail_fn && g_str_equal (fail_fn, "guestfs_write")) {
         /* as an upload cut short: half the content is there */
         text = g_strndup (content, size / 2);
@@ -763,15 +774,26 @@ guestfs_write (guestfs_h *g, const char *path, const char *content, size_t size)
 int
 guestfs_lchown (guestfs_h *g, int owner, int group, const char *path)
 {
+    Node *n;
+
+    count ("guestfs_lchown");
     if (FAILS (g, "guestfs_lchown"))
         return -1;
-    return lookup (g, path) ? 0 : -1;
+    n = lookup (g, path);
+    if (n == NULL)
+        return -1;
+    n->uid = (guint32) owner;
+    n->gid = (guint32) group;
+    return 0;
 }
 
 int
 guestfs_chmod (guestfs_h *g, int mode, const char *path)
 {
-    Node *n = lookup (g, path);
+    Node *n;
+
+    count ("guestfs_chmod");
+    n = lookup (g, path);
     if (n == NULL)
         return -1;
     n->mode = (n->mode & S_IFMT) | mode;
@@ -848,15 +870,23 @@ guestfs_rm (guestfs_h *g, const char *path)
     return 0;
 }
 
+/* A directory moves with everything under it. */
 int
 guestfs_rename (guestfs_h *g, const char *from, const char *to)
 {
     const char *rel_from, *rel_to;
     GHashTable *src, *dst;
     gpointer key = NULL, value = NULL;
+    g_autofree char *prefix = NULL;
+    g_autoptr(GPtrArray) under = g_ptr_array_new_with_free_func (g_free);
+    GHashTableIter it;
+    gpointer k;
 
+    count ("guestfs_rename");
     if (FAILS (g, "guestfs_rename"))
         return -1;
+    if (exdev_from && g_str_has_prefix (from, exdev_from))
+        return err (g, EXDEV, "rename: Invalid cross-device link (fake)");
     src = files_for (NULL, from, &rel_from);
     dst = files_for (NULL, to, &rel_to);
     if (src != dst)
@@ -865,7 +895,107 @@ guestfs_rename (guestfs_h *g, const char *from, const char *to)
         return err (g, ENOENT, "rename");
     g_free (key);
     g_hash_table_insert (dst, g_strdup (rel_to), value);
+    prefix = g_strconcat (rel_from, "/", NULL);
+    g_hash_table_iter_init (&it, src);
+    while (g_hash_table_iter_next (&it, &k, NULL))
+        if (g_str_has_prefix (k, prefix))
+            g_ptr_array_add (under, g_strdup (k));
+    for (guint i = 0; i < under->len; i++) {
+        const char *old = under->pdata[i];
+
+        g_hash_table_steal_extended (src, old, &key, &value);
+        g_free (key);
+        g_hash_table_insert (dst, g_strconcat (rel_to, old + strlen (rel_from), NULL), value);
+    }
     return 0;
+}
+
+void
+fake_guestfs_exdev_from (const char *prefix)
+{
+    g_free (exdev_from);
+    exdev_from = g_strdup (prefix);
+}
+
+gboolean
+fake_guestfs_owner (const char *path, guint32 *uid, guint32 *gid, int *mode)
+{
+    const char *rel;
+    GHashTable *files = files_for (NULL, path, &rel);
+    Node *n = files ? g_hash_table_lookup (files, rel) : NULL;
+
+    if (n == NULL)
+        return FALSE;
+    *uid = n->uid;
+    *gid = n->gid;
+    *mode = n->mode;
+    return TRUE;
+}
+
+/* GNU tar -C /sysroot@dir -xf - as root: every member with its numeric
+ * owner and its mode, directories and regular files only (what the
+ * backend puts in). */
+int
+guestfs_tar_in (guestfs_h *g, const char *tarfile, const char *dir)
+{
+    struct archive *a;
+    struct archive_entry *e;
+    Node *d;
+    int r, fd;
+
+    count ("guestfs_tar_in");
+    if (FAILS (g, "guestfs_tar_in"))
+        return -1;
+    d = lookup (g, dir);
+    if (d == NULL)
+        return -1;
+    if (!S_ISDIR (d->mode))
+        return err (g, ENOTDIR, "tar_in: not a directory");
+    fd = open (tarfile, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err (g, errno, "tar_in: cannot open the archive");
+    a = archive_read_new ();
+    archive_read_support_format_tar (a);
+    if (archive_read_open_fd (a, fd, 10240) != ARCHIVE_OK) {
+        archive_read_free (a);
+        close (fd);
+        return err (g, EINVAL, "tar_in: not an archive");
+    }
+    while ((r = archive_read_next_header (a, &e)) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname (e);
+        g_autofree char *path = NULL;
+        g_autoptr(GByteArray) data = g_byte_array_new ();
+        char buf[4096];
+        la_ssize_t got;
+        Node *n;
+
+        g_assert_true (archive_entry_uname (e) == NULL || !*archive_entry_uname (e));
+        g_assert_true (archive_entry_gname (e) == NULL || !*archive_entry_gname (e));
+        g_assert_true (archive_entry_filetype (e) == AE_IFREG ||
+                       archive_entry_filetype (e) == AE_IFDIR);
+        g_assert_true (name[0] != '/' && strstr (name, "..") == NULL);
+        path = g_strconcat (dir, "/", name, NULL);
+        if (g_str_has_suffix (path, "/"))
+            path[strlen (path) - 1] = '\0';
+        while ((got = archive_read_data (a, buf, sizeof buf)) > 0)
+            g_byte_array_append (data, (const guint8 *) buf, (guint) got);
+        g_byte_array_append (data, (const guint8 *) "", 1);
+        n = node_new (archive_entry_filetype (e) | (int) archive_entry_perm (e),
+                      archive_entry_filetype (e) == AE_IFDIR ? 2 : 1, NULL);
+        g_bytes_unref (n->content);
+        n->content = g_bytes_new (data->data, data->len - 1);
+        n->uid = (guint32) archive_entry_uid (e);
+        n->gid = (guint32) archive_entry_gid (e);
+        {
+            const char *rel;
+            GHashTable *files = files_for (NULL, path, &rel);
+
+            g_hash_table_insert (files, g_strdup (rel), n);
+        }
+    }
+    archive_read_free (a);
+    close (fd);
+    return r == ARCHIVE_EOF ? 0 : err (g, EIO, "tar_in: a broken archive");
 }
 
 static int
@@ -926,6 +1056,11 @@ guestfs_ls (guestfs_h *g, const char *dir)
 int
 guestfs_mkdir_mode (guestfs_h *g, const char *path, int mode)
 {
+    count ("guestfs_mkdir_mode");
+    if (FAILS (g, "guestfs_mkdir_mode"))
+        return -1;
+    if (guestfs_exists (g, path))
+        return err (g, EEXIST, "mkdir: File exists");
     fake_guestfs_add_file (NULL, path, NULL, S_IFDIR | mode, 2);
     return 0;
 }

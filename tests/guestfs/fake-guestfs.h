@@ -43,3 +43,8 @@ char *fake_guestfs_paths (void);
 /* Every path of one filesystem, mounted or not, sorted, one per line. */
 char *fake_guestfs_paths_on (const char *device);
 void fake_guestfs_remove (const char *path);
+/* A rename from a path that starts with @prefix fails with EXDEV (a
+ * target on another filesystem than the staging directory). */
+void fake_guestfs_exdev_from (const char *prefix);
+/* The owner and mode (with the type) of @path, through what is mounted. */
+gboolean fake_guestfs_owner (const char *path, guint32 *uid, guint32 *gid, int *mode);

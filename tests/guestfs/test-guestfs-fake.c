@@ -73,6 +73,10 @@ test_write_and_commit (void)
     g_assert_true (vi_vfs_guestfs_shutdown (vfs, &error));
 }
 
+/* A write reaches the appliance only at commit: a transfer that fails
+ * fails the commit, naming what it wrote, and nothing is in place; a
+ * rename that meets another filesystem (EXDEV) falls back to writing the
+ * file in its own directory, and that write's failure is the commit's. */
 static void
 test_write_failure (void)
 {
@@ -85,15 +89,31 @@ test_write_failure (void)
     add_root ("/dev/sda1");
     vfs = open_vfs (NULL, &error);
     before = fake_guestfs_paths ();
-    fake_guestfs_fail ("guestfs_write");   /* leaves half a temporary file, as a cut upload */
-    g_assert_false (vi_vfs_write_file (vfs, "/etc/motd", b, 0644, 0, 0, &error));
-    g_assert_nonnull (strstr (error->message, "/etc/motd"));
-    g_clear_error (&error);
-    /* the temporary file is gone with the failed write */
+    fake_guestfs_fail ("guestfs_tar_in");
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/motd", b, 0644, 0, 0, &error));
     after = fake_guestfs_paths ();
-    g_assert_cmpstr (before, ==, after);
-    g_assert_true (vi_vfs_commit (vfs, &error));
+    g_assert_cmpstr (before, ==, after);          /* nothing before the commit */
+    g_clear_pointer (&after, g_free);
+    g_assert_false (vi_vfs_commit (vfs, &error));
+    g_assert_nonnull (strstr (error->message, "writing the new files (tar_in)"));
+    g_clear_error (&error);
     g_assert_null (fake_guestfs_content ("/etc/motd"));
+
+    /* the control: the same write, the transfer working */
+    fake_guestfs_fail (NULL);
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/motd", b, 0644, 0, 0, &error));
+    g_assert_true (vi_vfs_commit (vfs, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (fake_guestfs_content ("/etc/motd"), ==, "x");
+
+    /* EXDEV, then the write of the fallback fails */
+    fake_guestfs_exdev_from ("/.virt-inject-stage-");
+    fake_guestfs_fail ("guestfs_write");
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/issue", b, 0644, 0, 0, &error));
+    g_assert_false (vi_vfs_commit (vfs, &error));
+    g_assert_nonnull (strstr (error->message, "/etc/issue: writing the new content"));
+    g_clear_error (&error);
+    g_assert_null (fake_guestfs_content ("/etc/issue"));
 }
 
 /* mkdir_p names what it created; rmdir removes only an empty directory. */
@@ -138,10 +158,12 @@ test_mkdir_rmdir (void)
     g_assert_cmpstr (before, ==, after);
 }
 
-/* What the undo of a failed apply meets in the appliance: a staged
- * temporary file keeps its directory until discard removes it; a directory
- * made and then not given its owner is still named as created; a failing
- * rmdir is an error that names the path, not a directory already gone. */
+/* What the undo of a failed apply meets in the appliance: a directory of
+ * the batch with a staged write under it is not empty; after discard
+ * nothing of the batch is anywhere; a directory made for a symlink and
+ * then not given its owner is still named as created and is removed by
+ * the undo; a failing rmdir is an error that names the path, not a
+ * directory already gone. */
 static void
 test_undo_paths (void)
 {
@@ -149,7 +171,7 @@ test_undo_paths (void)
     g_autoptr(ViVfs) vfs = NULL;
     g_autoptr(GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
     g_autoptr(GBytes) b = g_bytes_new_static ("x", 1);
-    g_autofree char *before = NULL, *after = NULL, *staged = NULL;
+    g_autofree char *before = NULL, *after = NULL;
 
     fake_guestfs_reset ();
     add_root ("/dev/sda1");
@@ -160,8 +182,9 @@ test_undo_paths (void)
     g_assert_true (vi_vfs_mkdir_p (vfs, "/srv/a", 0755, 0, 0, created, &error));
     g_assert_true (vi_vfs_write_file (vfs, "/srv/a/f", b, 0644, 0, 0, &error));
     g_assert_no_error (error);
-    staged = fake_guestfs_paths ();
-    g_assert_nonnull (strstr (staged, "/srv/a/.f.vi-"));
+    after = fake_guestfs_paths ();
+    g_assert_cmpstr (before, ==, after);          /* made at commit */
+    g_clear_pointer (&after, g_free);
     g_assert_false (vi_vfs_rmdir (vfs, "/srv/a", &error));
     g_assert_error (error, VI_ERROR, VI_ERROR_GUEST);
     g_assert_nonnull (strstr (error->message, "/srv/a: no longer empty"));
@@ -171,19 +194,28 @@ test_undo_paths (void)
     for (guint i = created->len; i > 0; i--)
         g_assert_true (vi_vfs_rmdir (vfs, created->pdata[i - 1], &error));
     g_assert_no_error (error);
+    g_assert_true (vi_vfs_commit (vfs, &error));  /* nothing left to commit */
     after = fake_guestfs_paths ();
     g_assert_cmpstr (before, ==, after);
     g_clear_pointer (&after, g_free);
 
     g_ptr_array_set_size (created, 0);
+    g_assert_true (vi_vfs_mkdir_p (vfs, "/opt/x", 0755, 0, 0, created, &error));
+    g_assert_cmpuint (created->len, ==, 2);
     fake_guestfs_fail ("guestfs_lchown");
-    g_assert_false (vi_vfs_mkdir_p (vfs, "/opt/x", 0755, 0, 0, created, &error));
+    g_assert_false (vi_vfs_symlink (vfs, "/opt/x/l", "/t", 0, 0, &error));
     g_assert_nonnull (strstr (error->message, "/opt: setting owner and mode"));
     g_clear_error (&error);
-    g_assert_cmpuint (created->len, ==, 1);
-    g_assert_cmpstr (created->pdata[0], ==, "/opt");
+    {
+        guint32 uid, gid;
+        int mode;
+
+        g_assert_true (fake_guestfs_owner ("/opt", &uid, &gid, &mode));  /* made, not owned */
+        g_assert_true (S_ISDIR (mode));
+    }
 
     fake_guestfs_fail ("guestfs_rmdir");
+    g_assert_true (vi_vfs_rmdir (vfs, "/opt/x", &error));   /* never made */
     g_assert_false (vi_vfs_rmdir (vfs, "/opt", &error));
     g_assert_error (error, VI_ERROR, VI_ERROR_FAILED);
     g_assert_nonnull (strstr (error->message, "/opt: removing the directory"));
@@ -1270,6 +1302,266 @@ test_lazy_mounts (void)
     g_assert_null (fake_guestfs_content ("/etc/motd"));    /* nothing mounted any more */
 }
 
+/* ---- the batched transfer (commit) ------------------------------------- */
+
+static void
+assert_owner (const char *path, guint32 uid, guint32 gid, int mode)
+{
+    guint32 u, g;
+    int m;
+
+    g_assert_true (fake_guestfs_owner (path, &u, &g, &m));
+    g_assert_cmpuint (u, ==, uid);
+    g_assert_cmpuint (g, ==, gid);
+    g_assert_cmpint (m, ==, mode);
+}
+
+static guint
+appliance_writes (void)
+{
+    return fake_guestfs_calls ("guestfs_tar_in") + fake_guestfs_calls ("guestfs_rename") +
+           fake_guestfs_calls ("guestfs_mkdir_mode") + fake_guestfs_calls ("guestfs_write") +
+           fake_guestfs_calls ("guestfs_lchown") + fake_guestfs_calls ("guestfs_chmod");
+}
+
+/* A request's files: @n files in a new tree /srv/app/sub (made by
+ * mkdir_p, its mode and owner changed after), one new file and one
+ * replaced file in /etc; @exdev: the renames out of the staging directory
+ * fail with EXDEV.  Checks every file, owner and mode, and that no staging
+ * directory is left; returns the appliance calls that wrote. */
+static guint
+batch_run (guint n, gboolean exdev)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr(GBytes) motd = g_bytes_new_static ("motd\n", 5);
+    g_autoptr(GBytes) passwd = g_bytes_new_static ("root:x:0:0::/root:/bin/sh\n", 26);
+    g_autofree char *paths = NULL;
+    ViStat st;
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    fake_guestfs_add_file ("/dev/sda1", "/etc/passwd", "old\n", S_IFREG | 0644, 1);
+    add_dirs ("/dev/sda1", "/srv", NULL);
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    if (exdev)
+        fake_guestfs_exdev_from ("/.virt-inject-stage-");
+    g_assert_true (vi_vfs_mkdir_p (vfs, "/srv/app/sub", 0755, 0, 0, created, &error));
+    g_assert_cmpuint (created->len, ==, 2);
+    g_assert_true (vi_vfs_chown (vfs, "/srv/app/sub", 1000, 1001, &error));
+    g_assert_true (vi_vfs_chmod (vfs, "/srv/app/sub", 0750, &error));
+    g_assert_no_error (error);
+    /* what is under a directory of the batch is known missing, unasked */
+    {
+        guint asked = fake_guestfs_calls ("guestfs_lstatns");
+
+        g_assert_false (vi_vfs_stat (vfs, "/srv/app/sub/f0", &st, &error));
+        g_assert_error (error, VI_ERROR, VI_ERROR_NOT_FOUND);
+        g_clear_error (&error);
+        g_assert_cmpuint (fake_guestfs_calls ("guestfs_lstatns"), ==, asked);
+    }
+    g_assert_true (vi_vfs_stat (vfs, "/srv/app/sub", &st, &error));
+    g_assert_cmpuint (st.mode, ==, 0750);
+    g_assert_cmpuint (st.uid, ==, 1000);
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *path = g_strdup_printf ("/srv/app/sub/f%u", i);
+        g_autofree char *text = g_strdup_printf ("file %u\n", i);
+        g_autoptr(GBytes) b = g_bytes_new (text, strlen (text));
+
+        g_assert_true (vi_vfs_write_file (vfs, path, b, i % 2 ? 04755 : 0600, i % 3 ? 1000 : 0,
+                                          i % 5 ? 1001 : 77, &error));
+        g_assert_no_error (error);
+    }
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/motd", motd, 0644, 0, 0, &error));
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/passwd", passwd, 0640, 0, 42, &error));
+    g_assert_no_error (error);
+    /* nothing has reached the guest yet */
+    g_assert_null (fake_guestfs_content ("/srv/app"));
+    g_assert_cmpstr (fake_guestfs_content ("/etc/passwd"), ==, "old\n");
+    g_assert_cmpuint (appliance_writes (), ==, 0);
+
+    g_assert_true (vi_vfs_commit (vfs, &error));
+    g_assert_no_error (error);
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *path = g_strdup_printf ("/srv/app/sub/f%u", i);
+        g_autofree char *text = g_strdup_printf ("file %u\n", i);
+
+        g_assert_cmpstr (fake_guestfs_content (path), ==, text);
+        assert_owner (path, i % 3 ? 1000 : 0, i % 5 ? 1001 : 77, S_IFREG | (i % 2 ? 04755 : 0600));
+    }
+    assert_owner ("/srv/app", 0, 0, S_IFDIR | 0755);
+    assert_owner ("/srv/app/sub", 1000, 1001, S_IFDIR | 0750);
+    g_assert_cmpstr (fake_guestfs_content ("/etc/motd"), ==, "motd\n");
+    g_assert_cmpstr (fake_guestfs_content ("/etc/passwd"), ==, "root:x:0:0::/root:/bin/sh\n");
+    assert_owner ("/etc/passwd", 0, 42, S_IFREG | 0640);
+    paths = fake_guestfs_paths ();
+    g_assert_null (strstr (paths, "virt-inject-stage"));
+    g_assert_null (strstr (paths, ".vi-"));
+    /* answers after the commit are the guest's */
+    g_assert_true (vi_vfs_stat (vfs, "/srv/app/sub/f0", &st, &error));
+    g_assert_no_error (error);
+    g_assert_true (vi_vfs_guestfs_shutdown (vfs, &error));
+    return appliance_writes ();
+}
+
+/* One transfer for the whole batch: the appliance calls that write do not
+ * grow with the number of files in a new directory (one tar_in, one
+ * rename per replaced or new file whose directory exists, one for the new
+ * tree, the staging directory made), and every file has its content,
+ * owner and mode.  The fallback (EXDEV: another filesystem) gives the same
+ * guest with the old per-file calls. */
+static void
+test_batch (void)
+{
+    guint ten = batch_run (10, FALSE), thousand = batch_run (1000, FALSE);
+
+    g_assert_cmpuint (ten, ==, thousand);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_tar_in"), ==, 1);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_rename"), ==, 3);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_mkdir_mode"), ==, 1);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_write"), ==, 0);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_lchown"), ==, 0);
+    g_assert_cmpuint (thousand, ==, 5);
+
+    /* the same request when no rename out of the staging directory can
+     * work: every file written in its own directory, staged copies gone */
+    g_assert_cmpuint (batch_run (10, TRUE), >, 10 * 3);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_write"), ==, 12);
+}
+
+/* What a ustar member cannot hold (an owner above 07777777, a name over
+ * 100 bytes with no '/' to split it at) is written the old way, and is
+ * right; beside it the control: the same batch without it goes in one
+ * transfer. */
+static void
+test_batch_unarchivable (void)
+{
+    g_autofree char *longname = g_strnfill (120, 'n');
+    const struct {
+        const char *path;
+        guint32 uid;
+        gboolean archived;
+    } cases[] = {
+        { "/srv/t/ok", 1000, TRUE },
+        { "/srv/t/big-owner", 3000000, FALSE },
+        { NULL, 0, FALSE },     /* the long name */
+    };
+
+    for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(ViVfs) vfs = NULL;
+        g_autoptr(GBytes) b = g_bytes_new_static ("v\n", 2);
+        g_autofree char *path = cases[c].path ? g_strdup (cases[c].path)
+                                              : g_strconcat ("/srv/t/", longname, NULL);
+
+        fake_guestfs_reset ();
+        add_root ("/dev/sda1");
+        add_dirs ("/dev/sda1", "/srv", NULL);
+        vfs = open_vfs (NULL, &error);
+        g_assert_true (vi_vfs_mkdir_p (vfs, "/srv/t", 0700, 5, 5, NULL, &error));
+        g_assert_true (vi_vfs_write_file (vfs, path, b, 0640, cases[c].uid, 7, &error));
+        g_assert_true (vi_vfs_commit (vfs, &error));
+        g_assert_no_error (error);
+        g_assert_cmpstr (fake_guestfs_content (path), ==, "v\n");
+        assert_owner (path, cases[c].uid, 7, S_IFREG | 0640);
+        assert_owner ("/srv/t", 5, 5, S_IFDIR | 0700);
+        g_assert_cmpuint (fake_guestfs_calls ("guestfs_tar_in"), ==, cases[c].archived ? 1 : 0);
+        g_assert_cmpuint (fake_guestfs_calls ("guestfs_write"), ==, cases[c].archived ? 0 : 1);
+    }
+}
+
+/* A file under an fstab mount point is staged on that filesystem (a
+ * rename cannot cross filesystems): one transfer per filesystem, each
+ * file on the right one, no staging directory left on either. */
+/* The root with /var on a filesystem of its own (fstab by label);
+ * @trap: that filesystem's root is seen as a symlink by lstat. */
+static ViVfs *
+open_with_var (gboolean trap)
+{
+    g_autoptr(GError) error = NULL;
+    ViVfs *vfs;
+
+    fake_guestfs_reset ();
+    add_root ("/dev/root");
+    fake_guestfs_add_file ("/dev/root", "/etc/fstab", "LABEL=var /var ext4 defaults 0 2\n",
+                           S_IFREG | 0644, 1);
+    add_dirs ("/dev/root", "/var", NULL);
+    fake_guestfs_add_fs ("/dev/var", "ext4");
+    fake_guestfs_set_label ("/dev/var", "var");
+    add_dirs ("/dev/var", "/lib", NULL);
+    if (trap)
+        fake_guestfs_add_file ("/dev/var", "/", NULL, S_IFLNK | 0777, 1);
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    return vfs;
+}
+
+/* A file under an fstab mount point is staged on that filesystem (a
+ * rename cannot cross filesystems): one transfer per filesystem, each
+ * file on the right one, no staging directory left on either.
+ *
+ * The appliance's tar runs outside the chroot: a mount point that lstat
+ * does not call a directory (the trap: the filesystem's root seen as a
+ * symlink) is never a staging place; its files are written in their own
+ * directories, and are right.  The control is the same request without
+ * the trap, in one transfer per filesystem. */
+static void
+test_batch_mounts (void)
+{
+    for (int trap = 0; trap < 2; trap++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(ViVfs) vfs = open_with_var (trap);
+        g_autoptr(GBytes) b = g_bytes_new_static ("x\n", 2);
+        g_autofree char *root = NULL, *var = NULL;
+
+        g_assert_true (vi_vfs_write_file (vfs, "/etc/motd", b, 0644, 0, 0, &error));
+        g_assert_true (vi_vfs_write_file (vfs, "/var/lib/f", b, 0644, 0, 0, &error));
+        g_assert_true (vi_vfs_write_file (vfs, "/var/lib/g", b, 0600, 3, 4, &error));
+        g_assert_true (vi_vfs_commit (vfs, &error));
+        g_assert_no_error (error);
+        g_assert_cmpstr (fake_guestfs_content_on ("/dev/root", "/etc/motd"), ==, "x\n");
+        g_assert_cmpstr (fake_guestfs_content_on ("/dev/var", "/lib/f"), ==, "x\n");
+        g_assert_cmpstr (fake_guestfs_content_on ("/dev/var", "/lib/g"), ==, "x\n");
+        assert_owner ("/var/lib/g", 3, 4, S_IFREG | 0600);
+        g_assert_cmpuint (fake_guestfs_calls ("guestfs_tar_in"), ==, trap ? 1 : 2);
+        g_assert_cmpuint (fake_guestfs_calls ("guestfs_write"), ==, trap ? 2 : 0);
+        root = fake_guestfs_paths_on ("/dev/root");
+        var = fake_guestfs_paths_on ("/dev/var");
+        g_assert_null (strstr (root, "virt-inject-stage"));
+        g_assert_null (strstr (var, "virt-inject-stage"));
+        g_assert_null (strstr (var, ".vi-"));
+    }
+}
+
+/* A symlink into a directory of the batch makes that directory at once
+ * (symlinks are not staged); the files staged under it then go in as
+ * files of an existing directory. */
+static void
+test_batch_materialize (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    g_autoptr(GBytes) b = g_bytes_new_static ("u\n", 2);
+
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    vfs = open_vfs (NULL, &error);
+    g_assert_true (vi_vfs_mkdir_p (vfs, "/etc/systemd/system/x.wants", 0755, 0, 0, NULL, &error));
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/systemd/system/x.service", b, 0644, 0, 0, &error));
+    g_assert_null (fake_guestfs_content ("/etc/systemd"));
+    g_assert_true (vi_vfs_symlink (vfs, "/etc/systemd/system/x.wants/x.service",
+                                   "/etc/systemd/system/x.service", 0, 0, &error));
+    g_assert_no_error (error);
+    assert_owner ("/etc/systemd/system/x.wants", 0, 0, S_IFDIR | 0755);
+    g_assert_true (vi_vfs_commit (vfs, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (fake_guestfs_content ("/etc/systemd/system/x.service"), ==, "u\n");
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_tar_in"), ==, 1);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_rename"), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1280,6 +1572,10 @@ main (int argc, char **argv)
     g_test_add_func ("/guestfs-fake/write-failure", test_write_failure);
     g_test_add_func ("/guestfs-fake/rename-failure", test_rename_failure);
     g_test_add_func ("/guestfs-fake/mkdir-rmdir", test_mkdir_rmdir);
+    g_test_add_func ("/guestfs-fake/batch", test_batch);
+    g_test_add_func ("/guestfs-fake/batch/unarchivable", test_batch_unarchivable);
+    g_test_add_func ("/guestfs-fake/batch/mounts", test_batch_mounts);
+    g_test_add_func ("/guestfs-fake/batch/materialize", test_batch_materialize);
     g_test_add_func ("/guestfs-fake/undo-paths", test_undo_paths);
     g_test_add_func ("/guestfs-fake/symlink-unlink", test_symlink_unlink);
     g_test_add_func ("/guestfs-fake/shutdown-failure", test_shutdown_failure);
