@@ -47,9 +47,11 @@ typedef struct {
      * Not a regular file: VI_ERROR_GUEST.  Missing: VI_ERROR_NOT_FOUND. */
     gboolean (*read_file) (ViVfs *vfs, const char *path, gsize max, GBytes **out, GError **error);
 
-    /* Atomically replace (or create) @path with @content: temp file in the
-     * same directory, owner then mode set, then rename.  Never writes through
-     * an existing inode.  Replacing an existing file keeps its SELinux label.
+    /* Atomically replace (or create) @path with @content: a complete copy
+     * on the same filesystem (rootfs: a temp file in the same directory;
+     * guestfs: a staging directory at the mount point, see
+     * vi-vfs-guestfs.c), owner then mode set, then rename.  Never writes
+     * through an existing inode.  Replacing an existing file keeps its SELinux label.
      * The parent must exist.  A directory or other non-regular at @path is
      * VI_ERROR_GUEST. */
     gboolean (*write_file) (ViVfs *vfs, const char *path, GBytes *content,

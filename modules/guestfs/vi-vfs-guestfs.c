@@ -3,9 +3,11 @@
  * Every file operation runs in the appliance, whose daemon resolves paths
  * inside the mounted guest (symlinks cannot reach the host: the host
  * kernel never sees the guest filesystem).  Writes are still atomic
- * replacements (temporary file, owner, mode, label, rename) so that a guest
- * reading a half-written file at boot is impossible, and files with several
- * links are not read for editing, as in the rootfs backend.
+ * replacements (a complete copy with owner, mode and label, then rename) so
+ * that a guest reading a half-written file at boot is impossible, and files
+ * with several links are not read for editing, as in the rootfs backend.
+ * They are batched: nothing is written before commit, which sends every
+ * file in one archive per filesystem (see "commit" below).
  *
  * Root finding is much cheaper than guestfs_inspect_os(): we mount each
  * Linux filesystem read-only once and keep those that hold /etc/fstab and an
