@@ -51,6 +51,7 @@ spec () {  # spec HOSTNAME [USER]
   <vi:user name='${2:-root}'><vi:ssh-key>$KEY</vi:ssh-key><vi:password secret='rootpw'/></vi:user>
   <vi:hostname>$1</vi:hostname>
   <vi:directory path='/srv/app' mode='0750'/>
+  <vi:file path='/srv/app/tool' mode='4750' owner='alice' group='daemon'>#!/bin/sh&#10;</vi:file>
   <vi:file path='/boot/virt-inject-was-here'>boot&#10;</vi:file>
   <vi:file path='/etc/motd' mode='0640'>motd $1&#10;</vi:file>
   <vi:network><vi:interface name='eth0'><vi:address>192.0.2.10/24</vi:address><vi:gateway>192.0.2.1</vi:gateway></vi:interface></vi:network>
@@ -364,6 +365,8 @@ set -- "$@" -a "$T/FB.raw"
     echo "echo A-keys"; echo "cat /root/.ssh/authorized_keys"
     echo "echo A-shadow"; echo "cat /etc/shadow"
     echo "echo A-modes"; echo "lstatns /etc/motd"; echo "lstatns /srv/app"
+    echo "echo A-tool"; echo "lstatns /srv/app/tool"
+    echo "echo A-top"; echo "ls /"; echo "echo A-boot-top"; echo "ls /boot"
     echo "echo A-net"; echo "cat /etc/network/interfaces.d/virt-inject-eth0"
     echo "echo A-ifaces"; echo "cat /etc/network/interfaces"
     echo "echo A-meta"; echo "cat /meta.js"
@@ -416,7 +419,11 @@ t_a () { [ "$(sect A-hostname)" = web-a ] && [ "$(sect A-boot)" = boot ] &&
     sect A-keys | grep -q 'a@b' && sect A-shadow | grep -q '^root:\$y\$' &&
     sect A-net | grep -q 'address 192.0.2.10/24' && ! sect A-ifaces | grep -qx 'iface eth0 inet dhcp' &&
     sect A-ifaces | grep -qx 'iface lo inet loopback' && sect A-meta | grep -q '"role" : "web"' &&
-    sect A-modes | grep -q 'st_mode: 33184' && sect A-modes | grep -q 'st_mode: 16872'; }
+    sect A-modes | grep -q 'st_mode: 33184' && sect A-modes | grep -q 'st_mode: 16872' &&
+    sect A-tool | grep -qx 'st_mode: 35304' && sect A-tool | grep -qx 'st_uid: 1000' &&
+    sect A-tool | grep -qx 'st_gid: 1' && sect A-top | grep -qx srv &&
+    ! sect A-top | grep -q virt-inject-stage && sect A-boot-top | grep -qx virt-inject-was-here &&
+    ! sect A-boot-top | grep -q virt-inject-stage; }
 t_b () { [ "$(sect B-hostname)" = web-b ]; }
 t_e () { [ "$(sect E-hostname)" = localhost ]; }
 t_f () { [ "$(sect F-hostname)" = web-f ] && [ "$(nfiles F)" -eq 100 ]; }
@@ -434,7 +441,7 @@ t_se () { [ "$(sect SE-hostname)" = web-se ] && [ "$(sect SE-autorelabel)" = fal
     sect SE-label-keys | grep -q 'system_u:object_r:ssh_home_t:s0'; }
 t_l () { [ "$(sect L-hostname)" = web-l ] && [ "$(sect L-boot)" = boot ] && [ "$(sect L-usr)" = usr ] &&
     sect L-keys | grep -q 'a@b'; }
-ok "read back: every operation landed in the partitioned image, /boot included" t_a
+ok "read back: every operation landed in the partitioned image, /boot included (the real tar: a set-uid file owned alice:daemon by number, no staging directory left on / or /boot)" t_a
 ok "read back: the --domain-xml image" t_b
 ok "read back: the image killed during launch still has the old hostname" t_e
 ok "read back: the retry after the kill during the writes wrote all 101 files" t_f
