@@ -138,7 +138,7 @@ rootfs () {  # rootfs REQ -> seconds of the CLI on a fresh copy of the tree
         { echo "rootfs $1 failed:" >&2; cat "$T/out.r$1" >&2; exit 1; }
     e=$(date +%s.%N); echo "$e - $s" | bc
 }
-ratio () { echo "$1 / $2" | bc -l; }
+ratio () { echo "($1) / ($2)" | bc -l; }
 
 # staged REQ: the CLI with --verbose on a fresh copy of the image, each
 # stage line stamped as it comes -> "TOTAL LAUNCH" seconds: LAUNCH is the
@@ -157,6 +157,32 @@ staged () {
     m0=$(awk '/\[mount\]/ { print $1; exit }' "$T/stages.$1")
     echo "$(echo "$e - $s" | bc) $(echo "$m0 - $l0" | bc)"
 }
+
+# BENCH_TRACE="REQ...": only where the time goes, for each request named
+# (std20, std100, g1000:1024, ...): the libguestfs helper run directly on a
+# fresh copy of the image with every appliance call traced, each call timed
+# from its trace line to its result line; the calls summed by name.
+if [ -n "${BENCH_TRACE:-}" ]; then
+    for req in $BENCH_TRACE; do
+        cp "$T/base.qcow2" "$T/img.qcow2"
+        { VIRT_INJECT_GUESTFS_TRACE=1 "$B/modules/guestfs/virt-inject-guestfs" --add "$T/img.qcow2" \
+              --format qcow2 --force-tcg --memsize="$MEMSIZE" --spec "$T/$req.xml" 2>&1; echo "exit=$?"; } |
+            while IFS= read -r l; do echo "$(date +%s.%N) $l"; done > "$T/trace.$req"
+        grep -q ' exit=0$' "$T/trace.$req" || { echo "$req failed:" >&2; cat "$T/trace.$req" >&2; exit 1; }
+        printf '\nAppliance calls of %s (launch excluded), TCG, memsize %s MiB:\n\n' "$req" "$MEMSIZE"
+        printf '| call | calls | seconds |\n|---|---:|---:|\n'
+        awk '$2 == "libguestfs:" && $3 == "trace:" {
+                 if ($5 == "=") { if ($4 in start) { t[$4] += $1 - start[$4]; n[$4]++; delete start[$4] } }
+                 else start[$4] = $1
+             }
+             END { for (c in t) if (c != "launch") { printf "| %s | %d | %.2f |\n", c, n[c], t[c]; all += t[c]; k += n[c] }
+                   printf "| **all** | **%d** | **%.2f** |\n", k, all }' "$T/trace.$req" | sort -t'|' -k4 -rn
+        printf '\nStages of %s: ' "$req"
+        awk '$2 == "stage:" || / exit=/ { if (name != "") printf "%s %.2f s, ", name, $1 - t0
+                                          name = $3; t0 = $1 } END { print "" }' "$T/trace.$req"
+    done
+    exit 0
+fi
 
 # BENCH_PAIRS=K: only the ratio, measured robustly: K rounds of a bare
 # launch, the 20-file and the 100-file request, interleaved so that a
