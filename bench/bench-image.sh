@@ -177,9 +177,13 @@ if [ -n "${BENCH_TRACE:-}" ]; then
              }
              END { for (c in t) if (c != "launch") { printf "| %s | %d | %.2f |\n", c, n[c], t[c]; all += t[c]; k += n[c] }
                    printf "| **all** | **%d** | **%.2f** |\n", k, all }' "$T/trace.$req" | sort -t'|' -k4 -rn
-        printf '\nStages of %s: ' "$req"
+        printf '\nStages of the helper for %s: ' "$req"
         awk '$2 == "stage:" || / exit=/ { if (name != "") printf "%s %.2f s, ", name, $1 - t0
                                           name = $3; t0 = $1 } END { print "" }' "$T/trace.$req"
+        staged "$req" > /dev/null
+        printf 'Stages of the CLI (inject -a -v) for %s: ' "$req"
+        awk '/\[[a-z]+\]/ || / exit=/ { if (name != "") printf "%s %.2f s, ", name, $1 - t0
+                                         name = $3; t0 = $1 } END { print "" }' "$T/stages.$req"
     done
     exit 0
 fi

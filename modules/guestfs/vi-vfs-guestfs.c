@@ -98,6 +98,13 @@ typedef struct {
     GPtrArray *lazy;
 } GuestfsVfs;
 
+/* How root finding left the root filesystem. */
+typedef enum {
+    ROOT_NOT_MOUNTED,
+    ROOT_MOUNTED_RO,            /* probed read-only: remounted read-write */
+    ROOT_MOUNTED_RW,
+} RootMount;
+
 /* A cache entry: lstat said ENOENT. */
 #define VI_FILE_TYPE_MISSING ((ViFileType) 100)
 
@@ -1737,12 +1744,24 @@ find_root (GuestfsVfs *self, gboolean *out_mounted, GError **error)
  * be a subvolume of it, chosen as root finding chooses; anything else is
  * mounted as given. */
 static char *
-explicit_root (GuestfsVfs *self, const char *device, GError **error)
+explicit_root (GuestfsVfs *self, const char *device, RootMount *out_mounted, GError **error)
 {
-    char *type = guestfs_vfs_type (self->g, device);
-    gboolean btrfs = type && g_str_equal (type, "btrfs");
+    char *type;
+    gboolean btrfs;
     g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func (g_free);
 
+    /* The named filesystem is where the writes go: mounted read-write at
+     * once, it costs one appliance process (no blkid, no remount) when it
+     * is the root as it mounts, which is the common case. */
+    if (guestfs_mount (self->g, device, "/") == 0) {
+        if (looks_like_root (self->g)) {
+            *out_mounted = ROOT_MOUNTED_RW;
+            return g_strdup (device);
+        }
+        guestfs_umount_all (self->g);
+    }
+    type = guestfs_vfs_type (self->g, device);
+    btrfs = type && g_str_equal (type, "btrfs");
     free (type);
     if (!btrfs)
         return g_strdup (device);
@@ -2028,13 +2047,14 @@ mount_point_of (GuestfsVfs *self, const char *path)
  * (mount_lazy); those we do not mount (another type, under one of those)
  * are remembered in self->skipped now. */
 static gboolean
-mount_root (GuestfsVfs *self, const char *root, gboolean mounted, GError **error)
+mount_root (GuestfsVfs *self, const char *root, RootMount mounted, GError **error)
 {
     char *fstab;
     g_autoptr(GPtrArray) mounts = g_ptr_array_new ();   /* FstabEntry in self->fstab */
 
-    if (mounted ? guestfs_remount (self->g, "/", GUESTFS_REMOUNT_RW, 1, -1) < 0
-                : guestfs_mount (self->g, root, "/") < 0)
+    if (mounted == ROOT_MOUNTED_RO ? guestfs_remount (self->g, "/", GUESTFS_REMOUNT_RW, 1, -1) < 0
+        : mounted == ROOT_NOT_MOUNTED ? guestfs_mount (self->g, root, "/") < 0
+        : FALSE)
         return throw_g (self, error, root, "mounting the root filesystem");
     fstab = read_fstab (self->g);
     if (fstab == NULL)
@@ -2090,6 +2110,7 @@ vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GEr
     g_autoptr(ViVfs) vfs = &self->parent;
     g_autofree char *root = NULL;
     gboolean mounted = FALSE;
+    RootMount how = ROOT_NOT_MOUNTED;
 
     self->parent.ops = &guestfs_ops;
     self->staged = g_ptr_array_new_with_free_func ((GDestroyNotify) staged_free);
@@ -2144,9 +2165,13 @@ vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GEr
     }
     if (stage)
         stage ("mount");
-    root = opts->root ? explicit_root (self, opts->root, error)
-                      : find_root (self, &mounted, error);
-    if (root == NULL || !mount_root (self, root, mounted, error))
+    if (opts->root) {
+        root = explicit_root (self, opts->root, &how, error);
+    } else {
+        root = find_root (self, &mounted, error);
+        how = mounted ? ROOT_MOUNTED_RO : ROOT_NOT_MOUNTED;
+    }
+    if (root == NULL || !mount_root (self, root, how, error))
         return NULL;
     return g_steal_pointer (&vfs);
 }

@@ -564,6 +564,7 @@ guestfs_vfs_type (guestfs_h *g, const char *mountable)
 {
     Fs *fs = g_hash_table_lookup (filesystems, mountable);
 
+    count ("guestfs_vfs_type");
     if (fs == NULL) {
         err (g, ENOENT, "vfs_type: No such file or directory");
         return NULL;
@@ -1092,6 +1093,7 @@ guestfs_remount (guestfs_h *g, const char *mountpoint, ...)
 {
     gboolean found = FALSE;
 
+    count ("guestfs_remount");
     if (FAILS (g, "guestfs_remount"))
         return -1;
     for (guint i = 0; i < mounted->len; i++)

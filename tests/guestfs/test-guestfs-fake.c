@@ -847,12 +847,21 @@ test_btrfs_explicit_root (void)
     g_assert_cmpstr (fake_guestfs_content_on (ROOT_VOL, "/etc/motd"), ==, "x\n");
     g_clear_pointer (&vfs, vi_vfs_free);
 
-    /* a filesystem that is not btrfs is mounted as given */
+    /* a filesystem that is not btrfs is mounted as given; a root as it
+     * mounts costs that one mount: read-write at once, no blkid, no
+     * remount, nothing listed */
     fake_guestfs_reset ();
     add_root ("/dev/sda1");
     vfs = open_vfs ("/dev/sda1", &error);
     g_assert_no_error (error);
     g_assert_true (mount_logged ("guestfs_mount '' /dev/sda1 /"));
+    g_assert_cmpuint (fake_guestfs_mount_log ()->len, ==, 1);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_vfs_type"), ==, 0);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_blkid"), ==, 0);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_remount"), ==, 0);
+    g_assert_true (vi_vfs_write_file (vfs, "/etc/motd", b, 0644, 0, 0, &error));
+    g_assert_true (vi_vfs_commit (vfs, &error));
+    g_assert_cmpstr (fake_guestfs_content_on ("/dev/sda1", "/etc/motd"), ==, "x\n");
     g_clear_pointer (&vfs, vi_vfs_free);
 
     /* listing the subvolumes fails: an error naming the filesystem */
