@@ -150,11 +150,14 @@ ratio () { echo "($1) / ($2)" | bc -l; }
 staged () {
     cp "$T/base.qcow2" "$T/img.qcow2"
     s=$(date +%s.%N)
+    # only the stage lines are stamped (a date process each): the plan's
+    # thousand lines would hold the CLI up on the pipe
     { "$B/tools/virt-inject" --config-file "$T/conf" inject -v -a "$T/img.qcow2" --format qcow2 \
-          --spec "$T/$1.xml" 2>&1; echo "exit=$?"; } |
+          --spec "$T/$1.xml" 2>&1; echo "exit=$?"; } | tee "$T/full.$1" |
+        grep --line-buffered -E '^virt-inject: \[[a-z]+\]|^exit=' |
         while IFS= read -r l; do echo "$(date +%s.%N) $l"; done > "$T/stages.$1"
     e=$(date +%s.%N)
-    grep -q ' exit=0$' "$T/stages.$1" || { echo "$1 failed:" >&2; cat "$T/stages.$1" >&2; exit 1; }
+    grep -q ' exit=0$' "$T/stages.$1" || { echo "$1 failed:" >&2; cat "$T/full.$1" >&2; exit 1; }
     l0=$(awk '/\[launch\]/ { print $1; exit }' "$T/stages.$1")
     m0=$(awk '/\[mount\]/ { print $1; exit }' "$T/stages.$1")
     echo "$(echo "$e - $s" | bc) $(echo "$m0 - $l0" | bc)"
@@ -168,9 +171,10 @@ if [ -n "${BENCH_TRACE:-}" ]; then
     for req in $BENCH_TRACE; do
         cp "$T/base.qcow2" "$T/img.qcow2"
         { VIRT_INJECT_GUESTFS_TRACE=1 "$B/modules/guestfs/virt-inject-guestfs" --add "$T/img.qcow2" \
-              --format qcow2 --force-tcg --memsize="$MEMSIZE" --spec "$T/$req.xml" 2>&1; echo "exit=$?"; } |
+              --format qcow2 --force-tcg --memsize="$MEMSIZE" --spec "$T/$req.xml" 2>&1; echo "exit=$?"; } | tee "$T/full.$req" |
+            grep --line-buffered -E '^libguestfs: trace: |^stage: |^exit=' |
             while IFS= read -r l; do echo "$(date +%s.%N) $l"; done > "$T/trace.$req"
-        grep -q ' exit=0$' "$T/trace.$req" || { echo "$req failed:" >&2; cat "$T/trace.$req" >&2; exit 1; }
+        grep -q ' exit=0$' "$T/trace.$req" || { echo "$req failed:" >&2; cat "$T/full.$req" >&2; exit 1; }
         printf '\nAppliance calls of %s (launch excluded), TCG, memsize %s MiB:\n\n' "$req" "$MEMSIZE"
         printf '| call | calls | seconds |\n|---|---:|---:|\n'
         awk '$2 == "libguestfs:" && $3 == "trace:" {
