@@ -439,6 +439,20 @@ materialize (GuestfsVfs *self, const char *path, GError **error)
     return TRUE;
 }
 
+/* The SELinux label of the file @target replaces given to @copy, its
+ * replacement (a new file has none to keep: the caller does not ask). */
+static void
+keep_label (GuestfsVfs *self, const char *target, const char *copy)
+{
+    size_t lsize = 0;
+    char *label = guestfs_lgetxattr (self->g, target, SELINUX_XATTR, &lsize);
+
+    if (label != NULL) {
+        (void) guestfs_lsetxattr (self->g, SELINUX_XATTR, label, lsize, copy);
+        free (label);
+    }
+}
+
 /* One file written the way every file was before the batched transfer:
  * a temporary file in its own directory (the guest resolves the path),
  * owner, mode, the replaced file's label, one rename.  What commit does
@@ -464,15 +478,8 @@ write_now (GuestfsVfs *self, const Staged *s, GError **error)
         guestfs_rm_f (self->g, tmp);
         return r;
     }
-    if (s->replaces) {
-        size_t lsize = 0;
-        char *label = guestfs_lgetxattr (self->g, s->path, SELINUX_XATTR, &lsize);
-
-        if (label != NULL) {
-            (void) guestfs_lsetxattr (self->g, SELINUX_XATTR, label, lsize, tmp);
-            free (label);
-        }
-    }
+    if (s->replaces)
+        keep_label (self, s->path, tmp);
     forget_stat (self, s->path);
     if (guestfs_rename (self->g, tmp, s->path) < 0) {
         gboolean r = throw_g (self, error, s->path, "replacing the file");
@@ -566,7 +573,9 @@ g_chmod_ (ViVfs *vfs, const char *path, guint mode, GError **error)
     if ((p = pending_at (self, path)) != NULL) {
         ViStat *known = g_hash_table_lookup (self->stats, path);
 
-        p->mode = known->mode = mode;
+        p->mode = mode;
+        if (known)
+            known->mode = mode;
         return TRUE;
     }
     if (pending_above (self, path))
@@ -590,8 +599,12 @@ g_chown_ (ViVfs *vfs, const char *path, guint32 uid, guint32 gid, GError **error
     if ((p = pending_at (self, path)) != NULL) {
         ViStat *known = g_hash_table_lookup (self->stats, path);
 
-        p->uid = known->uid = uid;
-        p->gid = known->gid = gid;
+        p->uid = uid;
+        p->gid = gid;
+        if (known) {
+            known->uid = uid;
+            known->gid = gid;
+        }
         return TRUE;
     }
     if (pending_above (self, path))
@@ -615,6 +628,19 @@ g_stat_ (ViVfs *vfs, const char *path, ViStat *out, GError **error)
     return lstat_cached (self, path, out, error);
 }
 
+/* Whether a write or a directory of this batch is under @dir. */
+static gboolean
+batch_holds (GuestfsVfs *self, const char *dir)
+{
+    for (guint i = 0; i < self->staged->len; i++)
+        if (strictly_under (((Staged *) self->staged->pdata[i])->path, dir))
+            return TRUE;
+    for (guint i = 0; i < self->pending->len; i++)
+        if (strictly_under (((Pending *) self->pending->pdata[i])->path, dir))
+            return TRUE;
+    return FALSE;
+}
+
 /* rmdir(2) in the appliance removes only an empty directory: whatever is
  * found there instead is left alone.  A directory of this batch is
  * dropped, if nothing staged is under it. */
@@ -627,12 +653,8 @@ g_rmdir (ViVfs *vfs, const char *path, GError **error)
     if (!reach_path (self, path, error))
         return FALSE;
     if ((p = pending_at (self, path)) != NULL) {
-        for (guint i = 0; i < self->staged->len; i++)
-            if (strictly_under (((Staged *) self->staged->pdata[i])->path, path))
-                return vi_throw (error, VI_ERROR_GUEST, "%s: no longer empty (left alone)", path);
-        for (guint i = 0; i < self->pending->len; i++)
-            if (strictly_under (((Pending *) self->pending->pdata[i])->path, path))
-                return vi_throw (error, VI_ERROR_GUEST, "%s: no longer empty (left alone)", path);
+        if (batch_holds (self, path))
+            return vi_throw (error, VI_ERROR_GUEST, "%s: no longer empty (left alone)", path);
         g_ptr_array_remove (self->pending, p);
         learn_stat (self, path, NULL);
         return TRUE;
@@ -772,7 +794,9 @@ g_list_dir (ViVfs *vfs, const char *path, guint max, GPtrArray **out_names, GErr
 typedef struct {
     char *member;               /* name in the archive and under the staging directory */
     Staged *file;               /* a file whose parent exists, or */
-    Pending *tree;              /* a directory of this batch whose parent exists */
+    Pending *tree;              /* a directory of this batch whose parent exists, */
+    GPtrArray *dirs;            /* with the directories (Pending, parents first) */
+    GPtrArray *files;           /* and the files (Staged) under it */
 } Item;
 
 typedef struct {
@@ -785,7 +809,18 @@ static void
 item_free (Item *it)
 {
     g_free (it->member);
+    if (it->dirs)
+        g_ptr_array_unref (it->dirs);
+    if (it->files)
+        g_ptr_array_unref (it->files);
     g_free (it);
+}
+
+/* The name of @path of the tree @it under @prefix ("t3/sub/file"). */
+static char *
+tree_name (const char *prefix, const Item *it, const char *path)
+{
+    return g_strconcat (prefix, it->member, path + strlen (it->tree->path), NULL);
 }
 
 static void
@@ -846,7 +881,7 @@ add_entry (struct archive *a, const char *name, gboolean dir, guint mode, guint3
  * cannot be a ustar member (a name too long or not ASCII, an id too
  * large): @b is then written the old way. */
 static int
-make_archive (GuestfsVfs *self, Batch *b)
+make_archive (Batch *b)
 {
     int fd = memfd_create ("virt-inject-batch", MFD_CLOEXEC);
     struct archive *a;
@@ -868,23 +903,17 @@ make_archive (GuestfsVfs *self, Batch *b)
         }
         ok = add_entry (a, it->member, TRUE, it->tree->mode, it->tree->uid, it->tree->gid, NULL,
                         now);
-        for (guint k = 0; ok && k < self->pending->len; k++) {
-            const Pending *p = self->pending->pdata[k];
-            g_autofree char *name = NULL;
+        for (guint k = 0; ok && k < it->dirs->len; k++) {
+            const Pending *p = it->dirs->pdata[k];
+            g_autofree char *name = tree_name ("", it, p->path);
 
-            if (!strictly_under (p->path, it->tree->path))
-                continue;
-            name = g_strconcat (it->member, p->path + strlen (it->tree->path), NULL);
             ok = add_entry (a, name, TRUE, p->mode, p->uid, p->gid, NULL, now);
         }
-        for (guint k = 0; ok && k < self->staged->len; k++) {
-            const Staged *s = self->staged->pdata[k];
-            g_autofree char *name = NULL;
+        for (guint k = 0; ok && k < it->files->len; k++) {
+            const Staged *f = it->files->pdata[k];
+            g_autofree char *name = tree_name ("", it, f->path);
 
-            if (!strictly_under (s->path, it->tree->path))
-                continue;
-            name = g_strconcat (it->member, s->path + strlen (it->tree->path), NULL);
-            ok = add_entry (a, name, FALSE, s->mode, s->uid, s->gid, s->content, now);
+            ok = add_entry (a, name, FALSE, f->mode, f->uid, f->gid, f->content, now);
         }
     }
     ok = a != NULL && archive_write_close (a) == ARCHIVE_OK && ok;
@@ -897,34 +926,30 @@ make_archive (GuestfsVfs *self, Batch *b)
     return fd;
 }
 
-/* Everything of @b the old way: each directory made, each file written
- * in its own directory. */
+/* @it the old way: each directory made, each file written in its own
+ * directory. */
 static gboolean
-batch_now (GuestfsVfs *self, Batch *b, GError **error)
+item_now (GuestfsVfs *self, const Item *it, GError **error)
 {
-    for (guint i = 0; i < b->items->len; i++) {
-        const Item *it = b->items->pdata[i];
-
-        if (it->file) {
-            if (!write_now (self, it->file, error))
-                return FALSE;
-            continue;
-        }
-        if (!mkdir_now (self, it->tree, error))
+    if (it->file)
+        return write_now (self, it->file, error);
+    if (!mkdir_now (self, it->tree, error))
+        return FALSE;
+    for (guint k = 0; k < it->dirs->len; k++)
+        if (!mkdir_now (self, it->dirs->pdata[k], error))
             return FALSE;
-        for (guint k = 0; k < self->pending->len; k++) {
-            const Pending *p = self->pending->pdata[k];
+    for (guint k = 0; k < it->files->len; k++)
+        if (!write_now (self, it->files->pdata[k], error))
+            return FALSE;
+    return TRUE;
+}
 
-            if (strictly_under (p->path, it->tree->path) && !mkdir_now (self, p, error))
-                return FALSE;
-        }
-        for (guint k = 0; k < self->staged->len; k++) {
-            const Staged *s = self->staged->pdata[k];
-
-            if (strictly_under (s->path, it->tree->path) && !write_now (self, s, error))
-                return FALSE;
-        }
-    }
+static gboolean
+batch_now (GuestfsVfs *self, const Batch *b, GError **error)
+{
+    for (guint i = 0; i < b->items->len; i++)
+        if (!item_now (self, b->items->pdata[i], error))
+            return FALSE;
     return TRUE;
 }
 
@@ -933,23 +958,18 @@ batch_now (GuestfsVfs *self, Batch *b, GError **error)
 static gboolean
 drop_staged_tree (GuestfsVfs *self, const Batch *b, const Item *it, GError **error)
 {
-    for (guint k = 0; k < self->staged->len; k++) {
-        const Staged *s = self->staged->pdata[k];
-        g_autofree char *name = NULL;
+    g_autofree char *prefix = g_strconcat (b->stage, "/", NULL);
 
-        if (!strictly_under (s->path, it->tree->path))
-            continue;
-        name = g_strconcat (b->stage, "/", it->member, s->path + strlen (it->tree->path), NULL);
+    for (guint k = 0; k < it->files->len; k++) {
+        g_autofree char *name = tree_name (prefix, it, ((Staged *) it->files->pdata[k])->path);
+
         if (guestfs_rm (self->g, name) < 0)
             return throw_g (self, error, name, "removing the staged copy");
     }
-    for (guint k = self->pending->len; k > 0; k--) {
-        const Pending *p = self->pending->pdata[k - 1];
-        g_autofree char *name = NULL;
+    for (guint k = it->dirs->len + 1; k > 0; k--) {
+        const Pending *p = k > 1 ? it->dirs->pdata[k - 2] : it->tree;
+        g_autofree char *name = tree_name (prefix, it, p->path);
 
-        if (!at_or_under (p->path, it->tree->path))
-            continue;
-        name = g_strconcat (b->stage, "/", it->member, p->path + strlen (it->tree->path), NULL);
         if (guestfs_rmdir (self->g, name) < 0)
             return throw_g (self, error, name, "removing the staged copy");
     }
@@ -965,17 +985,8 @@ batch_move (GuestfsVfs *self, Batch *b, GError **error)
         g_autofree char *from = g_strconcat (b->stage, "/", it->member, NULL);
         const char *to = it->file ? it->file->path : it->tree->path;
 
-        /* Keep the SELinux label of the file replaced (a new file has
-         * none to keep: the ask is left out). */
-        if (it->file && it->file->replaces) {
-            size_t lsize = 0;
-            char *label = guestfs_lgetxattr (self->g, to, SELINUX_XATTR, &lsize);
-
-            if (label != NULL) {
-                (void) guestfs_lsetxattr (self->g, SELINUX_XATTR, label, lsize, from);
-                free (label);
-            }
-        }
+        if (it->file && it->file->replaces)
+            keep_label (self, to, from);
         forget_stat (self, to);
         if (guestfs_rename (self->g, from, to) == 0)
             continue;
@@ -991,16 +1002,8 @@ batch_move (GuestfsVfs *self, Batch *b, GError **error)
                 return throw_g (self, error, from, "removing the staged copy");
             continue;
         }
-        {
-            Batch one = { .items = g_ptr_array_new () };
-
-            g_ptr_array_add (one.items, (gpointer) it);
-            if (!batch_now (self, &one, error) || !drop_staged_tree (self, b, it, error)) {
-                g_ptr_array_unref (one.items);
-                return FALSE;
-            }
-            g_ptr_array_unref (one.items);
-        }
+        if (!item_now (self, it, error) || !drop_staged_tree (self, b, it, error))
+            return FALSE;
     }
     return TRUE;
 }
@@ -1014,7 +1017,7 @@ batch_commit (GuestfsVfs *self, Batch *b, GError **error)
 
     if (!real_directory_path (self, b->mountpoint))
         return batch_now (self, b, error);
-    fd = make_archive (self, b);
+    fd = make_archive (b);
     if (fd < 0)
         return batch_now (self, b, error);
     for (int tries = 0;; tries++) {
@@ -1076,10 +1079,19 @@ g_commit (ViVfs *vfs, GError **error)
             }
             it = g_new0 (Item, 1);
             it->member = g_strdup_printf ("%c%u", pass == 0 ? 't' : 'f', n++);
-            if (pass == 0)
+            if (pass == 0) {
                 it->tree = list->pdata[i];
-            else
+                it->dirs = g_ptr_array_new ();
+                it->files = g_ptr_array_new ();
+                for (guint k = 0; k < self->pending->len; k++)
+                    if (strictly_under (((Pending *) self->pending->pdata[k])->path, path))
+                        g_ptr_array_add (it->dirs, self->pending->pdata[k]);
+                for (guint k = 0; k < self->staged->len; k++)
+                    if (strictly_under (((Staged *) self->staged->pdata[k])->path, path))
+                        g_ptr_array_add (it->files, self->staged->pdata[k]);
+            } else {
                 it->file = list->pdata[i];
+            }
             g_ptr_array_add (b->items, it);
         }
     }
