@@ -120,7 +120,7 @@ sample_peak () {  # the appliance's resident memory, sampled while $1 runs
     done
 }
 timed () {  # timed LABEL COMMAND... -> seconds, on a fresh copy of the image
-    cp "$T/base.qcow2" "$T/img.qcow2"
+    cp "$T/base.qcow2" "$T/img.qcow2"; sync  # the copy is set-up: flushed before the clock starts
     s=$(date +%s.%N); "$@" >"$T/out.$1" 2>&1 & pid=$!
     sample_peak $pid; wait $pid || { echo "$1 failed:" >&2; cat "$T/out.$1" >&2; exit 1; }
     e=$(date +%s.%N); echo "$e - $s" | bc
@@ -148,7 +148,7 @@ ratio () { echo "($1) / ($2)" | bc -l; }
 # [mount] line), so TOTAL - LAUNCH is what the injection costs above its
 # own launch, whatever the machine's load did to the launch.
 staged () {
-    cp "$T/base.qcow2" "$T/img.qcow2"
+    cp "$T/base.qcow2" "$T/img.qcow2"; sync  # the copy is set-up: flushed before the clock starts
     s=$(date +%s.%N)
     # only the stage lines are stamped (a date process each): the plan's
     # thousand lines would hold the CLI up on the pipe
@@ -169,7 +169,7 @@ staged () {
 # from its trace line to its result line; the calls summed by name.
 if [ -n "${BENCH_TRACE:-}" ]; then
     for req in $BENCH_TRACE; do
-        cp "$T/base.qcow2" "$T/img.qcow2"
+        cp "$T/base.qcow2" "$T/img.qcow2"; sync  # the copy is set-up: flushed before the clock starts
         { VIRT_INJECT_GUESTFS_TRACE=1 "$B/modules/guestfs/virt-inject-guestfs" --add "$T/img.qcow2" \
               --format qcow2 --force-tcg --memsize="$MEMSIZE" --spec "$T/$req.xml" 2>&1; echo "exit=$?"; } | tee "$T/full.$req" |
             grep --line-buffered -E '^libguestfs: trace: |^stage: |^exit=' |

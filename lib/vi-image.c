@@ -383,7 +383,7 @@ intent_write (const char *path, IntentState state, const ImageId *id, GError **e
     g_autoptr(JsonBuilder) b = json_builder_new ();
     g_autoptr(JsonNode) root = NULL;
     g_autofree char *text = NULL;
-    GFileSetContentsFlags flags = G_FILE_SET_CONTENTS_CONSISTENT;
+    GFileSetContentsFlags flags = G_FILE_SET_CONTENTS_NONE;
 
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "version");
@@ -399,10 +399,13 @@ intent_write (const char *path, IntentState state, const ImageId *id, GError **e
     json_builder_end_object (b);
     root = json_builder_get_root (b);
     text = json_to_string (root, FALSE);
-    /* what "ready" and "committing" allow must not happen before they
-     * are on disk */
+    /* What "ready" and "committing" allow must not happen before they are
+     * on disk.  "made" allows nothing: lost or torn by a crash it reads as
+     * no intent, which means the same (the overlay is discarded), so it is
+     * not flushed; a flush here would wait for whatever else the host has
+     * dirty, while the appliance could already be launching. */
     if (state != INTENT_MADE)
-        flags |= G_FILE_SET_CONTENTS_DURABLE;
+        flags |= G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE;
     if (!g_file_set_contents_full (path, text, -1, flags, 0600, NULL))
         return vi_throw_errno (error, errno, "recording the injection's state in %s", path);
     return TRUE;
@@ -1018,7 +1021,8 @@ inject_locked (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec, 
                        "creating the overlay (qemu-img create)", error))
             return FALSE;
     }
-    if (!g_file_set_contents_full (spec_path, canon, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL))
+    /* read by the helper and removed after it: nothing to keep across a crash */
+    if (!g_file_set_contents_full (spec_path, canon, -1, G_FILE_SET_CONTENTS_NONE, 0600, NULL))
         return vi_throw_errno (error, errno, "%s", spec_path);
 
     argv = helper_argv (cfg, target, overlay, w->secret_obj, spec_path, record, dry_run);
@@ -1158,7 +1162,7 @@ vi_image_inject (const ViConfig *cfg, const ViTarget *target, const ViSpec *spec
         /* 0600 in our 0700 work directory; removed on every way out */
         secret_obj = g_strdup_printf ("secret,id=" SECRET_ID ",format=raw,file=%s", secret_path);
         if (!g_file_set_contents_full (secret_path, target->secret, -1,
-                                       G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL)) {
+                                       G_FILE_SET_CONTENTS_NONE, 0600, NULL)) {
             vi_throw_errno (error, errno, "%s", secret_path);
             work_close (&w);
             return FALSE;

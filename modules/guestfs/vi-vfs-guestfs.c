@@ -87,10 +87,13 @@ typedef struct {
      * make one appliance call, not two.  Every call that changes a path
      * drops (or sets) its entry; nothing else changes the guest meanwhile. */
     GHashTable *stats;
-    /* The filesystems root finding asked blkid about (Candidate), with
-     * their UUIDs, labels and PARTUUIDs: the fstab's specs are looked up
-     * here first.  NULL when the root was given. */
+    /* The filesystems root finding listed (Candidate), with the UUIDs,
+     * labels and PARTUUIDs of those it asked blkid about, and what findfs
+     * answered for the fstab specs it asked (spec -> device, "" for
+     * none): the fstab's specs are looked up here first.  NULL when the
+     * root was given. */
     GPtrArray *cands;
+    GHashTable *found;
     /* The root's /etc/fstab (FstabEntry) and its entries still to mount
      * (Lazy, shortest mount point first): each is mounted the first time
      * a path at or under its mount point is reached (reach_path). */
@@ -1219,6 +1222,8 @@ g_free_ (ViVfs *vfs)
     g_hash_table_unref (self->stats);
     if (self->cands)
         g_ptr_array_unref (self->cands);
+    if (self->found)
+        g_hash_table_unref (self->found);
     if (self->lazy)
         g_ptr_array_unref (self->lazy);
     if (self->fstab)
@@ -1526,17 +1531,6 @@ strv_free_ (char **list)
     free (list);
 }
 
-/* Appends to @out (g_free) the block devices in @list (free()d here) that
- * are not in @out already. */
-static void
-take_names (GPtrArray *out, char **list)
-{
-    for (guint i = 0; list && list[i]; i++)
-        if (!g_ptr_array_find_with_equal_func (out, list[i], g_str_equal, NULL))
-            g_ptr_array_add (out, g_strdup (list[i]));
-    strv_free_ (list);
-}
-
 /* Whether the whole device @dev is partitioned: a partition's name is the
  * device's name and a number (sda1, nvme0n1p1, md0p1). */
 static gboolean
@@ -1557,9 +1551,14 @@ has_partitions (const char *dev, char **partitions)
     return FALSE;
 }
 
-/* A filesystem that may hold a root, with what blkid says of it. */
+/* A filesystem that may hold a root.  blkid is asked about it (known)
+ * only when root finding comes to look into it: one that the root found
+ * first mounts elsewhere (its /boot, its swap) is recognised by a findfs
+ * of the fstab's spec instead, one appliance process where blkid is two
+ * (udevadm settle, then blkid), 0.2-0.4 s under TCG. */
 typedef struct {
     char *name;
+    gboolean known;             /* blkid was asked: what it said is below */
     char *type;
     char *uuid;
     char *label;
@@ -1578,49 +1577,63 @@ candidate_free (Candidate *c)
     g_free (c);
 }
 
-/* The candidates in @names: Linux filesystems as blkid says (a device it
- * finds nothing on, such as an extended partition, is left out).  Sets
- * *@lvm / *@md when a device is a member of a volume group / an array. */
+/* Appends to @cands a candidate for each block device in @list (free()d
+ * here) that is not there already. */
 static void
-blkid_candidates (GuestfsVfs *self, GPtrArray *names, GPtrArray *out, gboolean *lvm, gboolean *md)
+add_candidates (GPtrArray *cands, char **list)
 {
-    for (guint i = 0; i < names->len; i++) {
-        char **kv = guestfs_blkid (self->g, names->pdata[i]);
-        Candidate *c = g_new0 (Candidate, 1);
+    for (guint i = 0; list && list[i]; i++) {
+        gboolean there = FALSE;
 
-        c->name = g_strdup (names->pdata[i]);
-        for (guint k = 0; kv && kv[k] && kv[k + 1]; k += 2) {
-            char **field = g_str_equal (kv[k], "TYPE") ? &c->type
-                         : g_str_equal (kv[k], "UUID") ? &c->uuid
-                         : g_str_equal (kv[k], "LABEL") ? &c->label
-                         : g_str_equal (kv[k], "PART_ENTRY_UUID") ? &c->partuuid : NULL;
-            if (field && *field == NULL)
-                *field = g_strdup (kv[k + 1]);
+        for (guint k = 0; k < cands->len && !there; k++)
+            there = g_str_equal (((Candidate *) cands->pdata[k])->name, list[i]);
+        if (!there) {
+            Candidate *c = g_new0 (Candidate, 1);
+
+            c->name = g_strdup (list[i]);
+            g_ptr_array_add (cands, c);
         }
-        strv_free_ (kv);
-        *lvm = *lvm || g_strcmp0 (c->type, "LVM2_member") == 0;
-        *md = *md || g_strcmp0 (c->type, "linux_raid_member") == 0;
-        if (c->type && is_linux_fs (c->type))
-            g_ptr_array_add (out, c);
-        else
-            candidate_free (c);
     }
+    strv_free_ (list);
 }
 
-/* The filesystems that may hold a root (Candidate in @out): whole disks
- * without a partition table, partitions, md arrays and LVM logical
- * volumes, of a Linux type.  This is what guestfs_list_filesystems gives,
+/* Asks blkid about @c (a device it finds nothing on, such as an extended
+ * partition, gets no type).  Sets *@lvm / *@md when it is a member of a
+ * volume group / an array.  This comes before @c is ever mounted: an md
+ * member with metadata 0.90 or 1.0 holds a mountable filesystem at offset
+ * 0, and blkid calls it a member, not that filesystem. */
+static void
+learn (GuestfsVfs *self, Candidate *c, gboolean *lvm, gboolean *md)
+{
+    char **kv = guestfs_blkid (self->g, c->name);
+
+    c->known = TRUE;
+    for (guint k = 0; kv && kv[k] && kv[k + 1]; k += 2) {
+        char **field = g_str_equal (kv[k], "TYPE") ? &c->type
+                     : g_str_equal (kv[k], "UUID") ? &c->uuid
+                     : g_str_equal (kv[k], "LABEL") ? &c->label
+                     : g_str_equal (kv[k], "PART_ENTRY_UUID") ? &c->partuuid : NULL;
+        if (field && *field == NULL)
+            *field = g_strdup (kv[k + 1]);
+    }
+    strv_free_ (kv);
+    *lvm = *lvm || g_strcmp0 (c->type, "LVM2_member") == 0;
+    *md = *md || g_strcmp0 (c->type, "linux_raid_member") == 0;
+}
+
+/* The block devices that may hold a root (Candidate in @out, nothing
+ * asked of them yet): whole disks without a partition table, and
+ * partitions; md arrays and LVM logical volumes join when a member of one
+ * is found (find_root).  This is what guestfs_list_filesystems looks at,
  * without what it costs: it asks the partition type of every partition
  * (sfdisk), scans LVM (lvs) and LDM, one process each in the appliance,
- * ~20 s under TCG here.  We ask blkid about each block device and look for
- * LVs or md arrays only when a device says it is a member of one. */
+ * ~20 s under TCG here. */
 static gboolean
 list_candidates (GuestfsVfs *self, GPtrArray *out, GError **error)
 {
     char **partitions = guestfs_list_partitions (self->g);
     char **devices = NULL;
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-    gboolean lvm = FALSE, md = FALSE;
+    g_autoptr(GPtrArray) whole = g_ptr_array_new_with_free_func (g_free);
 
     /* The appliance has one disk, ours (vi_vfs_guestfs_open adds one
      * drive): with partitions it is no filesystem itself, and the devices
@@ -1634,26 +1647,16 @@ list_candidates (GuestfsVfs *self, GPtrArray *out, GError **error)
     }
     for (guint i = 0; devices && devices[i]; i++)
         if (!has_partitions (devices[i], partitions))
-            g_ptr_array_add (names, g_strdup (devices[i]));
+            g_ptr_array_add (whole, g_strdup (devices[i]));
     strv_free_ (devices);
-    take_names (names, partitions);
-    blkid_candidates (self, names, out, &lvm, &md);
-    if (lvm || md) {
-        /* the arrays and volumes those members make (activated at launch) */
-        gboolean more_lvm = FALSE, more_md = FALSE;
-
-        g_ptr_array_set_size (names, 0);
-        if (md)
-            take_names (names, guestfs_list_md_devices (self->g));
-        if (lvm)
-            take_names (names, guestfs_lvs (self->g));
-        blkid_candidates (self, names, out, &more_lvm, &more_md);
-    }
+    g_ptr_array_add (whole, NULL);
+    add_candidates (out, g_strdupv ((char **) whole->pdata));
+    add_candidates (out, partitions);
     return TRUE;
 }
 
 /* Whether the fstab spec @spec (UUID=, LABEL=, PARTUUID=, /dev/NAME) names
- * the candidate @c. */
+ * the candidate @c, as far as what is known of it says. */
 static gboolean
 spec_names (const char *spec, const Candidate *c)
 {
@@ -1666,49 +1669,116 @@ spec_names (const char *spec, const Candidate *c)
     return g_str_equal (spec, c->name);
 }
 
-/* Marks the candidates of @cands that @fstab mounts somewhere other than
- * at / (its /boot, /usr, /home...): they belong to that root. */
-static void
-mark_owned (GPtrArray *cands, const char *fstab)
+/* Whether findfs may be asked about @spec: a UUID= or a LABEL=.  One with
+ * a backslash is not: blkid's export format escapes with backslashes, and
+ * neither an escaped value nor findfs's reading of one is worth
+ * guessing at. */
+static gboolean
+findfs_spec (const char *spec)
 {
-    g_autoptr(GArray) entries = fstab_parse (fstab);
+    return (g_str_has_prefix (spec, "UUID=") || g_str_has_prefix (spec, "LABEL=")) &&
+           strchr (spec, '\\') == NULL;
+}
 
+/* The device findfs says @spec (findfs_spec) names, or NULL for none; asked
+ * once per spec, the answer kept in self->found. */
+static const char *
+findfs_cached (GuestfsVfs *self, const char *spec)
+{
+    const char *known;
+    char *dev;
+
+    if (g_hash_table_lookup_extended (self->found, spec, NULL, (gpointer *) &known))
+        return *known ? known : NULL;
+    dev = g_str_has_prefix (spec, "UUID=") ? guestfs_findfs_uuid (self->g, spec + 5)
+                                           : guestfs_findfs_label (self->g, spec + 6);
+    g_hash_table_insert (self->found, g_strdup (spec), g_strdup (dev ? dev : ""));
+    free (dev);
+    return findfs_cached (self, spec);
+}
+
+/* Whether the root's fstab entry @e says where a filesystem of that root
+ * goes (its /boot, /usr, /home..., its swap): that filesystem is a part of
+ * the root's system, not a second root. */
+static gboolean
+owning_entry (const FstabEntry *e)
+{
+    return (e->mountpoint[0] == '/' && !g_str_equal (e->mountpoint, "/")) ||
+           g_str_equal (e->type, "swap");
+}
+
+/* Marks the candidates that the root's fstab @entries mounts elsewhere
+ * (owning_entry) as owned: by what blkid said of those it was asked
+ * about, and, while some candidate has not been asked, by findfs for a
+ * UUID= or LABEL= spec (one process, where blkid would be two for each
+ * candidate).  A btrfs filesystem is never owned: it may hold the root
+ * and /home. */
+static void
+mark_owned (GuestfsVfs *self, GPtrArray *cands, GArray *entries)
+{
+    gboolean unknown = FALSE;
+
+    for (guint k = 0; k < cands->len; k++)
+        unknown = unknown || !((Candidate *) cands->pdata[k])->known;
     for (guint i = 0; i < entries->len; i++) {
         const FstabEntry *e = &g_array_index (entries, FstabEntry, i);
+        const char *dev = NULL;
 
-        if (e->mountpoint[0] != '/' || g_str_equal (e->mountpoint, "/"))
+        if (!owning_entry (e) || g_str_equal (e->type, "btrfs"))
             continue;
+        if (unknown && findfs_spec (e->spec))
+            dev = findfs_cached (self, e->spec);
         for (guint k = 0; k < cands->len; k++) {
             Candidate *c = cands->pdata[k];
 
-            /* a btrfs filesystem may hold the root and /home */
-            if (!g_str_equal (c->type, "btrfs") && spec_names (e->spec, c))
+            if (g_strcmp0 (c->type, "btrfs") != 0 &&
+                (spec_names (e->spec, c) || g_strcmp0 (dev, c->name) == 0))
                 c->owned = TRUE;
         }
     }
 }
 
-/* Finds the root.  Every candidate is mounted read-only and looked into,
- * but for those the first root found mounts elsewhere in its own fstab
- * (its /boot: a part of that root's system, not a second root).  When no
- * candidate is left to look into after the root, the root stays mounted
- * (read-only) and *@out_mounted says so: the caller remounts it
- * read-write instead of mounting it again (~1 s under TCG each mount). */
+/* Finds the root.  Every candidate is asked about (blkid), and each Linux
+ * filesystem among them mounted read-only and looked into, but for those
+ * the first root found mounts elsewhere in its own fstab (mark_owned).
+ * The root stays mounted (read-only) while the rest are asked about;
+ * when no other filesystem had to be mounted, it is still mounted at the
+ * end and *@out_mounted says so: the caller remounts it read-write instead
+ * of mounting it again (~1 s under TCG each mount). */
 static char *
 find_root (GuestfsVfs *self, gboolean *out_mounted, GError **error)
 {
     g_autoptr(GPtrArray) cands = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
     g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func (g_free);
-    gboolean mounted = FALSE;
+    g_autoptr(GArray) owners = NULL;
+    gboolean mounted = FALSE, lvm = FALSE, md = FALSE, lvm_listed = FALSE, md_listed = FALSE;
 
     if (!list_candidates (self, cands, error))
         return NULL;
     for (guint i = 0; i < cands->len; i++) {
         Candidate *c = cands->pdata[i];
         char *fstab = NULL;
-        gboolean more = FALSE;
 
         if (c->owned)
+            continue;
+        if (!c->known) {
+            learn (self, c, &lvm, &md);
+            if (owners != NULL)
+                mark_owned (self, cands, owners);
+            /* the arrays and volumes the members make (activated at
+             * launch) join the candidates, after the partitions */
+            if (md && !md_listed) {
+                md_listed = TRUE;
+                add_candidates (cands, guestfs_list_md_devices (self->g));
+            }
+            if (lvm && !lvm_listed) {
+                lvm_listed = TRUE;
+                add_candidates (cands, guestfs_lvs (self->g));
+            }
+            if (c->owned)
+                continue;
+        }
+        if (c->type == NULL || !is_linux_fs (c->type))
             continue;
         if (mounted) {
             guestfs_umount_all (self->g);
@@ -1722,12 +1792,12 @@ find_root (GuestfsVfs *self, gboolean *out_mounted, GError **error)
         if (!probe_root_keep (self->g, c->name, &fstab, TRUE))
             continue;
         g_ptr_array_add (roots, g_strdup (c->name));
-        if (roots->len == 1 && fstab != NULL)
-            mark_owned (cands, fstab);
+        mounted = roots->len == 1;
+        if (roots->len == 1 && fstab != NULL) {
+            owners = fstab_parse (fstab);
+            mark_owned (self, cands, owners);
+        }
         free (fstab);
-        for (guint k = i + 1; k < cands->len; k++)
-            more = more || !((Candidate *) cands->pdata[k])->owned;
-        mounted = !more && roots->len == 1;
         if (!mounted)
             guestfs_umount_all (self->g);
     }
@@ -1845,22 +1915,29 @@ is_image_device (guestfs_h *g, const char *dev)
            strv_take_contains (guestfs_list_partitions (g), dev);
 }
 
-/* The one candidate of root finding that the UUID=, LABEL= or PARTUUID=
- * @spec names, or NULL: none, several (findfs decides, as before),
- * another kind of spec, or the root was given.  Root finding asked blkid
- * about every filesystem that may be mounted, so the common spec needs no
- * findfs process (~0.3 s under TCG).  A spec with a backslash is left to
- * findfs: blkid's export format escapes with backslashes, and an escaped
- * value must not match a spec that spells the escape literally. */
+/* The device of root finding's findings that the UUID=, LABEL= or
+ * PARTUUID= @spec names, or NULL: none, several (findfs decides, as
+ * before), another kind of spec, or the root was given.  Root finding
+ * asked findfs about the UUID= and LABEL= specs of the root's fstab
+ * (self->found) and blkid about every other filesystem (a filesystem is
+ * either), so the common spec costs no process here (~0.3 s under TCG
+ * each).  A spec
+ * with a backslash is left to findfs: blkid's export format escapes with
+ * backslashes, and an escaped value must not match a spec that spells the
+ * escape literally. */
 static const char *
 candidate_device (GuestfsVfs *self, const char *spec)
 {
     const Candidate *found = NULL;
+    const char *dev;
 
     if (self->cands == NULL || strchr (spec, '\\') != NULL ||
         !(g_str_has_prefix (spec, "UUID=") || g_str_has_prefix (spec, "LABEL=") ||
           g_str_has_prefix (spec, "PARTUUID=")))
         return NULL;
+    /* (findfs finding none leaves it to blkid's answers) */
+    if (g_hash_table_lookup_extended (self->found, spec, NULL, (gpointer *) &dev) && *dev)
+        return dev;
     for (guint i = 0; i < self->cands->len; i++) {
         const Candidate *c = self->cands->pdata[i];
 
@@ -1887,6 +1964,10 @@ fstab_device (GuestfsVfs *self, const char *spec)
 
     if (known != NULL)
         return strdup (known);
+    if (findfs_spec (spec)) {
+        known = findfs_cached (self, spec);
+        return known ? strdup (known) : NULL;
+    }
     if (g_str_has_prefix (spec, "UUID="))
         return guestfs_findfs_uuid (g, spec + 5);
     if (g_str_has_prefix (spec, "LABEL="))
@@ -2129,6 +2210,7 @@ vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GEr
     self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) pending_free);
     self->skipped = g_ptr_array_new_with_free_func ((GDestroyNotify) skipped_free);
     self->stats = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+    self->found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
     self->g = guestfs_create_flags (GUESTFS_CREATE_NO_ENVIRONMENT);
     if (self->g == NULL) {
         vi_throw (error, VI_ERROR_FAILED, "cannot create a libguestfs handle");

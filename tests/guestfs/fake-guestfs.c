@@ -47,7 +47,7 @@ typedef struct {
     guint64 id;             /* btrfs: subvolume id (the device: the top level) */
     char *uuid;
     char *partuuid;
-    char *label;            /* what blkid says (findfs_label does not look) */
+    char *label;            /* what blkid and findfs_label say */
     char *default_subvol;   /* btrfs device: the subvolume mounted by default, NULL: itself */
     gboolean unlisted;      /* not in list_devices/list_partitions (the kernel's other disk) */
 } Fs;
@@ -190,6 +190,17 @@ fake_guestfs_set_ids (const char *device, const char *uuid, const char *partuuid
     fs->uuid = g_strdup (uuid);
     g_free (fs->partuuid);
     fs->partuuid = g_strdup (partuuid);
+}
+
+/* What blkid calls @device's type (a RAID member holding a filesystem). */
+void
+fake_guestfs_set_type (const char *device, const char *type)
+{
+    Fs *fs = g_hash_table_lookup (filesystems, device);
+
+    g_assert_nonnull (fs);
+    g_free (fs->type);
+    fs->type = g_strdup (type);
 }
 
 void
@@ -592,6 +603,13 @@ guestfs_findfs_label (guestfs_h *g, const char *label)
     char *dev;
 
     count ("guestfs_findfs_label");
+    for (guint i = 0; i < fs_order->len; i++) {
+        const Fs *fs = fs_order->pdata[i];
+
+        if (fs->label && g_str_equal (fs->label, label))
+            return strdup (fs->name);
+    }
+    /* a filesystem without a label set answers to its device's name */
     dev = g_strdup_printf ("/dev/%s", label);
     if (g_hash_table_contains (filesystems, dev))
         return dev;

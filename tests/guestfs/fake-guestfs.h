@@ -16,6 +16,7 @@ void fake_guestfs_set_ids (const char *device, const char *uuid, const char *par
 /* The LABEL blkid reports for @device (findfs_label still answers
  * LABEL=NAME with /dev/NAME only). */
 void fake_guestfs_set_label (const char *device, const char *label);
+void fake_guestfs_set_type (const char *device, const char *type);
 /* How many times @fn ("guestfs_blkid", "guestfs_findfs_label",
  * "guestfs_findfs_uuid", "guestfs_mount_options"...) was called since the
  * last reset. */

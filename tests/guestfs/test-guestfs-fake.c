@@ -789,6 +789,88 @@ mount_logged (const char *entry)
     return FALSE;
 }
 
+/* What root finding asks of each filesystem.  The root's /boot and swap
+ * are recognised by a findfs of their fstab specs (never asked about with
+ * blkid, never mounted); a filesystem the fstab does not name is asked
+ * about and looked into; blkid comes before any mount, and a RAID member
+ * (metadata 0.90/1.0: a mountable filesystem at offset 0) that looks like
+ * a root is never mounted.  The control: the same fixture with the
+ * member's type a plain ext4 is a second root, so the member was skipped
+ * for what blkid said, not for its place. */
+#define OWNED_FSTAB "LABEL=root / ext4 defaults 0 1\nLABEL=boot /boot ext4 defaults 0 2\n" \
+                    "UUID=5a4e0000-0000-4000-8000-000000000003 none swap sw 0 0\n"
+
+static void
+root_and_member (const char *member_type)
+{
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    fake_guestfs_set_label ("/dev/sda1", "root");
+    fake_guestfs_add_file ("/dev/sda1", "/etc/fstab", OWNED_FSTAB, S_IFREG | 0644, 1);
+    add_dirs ("/dev/sda1", "/boot", NULL);
+    fake_guestfs_add_fs ("/dev/sda2", "ext4");
+    fake_guestfs_set_label ("/dev/sda2", "boot");
+    fake_guestfs_add_fs ("/dev/sda3", "swap");
+    fake_guestfs_set_ids ("/dev/sda3", "5a4e0000-0000-4000-8000-000000000003", NULL);
+    fake_guestfs_add_fs ("/dev/sda4", "ext4");          /* data, not in the fstab */
+    add_dirs ("/dev/sda4", "/srv", NULL);
+    add_root ("/dev/sda5");                             /* looks like a root */
+    fake_guestfs_set_type ("/dev/sda5", member_type);
+}
+
+static void
+test_roots_asked (void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GError) two = NULL;
+    g_autoptr(ViVfs) vfs = NULL;
+    ViStat st;
+
+    root_and_member ("linux_raid_member");
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    /* blkid: the root, the data filesystem, the member; findfs: /boot's
+     * label, the swap's UUID */
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_blkid"), ==, 3);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_label"), ==, 1);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_uuid"), ==, 1);
+    g_assert_true (mount_logged ("guestfs_mount_ro '' /dev/sda1 /"));
+    g_assert_true (mount_logged ("guestfs_mount_ro '' /dev/sda4 /"));
+    g_assert_false (mount_logged ("guestfs_mount_ro '' /dev/sda2 /"));
+    g_assert_false (mount_logged ("guestfs_mount_ro '' /dev/sda3 /"));
+    g_assert_false (mount_logged ("guestfs_mount_ro '' /dev/sda5 /"));
+    /* /boot is mounted by what findfs said at root finding */
+    g_assert_true (vi_vfs_stat (vfs, "/boot", &st, &error));
+    g_assert_no_error (error);
+    g_assert_true (mount_logged ("guestfs_mount_options '' /dev/sda2 /boot"));
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_label"), ==, 1);
+
+    /* the control: sda5 a plain ext4 is a second root */
+    root_and_member ("ext4");
+    g_assert_null (open_vfs (NULL, &two));
+    g_assert_error (two, VI_ERROR, VI_ERROR_TARGET);
+    g_assert_nonnull (strstr (two->message, "/dev/sda1, /dev/sda5"));
+
+    /* the root after its /boot: /boot is looked into first (not a root),
+     * then recognised in the root's fstab by what blkid said: no findfs */
+    fake_guestfs_reset ();
+    fake_guestfs_add_fs ("/dev/sda1", "ext4");
+    fake_guestfs_set_label ("/dev/sda1", "boot");
+    add_root ("/dev/sda2");
+    fake_guestfs_add_file ("/dev/sda2", "/etc/fstab", "LABEL=boot /boot ext4 defaults 0 2\n",
+                           S_IFREG | 0644, 1);
+    add_dirs ("/dev/sda2", "/boot", NULL);
+    vi_vfs_free (g_steal_pointer (&vfs));
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_blkid"), ==, 2);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_label"), ==, 0);
+    g_assert_true (vi_vfs_stat (vfs, "/boot", &st, &error));
+    g_assert_no_error (error);
+    g_assert_true (mount_logged ("guestfs_mount_options '' /dev/sda1 /boot"));
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_label"), ==, 0);
+}
+
 /* The issue's case: keys for /home/alice land in the "home" subvolume and
  * /etc/motd in "root", as the booted guest sees them; nothing reaches the
  * top level.  Root finding looks into the subvolumes itself and does not
@@ -1183,26 +1265,31 @@ test_skipped_home_injection (void)
 
 #define BOOT_UUID "2c1d5f2b-6e3a-4d4c-8b9f-8e7d6c5b4a32"
 
-/* An fstab spec of /boot is looked up in what blkid said of each
- * filesystem while the root was found: no findfs process; what that table
- * cannot answer (nothing, or two filesystems) is still asked. */
+/* An fstab spec of /boot is looked up in what root finding learnt: its
+ * filesystem is one of the root's, not a second root, so root finding
+ * asks findfs about a UUID= or LABEL= spec (one appliance process) rather
+ * than blkid about the filesystem (two); the mount uses that answer.  A
+ * PARTUUID= is not a findfs question: the filesystem is asked about with
+ * blkid, and the mount uses what it said. */
 typedef struct {
     const char *name;
     const char *spec;
     const char *findfs;         /* the findfs function asked once, or NULL for none */
     gboolean twin;              /* /dev/sda3 has /boot's UUID and label too */
+    guint blkids;               /* blkid calls in all */
 } SpecCase;
 
 static const SpecCase spec_cases[] = {
-    { "label", "LABEL=boot", NULL, FALSE },
-    { "uuid", "UUID=" BOOT_UUID, NULL, FALSE },
-    { "uuid-upper-case", "UUID=2C1D5F2B-6E3A-4D4C-8B9F-8E7D6C5B4A32", NULL, FALSE },
-    { "partuuid", "PARTUUID=1234ABCD-02", NULL, FALSE },
-    /* no filesystem says this label: findfs is asked (the fake's answers
-     * LABEL=NAME with /dev/NAME) */
-    { "label-unknown", "LABEL=sda2", "guestfs_findfs_label", FALSE },
-    /* two say this UUID: findfs chooses, as before (the fake: the first) */
-    { "uuid-twice", "UUID=" BOOT_UUID, "guestfs_findfs_uuid", TRUE },
+    { "label", "LABEL=boot", "guestfs_findfs_label", FALSE, 1 },
+    { "uuid", "UUID=" BOOT_UUID, "guestfs_findfs_uuid", FALSE, 1 },
+    { "uuid-upper-case", "UUID=2C1D5F2B-6E3A-4D4C-8B9F-8E7D6C5B4A32", "guestfs_findfs_uuid", FALSE, 1 },
+    { "partuuid", "PARTUUID=1234ABCD-02", NULL, FALSE, 2 },
+    /* a label no filesystem has (the fake's findfs answers LABEL=NAME
+     * with /dev/NAME then) */
+    { "label-unknown", "LABEL=sda2", "guestfs_findfs_label", FALSE, 1 },
+    /* two say this UUID: findfs chooses, as before (the fake: the first);
+     * the other is asked about (blkid), and is the root's too */
+    { "uuid-twice", "UUID=" BOOT_UUID, "guestfs_findfs_uuid", TRUE, 2 },
 };
 
 static void
@@ -1239,9 +1326,10 @@ test_fstab_spec (gconstpointer data)
                       g_strcmp0 (c->findfs, "guestfs_findfs_label") == 0);
     g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_uuid"), ==,
                       g_strcmp0 (c->findfs, "guestfs_findfs_uuid") == 0);
-    /* one blkid a filesystem, while the root was found (a PARTUUID= asked
-     * of the appliance would ask each partition again) */
-    g_assert_cmpuint (fake_guestfs_calls ("guestfs_blkid"), ==, c->twin ? 3 : 2);
+    /* a PARTUUID= asked of the appliance would ask each partition again */
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_blkid"), ==, c->blkids);
+    /* nothing but the root was probed */
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_mount_ro"), ==, 1);
 }
 
 /* ---- fstab filesystems mounted when first reached ------------------------ */
@@ -1275,6 +1363,12 @@ test_lazy_mounts (void)
     vfs = open_vfs (NULL, &error);
     g_assert_no_error (error);
     g_assert_cmpuint (fake_guestfs_calls ("guestfs_mount_options"), ==, 0);
+    /* root finding asked findfs about /boot's and /var's specs (their
+     * filesystems are the root's, not more roots): blkid about the root
+     * only, nothing probed but the root */
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_label"), ==, 2);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_blkid"), ==, 1);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_mount_ro"), ==, 1);
 
     /* elsewhere, the same prefixes included: nothing mounted */
     vi_vfs_prefetch (vfs, elsewhere);
@@ -1283,7 +1377,7 @@ test_lazy_mounts (void)
     g_assert_true (vi_vfs_stat (vfs, "/etc", &st, &error));
     g_assert_no_error (error);
     g_assert_cmpuint (fake_guestfs_calls ("guestfs_mount_options"), ==, 0);
-    g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_label"), ==, 0);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_label"), ==, 2);
 
     /* a prefetch under /boot: mounted first, then the stats are /boot's */
     vi_vfs_prefetch (vfs, under_boot);
@@ -1302,6 +1396,8 @@ test_lazy_mounts (void)
     g_assert_true (vi_vfs_commit (vfs, &error));
     g_assert_no_error (error);
     g_assert_cmpuint (fake_guestfs_calls ("guestfs_mount_options"), ==, 2);
+    /* the mounts used root finding's answers */
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_label"), ==, 2);
     g_assert_cmpstr (fake_guestfs_content_on ("/dev/var", "/lib/virt-inject/record.json"), ==, "x\n");
     g_assert_null (fake_guestfs_content_on ("/dev/sda1", "/var/lib/virt-inject/record.json"));
     g_assert_cmpstr (fake_guestfs_content_on ("/dev/sda1", "/etc/motd"), ==, "x\n");
@@ -1591,6 +1687,7 @@ main (int argc, char **argv)
     g_test_add_func ("/guestfs-fake/refusals", test_refusals);
     g_test_add_func ("/guestfs-fake/prefetch", test_prefetch);
     g_test_add_func ("/guestfs-fake/root-finding", test_roots);
+    g_test_add_func ("/guestfs-fake/root-finding/asked", test_roots_asked);
     g_test_add_func ("/guestfs-fake/lazy-mounts", test_lazy_mounts);
     for (gsize i = 0; i < G_N_ELEMENTS (spec_cases); i++) {
         g_autofree char *path = g_strdup_printf ("/guestfs-fake/fstab-spec/%s", spec_cases[i].name);
