@@ -1763,8 +1763,6 @@ find_root (GuestfsVfs *self, gboolean *out_mounted, GError **error)
             continue;
         if (!c->known) {
             learn (self, c, &lvm, &md);
-            if (owners != NULL)
-                mark_owned (self, cands, owners);
             /* the arrays and volumes the members make (activated at
              * launch) join the candidates, after the partitions */
             if (md && !md_listed) {
@@ -1775,6 +1773,8 @@ find_root (GuestfsVfs *self, gboolean *out_mounted, GError **error)
                 lvm_listed = TRUE;
                 add_candidates (cands, guestfs_lvs (self->g));
             }
+            if (owners != NULL)
+                mark_owned (self, cands, owners);
             if (c->owned)
                 continue;
         }
