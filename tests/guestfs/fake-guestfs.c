@@ -170,47 +170,47 @@ fake_guestfs_add_fs (const char *device, const char *type)
     g_ptr_array_add (fs_order, fs);
 }
 
-void
-fake_guestfs_set_btrfs_default (const char *device, const char *subvolume)
+/* Sets the string *@field of a filesystem to a copy of @value. */
+static void
+set_string (char **field, const char *value)
+{
+    g_free (*field);
+    *field = g_strdup (value);
+}
+
+static Fs *
+fs_of (const char *device)
 {
     Fs *fs = g_hash_table_lookup (filesystems, device);
 
     g_assert_nonnull (fs);
-    g_free (fs->default_subvol);
-    fs->default_subvol = g_strdup (subvolume);
+    return fs;
+}
+
+void
+fake_guestfs_set_btrfs_default (const char *device, const char *subvolume)
+{
+    set_string (&fs_of (device)->default_subvol, subvolume);
 }
 
 void
 fake_guestfs_set_ids (const char *device, const char *uuid, const char *partuuid)
 {
-    Fs *fs = g_hash_table_lookup (filesystems, device);
-
-    g_assert_nonnull (fs);
-    g_free (fs->uuid);
-    fs->uuid = g_strdup (uuid);
-    g_free (fs->partuuid);
-    fs->partuuid = g_strdup (partuuid);
+    set_string (&fs_of (device)->uuid, uuid);
+    set_string (&fs_of (device)->partuuid, partuuid);
 }
 
 /* What blkid calls @device's type (a RAID member holding a filesystem). */
 void
 fake_guestfs_set_type (const char *device, const char *type)
 {
-    Fs *fs = g_hash_table_lookup (filesystems, device);
-
-    g_assert_nonnull (fs);
-    g_free (fs->type);
-    fs->type = g_strdup (type);
+    set_string (&fs_of (device)->type, type);
 }
 
 void
 fake_guestfs_set_label (const char *device, const char *label)
 {
-    Fs *fs = g_hash_table_lookup (filesystems, device);
-
-    g_assert_nonnull (fs);
-    g_free (fs->label);
-    fs->label = g_strdup (label);
+    set_string (&fs_of (device)->label, label);
 }
 
 guint
