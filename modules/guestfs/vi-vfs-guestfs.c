@@ -1712,7 +1712,8 @@ owning_entry (const FstabEntry *e)
  * about, and, while some candidate has not been asked, by findfs for a
  * UUID= or LABEL= spec (one process, where blkid would be two for each
  * candidate).  A btrfs filesystem is never owned: it may hold the root
- * and /home. */
+ * and /home; so an entry of type btrfs owns nothing, and one of type auto
+ * (which may be btrfs) only what blkid was asked about. */
 static void
 mark_owned (GuestfsVfs *self, GPtrArray *cands, GArray *entries)
 {
@@ -1726,7 +1727,7 @@ mark_owned (GuestfsVfs *self, GPtrArray *cands, GArray *entries)
 
         if (!owning_entry (e) || g_str_equal (e->type, "btrfs"))
             continue;
-        if (unknown && findfs_spec (e->spec))
+        if (unknown && findfs_spec (e->spec) && !g_str_equal (e->type, "auto"))
             dev = findfs_cached (self, e->spec);
         for (guint k = 0; k < cands->len; k++) {
             Candidate *c = cands->pdata[k];
@@ -1921,10 +1922,9 @@ is_image_device (guestfs_h *g, const char *dev)
  * asked findfs about the UUID= and LABEL= specs of the root's fstab
  * (self->found) and blkid about every other filesystem (a filesystem is
  * either), so the common spec costs no process here (~0.3 s under TCG
- * each).  A spec
- * with a backslash is left to findfs: blkid's export format escapes with
- * backslashes, and an escaped value must not match a spec that spells the
- * escape literally. */
+ * each).  A spec with a backslash is left to findfs: blkid's export
+ * format escapes with backslashes, and an escaped value must not match a
+ * spec that spells the escape literally. */
 static const char *
 candidate_device (GuestfsVfs *self, const char *spec)
 {

@@ -869,6 +869,22 @@ test_roots_asked (void)
     g_assert_no_error (error);
     g_assert_true (mount_logged ("guestfs_mount_options '' /dev/sda1 /boot"));
     g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_label"), ==, 0);
+
+    /* an entry of type auto may name a btrfs filesystem (which may hold
+     * a second root): not a findfs question; its filesystem is asked
+     * about, and blkid's ext4 makes it the root's */
+    fake_guestfs_reset ();
+    add_root ("/dev/sda1");
+    fake_guestfs_add_file ("/dev/sda1", "/etc/fstab", "LABEL=data /data auto defaults 0 2\n",
+                           S_IFREG | 0644, 1);
+    fake_guestfs_add_fs ("/dev/sda2", "ext4");
+    fake_guestfs_set_label ("/dev/sda2", "data");
+    vi_vfs_free (g_steal_pointer (&vfs));
+    vfs = open_vfs (NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_findfs_label"), ==, 0);
+    g_assert_cmpuint (fake_guestfs_calls ("guestfs_blkid"), ==, 2);
+    g_assert_false (mount_logged ("guestfs_mount_ro '' /dev/sda2 /"));
 }
 
 /* The issue's case: keys for /home/alice land in the "home" subvolume and
