@@ -147,17 +147,31 @@ ratio () { echo "($1) / ($2)" | bc -l; }
 # appliance's launch inside that very run (from the [launch] line to the
 # [mount] line), so TOTAL - LAUNCH is what the injection costs above its
 # own launch, whatever the machine's load did to the launch.
+# stamp NAME OUT PATTERN COMMAND...: runs COMMAND (its output in
+# $T/full.NAME), each line matching PATTERN stamped as it comes into OUT,
+# with a last line "exit=STATUS"; fails the benchmark when COMMAND failed.
+# Only those lines are stamped (a date process each): a thousand plan
+# lines would hold the command up on the pipe.
+stamp () {
+    name=$1 out=$2 pattern=$3; shift 3
+    { "$@" 2>&1; echo "exit=$?"; } | tee "$T/full.$name" |
+        grep --line-buffered -E "$pattern|^exit=" |
+        while IFS= read -r l; do echo "$(date +%s.%N) $l"; done > "$out"
+    grep -q ' exit=0$' "$out" || { echo "$name failed:" >&2; cat "$T/full.$name" >&2; exit 1; }
+}
+# durations STAMPED PATTERN: "NAME SECONDS, " for each stamped line matching
+# PATTERN (its third field names it), up to the next one or the exit line
+durations () {
+    awk -v p="$2" '$0 ~ p || / exit=/ { if (name != "") printf "%s %.2f s, ", name, $1 - t0
+                                       name = $3; t0 = $1 } END { print "" }' "$1"
+}
 staged () {
     cp "$T/base.qcow2" "$T/img.qcow2"; sync  # the copy is set-up: flushed before the clock starts
     s=$(date +%s.%N)
-    # only the stage lines are stamped (a date process each): the plan's
-    # thousand lines would hold the CLI up on the pipe
-    { "$B/tools/virt-inject" --config-file "$T/conf" inject -v -a "$T/img.qcow2" --format qcow2 \
-          --spec "$T/$1.xml" 2>&1; echo "exit=$?"; } | tee "$T/full.$1" |
-        grep --line-buffered -E '^virt-inject: \[[a-z]+\]|^exit=' |
-        while IFS= read -r l; do echo "$(date +%s.%N) $l"; done > "$T/stages.$1"
+    stamp "$1" "$T/stages.$1" '^virt-inject: \[[a-z]+\]' \
+        "$B/tools/virt-inject" --config-file "$T/conf" inject -v -a "$T/img.qcow2" --format qcow2 \
+        --spec "$T/$1.xml"
     e=$(date +%s.%N)
-    grep -q ' exit=0$' "$T/stages.$1" || { echo "$1 failed:" >&2; cat "$T/full.$1" >&2; exit 1; }
     l0=$(awk '/\[launch\]/ { print $1; exit }' "$T/stages.$1")
     m0=$(awk '/\[mount\]/ { print $1; exit }' "$T/stages.$1")
     echo "$(echo "$e - $s" | bc) $(echo "$m0 - $l0" | bc)"
@@ -170,11 +184,9 @@ staged () {
 if [ -n "${BENCH_TRACE:-}" ]; then
     for req in $BENCH_TRACE; do
         cp "$T/base.qcow2" "$T/img.qcow2"; sync  # the copy is set-up: flushed before the clock starts
-        { VIRT_INJECT_GUESTFS_TRACE=1 "$B/modules/guestfs/virt-inject-guestfs" --add "$T/img.qcow2" \
-              --format qcow2 --force-tcg --memsize="$MEMSIZE" --spec "$T/$req.xml" 2>&1; echo "exit=$?"; } | tee "$T/full.$req" |
-            grep --line-buffered -E '^libguestfs: trace: |^stage: |^exit=' |
-            while IFS= read -r l; do echo "$(date +%s.%N) $l"; done > "$T/trace.$req"
-        grep -q ' exit=0$' "$T/trace.$req" || { echo "$req failed:" >&2; cat "$T/full.$req" >&2; exit 1; }
+        stamp "$req" "$T/trace.$req" '^libguestfs: trace: |^stage: ' \
+            env VIRT_INJECT_GUESTFS_TRACE=1 "$B/modules/guestfs/virt-inject-guestfs" --add "$T/img.qcow2" \
+            --format qcow2 --force-tcg --memsize="$MEMSIZE" --spec "$T/$req.xml"
         printf '\nAppliance calls of %s (launch excluded), TCG, memsize %s MiB:\n\n' "$req" "$MEMSIZE"
         printf '| call | calls | seconds |\n|---|---:|---:|\n'
         awk '$2 == "libguestfs:" && $3 == "trace:" {
@@ -184,12 +196,10 @@ if [ -n "${BENCH_TRACE:-}" ]; then
              END { for (c in t) if (c != "launch") { printf "| %s | %d | %.2f |\n", c, n[c], t[c]; all += t[c]; k += n[c] }
                    printf "| **all** | **%d** | **%.2f** |\n", k, all }' "$T/trace.$req" | sort -t'|' -k4 -rn
         printf '\nStages of the helper for %s: ' "$req"
-        awk '$2 == "stage:" || / exit=/ { if (name != "") printf "%s %.2f s, ", name, $1 - t0
-                                          name = $3; t0 = $1 } END { print "" }' "$T/trace.$req"
+        durations "$T/trace.$req" ' stage: '
         staged "$req" > /dev/null
         printf 'Stages of the CLI (inject -a -v) for %s: ' "$req"
-        awk '/\[[a-z]+\]/ || / exit=/ { if (name != "") printf "%s %.2f s, ", name, $1 - t0
-                                         name = $3; t0 = $1 } END { print "" }' "$T/stages.$req"
+        durations "$T/stages.$req" '\\[[a-z]+\\]'
     done
     exit 0
 fi

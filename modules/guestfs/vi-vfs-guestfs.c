@@ -969,6 +969,7 @@ drop_staged_tree (GuestfsVfs *self, const Batch *b, const Item *it, GError **err
         if (guestfs_rm (self->g, name) < 0)
             return throw_g (self, error, name, "removing the staged copy");
     }
+    /* deepest first: it->dirs (parents first) backwards, then the tree */
     for (guint k = it->dirs->len + 1; k > 0; k--) {
         const Pending *p = k > 1 ? it->dirs->pdata[k - 2] : it->tree;
         g_autofree char *name = tree_name (prefix, it, p->path);
@@ -1577,23 +1578,27 @@ candidate_free (Candidate *c)
     g_free (c);
 }
 
-/* Appends to @cands a candidate for each block device in @list (free()d
- * here) that is not there already. */
+/* Appends to @cands a candidate for the block device @name, unless it is
+ * there already. */
+static void
+add_candidate (GPtrArray *cands, const char *name)
+{
+    Candidate *c;
+
+    for (guint k = 0; k < cands->len; k++)
+        if (g_str_equal (((Candidate *) cands->pdata[k])->name, name))
+            return;
+    c = g_new0 (Candidate, 1);
+    c->name = g_strdup (name);
+    g_ptr_array_add (cands, c);
+}
+
+/* add_candidate for each name of @list, which is free()d here. */
 static void
 add_candidates (GPtrArray *cands, char **list)
 {
-    for (guint i = 0; list && list[i]; i++) {
-        gboolean there = FALSE;
-
-        for (guint k = 0; k < cands->len && !there; k++)
-            there = g_str_equal (((Candidate *) cands->pdata[k])->name, list[i]);
-        if (!there) {
-            Candidate *c = g_new0 (Candidate, 1);
-
-            c->name = g_strdup (list[i]);
-            g_ptr_array_add (cands, c);
-        }
-    }
+    for (guint i = 0; list && list[i]; i++)
+        add_candidate (cands, list[i]);
     strv_free_ (list);
 }
 
@@ -1633,7 +1638,6 @@ list_candidates (GuestfsVfs *self, GPtrArray *out, GError **error)
 {
     char **partitions = guestfs_list_partitions (self->g);
     char **devices = NULL;
-    g_autoptr(GPtrArray) whole = g_ptr_array_new_with_free_func (g_free);
 
     /* The appliance has one disk, ours (vi_vfs_guestfs_open adds one
      * drive): with partitions it is no filesystem itself, and the devices
@@ -1647,10 +1651,8 @@ list_candidates (GuestfsVfs *self, GPtrArray *out, GError **error)
     }
     for (guint i = 0; devices && devices[i]; i++)
         if (!has_partitions (devices[i], partitions))
-            g_ptr_array_add (whole, g_strdup (devices[i]));
+            add_candidate (out, devices[i]);
     strv_free_ (devices);
-    g_ptr_array_add (whole, NULL);
-    add_candidates (out, g_strdupv ((char **) whole->pdata));
     add_candidates (out, partitions);
     return TRUE;
 }
@@ -1669,15 +1671,11 @@ spec_names (const char *spec, const Candidate *c)
     return g_str_equal (spec, c->name);
 }
 
-/* Whether findfs may be asked about @spec: a UUID= or a LABEL=.  One with
- * a backslash is not: blkid's export format escapes with backslashes, and
- * neither an escaped value nor findfs's reading of one is worth
- * guessing at. */
+/* Whether findfs may be asked about @spec: a UUID= or a LABEL=. */
 static gboolean
 findfs_spec (const char *spec)
 {
-    return (g_str_has_prefix (spec, "UUID=") || g_str_has_prefix (spec, "LABEL=")) &&
-           strchr (spec, '\\') == NULL;
+    return g_str_has_prefix (spec, "UUID=") || g_str_has_prefix (spec, "LABEL=");
 }
 
 /* The device findfs says @spec (findfs_spec) names, or NULL for none; asked
@@ -1744,10 +1742,11 @@ mark_owned (GuestfsVfs *self, GPtrArray *cands, GArray *entries)
  * the first root found mounts elsewhere in its own fstab (mark_owned).
  * The root stays mounted (read-only) while the rest are asked about;
  * when no other filesystem had to be mounted, it is still mounted at the
- * end and *@out_mounted says so: the caller remounts it read-write instead
- * of mounting it again (~1 s under TCG each mount). */
+ * end and *@out_mounted says so (ROOT_MOUNTED_RO): the caller remounts it
+ * read-write instead of mounting it again (~1 s under TCG each mount).
+ * The root's fstab, read and parsed here, is left in self->fstab. */
 static char *
-find_root (GuestfsVfs *self, gboolean *out_mounted, GError **error)
+find_root (GuestfsVfs *self, RootMount *out_mounted, GError **error)
 {
     g_autoptr(GPtrArray) cands = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
     g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func (g_free);
@@ -1803,8 +1802,9 @@ find_root (GuestfsVfs *self, gboolean *out_mounted, GError **error)
             guestfs_umount_all (self->g);
     }
     if (roots->len == 1) {
-        *out_mounted = mounted;
+        *out_mounted = mounted ? ROOT_MOUNTED_RO : ROOT_NOT_MOUNTED;
         self->cands = g_steal_pointer (&cands);
+        self->fstab = g_steal_pointer (&owners);
         return g_strdup (roots->pdata[0]);
     }
     if (mounted)
@@ -1968,10 +1968,6 @@ fstab_device (GuestfsVfs *self, const char *spec)
         known = findfs_cached (self, spec);
         return known ? strdup (known) : NULL;
     }
-    if (g_str_has_prefix (spec, "UUID="))
-        return guestfs_findfs_uuid (g, spec + 5);
-    if (g_str_has_prefix (spec, "LABEL="))
-        return guestfs_findfs_label (g, spec + 6);
     if (g_str_has_prefix (spec, "PARTUUID="))
         return find_partuuid (g, spec + 9);
     if (g_str_has_prefix (spec, "/dev/vd") || g_str_has_prefix (spec, "/dev/hd") ||
@@ -2142,18 +2138,24 @@ mount_point_of (GuestfsVfs *self, const char *path)
 static gboolean
 mount_root (GuestfsVfs *self, const char *root, RootMount mounted, GError **error)
 {
-    char *fstab;
     g_autoptr(GPtrArray) mounts = g_ptr_array_new ();   /* FstabEntry in self->fstab */
+    int r = 0;
 
-    if (mounted == ROOT_MOUNTED_RO ? guestfs_remount (self->g, "/", GUESTFS_REMOUNT_RW, 1, -1) < 0
-        : mounted == ROOT_NOT_MOUNTED ? guestfs_mount (self->g, root, "/") < 0
-        : FALSE)
+    if (mounted == ROOT_MOUNTED_RO)
+        r = guestfs_remount (self->g, "/", GUESTFS_REMOUNT_RW, 1, -1);
+    else if (mounted == ROOT_NOT_MOUNTED)
+        r = guestfs_mount (self->g, root, "/");
+    if (r < 0)
         return throw_g (self, error, root, "mounting the root filesystem");
-    fstab = read_fstab (self->g);
-    if (fstab == NULL)
-        return TRUE;    /* no fstab: just the root */
-    self->fstab = fstab_parse (fstab);
-    free (fstab);
+    if (self->fstab == NULL) {
+        /* not read by root finding (a root named, or found on btrfs) */
+        char *fstab = read_fstab (self->g);
+
+        if (fstab == NULL)
+            return TRUE;    /* no fstab: just the root */
+        self->fstab = fstab_parse (fstab);
+        free (fstab);
+    }
 
     for (guint i = 0; i < self->fstab->len; i++) {
         FstabEntry *e = &g_array_index (self->fstab, FstabEntry, i);
@@ -2202,7 +2204,6 @@ vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GEr
     GuestfsVfs *self = g_new0 (GuestfsVfs, 1);
     g_autoptr(ViVfs) vfs = &self->parent;
     g_autofree char *root = NULL;
-    gboolean mounted = FALSE;
     RootMount how = ROOT_NOT_MOUNTED;
 
     self->parent.ops = &guestfs_ops;
@@ -2259,12 +2260,8 @@ vi_vfs_guestfs_open (const ViGuestfsOptions *opts, ViGuestfsStageFunc stage, GEr
     }
     if (stage)
         stage ("mount");
-    if (opts->root) {
-        root = explicit_root (self, opts->root, &how, error);
-    } else {
-        root = find_root (self, &mounted, error);
-        how = mounted ? ROOT_MOUNTED_RO : ROOT_NOT_MOUNTED;
-    }
+    root = opts->root ? explicit_root (self, opts->root, &how, error)
+                      : find_root (self, &how, error);
     if (root == NULL || !mount_root (self, root, how, error))
         return NULL;
     return g_steal_pointer (&vfs);
